@@ -1,0 +1,1 @@
+"""Adapters: translate between external systems and the core's types, nothing more."""

@@ -1,0 +1,1 @@
+"""The pure core: decisions from readings and the current time, no I/O, no clock reads."""

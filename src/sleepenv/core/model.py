@@ -1,0 +1,146 @@
+"""Readings, events and outputs that cross the core's boundary.
+
+Everything here is a frozen, slotted dataclass: adapters decode bytes into readings,
+the core turns readings into events and outputs, adapters encode outputs again.
+Times are unix seconds (float) throughout the core; only adapters format them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class MovementClass(StrEnum):
+    """What a movement event is, by duration and posture (later refined by classify)."""
+
+    TWITCH = "twitch"
+    LIMB_MOVEMENT = "limb_movement"
+    ROLLOVER = "rollover"
+    BOUT = "bout"
+    # Coarse Zigbee source: a vibration report, duration unknown, counts are lower bounds.
+    MOVEMENT = "movement"
+    # Refinements that the classification stage assigns (hypnic jerk, PLM series).
+    HYPNIC_JERK = "hypnic_jerk"
+    PLM = "plm"
+
+
+class SourceKind(StrEnum):
+    """Which kind of bed sensor a reading came from."""
+
+    ENVELOPE = "envelope"
+    ZIGBEE_VIBRATION = "zigbee_vibration"
+
+
+@dataclass(frozen=True, slots=True)
+class EnvelopeFrame:
+    """A batch of envelope samples from a fine bed sensor (one per second, typically 10 Hz).
+
+    `rms[i]` and `peak[i]` describe the interval starting at `t + i / hz`.
+    `gravity` is the mean gravity vector over the frame in g, when the sensor has one.
+    """
+
+    t: float
+    hz: float
+    rms: tuple[float, ...]
+    peak: tuple[float, ...] | None = None
+    gravity: tuple[float, float, float] | None = None
+
+    @property
+    def end(self) -> float:
+        """Unix time just after the last sample of the frame."""
+        return self.t + len(self.rms) / self.hz
+
+
+@dataclass(frozen=True, slots=True)
+class ZigbeeVibration:
+    """A decoded Aqara DJT11LM report from Zigbee2MQTT (the coarse source)."""
+
+    t: float
+    action: str | None  # "vibration" | "tilt" | "drop" | None for attribute-only updates
+    strength: float | None = None
+    angle: float | None = None
+    angle_xyz: tuple[float, float, float] | None = None
+    battery: float | None = None
+    linkquality: float | None = None
+
+
+Reading = EnvelopeFrame | ZigbeeVibration
+
+
+@dataclass(frozen=True, slots=True)
+class MovementEvent:
+    """One detected movement on one sensor.
+
+    `peak` is in the sensor's envelope units (the coarse source: its `strength`).
+    `is_truncated` marks an event closed by a dropout; `is_lower_bound` marks counts
+    from a source that cannot see every movement (the Zigbee vibration sensor).
+    """
+
+    onset: float
+    offset: float
+    peak: float
+    cls: MovementClass
+    source: SourceKind = SourceKind.ENVELOPE
+    sensor: str = ""
+    side: str = "both"
+    has_posture_change: bool = False
+    is_truncated: bool = False
+    is_lower_bound: bool = False
+
+    @property
+    def duration_seconds(self) -> float:
+        """Offset minus onset."""
+        return self.offset - self.onset
+
+
+@dataclass(frozen=True, slots=True)
+class MovementStarted:
+    """The detector has confirmed that a movement is under way."""
+
+    at: float
+    sensor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Dropout:
+    """A gap in a sensor's sample stream longer than the allowed gap."""
+
+    start: float
+    end: float
+    sensor: str = ""
+
+    @property
+    def duration_seconds(self) -> float:
+        """Length of the gap."""
+        return self.end - self.start
+
+
+DetectorOutput = MovementStarted | MovementEvent | Dropout
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A message the service refused, and why (counted, never fatal)."""
+
+    reason: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class NightSummary:
+    """Totals for one bed and one night, as stored and published."""
+
+    bed_id: str
+    night: str  # local date the night started on, ISO format
+    start: float
+    end: float | None
+    counts: dict[str, int] = field(default_factory=dict)
+    sleep_onset: float | None = None
+    plm_index: float | None = None
+    rejected: int = 0
+
+    @property
+    def total_movements(self) -> int:
+        """All movement events of the night, whatever their class."""
+        return sum(self.counts.values())

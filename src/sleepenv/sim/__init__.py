@@ -1,0 +1,1 @@
+"""Synthetic nights with ground truth, and a simulated bedroom for the demo."""
