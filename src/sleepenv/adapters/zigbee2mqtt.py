@@ -27,8 +27,17 @@ SENSITIVITY_RAW_RANGE: Final = range(1, 22)
 # Keys of which at least one marks a payload as coming from the vibration sensor;
 # a payload with none of them was routed to the wrong decoder.
 _KNOWN_KEYS: Final = frozenset(
-    {"action", "vibration", "strength", "angle", "angle_x", "angle_y", "angle_z",
-     "battery", "linkquality"}
+    {
+        "action",
+        "vibration",
+        "strength",
+        "angle",
+        "angle_x",
+        "angle_y",
+        "angle_z",
+        "battery",
+        "linkquality",
+    }
 )
 _ANGLE_LIMIT: Final = 180.0
 _DEFAULT_LIMITS: Final = DecodeLimits()
