@@ -35,9 +35,9 @@ class Watcher:
         """Every payload seen on `topic`."""
         return [p for t, p in self.log if t == topic]
 
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async def wait_for(self, predicate: Callable[[], bool], seconds: float = 10.0) -> None:
         """Wait until `predicate()` holds; TimeoutError with no fuss otherwise."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(seconds):
             while not predicate():
                 self.changed.clear()
                 with contextlib.suppress(TimeoutError):
