@@ -147,8 +147,8 @@ class EnvelopeDetector:
 
     def feed(self, frame: EnvelopeFrame) -> list[DetectorOutput]:
         """Process one frame; return the outputs it completes, in time order."""
-        if not (math.isfinite(frame.t) and math.isfinite(frame.hz) and frame.hz > 0):
-            return []
+        if not (frame.hz > 0 and math.isfinite(frame.t) and math.isfinite(frame.end)):
+            return []  # the decoder rejects these; a bad frame must not poison the state
         first = self._first_new_index(frame)
         if first >= len(frame.rms):
             return []  # nothing new: a duplicate or a frame from the past
@@ -184,6 +184,8 @@ class EnvelopeDetector:
         """Index of the first sample not already covered by earlier frames."""
         if self._next_t is None or frame.t >= self._next_t - _EPS:
             return 0
+        if frame.end <= self._next_t + _EPS:
+            return len(frame.rms)  # wholly old (checked first: the product below could overflow)
         skip = math.ceil((self._next_t - _EPS - frame.t) * frame.hz)
         return min(max(skip, 0), len(frame.rms))
 
