@@ -179,6 +179,16 @@ def test_posture_event_comes_out_within_3_s_of_its_offset() -> None:
     pytest.fail("no event")
 
 
+def test_posture_is_read_after_the_sensor_settles() -> None:
+    # Gravity still turns for 0.8 s after the movement's offset (32.0 s), crossing the
+    # 10° threshold only at the end: reading it right at the offset would miss the turn.
+    values = add_bursts(resting(60), [Burst(30.0, 2.0, 5.0)])
+    frames = to_frames(values, gravity=rotating_gravity(31.5, 32.8, 12.0), per_frame=1)
+    (event,) = events(run(frames)[1])
+    assert event.offset == pytest.approx(T0 + 32.0)
+    assert event.has_posture_change
+
+
 def test_single_sample_spike_is_a_glitch_not_an_event() -> None:
     detector, out = run(to_frames(add_bursts(resting(60), [Burst(30.0, 0.1, 20.0)])))
     assert out == []

@@ -124,5 +124,9 @@ def test_garbage_frames_never_crash(frames: list[EnvelopeFrame]) -> None:
         for output in detector.feed(frame):
             if isinstance(output, MovementEvent):
                 assert output.onset < output.offset
-    detector.flush(math.inf)
+    for at in (math.nan, math.inf):
+        for output in detector.flush(at):
+            assert not isinstance(output, Dropout)
+            if isinstance(output, MovementEvent):
+                assert output.onset < output.offset
     assert not detector.is_moving

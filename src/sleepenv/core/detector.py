@@ -177,7 +177,7 @@ class EnvelopeDetector:
         out: list[DetectorOutput] = []
         self._finish_closed(out)
         if self._next_t is not None:
-            self._close_truncated(min(at, self._next_t), out)
+            self._close_truncated(self._next_t if math.isnan(at) else min(at, self._next_t), out)
         return out
 
     def _first_new_index(self, frame: EnvelopeFrame) -> int:
@@ -308,7 +308,9 @@ class EnvelopeDetector:
         if event is None:
             return
         self._open = None
-        if offset - event.onset < self._config.min_event_seconds - _EPS or offset <= event.onset:
+        if not (
+            offset > event.onset and offset - event.onset >= self._config.min_event_seconds - _EPS
+        ):
             self.glitches += 1
             return
         if not event.is_confirmed:
