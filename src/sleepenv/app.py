@@ -112,6 +112,8 @@ class Service:
         self._client: aiomqtt.Client | None = None
         self.is_connected = asyncio.Event()
         self.on_event: Callable[[str, MovementEvent], None] | None = None
+        self._rediscover = False
+        self._stopping = False
         self._restore()
 
     # -- state --------------------------------------------------------------------
@@ -183,7 +185,6 @@ class Service:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then publish `offline` and return."""
-        self._rediscover = False
         async with asyncio.TaskGroup() as tg:
             tasks = [
                 tg.create_task(self._mqtt_loop(), name="mqtt"),
@@ -193,6 +194,7 @@ class Service:
             ]
             await stop.wait()
             log.info("stopping")
+            self._stopping = True
             await self._shutdown()
             for task in tasks:
                 task.cancel()
@@ -230,6 +232,7 @@ class Service:
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self.is_connected.clear()
+                self._raise_if_stopping(exc)
                 if outage_since is None:
                     outage_since = time.monotonic()
                     log.warning(
@@ -259,6 +262,12 @@ class Service:
             )
         self._mark_all_dirty()
 
+    def _raise_if_stopping(self, exc: Exception) -> None:
+        """aiomqtt can turn a cancellation into an MqttError; never retry through a stop."""
+        task = asyncio.current_task()
+        if self._stopping or (task is not None and task.cancelling()):
+            raise asyncio.CancelledError from exc
+
     async def _flusher(self) -> None:
         """Coalesce state publishes: at most one per topic per flush interval."""
         while True:
@@ -272,6 +281,7 @@ class Service:
                     await self._publish_discovery(client)
                 await self._flush(client)
             except aiomqtt.MqttError as exc:
+                self._raise_if_stopping(exc)
                 log.debug("publish failed, will retry after reconnect: %s", exc)
 
     async def _flush(self, client: aiomqtt.Client) -> None:

@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sleepenv import __version__
 from sleepenv.settings import ConfigError, Settings, load_settings
@@ -40,7 +40,7 @@ def load_or_exit(path: Path | None) -> Settings:
     from sleepenv.app import check_environment  # noqa: PLC0415 - keeps --help fast
 
     if path is None:
-        _fail_config(["no config file: pass --config FILE or set SLEEPENV_CONFIG"])
+        return _fail_config(["no config file: pass --config FILE or set SLEEPENV_CONFIG"])
     try:
         settings = load_settings(path)
     except ConfigError as exc:
@@ -51,7 +51,7 @@ def load_or_exit(path: Path | None) -> Settings:
     return settings
 
 
-def _fail_config(problems: list[str], path: Path | None = None) -> None:
+def _fail_config(problems: list[str], path: Path | None = None) -> NoReturn:
     where = f" in {path}" if path else ""
     print(f"sleepenv: {len(problems)} config problem(s){where}:", file=sys.stderr)
     for line in problems:

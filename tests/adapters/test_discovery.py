@@ -9,7 +9,7 @@ from sleepenv.settings import Settings
 
 def settings(**bed: object) -> Settings:
     """A config with one bed (overridable)."""
-    b = {"id": "main", "name": "Main bed",
+    b: dict[str, object] = {"id": "main", "name": "Main bed",
          "sensors": [{"kind": "envelope", "topic": "bed/env", "status_topic": "bed/status"}]}
     b.update(bed)
     return Settings(beds=[b])

@@ -98,13 +98,10 @@ async def test_known_movements_are_counted_and_fired(
         settings, clock
     ):
         await publish_many(mosquitto.host, mosquitto.port, msgs)
-        await w.wait_for(lambda: state(w, prefix, "movements_tonight") == "3")
-        await w.wait_for(lambda: state(w, prefix, "frames_received") == "180")
-        assert state(w, prefix, "twitches_tonight") == "1"
-        assert state(w, prefix, "limb_movements_tonight") == "1"
-        assert state(w, prefix, "rollovers_tonight") == "1"
-        assert state(w, prefix, "movements_last_hour") == "3"
-        assert state(w, prefix, "messages_rejected") == "0"
+        expected = {"movements_tonight": "3", "frames_received": "180", "twitches_tonight": "1",
+                    "limb_movements_tonight": "1", "rollovers_tonight": "1",
+                    "movements_last_hour": "3", "messages_rejected": "0", "movement": "OFF"}
+        await w.expect({f"{prefix}/main/{k}": v for k, v in expected.items()})
         events = [json.loads(p) for p in w.on(f"{prefix}/main/event")]
         assert [e["event_type"] for e in events] == ["twitch", "limb_movement", "rollover"]
         last = datetime.fromisoformat(state(w, prefix, "last_movement") or "")
@@ -137,9 +134,9 @@ async def test_bad_input_is_counted_and_the_service_carries_on(
         settings, clock
     ):
         await publish_many(mosquitto.host, mosquitto.port, msgs)
-        await w.wait_for(lambda: state(w, prefix, "movements_tonight") == "1")
-        await w.wait_for(lambda: state(w, prefix, "messages_rejected") == "2"), reason
-        assert state(w, prefix, "frames_received") == "60"
+        assert reason, "each case names what it sends"
+        expected = {"movements_tonight": "1", "messages_rejected": "2", "frames_received": "60"}
+        await w.expect({f"{prefix}/main/{k}": v for k, v in expected.items()})
 
 
 async def test_reconnects_after_a_broker_restart(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,11 +19,13 @@ from tests.helpers.frames import Burst, frames, payload
 EXAMPLE = Path(__file__).parents[2] / "config" / "sleepenv.example.yaml"
 
 
-def sleepenv(*args: str, timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
+def sleepenv(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "sleepenv", *args],
-        capture_output=True, text=True, timeout=timeout, check=False, **kw,  # type: ignore[call-overload]
+        capture_output=True, text=True, timeout=timeout, check=False, env=env,
     )
 
 
@@ -63,8 +66,8 @@ def test_check_config_never_prints_secrets(tmp_path: Path) -> None:
     cfg.write_text(yaml.safe_dump({"mqtt": {"username": "u", "password": "hunter2secret"},
                                    "beds": [{"id": "a", "name": "A",
                                              "sensors": [{"kind": "envelope", "topic": "x"}]}]}))
-    proc = sleepenv("check-config", str(cfg), env={"SLEEPENV_MQTT__PASSWORD": "envsecret42",
-                                                    "PATH": "/usr/bin:/bin"})
+    proc = sleepenv("check-config", str(cfg), env={**os.environ,
+                                                    "SLEEPENV_MQTT__PASSWORD": "envsecret42"})
     assert proc.returncode == 0, proc.stderr
     assert "hunter2secret" not in proc.stdout + proc.stderr
     assert "envsecret42" not in proc.stdout + proc.stderr
