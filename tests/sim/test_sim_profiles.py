@@ -203,3 +203,16 @@ def test_zigbee_angles_match_zigbee2mqtt_convention() -> None:
     assert angles_xyz((0.0, 0.0, 1.0)) == (0.0, 0.0, 90.0)
     assert angles_xyz((0.0, -1.0, 0.0)) == (0.0, -90.0, 0.0)
     assert angles_xyz((0.02, -0.01, 0.99)) == (1.0, -1.0, 89.0)
+
+
+def test_strong_movements_ring_without_a_truth_event() -> None:
+    """The mattress rings after a hypnic jerk: energy after the offset, but no event."""
+    night = generate_night(1, "restless_onset", hours=1.0)
+    xs = samples(night)
+    jerks = [e for e in night.truth.events if e.cls is MovementClass.HYPNIC_JERK]
+    assert jerks
+    for e in jerks:
+        base = statistics.median(v for ts, v in xs if e.onset - 10 <= ts < e.onset - 1)
+        ring = [v for ts, v in xs if e.offset + 0.1 <= ts < e.offset + 1.0]
+        assert max(ring) - base > 0.1 * e.peak
+        assert not any(e.offset < o.onset < e.offset + 3.0 for o in night.truth.events)
