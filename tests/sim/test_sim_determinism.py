@@ -44,11 +44,15 @@ def test_start_only_shifts_the_night() -> None:
     assert fa.rms == pytest.approx(fb.rms)
 
 
-def test_zigbee_profile_is_the_clean_sleeper() -> None:
+@pytest.mark.parametrize("profile", ["zigbee", "noisy"])
+def test_zigbee_and_noisy_profiles_are_the_clean_sleeper(profile: str) -> None:
+    """Paired nights: the same movements seen by another sensor, for fair comparisons."""
     clean = generate_night(11, "clean")
-    zigbee = generate_night(11, "zigbee")
-    assert zigbee.truth.events == clean.truth.events
-    assert zigbee.truth.profile == "zigbee"
+    other = generate_night(11, profile)
+    assert other.truth.events == clean.truth.events
+    assert other.truth.sleep_onset == clean.truth.sleep_onset
+    assert other.truth.profile == profile
+    assert other.params.gain == clean.params.gain
 
 
 def test_unknown_profile_and_too_short_night_are_refused() -> None:

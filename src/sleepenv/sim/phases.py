@@ -126,6 +126,7 @@ def _plm_series(tl: Timeline, profile: Profile, onset: float, wake: float) -> No
     gap = 2.0 * LIMB_GAP_SECONDS + 10.0
 
     def needed() -> float:
+        """Seconds the series and the gaps between them take."""
         return sum(s[-1][0] + s[-1][1] for s in series) + gap * (len(series) - 1)
 
     while series and needed() > hi - lo:
