@@ -186,8 +186,8 @@ class Service:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then publish `offline` and return."""
         async with asyncio.TaskGroup() as tg:
-            tasks = [
-                tg.create_task(self._mqtt_loop(), name="mqtt"),
+            mqtt_task = tg.create_task(self._mqtt_loop(), name="mqtt")
+            workers = [
                 tg.create_task(self._ticker(), name="ticker"),
                 tg.create_task(self._flusher(), name="flusher"),
                 tg.create_task(self._housekeeping(), name="housekeeping"),
@@ -195,9 +195,12 @@ class Service:
             await stop.wait()
             log.info("stopping")
             self._stopping = True
-            await self._shutdown()
-            for task in tasks:
+            # Workers first, so the last flush and `offline` go out on a live connection.
+            for task in workers:
                 task.cancel()
+            await asyncio.wait(workers, timeout=2)
+            await self._shutdown()
+            mqtt_task.cancel()
         self.store.close()
 
     async def _shutdown(self) -> None:
@@ -207,7 +210,7 @@ class Service:
             return
         with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
             async with asyncio.timeout(3):
-                await self._flush(client)
+                await self._flush(client, final=True)
                 await client.publish(
                     discovery.status_topic(self.settings.mqtt), b"offline", qos=1, retain=True
                 )
@@ -270,7 +273,8 @@ class Service:
 
     async def _flusher(self) -> None:
         """Coalesce state publishes: at most one per topic per flush interval."""
-        while True:
+        # Python 3.11's wait_for can swallow a cancellation mid-publish: the flag ends it.
+        while not self._stopping:
             await asyncio.sleep(FLUSH_SECONDS)
             client = self._client
             if client is None:
@@ -284,14 +288,14 @@ class Service:
                 self._raise_if_stopping(exc)
                 log.debug("publish failed, will retry after reconnect: %s", exc)
 
-    async def _flush(self, client: aiomqtt.Client) -> None:
-        while self._events:
+    async def _flush(self, client: aiomqtt.Client, final: bool = False) -> None:
+        while self._events and (final or not self._stopping):
             topic, payload = self._events[0]
             await client.publish(topic, payload, qos=1)
             self._events.pop(0)
         dirty, self._dirty = self._dirty, {}
         try:
-            while dirty:
+            while dirty and (final or not self._stopping):
                 topic, payload = next(iter(dirty.items()))
                 await client.publish(topic, payload, qos=1, retain=True)
                 del dirty[topic]
