@@ -240,7 +240,9 @@ class Service:
                     outage_since = time.monotonic()
                     log.warning(
                         "MQTT broker %s:%d unreachable (%s); retrying with backoff",
-                        mqtt.host, mqtt.port, exc,
+                        mqtt.host,
+                        mqtt.port,
+                        exc,
                     )
                 await asyncio.sleep(backoff.next_delay())
 

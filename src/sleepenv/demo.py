@@ -68,8 +68,13 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
     """One bed with one envelope sensor, on the demo broker, storing into `data_dir`."""
     return Settings(
         mqtt={"host": host, "port": port, "client_id": "sleepenv-demo"},
-        beds=[{"id": DEMO_BED, "name": "Demo bed",
-               "sensors": [{"kind": "envelope", "topic": SENSOR_TOPIC}]}],
+        beds=[
+            {
+                "id": DEMO_BED,
+                "name": "Demo bed",
+                "sensors": [{"kind": "envelope", "topic": SENSOR_TOPIC}],
+            }
+        ],
         storage={"data_dir": data_dir},
     )
 
@@ -83,8 +88,12 @@ def night_start() -> float:
 async def play(settings: Settings, night: SimNight, clock: ScaledClock, console: Console) -> None:
     """Publish the night's frames in step with the scaled clock, with a progress bar."""
     truth = night.truth
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
-               TextColumn("{task.fields[sim]}"), TimeRemainingColumn())
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[sim]}"),
+        TimeRemainingColumn(),
+    )
     async with make_client(settings.mqtt, "sleepenv_demo/player/status", "-player") as client:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("playing the night", total=truth.end - truth.start, sim="")
@@ -93,8 +102,11 @@ async def play(settings: Settings, night: SimNight, clock: ScaledClock, console:
                     await clock.sleep_until(frame.end)
                 payload = json.dumps(frame_to_payload(frame)).encode()
                 await client.publish(SENSOR_TOPIC, payload, qos=1)
-                progress.update(task, completed=frame.end - truth.start,
-                                sim=datetime.fromtimestamp(frame.t).strftime("%H:%M"))
+                progress.update(
+                    task,
+                    completed=frame.end - truth.start,
+                    sim=datetime.fromtimestamp(frame.t).strftime("%H:%M"),
+                )
 
 
 async def wait_drained(service: Service, last_t: float, timeout_seconds: float = 30.0) -> None:
@@ -148,8 +160,10 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
             stop = asyncio.Event()
             service_task = asyncio.create_task(service.run(stop), name="service")
             await asyncio.wait_for(service.is_connected.wait(), 10)
-            console.print(f"service: connected; playing a {args.hours:g} h night "
-                          f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x")
+            console.print(
+                f"service: connected; playing a {args.hours:g} h night "
+                f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x"
+            )
             await play(settings, night, clock, console)
             await wait_drained(service, night.truth.end)
             console.print(hourly_table(run))

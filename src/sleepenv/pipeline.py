@@ -91,9 +91,11 @@ class Pipeline:
                 specs.append(SensorSpec(route.sensor, route.kind, sensor.side))
             window = NightWindow(settings.night.start, settings.night.end, timezones[bed.id])
             self.trackers[bed.id] = BedTracker(
-                bed.id, window, specs, detector_config(settings), CoarseConfig(
-                    posture_change_degrees=settings.detection.posture_change_degrees
-                )
+                bed.id,
+                window,
+                specs,
+                detector_config(settings),
+                CoarseConfig(posture_change_degrees=settings.detection.posture_change_degrees),
             )
 
     def topics(self) -> list[str]:
