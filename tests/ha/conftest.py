@@ -1,0 +1,72 @@
+"""Fixtures for tests against a real Home Assistant Core (see tests/ha/harness.py).
+
+`ha_installation` builds or reuses the cached installation once per session;
+`ha_broker` is one Mosquitto per module; `home_assistant` is one running Home Assistant per
+module, already onboarded and connected to `ha_broker`. With CI set, a Home Assistant that
+cannot be built or started fails the tests; elsewhere SLEEPENV_SKIP_HA=1 skips them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from sleepenv.adapters.broker import MosquittoProcess, start_mosquitto
+
+from .harness import HomeAssistant, HomeAssistantError, Installation, build_installation
+
+
+def _unavailable(reason: str) -> None:
+    """Fail in CI (and by default); skip only on an explicit local opt-out."""
+    if os.environ.get("SLEEPENV_SKIP_HA") == "1" and not os.environ.get("CI"):
+        pytest.skip(f"real Home Assistant tests skipped (SLEEPENV_SKIP_HA=1): {reason}")
+    pytest.fail(
+        f"no real Home Assistant: {reason}\n"
+        "Locally, SLEEPENV_SKIP_HA=1 skips these tests (never in CI).",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def ha_installation() -> Installation:
+    """The current Home Assistant release from scripts/ha-env (built once, then cached)."""
+    if os.environ.get("SLEEPENV_SKIP_HA") == "1" and not os.environ.get("CI"):
+        _unavailable("opted out")
+    try:
+        return build_installation(floor=os.environ.get("SLEEPENV_HA_FLOOR") == "1")
+    except (HomeAssistantError, OSError) as exc:
+        _unavailable(str(exc))
+        raise  # unreachable: _unavailable always raises
+
+
+@pytest.fixture(scope="module")
+def ha_broker() -> Iterator[MosquittoProcess]:
+    """One Mosquitto for a module's Home Assistant and the clients of its tests."""
+    try:
+        broker = start_mosquitto()
+    except FileNotFoundError:
+        pytest.fail("mosquitto is not installed: .ci/run installs it (apt-get install mosquitto)")
+    try:
+        yield broker
+    finally:
+        broker.close()
+
+
+@pytest.fixture(scope="module")
+def home_assistant(
+    ha_installation: Installation, ha_broker: MosquittoProcess
+) -> Iterator[HomeAssistant]:
+    """A running, onboarded Home Assistant with its MQTT entry on `ha_broker`."""
+    ha = HomeAssistant(ha_installation)
+    try:
+        ha.start()
+        ha.add_mqtt_entry(ha_broker.host, ha_broker.port)
+    except (HomeAssistantError, TimeoutError) as exc:
+        ha.close(keep_files=True)
+        _unavailable(f"{exc}\nconfig dir kept: {ha.config_dir}")
+    try:
+        yield ha
+    finally:
+        ha.close()
