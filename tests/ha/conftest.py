@@ -56,10 +56,18 @@ def ha_broker() -> Iterator[MosquittoProcess]:
 
 @pytest.fixture(scope="module")
 def home_assistant(
-    ha_installation: Installation, ha_broker: MosquittoProcess
+    request: pytest.FixtureRequest, ha_installation: Installation, ha_broker: MosquittoProcess
 ) -> Iterator[HomeAssistant]:
-    """A running, onboarded Home Assistant with its MQTT entry on `ha_broker`."""
-    ha = HomeAssistant(ha_installation)
+    """A running, onboarded Home Assistant with its MQTT entry on `ha_broker`.
+
+    A test module may set `HA_EXTRA_YAML` (appended to configuration.yaml) and `HA_FILES`
+    (relative path -> text, e.g. blueprints) to shape its instance.
+    """
+    ha = HomeAssistant(
+        ha_installation,
+        extra_yaml=getattr(request.module, "HA_EXTRA_YAML", ""),
+        files=getattr(request.module, "HA_FILES", None),
+    )
     try:
         ha.start()
         ha.add_mqtt_entry(ha_broker.host, ha_broker.port)
