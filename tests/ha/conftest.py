@@ -1,6 +1,7 @@
 """Fixtures for tests against a real Home Assistant Core (see tests/ha/harness.py).
 
-`ha_installation` builds or reuses the cached installation once per session;
+`ha_installation` builds or reuses the cached installation once per session (the
+current release; SLEEPENV_HA_RELEASES=current,floor tests the floor 2025.4.4 as well);
 `ha_broker` is one Mosquitto per module; `home_assistant` is one running Home Assistant per
 module, already onboarded and connected to `ha_broker`. With CI set, a Home Assistant that
 cannot be built or started fails the tests; elsewhere SLEEPENV_SKIP_HA=1 skips them.
@@ -29,13 +30,23 @@ def _unavailable(reason: str) -> None:
     )
 
 
-@pytest.fixture(scope="session")
-def ha_installation() -> Installation:
-    """The current Home Assistant release from scripts/ha-env (built once, then cached)."""
+def _releases() -> list[str]:
+    """Which releases to test: SLEEPENV_HA_RELEASES=current (default), floor, or both."""
+    value = os.environ.get("SLEEPENV_HA_RELEASES", "current")
+    releases = [r.strip() for r in value.split(",") if r.strip()]
+    unknown = set(releases) - {"current", "floor"}
+    if unknown or not releases:
+        raise pytest.UsageError(f"SLEEPENV_HA_RELEASES: unknown {sorted(unknown)} in {value!r}")
+    return releases
+
+
+@pytest.fixture(scope="session", params=_releases())
+def ha_installation(request: pytest.FixtureRequest) -> Installation:
+    """A Home Assistant release from scripts/ha-env (built once, then cached)."""
     if os.environ.get("SLEEPENV_SKIP_HA") == "1" and not os.environ.get("CI"):
         _unavailable("opted out")
     try:
-        return build_installation(floor=os.environ.get("SLEEPENV_HA_FLOOR") == "1")
+        return build_installation(floor=request.param == "floor")
     except (HomeAssistantError, OSError) as exc:
         _unavailable(str(exc))
         raise  # unreachable: _unavailable always raises
