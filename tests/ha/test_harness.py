@@ -10,6 +10,7 @@ for the recorder's 5-minute compile overlaps the others.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,9 +18,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import paho.mqtt.publish as mqtt_publish
 import pytest
 from homeassistant_api import Client
+from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.adapters.broker import MosquittoProcess
 
@@ -119,6 +122,22 @@ class HarnessDevice:
                     "device_class": "motion",
                     "event_types": EVENT_TYPES,
                 },
+                "guidance": {
+                    "p": "switch",
+                    "unique_id": self.unique_id("guidance"),
+                    "default_entity_id": f"switch.{self.device_id}_guidance",
+                    "name": "Guidance",
+                    "command_topic": self.topic("guidance/set"),
+                    "state_topic": self.topic("guidance"),
+                    "entity_category": "config",
+                },
+                "wind_down": {
+                    "p": "button",
+                    "unique_id": self.unique_id("wind_down"),
+                    "default_entity_id": f"button.{self.device_id}_wind_down",
+                    "name": "Start wind-down",
+                    "command_topic": self.topic("wind_down/press"),
+                },
             },
         }
 
@@ -130,7 +149,7 @@ def device(home_assistant: HomeAssistant, ha_broker: MosquittoProcess) -> Iterat
     dev = HarnessDevice(device_id=dev_id, base=f"sleepenv-test/{dev_id}", broker=ha_broker)
     dev.publish(dev.availability_topic, "online", retain=True)
     dev.publish(dev.discovery_topic, dev.discovery_payload(), retain=True)
-    names = ("twitches", "counted", "movement")
+    names = ("twitches", "counted", "movement", "guidance", "wind_down")
 
     def registered() -> bool:
         return all(home_assistant.entity_by_unique_id(dev.unique_id(n)) for n in names)
@@ -258,6 +277,52 @@ def test_restart_keeps_entities(home_assistant: HomeAssistant, device: HarnessDe
     assert entity_id(home_assistant, device, "twitches") == eid
     problems = home_assistant.log_lines("mqtt") + home_assistant.log_lines(levels=("ERROR",))
     assert not problems, "\n".join(problems)
+
+
+class TopicRecorder:
+    """Collects the payloads published under one topic filter (paho in a thread)."""
+
+    def __init__(self, broker: MosquittoProcess, topic_filter: str) -> None:
+        """Connect and subscribe; messages start arriving immediately."""
+        self.messages: list[tuple[str, str]] = []
+        self._subscribed = threading.Event()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self._client.on_connect = lambda client, *_: client.subscribe(topic_filter, qos=1)
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._client.on_message = lambda _c, _u, msg: self.messages.append(
+            (msg.topic, msg.payload.decode())
+        )
+        self._client.connect(broker.host, broker.port)
+        self._client.loop_start()
+        assert self._subscribed.wait(10), "could not subscribe"
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def test_controls_publish_commands(home_assistant: HomeAssistant, device: HarnessDevice) -> None:
+    """A switch and a button pressed through Home Assistant's API publish their commands."""
+    switch = entity_id(home_assistant, device, "guidance")
+    button = entity_id(home_assistant, device, "wind_down")
+    entry = home_assistant.entity_registry_entry(switch)
+    assert entry["entity_category"] == "config"
+    recorder = TopicRecorder(device.broker, f"{device.base}/+/+")
+    try:
+        home_assistant.call_service("switch", "turn_on", {"entity_id": switch})
+        home_assistant.call_service("button", "press", {"entity_id": button})
+        home_assistant.wait_for(
+            lambda: len(recorder.messages) >= 2, message="commands on the broker"
+        )
+    finally:
+        recorder.close()
+    assert sorted(recorder.messages) == [
+        (device.topic("guidance/set"), "ON"),
+        (device.topic("wind_down/press"), "PRESS"),
+    ]
+    device.publish(device.topic("guidance"), "ON", retain=True)
+    home_assistant.wait_for_state(switch, "on")
 
 
 def test_homeassistant_api_client(home_assistant: HomeAssistant) -> None:
