@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
 import logging
 import os
 import shutil
@@ -49,7 +48,6 @@ OWNER_PASSWORD = "sleepenv-test-owner"  # a throwaway instance on loopback
 START_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 30.0
 BIRTH_TIMEOUT_SECONDS = 60.0
-PR_SET_PDEATHSIG = 1
 # Log lines every instance of this set-up writes: --skip-pip is deliberate, the chroot has
 # no ffmpeg (camera, loaded by default in 2026.x, probes it) and the floor's host venv may
 # lack libturbojpeg. None of them concerns MQTT, the recorder or sleepenv.
@@ -59,12 +57,6 @@ KNOWN_HARMLESS_LOG_LINES = (
     "[haffmpeg.tools] Error starting FFmpeg",
     "[homeassistant.components.camera.img_util] Error loading libturbojpeg",
 )
-
-
-def _die_with_parent() -> None:
-    """In the child before exec: get SIGTERM when the test process dies (Linux only)."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class HomeAssistant:
@@ -162,8 +154,12 @@ class HomeAssistant:
             "LANG": "C.UTF-8",
         }
         argv = self.installation.command("-c", self._config_dir_inside, "--skip-pip")
-        # PDEATHSIG fires when the *thread* that forked dies: only use it from the main thread.
-        in_main = threading.current_thread() is threading.main_thread()
+        # A parent-death signal stops hass even if the test process is killed outright; it
+        # fires when the *thread* that forked ends, so only from the main thread. setpriv
+        # (util-linux) sets it before exec, which preexec_fn cannot do safely with threads.
+        setpriv = shutil.which("setpriv")
+        if setpriv and threading.current_thread() is threading.main_thread():
+            argv = [setpriv, "--pdeathsig", "TERM", "--", *argv]
         birth = BirthWatcher(*self.broker) if self.broker is not None else None
         try:
             with self._stdout_path.open("ab") as out:
@@ -174,7 +170,6 @@ class HomeAssistant:
                     stdin=subprocess.DEVNULL,
                     env=env,
                     start_new_session=True,  # so stop() can signal the whole group
-                    preexec_fn=_die_with_parent if in_main else None,  # noqa: PLW1509
                 )
             self._wait_until_running()
             if self.client.token is None:
