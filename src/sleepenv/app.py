@@ -115,6 +115,7 @@ class Service:
         self._rediscover = False
         self._stopping = False
         self._last_diagnostics: dict[str, dict[str, int]] = {}
+        self._discovery_topics: set[str] = set()
         self._restore()
 
     # -- state --------------------------------------------------------------------
@@ -174,9 +175,21 @@ class Service:
                 log.info("Home Assistant came online: republishing discovery and states")
                 self._rediscover = True
             return
+        if self._is_discovery_topic(topic):
+            if discovery.is_stale_discovery(
+                self.settings.mqtt, self._discovery_topics, topic, payload
+            ):
+                log.info("clearing retained discovery of an older layout: %s", topic)
+                self._dirty[topic] = b""
+            return
         result = self.pipeline.handle(topic, payload, self.clock.now())
         if result is not None:
             self._apply(*result)
+
+    def _is_discovery_topic(self, topic: str) -> bool:
+        return topic.startswith(self.settings.mqtt.discovery_prefix + "/") and topic.endswith(
+            "/config"
+        )
 
     @property
     def _ha_status_topic(self) -> str:
@@ -252,6 +265,9 @@ class Service:
         await client.publish(discovery.status_topic(mqtt), b"online", qos=1, retain=True)
         await self._publish_discovery(client)
         await client.subscribe([(t, 1) for t in [*self.pipeline.topics(), self._ha_status_topic]])
+        # Retained configs of an older layout (or a removed bed) come back here and are
+        # cleared, so Home Assistant ends up with exactly the current entities.
+        await client.subscribe([(t, 1) for t in discovery.discovery_filters(mqtt)])
         self._client = client
         self.is_connected.set()
         log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
@@ -260,6 +276,7 @@ class Service:
         mqtt = self.settings.mqtt
         for bed_id, bed in self.beds.items():
             topic, payload = discovery.bed_discovery(mqtt, bed)
+            self._discovery_topics.add(topic)
             await client.publish(topic, json.dumps(payload).encode(), qos=1, retain=True)
             tracker = self.pipeline.trackers[bed_id]
             attrs = discovery.bed_attributes(bed, tracker.is_lower_bound)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from sleepenv.adapters import discovery
 from sleepenv.core.model import MovementClass, MovementEvent
 from sleepenv.settings import Settings
@@ -83,3 +85,28 @@ def test_attributes_say_what_the_sensor_cannot_see() -> None:
     attrs = discovery.bed_attributes(s.beds[0], is_lower_bound=True)
     assert attrs["counts_are_lower_bounds"] is True
     assert "partner" in attrs["partner_movement"]
+
+
+def test_stale_discovery_is_ours_and_not_current() -> None:
+    s = settings()
+    current, payload = discovery.bed_discovery(s.mqtt, s.beds[0])
+    body = json.dumps(payload).encode()
+    legacy = {
+        "name": "Movements total",
+        "unique_id": "sleepenv_main_movements_total",
+        "state_topic": "sleepenv/main/movements_total",
+        "availability_topic": "sleepenv/status",
+    }
+    legacy_topic = "homeassistant/sensor/sleepenv_main/movements_total/config"
+    other_instance = {**legacy, "state_topic": "upstairs/main/x", "availability_topic": "up/st"}
+    stale = discovery.is_stale_discovery
+    assert not stale(s.mqtt, {current}, current, body)
+    assert stale(s.mqtt, {current}, "homeassistant/device/sleepenv_gone/config", body)
+    assert stale(s.mqtt, {current}, legacy_topic, json.dumps(legacy).encode())
+    assert not stale(s.mqtt, {current}, legacy_topic, json.dumps(other_instance).encode())
+    assert not stale(s.mqtt, {current}, legacy_topic, b"")
+    assert not stale(s.mqtt, {current}, legacy_topic, b"not json sleepenv_")
+    z2m = {"unique_id": "0x00158d_vibration", "state_topic": "zigbee2mqtt/bed"}
+    assert not stale(
+        s.mqtt, {current}, "homeassistant/sensor/0x00/v/config", json.dumps(z2m).encode()
+    )

@@ -219,3 +219,48 @@ def encode_event(event: MovementEvent) -> bytes:
 def entity_kinds(bed: BedSettings) -> dict[str, str]:
     """State key → how to encode it."""
     return {e.key: e.kind for e in entities(bed)}
+
+
+def discovery_filters(mqtt: MqttSettings) -> list[str]:
+    """Subscriptions that show every retained discovery config, of any layout, at connect."""
+    prefix = mqtt.discovery_prefix
+    return [f"{prefix}/+/+/config", f"{prefix}/+/+/+/config"]
+
+
+def _mentions_base_topic(value: Any, base: str) -> bool:
+    """True when a (nested) string value of a discovery payload is under `base`."""
+    if isinstance(value, str):
+        return value == base or value.startswith(base + "/")
+    if isinstance(value, dict):
+        return any(_mentions_base_topic(v, base) for v in value.values())
+    if isinstance(value, list):
+        return any(_mentions_base_topic(v, base) for v in value)
+    return False
+
+
+def is_stale_discovery(
+    mqtt: MqttSettings, current_topics: set[str], topic: str, payload: bytes
+) -> bool:
+    """True for a discovery config this instance once published but no longer does.
+
+    Ours means: a `sleepenv_` unique or device id and topics under our base topic (so a
+    second sleepenv on the same broker with its own base topic is left alone). Clearing it
+    (an empty retained payload) makes Home Assistant remove entities of an older layout,
+    e.g. per-entity `<prefix>/sensor/.../config` topics or a removed bed's device.
+    """
+    if topic in current_topics or not payload or b"sleepenv_" not in payload:
+        return False
+    try:
+        config = json.loads(payload)
+    except ValueError:
+        return False
+    if not isinstance(config, dict):
+        return False
+    dev = config.get("dev", config.get("device", {}))
+    ids: Any = dev.get("ids", dev.get("identifiers")) if isinstance(dev, dict) else None
+    ids = [ids] if isinstance(ids, str) else ids if isinstance(ids, list) else []
+    unique_id = config.get("unique_id", config.get("uniq_id", ""))
+    is_sleepenv = str(unique_id).startswith("sleepenv_") or any(
+        str(i).startswith("sleepenv_") for i in ids
+    )
+    return is_sleepenv and _mentions_base_topic(config, mqtt.base_topic)
