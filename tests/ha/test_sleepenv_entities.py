@@ -1,0 +1,496 @@
+"""sleepenv itself against a real Home Assistant: entities, a night, availability, statistics.
+
+The real `Service` runs next to Home Assistant on the module's broker with two beds. The
+checks iterate over the discovery configs sleepenv actually left on the broker
+(`RetainedDiscovery`), so entities added later (classification, guidance) are covered
+without edits; a few explicit expectations pin down the entities that exist today. Tests
+run in file order and share one Home Assistant: the night is played early so that the
+statistics test (last) waits for the recorder's 5-minute compile only once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.publish as mqtt_publish
+import pytest
+
+from sleepenv.adapters import discovery
+from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.clock import ScaledClock
+from sleepenv.settings import Settings
+from sleepenv.sim.night import generate_night
+
+from .harness import JSON, HomeAssistant
+from .sleepenv_service import (
+    Component,
+    RetainedDiscovery,
+    ServiceThread,
+    play_frames,
+    wait_admitted,
+)
+
+BED, GUEST = "bedroom", "guest_room"
+ENVELOPE_TOPIC = "bedsensors/bedroom/envelope"
+SENSOR_STATUS_TOPIC = "bedsensors/bedroom/status"
+SPEED = 240.0  # one simulated hour in 15 s
+NIGHT_HOURS = 1.0
+PROFILE, SEED = "restless_onset", 2
+COMPILE_PERIOD_SECONDS = 300
+COMPILE_OFFSET_SECONDS = 10
+
+# An older layout's leftovers: a per-entity config of a removed key, and a removed bed.
+LEGACY_TOPIC = "homeassistant/sensor/sleepenv_bedroom/movements_total/config"
+LEGACY_CONFIG = {
+    "name": "Movements total",
+    "unique_id": "sleepenv_bedroom_movements_total",
+    "state_topic": "sleepenv/bedroom/movements_total",
+    "availability_topic": "sleepenv/status",
+    "state_class": "total_increasing",
+}
+OLD_BED_TOPIC = "homeassistant/device/sleepenv_attic/config"
+OLD_BED_CONFIG = {
+    "dev": {"ids": ["sleepenv_attic"], "name": "Attic", "mf": "sleepenv"},
+    "o": {"name": "sleepenv", "sw": "0.0.1"},
+    "avty": [{"t": "sleepenv/status"}],
+    "cmps": {
+        "movements_tonight": {
+            "p": "sensor",
+            "name": "Movements tonight",
+            "unique_id": "sleepenv_attic_movements_tonight",
+            "state_topic": "sleepenv/attic/movements_tonight",
+        }
+    },
+}
+LEGACY_UNIQUE_IDS = ("sleepenv_bedroom_movements_total", "sleepenv_attic_movements_tonight")
+
+# What the entities that exist today must look like (unique_id suffix -> expectations).
+EXPECTED: dict[str, dict[str, str | None]] = {
+    "movements_tonight": {"p": "sensor", "state_class": "total_increasing", "category": None},
+    "twitches_tonight": {"p": "sensor", "state_class": "total_increasing", "category": None},
+    "movements_last_night": {"p": "sensor", "state_class": None, "category": None},
+    "last_movement": {"p": "sensor", "device_class": "timestamp"},
+    "movement": {"p": "binary_sensor", "device_class": "motion"},
+    "movement_event": {"p": "event", "device_class": None},
+    "frames_received": {"p": "sensor", "category": "diagnostic"},
+    "sensor_both_online": {"p": "binary_sensor", "device_class": "connectivity"},
+}
+
+
+def night_start() -> float:
+    """Yesterday 22:30 UTC: inside the default night window of a bed on UTC."""
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    return yesterday.replace(hour=22, minute=30, second=0, microsecond=0).timestamp()
+
+
+def sleepenv_settings(broker: MosquittoProcess, data_dir: Path) -> Settings:
+    """Two beds (one device each): a fine sensor with a status topic, and a Zigbee one."""
+    return Settings(
+        mqtt={"host": broker.host, "port": broker.port, "client_id": "sleepenv-ha-test"},
+        beds=[
+            {
+                "id": BED,
+                "name": "Bedroom",
+                "timezone": "UTC",
+                "sensors": [
+                    {
+                        "kind": "envelope",
+                        "topic": ENVELOPE_TOPIC,
+                        "status_topic": SENSOR_STATUS_TOPIC,
+                    }
+                ],
+            },
+            {
+                "id": GUEST,
+                "name": "Guest room",
+                "timezone": "UTC",
+                "sensors": [{"kind": "zigbee_vibration", "topic": "zigbee2mqtt/guest_bed"}],
+            },
+        ],
+        storage={"data_dir": data_dir},
+    )
+
+
+def publish(broker: MosquittoProcess, topic: str, payload: Any, *, retain: bool = True) -> None:
+    """One QoS 1 message on the module's broker."""
+    text = payload if isinstance(payload, str) else json.dumps(payload)
+    mqtt_publish.single(topic, text, qos=1, retain=retain, hostname=broker.host, port=broker.port)
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """2026.11.0 -> (2026, 11, 0)."""
+    return tuple(int(re.sub(r"\D.*", "", p) or 0) for p in version.split(".")[:3])
+
+
+@dataclass
+class Sleepenv:
+    """The running sleepenv of this module, restartable, plus what the tests recorded."""
+
+    settings: Settings
+    clock: ScaledClock
+    broker: MosquittoProcess
+    thread: ServiceThread
+    night_published_at: list[datetime] = field(default_factory=list)
+    event_changes: list[JSON] = field(default_factory=list)
+
+    def restart(self) -> None:
+        """A new Service on the same data dir and clock (it restores from its store)."""
+        self.thread = ServiceThread(self.settings, self.clock).start()
+
+    def components(self) -> list[Component]:
+        """Every component sleepenv's devices have on the broker now."""
+        return RetainedDiscovery(self.broker).components()
+
+
+@pytest.fixture(scope="module")
+def sleepenv(
+    home_assistant: HomeAssistant,
+    ha_broker: MosquittoProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Sleepenv]:
+    """Legacy discovery in Home Assistant first, then the real sleepenv on the same broker."""
+    publish(ha_broker, "sleepenv/status", "online")
+    publish(ha_broker, LEGACY_TOPIC, LEGACY_CONFIG)
+    publish(ha_broker, OLD_BED_TOPIC, OLD_BED_CONFIG)
+    home_assistant.wait_for(
+        lambda: all(home_assistant.entity_by_unique_id(u) for u in LEGACY_UNIQUE_IDS),
+        message="the legacy entities exist before sleepenv starts",
+    )
+    settings = sleepenv_settings(ha_broker, tmp_path_factory.mktemp("sleepenv-data"))
+    clock = ScaledClock(night_start(), SPEED)
+    clock.set_speed(1.0)  # real time until the night is played
+    thread = ServiceThread(settings, clock).start()
+    running = Sleepenv(settings, clock, ha_broker, thread)
+    publish(ha_broker, SENSOR_STATUS_TOPIC, "online")
+    try:
+        yield running
+    finally:
+        running.thread.stop()
+
+
+def registry_by_unique_id(ha: HomeAssistant) -> dict[str, JSON]:
+    """MQTT entity registry entries by unique_id."""
+    return {e["unique_id"]: e for e in ha.entity_registry() if e.get("platform") == "mqtt"}
+
+
+def wait_registered(ha: HomeAssistant, components: list[Component]) -> dict[str, JSON]:
+    """Wait until every component has a registry entry; return the entries."""
+
+    def all_there() -> dict[str, JSON]:
+        entries = registry_by_unique_id(ha)
+        return entries if all(c.unique_id in entries for c in components) else {}
+
+    result: dict[str, JSON] = ha.wait_for(all_there, message="every sleepenv entity registered")
+    return result
+
+
+def ha_state_of(value: Any, kind: str) -> str:
+    """How Home Assistant shows a state sleepenv publishes for an entity of `kind`."""
+    if value is None:
+        return "unknown"
+    if kind == "binary":
+        return "on" if value else "off"
+    return discovery.encode_state(value, kind).decode()
+
+
+def expected_states(ha: HomeAssistant, running: Sleepenv) -> dict[str, str]:
+    """entity_id -> the state sleepenv publishes now, for every bed entity with a state."""
+    entries = registry_by_unique_id(ha)
+    expected: dict[str, str] = {}
+    for bed in running.settings.beds:
+        kinds = discovery.entity_kinds(bed)
+        for key, value in running.thread.states()[bed.id].items():
+            entry = entries[f"sleepenv_{bed.id}_{key}"]
+            expected[entry["entity_id"]] = ha_state_of(value, kinds.get(key, "count"))
+    return expected
+
+
+def wait_states_match(ha: HomeAssistant, running: Sleepenv, timeout: float = 30.0) -> None:
+    """Wait until Home Assistant shows exactly what sleepenv publishes; show the diff."""
+    last: dict[str, tuple[str, str | None]] = {}
+
+    def matches() -> bool:
+        last.clear()
+        for entity_id, want in expected_states(ha, running).items():
+            state = ha.state(entity_id)
+            got = None if state is None else state["state"]
+            if got != want:
+                last[entity_id] = (want, got)
+        return not last
+
+    try:
+        ha.wait_for(matches, timeout=timeout, interval=0.5, message="states match sleepenv")
+    except TimeoutError:
+        pytest.fail(f"Home Assistant differs from sleepenv (entity: (sleepenv, HA)): {last}")
+
+
+# ---------------------------------------------------------------- start-up and layout
+
+
+def test_older_layout_is_removed(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """Retained discovery of an older layout and of a removed bed is cleared at start-up."""
+    home_assistant.wait_for(
+        lambda: not any(home_assistant.entity_by_unique_id(u) for u in LEGACY_UNIQUE_IDS),
+        message="legacy entities removed",
+    )
+    retained = RetainedDiscovery(sleepenv.broker).configs
+    assert LEGACY_TOPIC not in retained
+    assert OLD_BED_TOPIC not in retained
+    devices = home_assistant.device_registry()
+    assert not [d for d in devices if ["mqtt", "sleepenv_attic"] in d["identifiers"]]
+
+
+def test_night_is_played(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """A simulated hour of sleep goes through sleepenv at 240x (states checked below)."""
+    running = sleepenv
+    night = generate_night(SEED, PROFILE, start=running.clock.now(), hours=NIGHT_HOURS)
+    entry = home_assistant.entity_by_unique_id(f"sleepenv_{BED}_movement_event")
+    assert entry is not None
+    changes = home_assistant.subscribe_events("state_changed")
+    running.event_changes = changes
+
+    async def play() -> float:
+        service = running.thread.service
+        assert service is not None
+        running.clock.set_speed(SPEED)
+        try:
+            end = await play_frames(running.settings, ENVELOPE_TOPIC, night.frames(), running.clock)
+            await wait_admitted(service, BED, end)
+        finally:
+            # Back to real time, so the night does not run into its 12:00 end meanwhile.
+            running.clock.set_speed(1.0)
+        return end
+
+    running.thread.call(play)
+    running.night_published_at.append(datetime.now(UTC))
+    assert running.thread.events, "sleepenv detected no movement in a restless hour"
+
+
+def test_every_entity_under_its_bed(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """Each bed is one device holding exactly sleepenv's components, as configured."""
+    components = sleepenv.components()
+    device_ids = {str(c.device["ids"][0]) for c in components}
+    assert {f"sleepenv_{b.id}" for b in sleepenv.settings.beds} <= device_ids
+    entries = wait_registered(home_assistant, components)
+    devices = {d["id"]: d for d in home_assistant.device_registry()}
+    by_device: dict[str, set[str]] = {}
+    for c in components:
+        entry = entries[c.unique_id]
+        device = devices[entry["device_id"]]
+        assert ["mqtt", c.device["ids"][0]] in device["identifiers"], c.unique_id
+        assert device["name"] == c.device["name"]
+        assert device["manufacturer"] == "sleepenv"
+        by_device.setdefault(entry["device_id"], set()).add(c.unique_id)
+        check_entity(home_assistant, entry, c)
+    assert len(by_device) == len(device_ids), "one Home Assistant device per sleepenv device"
+    for device_id, unique_ids in by_device.items():
+        in_ha = {e["unique_id"] for e in entries.values() if e["device_id"] == device_id}
+        assert in_ha == unique_ids, f"left over or missing on {devices[device_id]['name']}"
+
+
+def check_entity(ha: HomeAssistant, entry: JSON, c: Component) -> None:
+    """Platform, device class, state class, unit, category and entity id of one entity."""
+    eid = entry["entity_id"]
+    assert eid.split(".")[0] == c.platform, c.unique_id
+    full = ha.entity_registry_entry(eid)
+    assert full["original_device_class"] == c.config.get("device_class"), eid
+    assert full["entity_category"] == c.config.get("entity_category"), eid
+    capabilities = full.get("capabilities") or {}
+    assert capabilities.get("state_class") == c.config.get("state_class"), eid
+    if c.platform == "event":
+        assert capabilities["event_types"] == c.config["event_types"], eid
+    state = ha.state(eid)
+    assert state is not None, eid
+    assert state["attributes"].get("unit_of_measurement") == c.config.get("unit_of_measurement"), (
+        eid
+    )
+    assert c.config.get("state_class") != "measurement" or "unit_of_measurement" in c.config
+    if version_tuple(ha.version) >= (2025, 10):
+        assert eid == c.config["default_entity_id"]
+
+
+def test_current_entities_as_intended(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """The entities that exist today, explicitly (two beds, their differences)."""
+    entries = wait_registered(home_assistant, sleepenv.components())
+    for key, want in EXPECTED.items():
+        entry = entries[f"sleepenv_{BED}_{key}"]
+        full = home_assistant.entity_registry_entry(entry["entity_id"])
+        assert entry["entity_id"].split(".")[0] == want["p"], key
+        if "device_class" in want:
+            assert full["original_device_class"] == want["device_class"], key
+        if "state_class" in want:
+            state_class = (full.get("capabilities") or {}).get("state_class")
+            assert state_class == want["state_class"], key
+        if "category" in want:
+            assert full["entity_category"] == want["category"], key
+    assert f"sleepenv_{GUEST}_movements_tonight" in entries
+    assert not [u for u in entries if u.startswith(f"sleepenv_{GUEST}_sensor_")]
+    event = entries[f"sleepenv_{BED}_movement_event"]
+    types = home_assistant.entity_registry_entry(event["entity_id"])["capabilities"]["event_types"]
+    assert {"twitch", "rollover", "hypnic_jerk", "plm"} <= set(types)
+    guest = home_assistant.state(entries[f"sleepenv_{GUEST}_movements_tonight"]["entity_id"])
+    assert guest is not None
+    assert guest["attributes"]["counts_are_lower_bounds"] is True
+
+
+def test_names_read_well(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """Friendly names are "<bed> <entity>", with no repetition, ids or odd spacing."""
+    components = sleepenv.components()
+    entries = wait_registered(home_assistant, components)
+    seen: dict[tuple[str, str], str] = {}  # two entities of one platform, one name
+    for c in components:
+        name, device_name = str(c.config["name"]), str(c.device["name"])
+        state = home_assistant.state(entries[c.unique_id]["entity_id"])
+        assert state is not None
+        friendly = state["attributes"]["friendly_name"]
+        assert friendly == f"{device_name} {name}", c.unique_id
+        assert not name.lower().startswith(device_name.lower()), f"repeats the device: {name}"
+        assert re.fullmatch(r"[A-Z0-9][a-z0-9]*( [A-Za-z0-9\-']+)*", name), f"odd name: {name!r}"
+        assert "_" not in friendly
+        assert "  " not in friendly
+        seen_key = (c.device_topic, f"{c.platform}:{friendly}")
+        assert seen_key not in seen, f"two {c.platform} entities named {friendly!r}"
+        seen[seen_key] = c.key
+    problems = home_assistant.log_lines("mqtt")
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- the night in Home Assistant
+
+
+def test_states_match_sleepenv_summary(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """After the night, every state in Home Assistant equals what sleepenv reports."""
+    wait_states_match(home_assistant, sleepenv)
+    summary = sleepenv.thread.summary()[BED]
+    entries = registry_by_unique_id(home_assistant)
+
+    def ha_value(key: str) -> str:
+        state = home_assistant.state(entries[f"sleepenv_{BED}_{key}"]["entity_id"])
+        assert state is not None
+        return str(state["state"])
+
+    assert summary.total_movements > 0
+    assert ha_value("movements_tonight") == str(summary.total_movements)
+    assert ha_value("twitches_tonight") == str(summary.counts.get("twitch", 0))
+    assert ha_value("rollovers_tonight") == str(summary.counts.get("rollover", 0))
+    assert ha_value("sensor_both_online") == "on"
+    assert int(ha_value("frames_received")) >= NIGHT_HOURS * 3600 * 0.99
+
+
+def test_event_entity_fired_each_movement(
+    home_assistant: HomeAssistant, sleepenv: Sleepenv
+) -> None:
+    """The event entity fired once per detected movement, with its class as event type."""
+    entry = home_assistant.entity_by_unique_id(f"sleepenv_{BED}_movement_event")
+    assert entry is not None
+    eid = entry["entity_id"]
+    detected = Counter(e.cls.value for bed, e in sleepenv.thread.events if bed == BED)
+
+    def fired() -> Counter[str]:
+        return Counter(
+            change["data"]["new_state"]["attributes"]["event_type"]
+            for change in sleepenv.event_changes
+            if change["data"]["entity_id"] == eid
+            and change["data"]["new_state"]["state"] != "unavailable"
+        )
+
+    try:
+        home_assistant.wait_for(lambda: fired() == detected, message="every event fired")
+    except TimeoutError:
+        assert fired() == detected
+    last = next(
+        c["data"]["new_state"]
+        for c in reversed(sleepenv.event_changes)
+        if c["data"]["entity_id"] == eid
+    )
+    assert last["attributes"]["duration_seconds"] >= 0
+    assert last["attributes"]["sensor"]
+    datetime.fromisoformat(last["state"])
+
+
+def test_availability_follows_sleepenv(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """Stopping sleepenv makes every entity unavailable; a restart brings them all back."""
+    components = sleepenv.components()
+    entries = wait_registered(home_assistant, components)
+    entity_ids = [entries[c.unique_id]["entity_id"] for c in components]
+    sleepenv.thread.stop()
+    for eid in entity_ids:
+        home_assistant.wait_for_state(eid, "unavailable")
+    sleepenv.restart()
+    wait_states_match(home_assistant, sleepenv)
+    for eid in entity_ids:
+        home_assistant.wait_for_state(eid, lambda s: s["state"] != "unavailable")
+
+
+def test_home_assistant_restart(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """After a Home Assistant restart everything is back, sleepenv untouched."""
+    components = sleepenv.components()
+    entries = wait_registered(home_assistant, components)
+    before = {c.unique_id: entries[c.unique_id]["entity_id"] for c in components}
+    home_assistant.restart()
+    after = wait_registered(home_assistant, components)
+    assert {u: after[u]["entity_id"] for u in before} == before
+    wait_states_match(home_assistant, sleepenv)
+    for eid in before.values():
+        home_assistant.wait_for_state(eid, lambda s: s["state"] != "unavailable")
+    problems = home_assistant.log_lines("mqtt") + home_assistant.log_lines(levels=("ERROR",))
+    assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- long-term statistics
+
+
+def next_compile_after(moment: datetime) -> datetime:
+    """When the recorder compiles the 5-minute period that contains `moment`."""
+    period_end = (int(moment.timestamp()) // COMPILE_PERIOD_SECONDS + 1) * COMPILE_PERIOD_SECONDS
+    return datetime.fromtimestamp(period_end + COMPILE_OFFSET_SECONDS, tz=UTC)
+
+
+@pytest.mark.timeout(COMPILE_PERIOD_SECONDS + 240)
+def test_counters_have_long_term_statistics(
+    home_assistant: HomeAssistant, sleepenv: Sleepenv
+) -> None:
+    """Every total_increasing counter of the bed gets statistics whose sum is its count.
+
+    Waits for the recorder's next 5-minute compile after the night (see tests/ha/README.md).
+    """
+    assert sleepenv.night_published_at, "test_night_is_played must run first"
+    published_at = sleepenv.night_published_at[0]
+    entries = registry_by_unique_id(home_assistant)
+    counters = {
+        entries[c.unique_id]["entity_id"]: c
+        for c in sleepenv.components()
+        if c.config.get("state_class") == "total_increasing"
+        and c.device["ids"][0] == f"sleepenv_{BED}"
+    }
+    assert any(c.key == "movements_tonight" for c in counters.values())
+    finals = {}
+    for eid in counters:
+        state = home_assistant.state(eid)
+        assert state is not None
+        finals[eid] = float(state["state"])
+    delay = (next_compile_after(published_at) - datetime.now(UTC)).total_seconds()
+    if delay > 0:
+        time.sleep(delay)
+    start = published_at - timedelta(minutes=15)
+
+    def compiled() -> dict[str, list[JSON]]:
+        rows = home_assistant.statistics_during_period(list(counters), start)
+        done = all(rows.get(e) and rows[e][-1].get("state") == finals[e] for e in counters)
+        return rows if done else {}
+
+    rows = home_assistant.wait_for(compiled, timeout=90, interval=2, message="statistics")
+    for eid in counters:
+        last = rows[eid][-1]
+        # Every counter started at 0 on this fresh instance, so the sum is the final count.
+        assert last["sum"] == finals[eid], eid
+    ids = home_assistant.ws({"type": "recorder/list_statistic_ids", "statistic_type": "sum"})
+    assert set(counters) <= {item["statistic_id"] for item in ids}
