@@ -1,0 +1,200 @@
+"""The real image, built with podman and run against the test Mosquitto.
+
+Builds docker/Dockerfile from host-built wheels on the local debootstrap base image
+(scripts/podman-setup makes it; no registry is reachable here), runs the container with
+host networking, and checks what Home Assistant would see: discovery, a retained
+`online`, a healthy HEALTHCHECK, and after `podman stop` a clean exit and `offline`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from paho.mqtt.enums import CallbackAPIVersion
+
+from sleepenv.adapters.broker import MosquittoProcess
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE_IMAGE = os.environ.get("SLEEPENV_BASE_IMAGE", "localhost/sleepenv-base:bookworm")
+TAG = "localhost/sleepenv:test"
+BED = "main"
+
+pytestmark = pytest.mark.timeout(900)
+
+
+def _podman() -> str:
+    """Path of podman; fails in CI (and by default), skips only when asked to locally."""
+    podman = shutil.which("podman")
+    if podman is not None:
+        return podman
+    if os.environ.get("SLEEPENV_SKIP_CONTAINER") == "1" and not os.environ.get("CI"):
+        pytest.skip("podman missing and SLEEPENV_SKIP_CONTAINER=1")
+    pytest.fail("podman is not installed: run scripts/podman-setup (.ci/ship-checks does)")
+
+
+def _run(*argv: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a command, keeping its output for the failure message."""
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def image() -> str:
+    """The service image, built once per session from the working tree."""
+    podman = _podman()
+    if _run(podman, "image", "exists", BASE_IMAGE, check=False).returncode != 0:
+        # Idempotent and quick when done; about a minute the first time.
+        _run(str(ROOT / "scripts/podman-setup"), timeout=900)
+    env = {**os.environ, "BASE_IMAGE": BASE_IMAGE, "CONTAINER_ENGINE": podman}
+    proc = subprocess.run(
+        [str(ROOT / "scripts/build-image"), TAG],
+        capture_output=True, text=True, timeout=900, check=False, env=env,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"image build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    return TAG
+
+
+class Watcher:
+    """A paho client that records every message under a topic filter."""
+
+    def __init__(self, host: str, port: int, topic_filter: str) -> None:
+        self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"watch-{uuid.uuid4().hex[:8]}"
+        )
+        self.client.on_message = self._on_message
+        self.client.connect(host, port)
+        self.client.subscribe(topic_filter, qos=1)
+        self.client.loop_start()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self.messages.put((msg.topic, bytes(msg.payload), bool(msg.retain)))
+
+    def wait_for(self, topic: str, payload: bytes | None, timeout: float) -> tuple[bytes, bool]:
+        """The first message on `topic` (with `payload`, if given) within `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                got_topic, got_payload, retained = self.messages.get(timeout=left)
+            except queue.Empty:
+                break
+            seen.append(got_topic)
+            if got_topic == topic and (payload is None or got_payload == payload):
+                return got_payload, retained
+        pytest.fail(f"no {payload!r} on {topic} within {timeout:.0f} s; saw {seen[-20:]}")
+
+    def close(self) -> None:
+        """Disconnect."""
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def _write_config(path: Path, broker: MosquittoProcess, prefix: str) -> None:
+    """A config whose every topic lives under the test's own prefix."""
+    config = {
+        "mqtt": {
+            "host": broker.host,
+            "port": broker.port,
+            "client_id": f"sleepenv-{prefix}",
+            "keepalive": 10,
+            "discovery_prefix": prefix,
+            "base_topic": prefix,
+        },
+        "beds": [
+            {
+                "id": BED,
+                "name": "Container test bed",
+                "timezone": "UTC",
+                "sensors": [
+                    {"kind": "envelope", "topic": f"{prefix}/bed/envelope", "side": "left"}
+                ],
+            }
+        ],
+        "log_level": "DEBUG",
+    }
+    path.write_text(yaml.safe_dump(config))
+    # The service runs as uid 10001 inside; a bind-mounted file must be readable to it.
+    path.chmod(0o644)
+
+
+@pytest.fixture
+def watcher(mosquitto: MosquittoProcess, prefix: str) -> Iterator[Watcher]:
+    """A client watching everything under the test's prefix."""
+    w = Watcher(mosquitto.host, mosquitto.port, f"{prefix}/#")
+    yield w
+    w.close()
+
+
+def test_image_has_healthcheck_and_runs_unprivileged(image: str) -> None:
+    """The built image keeps HEALTHCHECK (docker format), STOPSIGNAL and a non-root user."""
+    info = json.loads(_run("podman", "image", "inspect", image).stdout)[0]
+    health = info.get("Healthcheck") or info.get("Config", {}).get("Healthcheck")
+    assert health is not None, "HEALTHCHECK lost: build with --format docker"
+    assert health["Test"] == ["CMD", "sleepenv", "healthcheck"]
+    config = info["Config"]
+    assert config["User"] not in ("", "0", "root", "0:0")
+    assert config["StopSignal"] == "SIGTERM"
+    assert config["Entrypoint"] == ["sleepenv"]
+    assert "/data" in config["Volumes"]
+    env = dict(item.split("=", 1) for item in config["Env"])
+    assert env["SLEEPENV_CONFIG"] == "/config/sleepenv.yaml"
+    # No installer or compiler is left in the runtime image.
+    probe = _run(
+        "podman", "run", "--rm", "--entrypoint", "/bin/sh", image, "-c",
+        "command -v gcc cc pip pip3 || ls /opt/venv/bin/pip* 2>/dev/null || echo clean",
+    )
+    assert probe.stdout.strip() == "clean"
+
+
+def test_container_publishes_and_stops_cleanly(
+    image: str, mosquitto: MosquittoProcess, prefix: str, watcher: Watcher, tmp_path: Path
+) -> None:
+    """Discovery and `online` on start, healthy, then `offline` and exit 0 on podman stop."""
+    config = tmp_path / "sleepenv.yaml"
+    _write_config(config, mosquitto, prefix)
+    name = f"sleepenv-test-{prefix}"
+    _run(
+        "podman", "run", "-d", "--name", name, "--network", "host",
+        "-v", f"{config}:/config/sleepenv.yaml:ro", image,
+    )
+    try:
+        discovery, retained = watcher.wait_for(
+            f"{prefix}/device/sleepenv_{BED}/config", None, timeout=60
+        )
+        payload = json.loads(discovery)
+        assert payload["cmps"], "discovery names no components"
+        _, retained = watcher.wait_for(f"{prefix}/status", b"online", timeout=30)
+        assert retained
+
+        # The HEALTHCHECK command itself, run the way the engine runs it.
+        deadline = time.monotonic() + 30
+        while (health := _run("podman", "healthcheck", "run", name, check=False)).returncode:
+            if time.monotonic() > deadline:
+                logs = _run("podman", "logs", name, check=False)
+                pytest.fail(f"never healthy: {health.stdout}{health.stderr}\n{logs.stderr}")
+            time.sleep(1)
+
+        # Beyond the service's 5 s promise podman would SIGKILL (exit 137).
+        _run("podman", "stop", "-t", "10", name, timeout=60)
+        state = json.loads(_run("podman", "inspect", name).stdout)[0]["State"]
+        logs = _run("podman", "logs", name, check=False)
+        assert state["ExitCode"] == 0, f"exit {state['ExitCode']}:\n{logs.stdout}{logs.stderr}"
+        _, retained = watcher.wait_for(f"{prefix}/status", b"offline", timeout=10)
+        assert retained
+    finally:
+        _run("podman", "rm", "-f", name, check=False)
