@@ -242,7 +242,9 @@ def _model_at(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
         annotation = field.annotation
         args = getattr(annotation, "__args__", ())
         candidates = [annotation, *args]
-        nxt = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        nxt = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
         if nxt is None:
             return None
         model = nxt
@@ -258,7 +260,7 @@ def _describe(loc: tuple[int | str, ...]) -> str:
 
 
 def format_errors(exc: ValidationError) -> list[str]:
-    """One line per problem: YAML path, what is wrong, what is allowed; never the value of secrets."""
+    """One line per problem: YAML path, what is wrong, what is allowed; never a value."""
     lines = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = tuple(err["loc"])

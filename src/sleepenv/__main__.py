@@ -1,0 +1,5 @@
+"""`python -m sleepenv`."""
+
+from sleepenv.cli import main
+
+raise SystemExit(main())

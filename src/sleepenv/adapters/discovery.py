@@ -1,0 +1,187 @@
+"""Home Assistant MQTT device discovery: pure functions from settings to (topic, payload)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sleepenv import __version__
+from sleepenv.core.model import MovementClass, MovementEvent
+from sleepenv.settings import BedSettings, MqttSettings
+
+ORIGIN = {"name": "sleepenv", "sw": __version__, "url": "https://github.com/sleepenv/sleepenv"}
+EVENT_TYPES = [c.value for c in MovementClass]
+PARTNER_NOTE = (
+    "One sensor under the bed: a partner's movements cannot be told apart from yours."
+)
+LOWER_BOUND_NOTE = (
+    "Zigbee vibration sensor: at most one report a minute, so counts are lower bounds."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """One Home Assistant entity of a bed device."""
+
+    key: str
+    platform: str
+    name: str
+    kind: str = "count"  # count | timestamp | binary | event | number
+    device_class: str | None = None
+    state_class: str | None = None
+    entity_category: str | None = None
+    icon: str | None = None
+    unit: str | None = None
+
+
+BED_ENTITIES: tuple[Entity, ...] = (
+    Entity("movements_tonight", "sensor", "Movements tonight", state_class="total_increasing",
+           icon="mdi:bed"),
+    Entity("twitches_tonight", "sensor", "Twitches tonight", state_class="total_increasing",
+           icon="mdi:lightning-bolt-outline"),
+    Entity("limb_movements_tonight", "sensor", "Limb movements tonight",
+           state_class="total_increasing", icon="mdi:shoe-print"),
+    Entity("rollovers_tonight", "sensor", "Rollovers tonight", state_class="total_increasing",
+           icon="mdi:rotate-3d-variant"),
+    Entity("movements_last_hour", "sensor", "Movements in the last hour", icon="mdi:history"),
+    Entity("movements_last_night", "sensor", "Movements last night", icon="mdi:calendar-check"),
+    Entity("last_movement", "sensor", "Last movement", kind="timestamp",
+           device_class="timestamp"),
+    Entity("movement", "binary_sensor", "Movement", kind="binary", device_class="motion"),
+    Entity("movement_event", "event", "Movement", kind="event", icon="mdi:run"),
+    Entity("frames_received", "sensor", "Frames received", state_class="total_increasing",
+           entity_category="diagnostic", icon="mdi:counter"),
+    Entity("messages_rejected", "sensor", "Messages rejected", state_class="total_increasing",
+           entity_category="diagnostic", icon="mdi:alert-circle-outline"),
+)
+
+
+def status_topic(mqtt: MqttSettings) -> str:
+    """The service's availability topic (retained online/offline)."""
+    return f"{mqtt.base_topic}/status"
+
+
+def state_topic(mqtt: MqttSettings, bed_id: str, key: str) -> str:
+    """Where one entity's state is published."""
+    return f"{mqtt.base_topic}/{bed_id}/{key}"
+
+
+def event_topic(mqtt: MqttSettings, bed_id: str) -> str:
+    """Where movement events are published (not retained)."""
+    return f"{mqtt.base_topic}/{bed_id}/event"
+
+
+def attributes_topic(mqtt: MqttSettings, bed_id: str) -> str:
+    """Retained JSON attributes shared by the bed's count sensors."""
+    return f"{mqtt.base_topic}/{bed_id}/attributes"
+
+
+def sensor_entities(bed: BedSettings) -> tuple[Entity, ...]:
+    """Connectivity entities for sensors that report their own status."""
+    return tuple(
+        Entity(f"sensor_{sensor_key(bed, i)}_online", "binary_sensor",
+               f"Sensor {i + 1} online" if len(bed.sensors) > 1 else "Sensor online",
+               kind="binary", device_class="connectivity", entity_category="diagnostic")
+        for i, s in enumerate(bed.sensors)
+        if s.status_topic is not None
+    )
+
+
+def sensor_key(bed: BedSettings, index: int) -> str:
+    """A stable key for a bed's sensor: its side when unique, else its position."""
+    sensor = bed.sensors[index]
+    sides = [s.side for s in bed.sensors]
+    return sensor.side if sides.count(sensor.side) == 1 else f"{sensor.side}{index + 1}"
+
+
+def entities(bed: BedSettings) -> tuple[Entity, ...]:
+    """All entities of one bed device."""
+    return BED_ENTITIES + sensor_entities(bed)
+
+
+def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str, Any]:
+    """The discovery config of one component."""
+    unique_id = f"sleepenv_{bed.id}_{entity.key}"
+    cfg: dict[str, Any] = {
+        "p": entity.platform,
+        "name": entity.name,
+        "unique_id": unique_id,
+        "default_entity_id": f"{entity.platform}.{unique_id}",
+    }
+    if entity.kind == "event":
+        cfg["state_topic"] = event_topic(mqtt, bed.id)
+        cfg["event_types"] = EVENT_TYPES
+    else:
+        cfg["state_topic"] = state_topic(mqtt, bed.id, entity.key)
+    for field in ("device_class", "state_class", "entity_category", "icon"):
+        value = getattr(entity, field)
+        if value is not None:
+            cfg[field] = value
+    if entity.unit is not None:
+        cfg["unit_of_measurement"] = entity.unit
+    if entity.state_class == "total_increasing" and entity.entity_category is None:
+        cfg["json_attributes_topic"] = attributes_topic(mqtt, bed.id)
+    return cfg
+
+
+def bed_discovery(mqtt: MqttSettings, bed: BedSettings) -> tuple[str, dict[str, Any]]:
+    """The device-based discovery message for one bed."""
+    device_id = f"sleepenv_{bed.id}"
+    payload: dict[str, Any] = {
+        "dev": {
+            "ids": [device_id],
+            "name": bed.name,
+            "mf": "sleepenv",
+            "mdl": "Bed movement sensor",
+            "sw": __version__,
+        },
+        "o": ORIGIN,
+        "avty": [{"t": status_topic(mqtt)}],
+        "qos": 1,
+        "cmps": {e.key: component(mqtt, bed, e) for e in entities(bed)},
+    }
+    return f"{mqtt.discovery_prefix}/device/{device_id}/config", payload
+
+
+def bed_attributes(bed: BedSettings, is_lower_bound: bool) -> dict[str, Any]:
+    """What the count sensors say about their own limits."""
+    attrs: dict[str, Any] = {"counts_are_lower_bounds": is_lower_bound}
+    if len(bed.sensors) == 1:
+        attrs["partner_movement"] = PARTNER_NOTE
+    if is_lower_bound:
+        attrs["note"] = LOWER_BOUND_NOTE
+    return attrs
+
+
+def encode_state(value: Any, kind: str) -> bytes:
+    """An entity state as Home Assistant's MQTT platforms expect it."""
+    if value is None:
+        return b"None"
+    if kind == "binary":
+        return b"ON" if value else b"OFF"
+    if kind == "timestamp":
+        return datetime.fromtimestamp(float(value), UTC).isoformat(timespec="seconds").encode()
+    return str(value).encode()
+
+
+def encode_event(event: MovementEvent) -> bytes:
+    """The event entity's payload: the class as event type, details as attributes."""
+    return json.dumps(
+        {
+            "event_type": event.cls.value,
+            "onset": datetime.fromtimestamp(event.onset, UTC).isoformat(timespec="milliseconds"),
+            "duration_seconds": round(event.duration_seconds, 2),
+            "peak": round(event.peak, 3),
+            "side": event.side,
+            "sensor": event.sensor,
+            "is_lower_bound": event.is_lower_bound,
+            "is_truncated": event.is_truncated,
+        }
+    ).encode()
+
+
+def entity_kinds(bed: BedSettings) -> dict[str, str]:
+    """State key → how to encode it."""
+    return {e.key: e.kind for e in entities(bed)}

@@ -1,0 +1,175 @@
+"""SQLite store (WAL): every event, per-night totals, sensor cursors and counters."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from sleepenv.core.model import MovementClass, MovementEvent, NightSummary, SourceKind
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    bed_id TEXT NOT NULL,
+    night TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    onset_ms INTEGER NOT NULL,
+    offset_ms INTEGER NOT NULL,
+    peak REAL NOT NULL,
+    class TEXT NOT NULL,
+    side TEXT NOT NULL,
+    source TEXT NOT NULL,
+    has_posture_change INTEGER NOT NULL,
+    is_truncated INTEGER NOT NULL,
+    is_lower_bound INTEGER NOT NULL,
+    PRIMARY KEY (bed_id, sensor, onset_ms)
+);
+CREATE INDEX IF NOT EXISTS events_by_night ON events (bed_id, night);
+CREATE TABLE IF NOT EXISTS nights (
+    bed_id TEXT NOT NULL,
+    night TEXT NOT NULL,
+    start REAL NOT NULL,
+    end REAL,
+    counts TEXT NOT NULL,
+    sleep_onset REAL,
+    plm_index REAL,
+    rejected INTEGER NOT NULL,
+    PRIMARY KEY (bed_id, night)
+);
+CREATE TABLE IF NOT EXISTS cursors (
+    bed_id TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    t REAL NOT NULL,
+    PRIMARY KEY (bed_id, sensor)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    bed_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (bed_id, key)
+);
+"""
+
+
+class Store:
+    """A small synchronous SQLite store; every write commits, so a SIGKILL loses nothing."""
+
+    def __init__(self, path: Path) -> None:
+        """Open (and create) the database at `path`."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:
+        """Store an event; False when the same sensor already has one at that onset."""
+        cur = self._db.execute(
+            "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                bed_id,
+                night,
+                event.sensor,
+                round(event.onset * 1000),
+                round(event.offset * 1000),
+                event.peak,
+                event.cls.value,
+                event.side,
+                event.source.value,
+                int(event.has_posture_change),
+                int(event.is_truncated),
+                int(event.is_lower_bound),
+            ),
+        )
+        return cur.rowcount == 1
+
+    def events(self, bed_id: str, night: str) -> list[MovementEvent]:
+        """A night's events in time order."""
+        rows = self._db.execute(
+            "SELECT sensor, onset_ms, offset_ms, peak, class, side, source, has_posture_change,"
+            " is_truncated, is_lower_bound FROM events WHERE bed_id=? AND night=?"
+            " ORDER BY onset_ms",
+            (bed_id, night),
+        )
+        return [
+            MovementEvent(
+                onset=r[1] / 1000,
+                offset=r[2] / 1000,
+                peak=r[3],
+                cls=MovementClass(r[4]),
+                source=SourceKind(r[6]),
+                sensor=r[0],
+                side=r[5],
+                has_posture_change=bool(r[7]),
+                is_truncated=bool(r[8]),
+                is_lower_bound=bool(r[9]),
+            )
+            for r in rows
+        ]
+
+    def save_night(self, summary: NightSummary) -> None:
+        """Insert or replace a night's totals."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO nights VALUES (?,?,?,?,?,?,?,?)",
+            (
+                summary.bed_id,
+                summary.night,
+                summary.start,
+                summary.end,
+                json.dumps(summary.counts, sort_keys=True),
+                summary.sleep_onset,
+                summary.plm_index,
+                summary.rejected,
+            ),
+        )
+
+    def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:
+        """The most recent nights first, for one bed or all."""
+        query = "SELECT * FROM nights"
+        args: tuple[object, ...] = ()
+        if bed_id is not None:
+            query += " WHERE bed_id=?"
+            args = (bed_id,)
+        query += " ORDER BY night DESC, bed_id LIMIT ?"
+        rows = self._db.execute(query, (*args, limit)).fetchall()
+        return [
+            NightSummary(
+                bed_id=r[0],
+                night=r[1],
+                start=r[2],
+                end=r[3],
+                counts=json.loads(r[4]),
+                sleep_onset=r[5],
+                plm_index=r[6],
+                rejected=r[7],
+            )
+            for r in rows
+        ]
+
+    def checkpoint(self, bed_id: str, cursors: dict[str, float], counters: dict[str, int]) -> None:
+        """Save sensor cursors and counters in one transaction."""
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO cursors VALUES (?,?,?)",
+                [(bed_id, k, t) for k, t in cursors.items()],
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO counters VALUES (?,?,?)",
+                [(bed_id, k, v) for k, v in counters.items()],
+            )
+
+    def cursors(self, bed_id: str) -> dict[str, float]:
+        """Per-sensor time of the last sample admitted before the last checkpoint."""
+        rows = self._db.execute("SELECT sensor, t FROM cursors WHERE bed_id=?", (bed_id,))
+        return {r[0]: r[1] for r in rows}
+
+    def counters(self, bed_id: str) -> dict[str, int]:
+        """Counters saved at the last checkpoint."""
+        rows = self._db.execute("SELECT key, value FROM counters WHERE bed_id=?", (bed_id,))
+        return {r[0]: r[1] for r in rows}

@@ -1,0 +1,332 @@
+"""Composition root: builds adapters and core from the settings and runs them in one TaskGroup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import aiomqtt
+import platformdirs
+
+from sleepenv.adapters import discovery
+from sleepenv.adapters.mqtt import Backoff, make_client
+from sleepenv.adapters.store import Store
+from sleepenv.clock import Clock, RealClock
+from sleepenv.core.bed import Update
+from sleepenv.core.model import MovementEvent
+from sleepenv.pipeline import Pipeline
+from sleepenv.settings import ConfigError, Settings, is_addon
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 10.0
+CHECKPOINT_SECONDS = 2.0
+FLUSH_SECONDS = 0.2
+MAX_PENDING_EVENTS = 10_000
+HA_STATUS_SUFFIX = "/status"
+
+
+def data_dir(settings: Settings) -> Path:
+    """The configured data dir, /data in the add-on, else the platform's user data dir."""
+    if settings.storage.data_dir is not None:
+        return settings.storage.data_dir
+    if is_addon():
+        return Path("/data")
+    return Path(platformdirs.user_data_dir("sleepenv", appauthor=False))
+
+
+def host_timezone() -> tzinfo:
+    """The host's IANA zone (TZ, /etc/timezone, /etc/localtime), else its fixed offset."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text().strip())
+    with contextlib.suppress(OSError):
+        link = str(Path("/etc/localtime").readlink())
+        candidates.append(link.split("zoneinfo/", 1)[-1])
+    for name in candidates:
+        if name:
+            with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+                return ZoneInfo(name)
+    return datetime.now().astimezone().tzinfo or ZoneInfo("UTC")
+
+
+def timezones(settings: Settings) -> dict[str, tzinfo]:
+    """Each bed's time zone; ConfigError naming the YAML path for an unknown zone."""
+    zones: dict[str, tzinfo] = {}
+    problems = []
+    for i, bed in enumerate(settings.beds):
+        if bed.timezone is None:
+            zones[bed.id] = host_timezone()
+            continue
+        try:
+            zones[bed.id] = ZoneInfo(bed.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"beds[{i}].timezone: unknown time zone {bed.timezone!r} "
+                "(allowed: an IANA name such as Europe/Berlin or America/New_York)"
+            )
+    if problems:
+        raise ConfigError(problems)
+    return zones
+
+
+def check_environment(settings: Settings) -> list[str]:
+    """Problems only visible with I/O: time zones and TLS files."""
+    problems: list[str] = []
+    try:
+        timezones(settings)
+    except ConfigError as exc:
+        problems += exc.problems
+    tls = settings.mqtt.tls
+    for name in ("ca_file", "cert_file", "key_file"):
+        path = getattr(tls, name)
+        if tls.enabled and path is not None and not Path(path).is_file():
+            problems.append(f"mqtt.tls.{name}: file not found: {path}")
+    return problems
+
+
+class Service:
+    """The long-running service: MQTT in, core decisions, MQTT and SQLite out."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        """Open the store and restore every bed's state from it."""
+        self.settings = settings
+        self.clock = clock or RealClock()
+        self.beds = {b.id: b for b in settings.beds}
+        self.data_dir = data_dir(settings)
+        self.store = Store(self.data_dir / "sleepenv.db")
+        self.pipeline = Pipeline(settings, timezones(settings))
+        self.kinds = {b.id: discovery.entity_kinds(b) for b in settings.beds}
+        self._dirty: dict[str, bytes] = {}
+        self._events: list[tuple[str, bytes]] = []
+        self._client: aiomqtt.Client | None = None
+        self.is_connected = asyncio.Event()
+        self.on_event: Callable[[str, MovementEvent], None] | None = None
+        self._restore()
+
+    # -- state --------------------------------------------------------------------
+
+    def _restore(self) -> None:
+        now = self.clock.now()
+        for bed_id, tracker in self.pipeline.trackers.items():
+            night = tracker.window.night_of(now)
+            events = self.store.events(bed_id, night.isoformat()) if night else []
+            tonight = night.isoformat() if night else None
+            nights = [n for n in self.store.nights(bed_id, 2) if n.night != tonight]
+            update = tracker.restore(
+                now,
+                events,
+                self.store.cursors(bed_id),
+                self.store.counters(bed_id),
+                nights[0] if nights else None,
+            )
+            self._apply(bed_id, update)
+
+    def _apply(self, bed_id: str, update: Update) -> None:
+        """Persist and queue what an update changed."""
+        tracker = self.pipeline.trackers[bed_id]
+        night = tracker.night.isoformat() if tracker.night else "day"
+        if update.closed_night is not None:
+            self.store.save_night(update.closed_night)
+            log.info(
+                "night %s for bed %s closed: %d movements",
+                update.closed_night.night,
+                bed_id,
+                update.closed_night.total_movements,
+            )
+        for event in update.events:
+            if self.store.add_event(bed_id, night, event):
+                topic = discovery.event_topic(self.settings.mqtt, bed_id)
+                if len(self._events) < MAX_PENDING_EVENTS:
+                    self._events.append((topic, discovery.encode_event(event)))
+                if self.on_event is not None:
+                    self.on_event(bed_id, event)
+        if update.events and tracker.night is not None:
+            self.store.save_night(tracker.summary(self.clock.now()))
+        kinds = self.kinds[bed_id]
+        for key, value in update.states.items():
+            kind = kinds.get(key, "count")
+            topic = discovery.state_topic(self.settings.mqtt, bed_id, key)
+            self._dirty[topic] = discovery.encode_state(value, kind)
+
+    def _mark_all_dirty(self) -> None:
+        now = self.clock.now()
+        for bed_id, tracker in self.pipeline.trackers.items():
+            self._apply(bed_id, Update(states=tracker.states(now)))
+
+    def handle_message(self, topic: str, payload: bytes) -> None:
+        """One incoming MQTT message (sensor data, sensor status or HA's birth)."""
+        if topic == self._ha_status_topic:
+            if payload == b"online":
+                log.info("Home Assistant came online: republishing discovery and states")
+                self._rediscover = True
+            return
+        result = self.pipeline.handle(topic, payload, self.clock.now())
+        if result is not None:
+            self._apply(*result)
+
+    @property
+    def _ha_status_topic(self) -> str:
+        return self.settings.mqtt.discovery_prefix + HA_STATUS_SUFFIX
+
+    # -- tasks ----------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set; then publish `offline` and return."""
+        self._rediscover = False
+        async with asyncio.TaskGroup() as tg:
+            tasks = [
+                tg.create_task(self._mqtt_loop(), name="mqtt"),
+                tg.create_task(self._ticker(), name="ticker"),
+                tg.create_task(self._flusher(), name="flusher"),
+                tg.create_task(self._housekeeping(), name="housekeeping"),
+            ]
+            await stop.wait()
+            log.info("stopping")
+            await self._shutdown()
+            for task in tasks:
+                task.cancel()
+        self.store.close()
+
+    async def _shutdown(self) -> None:
+        self._checkpoint()
+        client = self._client
+        if client is None:
+            return
+        with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
+            async with asyncio.timeout(3):
+                await self._flush(client)
+                await client.publish(
+                    discovery.status_topic(self.settings.mqtt), b"offline", qos=1, retain=True
+                )
+
+    async def _mqtt_loop(self) -> None:
+        backoff = Backoff()
+        outage_since: float | None = None
+        mqtt = self.settings.mqtt
+        while True:
+            try:
+                async with make_client(mqtt, discovery.status_topic(mqtt)) as client:
+                    if outage_since is not None:
+                        log.info("broker back after %.0f s", time.monotonic() - outage_since)
+                    outage_since = None
+                    backoff.reset()
+                    await self._on_connect(client)
+                    async for message in client.messages:
+                        payload = message.payload
+                        if not isinstance(payload, bytes | bytearray):
+                            payload = str(payload).encode()
+                        self.handle_message(str(message.topic), bytes(payload))
+            except aiomqtt.MqttError as exc:
+                self._client = None
+                self.is_connected.clear()
+                if outage_since is None:
+                    outage_since = time.monotonic()
+                    log.warning(
+                        "MQTT broker %s:%d unreachable (%s); retrying with backoff",
+                        mqtt.host, mqtt.port, exc,
+                    )
+                await asyncio.sleep(backoff.next_delay())
+
+    async def _on_connect(self, client: aiomqtt.Client) -> None:
+        mqtt = self.settings.mqtt
+        await client.publish(discovery.status_topic(mqtt), b"online", qos=1, retain=True)
+        await self._publish_discovery(client)
+        await client.subscribe([(t, 1) for t in [*self.pipeline.topics(), self._ha_status_topic]])
+        self._client = client
+        self.is_connected.set()
+        log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
+
+    async def _publish_discovery(self, client: aiomqtt.Client) -> None:
+        mqtt = self.settings.mqtt
+        for bed_id, bed in self.beds.items():
+            topic, payload = discovery.bed_discovery(mqtt, bed)
+            await client.publish(topic, json.dumps(payload).encode(), qos=1, retain=True)
+            tracker = self.pipeline.trackers[bed_id]
+            attrs = discovery.bed_attributes(bed, tracker.is_lower_bound)
+            await client.publish(
+                discovery.attributes_topic(mqtt, bed_id), json.dumps(attrs).encode(), retain=True
+            )
+        self._mark_all_dirty()
+
+    async def _flusher(self) -> None:
+        """Coalesce state publishes: at most one per topic per flush interval."""
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            client = self._client
+            if client is None:
+                continue
+            try:
+                if self._rediscover:
+                    self._rediscover = False
+                    await self._publish_discovery(client)
+                await self._flush(client)
+            except aiomqtt.MqttError as exc:
+                log.debug("publish failed, will retry after reconnect: %s", exc)
+
+    async def _flush(self, client: aiomqtt.Client) -> None:
+        while self._events:
+            topic, payload = self._events[0]
+            await client.publish(topic, payload, qos=1)
+            self._events.pop(0)
+        dirty, self._dirty = self._dirty, {}
+        try:
+            while dirty:
+                topic, payload = next(iter(dirty.items()))
+                await client.publish(topic, payload, qos=1, retain=True)
+                del dirty[topic]
+        finally:
+            # Anything not sent goes back, unless a newer value arrived meanwhile.
+            self._dirty = {**dirty, **self._dirty}
+
+    async def _ticker(self) -> None:
+        while True:
+            now = self.clock.now()
+            await self.clock.sleep_until(min(self.pipeline.wake_at(now), now + 60.0))
+            for bed_id, update in self.pipeline.tick(self.clock.now()):
+                self._apply(bed_id, update)
+
+    async def _housekeeping(self) -> None:
+        heartbeat = self.data_dir / "heartbeat"
+        last_beat = 0.0
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            self._checkpoint()
+            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
+                heartbeat.write_text(f"{time.time():.0f}\n")
+                last_beat = time.monotonic()
+
+    def _checkpoint(self) -> None:
+        for bed_id, tracker in self.pipeline.trackers.items():
+            self.store.checkpoint(bed_id, tracker.cursors(), tracker.diagnostics())
+
+    def summary(self) -> dict[str, Any]:
+        """Current per-bed summaries (for the demo and logs)."""
+        now = self.clock.now()
+        return {b: t.summary(now) for b, t in self.pipeline.trackers.items()}
+
+
+def run_forever(settings: Settings, clock: Clock | None = None) -> None:
+    """Run the service until SIGTERM or SIGINT."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        service = Service(settings, clock)
+        log.info("sleepenv started; data in %s", service.data_dir)
+        await service.run(stop)
+        log.info("stopped cleanly")
+
+    asyncio.run(main())

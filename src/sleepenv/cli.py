@@ -1,0 +1,268 @@
+"""The `sleepenv` command line: demo, run, check-config, analyze, record, history, healthcheck."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sleepenv import __version__
+from sleepenv.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("sleepenv")
+
+EXIT_CONFIG = 2
+HEARTBEAT_MAX_AGE_SECONDS = 60.0
+
+
+def setup_logging(level: str) -> None:
+    """Plain, timestamped log lines on stderr."""
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _config_path(args: argparse.Namespace) -> Path | None:
+    path = getattr(args, "config", None) or os.environ.get("SLEEPENV_CONFIG")
+    return Path(path) if path else None
+
+
+def load_or_exit(path: Path | None) -> Settings:
+    """Load and fully check the config, or print every problem and exit 2."""
+    from sleepenv.app import check_environment  # noqa: PLC0415 - keeps --help fast
+
+    if path is None:
+        _fail_config(["no config file: pass --config FILE or set SLEEPENV_CONFIG"])
+    try:
+        settings = load_settings(path)
+    except ConfigError as exc:
+        _fail_config(exc.problems, path)
+    problems = check_environment(settings)
+    if problems:
+        _fail_config(problems, path)
+    return settings
+
+
+def _fail_config(problems: list[str], path: Path | None = None) -> None:
+    where = f" in {path}" if path else ""
+    print(f"sleepenv: {len(problems)} config problem(s){where}:", file=sys.stderr)
+    for line in problems:
+        print(f"  - {line}", file=sys.stderr)
+    raise SystemExit(EXIT_CONFIG)
+
+
+# -- commands -------------------------------------------------------------------------
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    """Validate a config and print a readable summary (never secrets)."""
+    settings = load_or_exit(Path(args.file))
+    m = settings.mqtt
+    print(f"config OK: {args.file}")
+    print(f"  broker: {m.host}:{m.port} (TLS {'on' if m.tls.enabled else 'off'})")
+    print(f"  user: {m.username or '(none)'}; password: {'(set)' if m.password else '(not set)'}")
+    print(f"  topics: discovery under {m.discovery_prefix}/, states under {m.base_topic}/")
+    print(f"  night: {settings.night.start:%H:%M} to {settings.night.end:%H:%M} local time")
+    for bed in settings.beds:
+        print(f"  bed {bed.id} ({bed.name}), time zone {bed.timezone or 'of the host'}:")
+        for sensor in bed.sensors:
+            print(f"    - {sensor.kind} on {sensor.topic} (side {sensor.side})")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the long-running service."""
+    from sleepenv.app import run_forever  # noqa: PLC0415
+    from sleepenv.clock import Clock, RealClock, ScaledClock  # noqa: PLC0415
+
+    settings = load_or_exit(_config_path(args))
+    setup_logging(args.log_level or settings.log_level)
+    clock: Clock = RealClock()
+    if args.start_at or args.speed != 1.0:
+        start = datetime.fromisoformat(args.start_at).timestamp() if args.start_at else time.time()
+        clock = ScaledClock(start, args.speed)
+    run_forever(settings, clock)
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Analyse a recording offline with the live service's code path."""
+    from sleepenv.analyze import analyze_recording  # noqa: PLC0415
+
+    result = analyze_recording(Path(args.recording))
+    if args.json:
+        json.dump(result, sys.stdout, indent=None if args.compact else 2)
+        print()
+    else:
+        _print_analysis(result)
+    return 0
+
+
+def _print_analysis(result: dict[str, Any]) -> None:
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    console = Console()
+    start = datetime.fromtimestamp(result["start"]) if result["start"] else None
+    end = datetime.fromtimestamp(result["end"]) if result["end"] else None
+    console.print(f"source: {result['source']}  from {start} to {end}")
+    table = Table("class", "count")
+    for cls, n in sorted(result["counts"].items()):
+        table.add_row(cls, str(n))
+    console.print(table)
+    console.print(f"{len(result['events'])} events, {result['rejected']} messages rejected")
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    """Record messages from a live broker into a JSON-lines file."""
+    from sleepenv.record import record  # noqa: PLC0415
+
+    settings = None
+    path = _config_path(args)
+    if path is not None:
+        settings = load_or_exit(path)
+    return record(args, settings)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    """Show the last nights from the store."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from sleepenv.adapters.store import Store  # noqa: PLC0415
+
+    directory = Path(args.data_dir) if args.data_dir else _data_dir_from_config(args)
+    db = directory / "sleepenv.db"
+    if not db.exists():
+        print(f"no nights stored yet (looked for {db})")
+        return 0
+    store = Store(db)
+    nights = store.nights(args.bed, args.nights)
+    store.close()
+    table = Table("bed", "night", "movements", "twitches", "limb", "rollovers", "rejected")
+    for n in nights:
+        c = n.counts
+        table.add_row(
+            n.bed_id, n.night, str(n.total_movements), str(c.get("twitch", 0)),
+            str(c.get("limb_movement", 0)), str(c.get("rollover", 0)), str(n.rejected),
+        )
+    Console().print(table)
+    return 0
+
+
+def _data_dir_from_config(args: argparse.Namespace) -> Path:
+    from sleepenv.app import data_dir  # noqa: PLC0415
+
+    path = _config_path(args)
+    if path is None:
+        import platformdirs  # noqa: PLC0415
+
+        return Path(platformdirs.user_data_dir("sleepenv", appauthor=False))
+    return data_dir(load_or_exit(path))
+
+
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    """Exit 0 when the main loop's heartbeat is fresh (for container HEALTHCHECKs)."""
+    heartbeat = _data_dir_from_config(args) / "heartbeat"
+    try:
+        age = time.time() - heartbeat.stat().st_mtime
+    except OSError:
+        print(f"unhealthy: no heartbeat at {heartbeat}")
+        return 1
+    if age > HEARTBEAT_MAX_AGE_SECONDS:
+        print(f"unhealthy: heartbeat is {age:.0f} s old")
+        return 1
+    print(f"healthy: heartbeat {age:.0f} s ago")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Play a synthetic night through a local broker and the real service."""
+    from sleepenv.demo import run_demo  # noqa: PLC0415
+
+    setup_logging(args.log_level or "WARNING")
+    return run_demo(args)
+
+
+# -- parser ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = argparse.ArgumentParser(
+        prog="sleepenv",
+        description="Bed-movement detection and sleep-environment guidance over MQTT, "
+        "published to Home Assistant. Everything stays local.",
+    )
+    parser.add_argument("--version", action="version", version=f"sleepenv {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="play a synthetic night; needs no hardware and no config")
+    demo.add_argument("--speed", type=float, default=1000.0,
+                      help="simulated seconds per real second (default 1000: 8 h in ~30 s)")
+    demo.add_argument("--seed", type=int, default=1, help="which synthetic night (default 1)")
+    demo.add_argument("--hours", type=float, default=8.0, help="length of the night (default 8)")
+    demo.add_argument("--profile", default="clean", help="synthetic sleeper profile")
+    demo.add_argument("--keep-running", action="store_true",
+                      help="leave broker and service up afterwards (Ctrl-C to stop)")
+    demo.add_argument("--port", type=int, default=None, help="broker port (default: a free one)")
+    demo.add_argument("--log-level", default=None, help="log level (default WARNING)")
+    demo.set_defaults(func=cmd_demo)
+
+    run = sub.add_parser("run", help="run the service")
+    run.add_argument("--config", help="YAML config file (or SLEEPENV_CONFIG)")
+    run.add_argument("--log-level", default=None, help="override the config's log_level")
+    run.add_argument("--start-at", default=None,
+                     help="ISO time the clock starts at (testing faster than real time)")
+    run.add_argument("--speed", type=float, default=1.0, help="clock speed (default 1)")
+    run.set_defaults(func=cmd_run)
+
+    check = sub.add_parser("check-config", help="validate a config file (exit 2 on problems)")
+    check.add_argument("file", help="YAML config file")
+    check.set_defaults(func=cmd_check_config)
+
+    analyze = sub.add_parser("analyze", help="analyse a recording (JSON lines) offline")
+    analyze.add_argument("recording", help="recording file written by `sleepenv record`")
+    analyze.add_argument("--json", action="store_true", help="print the result as JSON")
+    analyze.add_argument("--compact", action="store_true", help="JSON on one line")
+    analyze.set_defaults(func=cmd_analyze)
+
+    record = sub.add_parser("record", help="record a topic from a live broker to JSON lines")
+    record.add_argument("--topic", action="append", required=True,
+                        help="topic to record (repeatable; wildcards allowed)")
+    record.add_argument("--out", required=True, help="output file (appended to)")
+    record.add_argument("--config", help="take the broker from this config")
+    record.add_argument("--host", default=None, help="broker host (default localhost)")
+    record.add_argument("--port", type=int, default=None, help="broker port (default 1883)")
+    record.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    record.add_argument("--count", type=int, default=None, help="stop after N messages")
+    record.set_defaults(func=cmd_record)
+
+    history = sub.add_parser("history", help="table of the last nights from the store")
+    history.add_argument("--config", help="config file (for the data directory)")
+    history.add_argument("--data-dir", help="data directory (overrides the config)")
+    history.add_argument("--bed", default=None, help="only this bed")
+    history.add_argument("--nights", type=int, default=14, help="how many nights (default 14)")
+    history.set_defaults(func=cmd_history)
+
+    health = sub.add_parser("healthcheck", help="exit 0 if the service's heartbeat is fresh")
+    health.add_argument("--config", help="config file (for the data directory)")
+    health.set_defaults(func=cmd_healthcheck)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `sleepenv` command."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,311 @@
+"""One bed's live state: detectors per sensor, nightly counters, de-duplication.
+
+Pure: every method takes `now` (unix seconds) and returns what changed; the runner
+publishes states, stores events and sleeps until `wake_at()`.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sleepenv.core.coarse import CoarseConfig, CoarseTracker
+from sleepenv.core.detector import DetectorConfig, EnvelopeDetector
+from sleepenv.core.model import (
+    DetectorOutput,
+    Dropout,
+    EnvelopeFrame,
+    MovementClass,
+    MovementEvent,
+    MovementStarted,
+    NightSummary,
+    Reading,
+    Rejection,
+    SourceKind,
+    ZigbeeVibration,
+)
+from sleepenv.core.night import NightWindow
+
+HOUR_SECONDS = 3600.0
+# Two detections of one movement (a replay after a restart) land this close together.
+SAME_EVENT_SECONDS = 0.5
+PER_CLASS_STATES = {
+    "twitches_tonight": MovementClass.TWITCH,
+    "limb_movements_tonight": MovementClass.LIMB_MOVEMENT,
+    "rollovers_tonight": MovementClass.ROLLOVER,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SensorSpec:
+    """What the tracker needs to know about one sensor."""
+
+    key: str
+    kind: SourceKind
+    side: str = "both"
+
+
+@dataclass(slots=True)
+class Update:
+    """What one call changed: states to publish, events to store and fire, a closed night."""
+
+    states: dict[str, Any] = field(default_factory=dict)
+    events: list[MovementEvent] = field(default_factory=list)
+    closed_night: NightSummary | None = None
+    dropouts: list[Dropout] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def merge(self, other: Update) -> None:
+        """Fold another update into this one (later states win)."""
+        self.states.update(other.states)
+        self.events += other.events
+        self.dropouts += other.dropouts
+        self.rejections += other.rejections
+        self.closed_night = other.closed_night or self.closed_night
+
+
+@dataclass(slots=True)
+class _Sensor:
+    spec: SensorSpec
+    detector: EnvelopeDetector | CoarseTracker
+    cursor: float | None = None
+    is_moving: bool = False
+    is_online: bool | None = None
+    onsets: list[float] = field(default_factory=list)
+
+
+class BedTracker:
+    """Counts one bed's movements per night from its sensors' readings."""
+
+    def __init__(
+        self,
+        bed_id: str,
+        window: NightWindow,
+        sensors: list[SensorSpec],
+        detector_config: DetectorConfig | None = None,
+        coarse_config: CoarseConfig | None = None,
+    ) -> None:
+        """Build detectors for each sensor; call `restore` before the first reading."""
+        self.bed_id = bed_id
+        self.window = window
+        self._sensors: dict[str, _Sensor] = {}
+        fine, coarse = detector_config or DetectorConfig(), coarse_config or CoarseConfig()
+        for spec in sensors:
+            detector: EnvelopeDetector | CoarseTracker
+            if spec.kind is SourceKind.ENVELOPE:
+                detector = EnvelopeDetector(fine, spec.key, spec.side)
+            else:
+                detector = CoarseTracker(coarse, spec.key, spec.side)
+            self._sensors[spec.key] = _Sensor(spec, detector)
+        self.night: date | None = None
+        self.night_start: float | None = None
+        self.counts: dict[str, int] = {}
+        self.recent_onsets: deque[float] = deque()
+        self.last_movement_at: float | None = None
+        self.frames_received = 0
+        self.messages_rejected = 0
+        self.last_night: NightSummary | None = None
+
+    # -- start-up -----------------------------------------------------------------
+
+    def restore(
+        self,
+        now: float,
+        events: list[MovementEvent],
+        cursors: dict[str, float],
+        diagnostics: dict[str, int],
+        last_night: NightSummary | None = None,
+    ) -> Update:
+        """Continue from stored state: tonight's events, per-sensor cursors, counters."""
+        self.frames_received = diagnostics.get("frames_received", 0)
+        self.messages_rejected = diagnostics.get("messages_rejected", 0)
+        self.last_night = last_night
+        for key, cursor in cursors.items():
+            if key in self._sensors:
+                self._sensors[key].cursor = cursor
+        self.night = self.window.night_of(now)
+        self.night_start = self.window.bounds(self.night)[0] if self.night else None
+        for event in sorted(events, key=lambda e: e.onset):
+            if self.night_start is not None and event.onset >= self.night_start:
+                self._count(event, now)
+        return Update(states=self.states(now))
+
+    # -- readings ------------------------------------------------------------------
+
+    def on_reading(self, sensor_key: str, reading: Reading, now: float) -> Update:
+        """Feed one decoded reading; duplicates and out-of-order frames are rejected."""
+        sensor = self._sensors[sensor_key]
+        update = self.tick(now)
+        reading, rejection = self._admit(sensor, reading)
+        if rejection is not None:
+            update.merge(self.on_rejection(rejection))
+            return update
+        self.frames_received += 1
+        outputs: list[DetectorOutput] = []
+        detector = sensor.detector
+        # Two branches so each detector gets the reading type it takes.
+        if isinstance(detector, EnvelopeDetector) and isinstance(reading, EnvelopeFrame):  # noqa: SIM114
+            outputs = detector.feed(reading)
+        elif isinstance(detector, CoarseTracker) and isinstance(reading, ZigbeeVibration):
+            outputs = detector.feed(reading)
+        for out in outputs:
+            if isinstance(out, MovementStarted):
+                sensor.is_moving = True
+            elif isinstance(out, Dropout):
+                update.dropouts.append(out)
+            elif isinstance(out, MovementEvent):
+                sensor.is_moving = False
+                if self._is_new(sensor, out):
+                    update.events.append(out)
+                    self._count(out, now)
+        update.states.update(self.states(now))
+        return update
+
+    def _admit(self, sensor: _Sensor, reading: Reading) -> tuple[Reading, Rejection | None]:
+        """Apply the per-sensor cursor: reject replays, absorb receive-time jitter."""
+        start = reading.t
+        end = reading.end if isinstance(reading, EnvelopeFrame) else reading.t
+        if sensor.cursor is not None:
+            if isinstance(reading, EnvelopeFrame):
+                sample = 1.0 / reading.hz
+                if start < sensor.cursor - sample / 2:
+                    if len(reading.rms) == 1 and start > sensor.cursor - sample:
+                        # A plain-number message stamped on receipt arrived a bit early.
+                        reading = EnvelopeFrame(
+                            sensor.cursor, reading.hz, reading.rms, reading.peak
+                        )
+                        end = reading.end
+                    else:
+                        return reading, Rejection("duplicate", f"frame at {start:.1f} already seen")
+            elif start <= sensor.cursor:
+                return reading, Rejection("duplicate", f"report at {start:.1f} already seen")
+        sensor.cursor = end
+        return reading, None
+
+    def on_rejection(self, rejection: Rejection) -> Update:
+        """Count a message that could not be used."""
+        self.messages_rejected += 1
+        return Update(
+            states={"messages_rejected": self.messages_rejected}, rejections=[rejection]
+        )
+
+    def on_sensor_status(self, sensor_key: str, is_online: bool) -> Update:
+        """A sensor reported online/offline on its status topic."""
+        self._sensors[sensor_key].is_online = is_online
+        return Update(states={f"sensor_{sensor_key}_online": is_online})
+
+    def _is_new(self, sensor: _Sensor, event: MovementEvent) -> bool:
+        """False when this sensor already reported a movement starting at the same moment."""
+        onsets = sensor.onsets
+        i = bisect.bisect_left(onsets, event.onset - SAME_EVENT_SECONDS)
+        return not (i < len(onsets) and onsets[i] <= event.onset + SAME_EVENT_SECONDS)
+
+    def _count(self, event: MovementEvent, now: float) -> None:
+        sensor = self._sensors.get(event.sensor)
+        if sensor is not None:
+            bisect.insort(sensor.onsets, event.onset)
+        if self.night_start is not None and event.onset >= self.night_start:
+            self.counts[event.cls.value] = self.counts.get(event.cls.value, 0) + 1
+        if event.onset >= now - HOUR_SECONDS:
+            bisect.insort(self.recent_onsets, event.onset)
+        if self.last_movement_at is None or event.onset > self.last_movement_at:
+            self.last_movement_at = event.onset
+
+    # -- time ----------------------------------------------------------------------
+
+    def tick(self, now: float) -> Update:
+        """Advance to `now`: night boundaries and the rolling last-hour window."""
+        update = Update()
+        night = self.window.night_of(now)
+        if night != self.night:
+            if self.night is not None:
+                update.closed_night = self.summary(now)
+                self.last_night = update.closed_night
+            self.night = night
+            self.night_start = self.window.bounds(night)[0] if night else None
+            self.counts = {}
+            for sensor in self._sensors.values():
+                sensor.onsets = [o for o in sensor.onsets if o >= now - HOUR_SECONDS]
+            update.states.update(self.states(now))
+        while self.recent_onsets and self.recent_onsets[0] < now - HOUR_SECONDS:
+            self.recent_onsets.popleft()
+            update.states["movements_last_hour"] = len(self.recent_onsets)
+        return update
+
+    def wake_at(self, now: float) -> float:
+        """The next moment `tick` has something to do."""
+        moments = [self.window.next_boundary(now)]
+        if self.recent_onsets:
+            moments.append(self.recent_onsets[0] + HOUR_SECONDS)
+        return min(moments)
+
+    def finish(self, at: float) -> Update:
+        """End of data (analysis of a recording): close open events at `at`."""
+        update = Update()
+        for sensor in self._sensors.values():
+            if isinstance(sensor.detector, EnvelopeDetector):
+                for out in sensor.detector.flush(at):
+                    if isinstance(out, MovementEvent) and self._is_new(sensor, out):
+                        update.events.append(out)
+                        self._count(out, at)
+                    elif isinstance(out, Dropout):
+                        update.dropouts.append(out)
+        return update
+
+    # -- views ---------------------------------------------------------------------
+
+    @property
+    def is_moving(self) -> bool:
+        """True while any sensor of the bed sees a movement under way."""
+        return any(s.is_moving for s in self._sensors.values())
+
+    @property
+    def is_lower_bound(self) -> bool:
+        """True when every sensor is a coarse one, so counts undercount."""
+        return all(s.spec.kind is SourceKind.ZIGBEE_VIBRATION for s in self._sensors.values())
+
+    def summary(self, now: float) -> NightSummary:
+        """The current (or just closed) night's totals."""
+        night = self.night.isoformat() if self.night else ""
+        end = self.window.bounds(self.night)[1] if self.night else now
+        return NightSummary(
+            bed_id=self.bed_id,
+            night=night,
+            start=self.night_start or now,
+            end=min(end, now),
+            counts=dict(self.counts),
+            rejected=self.messages_rejected,
+        )
+
+    def states(self, now: float) -> dict[str, Any]:
+        """Every published state of the bed, keyed by entity key."""
+        states: dict[str, Any] = {
+            "movements_tonight": sum(self.counts.values()),
+            "movements_last_hour": sum(1 for o in self.recent_onsets if o >= now - HOUR_SECONDS),
+            "last_movement": self.last_movement_at,
+            "movement": self.is_moving,
+            "frames_received": self.frames_received,
+            "messages_rejected": self.messages_rejected,
+        }
+        for key, cls in PER_CLASS_STATES.items():
+            states[key] = self.counts.get(cls.value, 0)
+        if self.last_night is not None:
+            states["movements_last_night"] = self.last_night.total_movements
+        for key, sensor in self._sensors.items():
+            if sensor.is_online is not None:
+                states[f"sensor_{key}_online"] = sensor.is_online
+        return states
+
+    def cursors(self) -> dict[str, float]:
+        """Per-sensor time of the last admitted sample, for the store's checkpoint."""
+        return {k: s.cursor for k, s in self._sensors.items() if s.cursor is not None}
+
+    def diagnostics(self) -> dict[str, int]:
+        """Counters that must survive a restart."""
+        return {
+            "frames_received": self.frames_received,
+            "messages_rejected": self.messages_rejected,
+        }

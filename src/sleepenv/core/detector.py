@@ -1,0 +1,368 @@
+"""Movement detection on the envelope of a fine bed sensor (pure, streaming).
+
+An adaptive baseline (median and MAD of the last minute of quiet samples) absorbs
+breathing and heartbeat and makes thresholds independent of the bed and the sensor's
+gain; hysteresis with an off-hold turns samples into events; a decaying raised
+threshold keeps mattress ringing from splitting one movement into several.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sleepenv.core.model import (
+    DetectorOutput,
+    Dropout,
+    EnvelopeFrame,
+    MovementClass,
+    MovementEvent,
+    MovementStarted,
+    SourceKind,
+)
+from sleepenv.core.robust import MAD_TO_SIGMA, TrailingRobustWindow
+
+Vector = tuple[float, float, float]
+
+# Float slack for comparing times: unix seconds carry ~0.2 µs of rounding.
+_EPS = 1e-6
+# Gravity is read from the first frame starting this long after an event's offset, so
+# the sensor has settled; with 1 s frames the event is out < 3 s after its offset.
+_POSTURE_SETTLE_SECONDS = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Thresholds and class boundaries of the envelope detector (defaults: DOMAIN.md §2–3)."""
+
+    baseline_window_seconds: float = 60.0  # trailing window for baseline and noise
+    on_factor: float = 5.0  # event on: envelope > baseline + on_factor*noise
+    off_factor: float = 2.0  # event off: below baseline + off_factor*noise ...
+    off_hold_seconds: float = 0.5  # ... for at least this long
+    min_event_seconds: float = 0.15  # shorter than this (with no ringing) = glitch, rejected
+    max_gap_seconds: float = 1.0  # gap in sample stream > this closes an open event as truncated
+    ringing_guard_seconds: float = 3.0  # after a strong peak, ringing must not create extra events
+    ringing_fraction: float = 0.35  # ... so the on-threshold is raised to this fraction of the peak
+    posture_change_degrees: float = 10.0  # gravity turns by >= this across an event -> posture
+    noise_floor: float = 1e-3  # noise scale never below this (a silent sensor has MAD 0)
+    warmup_seconds: float = 10.0  # no events until this much baseline has been seen
+    twitch_max_seconds: float = 0.5
+    limb_max_seconds: float = 10.0
+    rollover_min_seconds: float = 3.0  # "large 3–45 s" => rollover
+    bout_min_seconds: float = 45.0
+    large_peak_factor: float = 15.0  # peak above baseline + this*noise counts as "large"
+
+
+def classify_by_duration(
+    duration: float, has_posture_change: bool, is_large: bool, config: DetectorConfig
+) -> MovementClass:
+    """Class of a movement from its duration, posture change and size alone."""
+    if duration < config.twitch_max_seconds:
+        return MovementClass.TWITCH
+    if has_posture_change:
+        return MovementClass.ROLLOVER
+    if duration > config.bout_min_seconds:
+        return MovementClass.BOUT
+    if duration >= config.rollover_min_seconds and (is_large or duration > config.limb_max_seconds):
+        return MovementClass.ROLLOVER
+    return MovementClass.LIMB_MOVEMENT
+
+
+def angle_between_degrees(a: Vector, b: Vector) -> float:
+    """Angle between two gravity vectors in degrees (0 when either has no length)."""
+    norm = math.hypot(*a) * math.hypot(*b)
+    if norm <= 0.0:
+        return 0.0
+    cosine = (a[0] * b[0] + a[1] * b[1] + a[2] * b[2]) / norm
+    return math.degrees(math.acos(max(-1.0, min(1.0, cosine))))
+
+
+def _valid_gravity(gravity: Vector | None) -> Vector | None:
+    if gravity is None or len(gravity) != 3 or not all(math.isfinite(g) for g in gravity):
+        return None
+    return gravity
+
+
+@dataclass(slots=True)
+class _OpenEvent:
+    """An event between its first sample above the on-threshold and its close."""
+
+    onset: float
+    last_above: float  # end of the last sample above the off-threshold = offset so far
+    peak: float
+    max_rms: float
+    baseline: float
+    noise: float
+    gravity_before: Vector | None
+    is_confirmed: bool = False
+    # Samples of a not yet confirmed event: they go back to the baseline if it is a glitch.
+    held: list[tuple[float, float]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _ClosedEvent:
+    """An ended event waiting for a settled gravity vector to decide its posture."""
+
+    onset: float
+    offset: float
+    peak: float
+    is_large: bool
+    gravity_before: Vector | None = None
+    gravity_after: Vector | None = None
+
+
+class EnvelopeDetector:
+    """Streaming movement detector for one envelope sensor: frames in, outputs out."""
+
+    def __init__(
+        self, config: DetectorConfig = DetectorConfig(), sensor: str = "", side: str = "both"
+    ) -> None:
+        self._config = config
+        self._sensor = sensor
+        self._side = side
+        self._window = TrailingRobustWindow(config.baseline_window_seconds)
+        self._warmup_seconds = min(config.warmup_seconds, config.baseline_window_seconds)
+        self._baseline = 0.0
+        self._noise = config.noise_floor
+        self._off_threshold = math.inf
+        self._is_warm = False
+        self._next_t: float | None = None  # end of the last sample seen
+        self._last_at: float | None = None
+        self._open: _OpenEvent | None = None
+        self._closed: _ClosedEvent | None = None
+        self._last_gravity: Vector | None = None
+        self._ring_until = -math.inf
+        self._ring_amplitude = 0.0
+        self.glitches = 0
+
+    @property
+    def is_moving(self) -> bool:
+        """True while a confirmed movement is under way."""
+        return self._open is not None and self._open.is_confirmed
+
+    @property
+    def last_sample_at(self) -> float | None:
+        """Start time of the last accepted sample, None before the first one."""
+        return self._last_at
+
+    def feed(self, frame: EnvelopeFrame) -> list[DetectorOutput]:
+        """Process one frame; return the outputs it completes, in time order."""
+        if not (frame.hz > 0 and math.isfinite(frame.t) and math.isfinite(frame.end)):
+            return []  # the decoder rejects these; a bad frame must not poison the state
+        first = self._first_new_index(frame)
+        if first >= len(frame.rms):
+            return []  # nothing new: a duplicate or a frame from the past
+        out: list[DetectorOutput] = []
+        start = frame.t + first / frame.hz
+        if self._next_t is not None and start - self._next_t > self._config.max_gap_seconds:
+            self._finish_closed(out)
+            self._close_truncated(self._next_t, out)
+            out.append(Dropout(start=self._next_t, end=start, sensor=self._sensor))
+            self._ring_until = -math.inf
+        else:
+            self._settle_posture(frame, out)
+        self._refresh_baseline()
+        self._scan(frame, first, out)
+        self._next_t = frame.end
+        gravity = _valid_gravity(frame.gravity)
+        if gravity is not None:
+            self._last_gravity = gravity
+        return out
+
+    def flush(self, at: float) -> list[DetectorOutput]:
+        """End of data: emit what is pending and close an open event as truncated.
+
+        The truncated offset is `at`, but never later than the end of the last sample.
+        """
+        out: list[DetectorOutput] = []
+        self._finish_closed(out)
+        if self._next_t is not None:
+            self._close_truncated(self._next_t if math.isnan(at) else min(at, self._next_t), out)
+        return out
+
+    def _first_new_index(self, frame: EnvelopeFrame) -> int:
+        """Index of the first sample not already covered by earlier frames."""
+        if self._next_t is None or frame.t >= self._next_t - _EPS:
+            return 0
+        if frame.end <= self._next_t + _EPS:
+            return len(frame.rms)  # wholly old (checked first: the product below could overflow)
+        skip = math.ceil((self._next_t - _EPS - frame.t) * frame.hz)
+        return min(max(skip, 0), len(frame.rms))
+
+    def _refresh_baseline(self) -> None:
+        """Recompute baseline and noise once per frame (cheap enough, see robust.py)."""
+        if len(self._window) == 0:
+            return
+        self._baseline = self._window.median()
+        self._noise = max(self._window.mad() * MAD_TO_SIGMA, self._config.noise_floor)
+        self._off_threshold = self._baseline + self._config.off_factor * self._noise
+        self._is_warm = self._window.seconds >= self._warmup_seconds - _EPS
+
+    def _scan(self, frame: EnvelopeFrame, first: int, out: list[DetectorOutput]) -> None:
+        """Run the hysteresis over the new samples of one frame."""
+        cfg = self._config
+        hz = frame.hz
+        dt = 1.0 / hz
+        rms = frame.rms
+        peaks = frame.peak if frame.peak is not None and len(frame.peak) == len(rms) else None
+        on_threshold = self._baseline + cfg.on_factor * self._noise
+        for i in range(first, len(rms)):
+            x = rms[i]
+            if not math.isfinite(x):
+                continue  # the decoder rejects these; skipping keeps the state sane
+            t = frame.t + i / hz
+            self._last_at = t
+            peak = x
+            if peaks is not None and math.isfinite(peaks[i]):
+                peak = peaks[i]
+            if self._open is not None:
+                self._continue_event(t, dt, x, peak, out)
+            elif self._is_warm and x > self._start_threshold(t, on_threshold):
+                self._open = _OpenEvent(
+                    onset=t,
+                    last_above=t + dt,
+                    peak=peak,
+                    max_rms=x,
+                    baseline=self._baseline,
+                    noise=self._noise,
+                    gravity_before=self._last_gravity,
+                    held=[(x, dt)],
+                )
+                self._maybe_confirm(out)
+            else:
+                self._window.add(x, dt)
+
+    def _start_threshold(self, t: float, on_threshold: float) -> float:
+        """On-threshold, raised after a strong event so that ringing cannot start a new one."""
+        if t >= self._ring_until:
+            return on_threshold
+        decay = (self._ring_until - t) / self._config.ringing_guard_seconds
+        return max(on_threshold, self._baseline + self._ring_amplitude * decay)
+
+    def _continue_event(
+        self, t: float, dt: float, x: float, peak: float, out: list[DetectorOutput]
+    ) -> None:
+        """Extend, confirm or close the open event with one more sample."""
+        cfg = self._config
+        event = self._open
+        assert event is not None
+        if x > self._off_threshold:
+            event.last_above = t + dt
+            event.peak = max(event.peak, peak)
+            event.max_rms = max(event.max_rms, x)
+            self._maybe_confirm(out)
+        elif t + dt - event.last_above >= cfg.off_hold_seconds - _EPS:
+            self._close(out)
+            self._window.add(x, dt)
+            return
+        if not event.is_confirmed:
+            event.held.append((x, dt))
+        elif t - event.onset > cfg.baseline_window_seconds:
+            # A lasting step in the background level (a fan, a partner lying down) would
+            # otherwise hold one event open forever: let the baseline follow it.
+            self._window.add(x, dt)
+
+    def _maybe_confirm(self, out: list[DetectorOutput]) -> None:
+        """Confirm the open event once it has lasted min_event_seconds."""
+        event = self._open
+        assert event is not None
+        if event.is_confirmed:
+            return
+        if event.last_above - event.onset < self._config.min_event_seconds - _EPS:
+            return
+        event.is_confirmed = True
+        event.held = []
+        self._finish_closed(out)  # keep outputs in time order
+        out.append(MovementStarted(at=event.onset, sensor=self._sensor))
+
+    def _close(self, out: list[DetectorOutput]) -> None:
+        """End the open event after its off-hold: a glitch, or an event to emit."""
+        event = self._open
+        assert event is not None
+        self._open = None
+        if not event.is_confirmed:
+            self.glitches += 1
+            for value, seconds in event.held:
+                self._window.add(value, seconds)
+            return
+        cfg = self._config
+        if cfg.ringing_guard_seconds > 0:
+            self._ring_until = event.last_above + cfg.ringing_guard_seconds
+            self._ring_amplitude = cfg.ringing_fraction * (event.max_rms - event.baseline)
+        is_large = event.max_rms > event.baseline + cfg.large_peak_factor * event.noise
+        closed = _ClosedEvent(
+            onset=event.onset,
+            offset=event.last_above,
+            peak=event.peak,
+            is_large=is_large,
+            gravity_before=event.gravity_before,
+        )
+        if event.gravity_before is None:
+            out.append(self._event(closed, has_posture_change=False))  # no gravity to wait for
+        else:
+            self._closed = closed
+
+    def _close_truncated(self, offset: float, out: list[DetectorOutput]) -> None:
+        """Close the open event at `offset` because the data stops there."""
+        event = self._open
+        if event is None:
+            return
+        self._open = None
+        if not (
+            offset > event.onset and offset - event.onset >= self._config.min_event_seconds - _EPS
+        ):
+            self.glitches += 1
+            return
+        if not event.is_confirmed:
+            out.append(MovementStarted(at=event.onset, sensor=self._sensor))
+        cfg = self._config
+        is_large = event.max_rms > event.baseline + cfg.large_peak_factor * event.noise
+        closed = _ClosedEvent(
+            onset=event.onset,
+            offset=offset,
+            peak=event.peak,
+            is_large=is_large,
+        )
+        out.append(self._event(closed, has_posture_change=False, is_truncated=True))
+
+    def _settle_posture(self, frame: EnvelopeFrame, out: list[DetectorOutput]) -> None:
+        """Record gravity after a closed event; emit it once the sensor has settled."""
+        closed = self._closed
+        if closed is None or frame.t < closed.offset - _EPS:
+            return
+        gravity = _valid_gravity(frame.gravity)
+        if gravity is not None:
+            closed.gravity_after = gravity
+        if frame.t >= closed.offset + _POSTURE_SETTLE_SECONDS - _EPS:
+            self._finish_closed(out)
+
+    def _finish_closed(self, out: list[DetectorOutput]) -> None:
+        """Emit the closed event with the best gravity seen after it (if any)."""
+        closed = self._closed
+        if closed is None:
+            return
+        self._closed = None
+        has_posture_change = (
+            closed.gravity_before is not None
+            and closed.gravity_after is not None
+            and angle_between_degrees(closed.gravity_before, closed.gravity_after)
+            >= self._config.posture_change_degrees
+        )
+        out.append(self._event(closed, has_posture_change=has_posture_change))
+
+    def _event(
+        self, closed: _ClosedEvent, *, has_posture_change: bool, is_truncated: bool = False
+    ) -> MovementEvent:
+        """Build the output event, classified by duration, posture and size."""
+        duration = closed.offset - closed.onset
+        return MovementEvent(
+            onset=closed.onset,
+            offset=closed.offset,
+            peak=closed.peak,
+            cls=classify_by_duration(duration, has_posture_change, closed.is_large, self._config),
+            source=SourceKind.ENVELOPE,
+            sensor=self._sensor,
+            side=self._side,
+            has_posture_change=has_posture_change,
+            is_truncated=is_truncated,
+        )

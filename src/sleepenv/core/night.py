@@ -1,0 +1,45 @@
+"""Night windows on a bed's local clock (pure: takes a tzinfo and unix times)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+
+@dataclass(frozen=True, slots=True)
+class NightWindow:
+    """A nightly window from `start` to `end` local time; `end` may be on the next day."""
+
+    start: time
+    end: time
+    tz: tzinfo
+
+    @property
+    def crosses_midnight(self) -> bool:
+        """True when the night ends on the day after it starts (the usual case)."""
+        return self.end <= self.start
+
+    def bounds(self, night: date) -> tuple[float, float]:
+        """Unix start and end of the night that starts on local date `night`."""
+        start = datetime.combine(night, self.start, self.tz)
+        end_day = night + timedelta(days=1) if self.crosses_midnight else night
+        end = datetime.combine(end_day, self.end, self.tz)
+        return start.timestamp(), end.timestamp()
+
+    def night_of(self, at: float) -> date | None:
+        """The local date of the night containing `at`, or None in the daytime gap."""
+        local = datetime.fromtimestamp(at, self.tz).date()
+        for candidate in (local, local - timedelta(days=1)):
+            start, end = self.bounds(candidate)
+            if start <= at < end:
+                return candidate
+        return None
+
+    def next_boundary(self, at: float) -> float:
+        """The first night start or end strictly after `at`."""
+        local = datetime.fromtimestamp(at, self.tz).date()
+        moments = []
+        for offset in (-1, 0, 1, 2):
+            start, end = self.bounds(local + timedelta(days=offset))
+            moments += [start, end]
+        return min(m for m in moments if m > at)

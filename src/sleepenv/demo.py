@@ -1,0 +1,187 @@
+"""`sleepenv demo`: a local broker, a simulated bed sensor and the real service, no config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sleepenv.adapters.broker import AmqttBroker, MosquittoProcess, free_port, start_mosquitto
+from sleepenv.adapters.mqtt import make_client
+from sleepenv.app import Service
+from sleepenv.clock import ScaledClock
+from sleepenv.core.model import MovementEvent
+from sleepenv.settings import Settings
+from sleepenv.sim.night import SimNight, generate_night
+from sleepenv.sim.recording import frame_to_payload
+
+DEMO_BED = "demo"
+SENSOR_TOPIC = "sleepenv_demo/bed/envelope"
+BATCH_REAL_SECONDS = 0.02
+
+
+@dataclass
+class DemoRun:
+    """What the demo collected while the night played."""
+
+    night: SimNight
+    detected: list[MovementEvent] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def local_broker(console: Console, port: int | None) -> AsyncIterator[tuple[str, int]]:
+    """Mosquitto from PATH on a free loopback port, else the embedded amqtt broker."""
+    mosquitto: MosquittoProcess | None = None
+    amqtt: AmqttBroker | None = None
+    try:
+        mosquitto = await asyncio.to_thread(start_mosquitto, port)
+        host, bound = mosquitto.host, mosquitto.port
+        console.print(f"broker: Mosquitto on {host}:{bound}")
+    except FileNotFoundError:
+        amqtt = AmqttBroker(port or free_port())
+        await amqtt.start()
+        host, bound = amqtt.host, amqtt.port
+        console.print(
+            f"broker: no Mosquitto on PATH, using the embedded amqtt broker on {host}:{bound}"
+        )
+    try:
+        yield host, bound
+    finally:
+        if mosquitto is not None:
+            mosquitto.close()
+        if amqtt is not None:
+            await amqtt.stop()
+
+
+def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
+    """One bed with one envelope sensor, on the demo broker, storing into `data_dir`."""
+    return Settings(
+        mqtt={"host": host, "port": port, "client_id": "sleepenv-demo"},
+        beds=[{"id": DEMO_BED, "name": "Demo bed",
+               "sensors": [{"kind": "envelope", "topic": SENSOR_TOPIC}]}],
+        storage={"data_dir": data_dir},
+    )
+
+
+def night_start() -> float:
+    """Yesterday 22:30 local time, so the whole night is inside the default night window."""
+    yesterday = datetime.now().astimezone() - timedelta(days=1)
+    return yesterday.replace(hour=22, minute=30, second=0, microsecond=0).timestamp()
+
+
+async def play(settings: Settings, night: SimNight, clock: ScaledClock, console: Console) -> None:
+    """Publish the night's frames in step with the scaled clock, with a progress bar."""
+    truth = night.truth
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
+               TextColumn("{task.fields[sim]}"), TimeRemainingColumn())
+    async with make_client(settings.mqtt, "sleepenv_demo/player/status", "-player") as client:
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("playing the night", total=truth.end - truth.start, sim="")
+            for frame in night.frames():
+                if frame.end > clock.now():
+                    await clock.sleep_until(frame.end)
+                payload = json.dumps(frame_to_payload(frame)).encode()
+                await client.publish(SENSOR_TOPIC, payload, qos=1)
+                progress.update(task, completed=frame.end - truth.start,
+                                sim=datetime.fromtimestamp(frame.t).strftime("%H:%M"))
+
+
+async def wait_drained(service: Service, last_t: float, timeout_seconds: float = 30.0) -> None:
+    """Wait until the service has admitted the last frame (or give up after a while)."""
+    tracker = service.pipeline.trackers[DEMO_BED]
+    async with asyncio.timeout(timeout_seconds):
+        while max(tracker.cursors().values(), default=0.0) < last_t - 0.01:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+def hourly_table(run: DemoRun) -> Table:
+    """Movements simulated versus detected, hour by hour."""
+    truth = run.night.truth
+    table = Table("hour", "simulated", "detected", title="Movements per hour")
+    hours = int((truth.end - truth.start) // 3600) + 1
+    for h in range(hours):
+        lo, hi = truth.start + h * 3600, truth.start + (h + 1) * 3600
+        sim = sum(1 for e in truth.events if lo <= e.onset < hi)
+        det = sum(1 for e in run.detected if lo <= e.onset < hi)
+        if lo < truth.end:
+            table.add_row(datetime.fromtimestamp(lo).strftime("%H:%M"), str(sim), str(det))
+    table.add_row("total", str(len(truth.events)), str(len(run.detected)), style="bold")
+    return table
+
+
+def class_table(run: DemoRun) -> Table:
+    """Counts per class, simulated versus detected."""
+    table = Table("class", "simulated", "detected", title="By class")
+    sim: dict[str, int] = {}
+    det: dict[str, int] = {}
+    for e in run.night.truth.events:
+        sim[e.cls.value] = sim.get(e.cls.value, 0) + 1
+    for d in run.detected:
+        det[d.cls.value] = det.get(d.cls.value, 0) + 1
+    for cls in sorted(set(sim) | set(det)):
+        table.add_row(cls, str(sim.get(cls, 0)), str(det.get(cls, 0)))
+    return table
+
+
+async def demo_async(args: argparse.Namespace, console: Console) -> int:
+    """The whole demo; returns the exit code."""
+    start = night_start()
+    night = generate_night(args.seed, args.profile, start=start, hours=args.hours)
+    clock = ScaledClock(start, args.speed)
+    run = DemoRun(night)
+    with tempfile.TemporaryDirectory(prefix="sleepenv-demo-") as tmp:
+        async with local_broker(console, args.port) as (host, port):
+            settings = demo_settings(host, port, Path(tmp))
+            service = Service(settings, clock)
+            service.on_event = lambda _bed, event: run.detected.append(event)
+            stop = asyncio.Event()
+            service_task = asyncio.create_task(service.run(stop), name="service")
+            await asyncio.wait_for(service.is_connected.wait(), 10)
+            console.print(f"service: connected; playing a {args.hours:g} h night "
+                          f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x")
+            await play(settings, night, clock, console)
+            await wait_drained(service, night.truth.end)
+            console.print(hourly_table(run))
+            console.print(class_table(run))
+            if args.keep_running:
+                await keep_running(console, host, port, settings, clock)
+            stop.set()
+            await service_task
+    return 0
+
+
+async def keep_running(
+    console: Console, host: str, port: int, settings: Settings, clock: ScaledClock
+) -> None:
+    """Leave broker and service up at real-time speed until Ctrl-C or SIGTERM."""
+    clock.set_speed(1.0)
+    console.print(
+        f"\nbroker and service keep running on {host}:{port}. Try:\n"
+        f"  mosquitto_sub -h {host} -p {port} -v -t '#'\n"
+        f"or point Home Assistant's MQTT integration at {host}:{port}. Ctrl-C stops."
+    )
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    await done.wait()
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Entry point for `sleepenv demo`."""
+    console = Console()
+    if args.speed <= 0:
+        console.print("--speed must be positive")
+        return 2
+    return asyncio.run(demo_async(args, console))

@@ -1,0 +1,150 @@
+"""Message → decoded reading → bed tracker: the path shared by the live service and `analyze`."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from sleepenv.adapters.decode import DecodeLimits
+from sleepenv.adapters.discovery import sensor_key
+from sleepenv.adapters.esphome import decode_envelope, decode_status
+from sleepenv.adapters.zigbee2mqtt import decode_vibration
+from sleepenv.core.bed import BedTracker, SensorSpec, Update
+from sleepenv.core.coarse import CoarseConfig
+from sleepenv.core.detector import DetectorConfig
+from sleepenv.core.model import Rejection, SourceKind
+from sleepenv.core.night import NightWindow
+from sleepenv.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Which bed and sensor a topic belongs to."""
+
+    bed_id: str
+    sensor: str
+    kind: SourceKind
+
+
+def detector_config(settings: Settings) -> DetectorConfig:
+    """The detector's numbers from the `detection` settings."""
+    d = settings.detection
+    return DetectorConfig(
+        baseline_window_seconds=d.baseline_window_seconds,
+        on_factor=d.on_factor,
+        off_factor=d.off_factor,
+        max_gap_seconds=d.max_gap_seconds,
+        posture_change_degrees=d.posture_change_degrees,
+    )
+
+
+class RateLimitedLog:
+    """At most one log line per key per interval, with the count of lines held back."""
+
+    def __init__(self, interval_seconds: float = 60.0) -> None:
+        """Log each key at most once per `interval_seconds` of real time."""
+        self.interval = interval_seconds
+        self._last: dict[str, float] = {}
+        self._held: dict[str, int] = {}
+
+    def warning(self, key: str, msg: str, *args: object) -> None:
+        """Log now, or count it for the next line about the same key."""
+        now = time.monotonic()
+        last = self._last.get(key)
+        if last is not None and now - last < self.interval:
+            self._held[key] = self._held.get(key, 0) + 1
+            return
+        held = self._held.pop(key, 0)
+        self._last[key] = now
+        suffix = f" (and {held} more like it since the last report)" if held else ""
+        log.warning(msg + suffix, *args)
+
+
+class Pipeline:
+    """Routes sensor messages to bed trackers; sync, fast, and never raises on input."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        timezones: dict[str, tzinfo],
+        limits: DecodeLimits | None = None,
+    ) -> None:
+        """Build one tracker per bed and the topic routing table."""
+        self.settings = settings
+        self.limits = limits or DecodeLimits()
+        self.routes: dict[str, Route] = {}
+        self.status_routes: dict[str, Route] = {}
+        self.trackers: dict[str, BedTracker] = {}
+        self.unknown_topics = 0
+        self.rejection_log = RateLimitedLog()
+        for bed in settings.beds:
+            specs = []
+            for i, sensor in enumerate(bed.sensors):
+                route = Route(bed.id, sensor_key(bed, i), SourceKind(sensor.kind))
+                self.routes[sensor.topic] = route
+                if sensor.status_topic is not None:
+                    self.status_routes[sensor.status_topic] = route
+                specs.append(SensorSpec(route.sensor, route.kind, sensor.side))
+            window = NightWindow(settings.night.start, settings.night.end, timezones[bed.id])
+            self.trackers[bed.id] = BedTracker(
+                bed.id, window, specs, detector_config(settings), CoarseConfig(
+                    posture_change_degrees=settings.detection.posture_change_degrees
+                )
+            )
+
+    def topics(self) -> list[str]:
+        """Every topic to subscribe to."""
+        return [*self.routes, *self.status_routes]
+
+    def handle(self, topic: str, payload: bytes, now: float) -> tuple[str, Update] | None:
+        """Decode and apply one message; None for topics that are not ours."""
+        route = self.routes.get(topic)
+        if route is not None:
+            tracker = self.trackers[route.bed_id]
+            if route.kind is SourceKind.ENVELOPE:
+                decoded = decode_envelope(payload, now, self.limits)
+            else:
+                decoded = decode_vibration(payload, now, self.limits)
+            if isinstance(decoded, Rejection):
+                return route.bed_id, self._reject(tracker, topic, decoded)
+            update = tracker.on_reading(route.sensor, decoded, now)
+            for rejection in update.rejections:
+                self._log_rejection(topic, rejection)
+            return route.bed_id, update
+        route = self.status_routes.get(topic)
+        if route is not None:
+            is_online = decode_status(payload)
+            tracker = self.trackers[route.bed_id]
+            if is_online is None:
+                return route.bed_id, self._reject(
+                    tracker, topic, Rejection("bad_status", "expected online or offline")
+                )
+            return route.bed_id, tracker.on_sensor_status(route.sensor, is_online)
+        self.unknown_topics += 1
+        self.rejection_log.warning("unknown topic", "ignoring a message on unknown topic %s", topic)
+        return None
+
+    def _reject(self, tracker: BedTracker, topic: str, rejection: Rejection) -> Update:
+        self._log_rejection(topic, rejection)
+        return tracker.on_rejection(rejection)
+
+    def _log_rejection(self, topic: str, rejection: Rejection) -> None:
+        self.rejection_log.warning(
+            f"{topic}:{rejection.reason}",
+            "rejected a message on %s: %s (%s)",
+            topic,
+            rejection.reason,
+            rejection.detail,
+        )
+
+    def tick(self, now: float) -> list[tuple[str, Update]]:
+        """Advance every bed to `now`."""
+        return [(bed_id, t.tick(now)) for bed_id, t in self.trackers.items()]
+
+    def wake_at(self, now: float) -> float:
+        """The earliest moment any bed wants a tick."""
+        return min(t.wake_at(now) for t in self.trackers.values())

@@ -1,0 +1,141 @@
+"""Ground truth of a synthetic night: what really happened, for scoring a detector."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sleepenv.core.model import MovementClass
+
+SLEEPER = "sleeper"
+PARTNER = "partner"
+
+
+@dataclass(frozen=True, slots=True)
+class TruthEvent:
+    """One true movement.
+
+    `peak` is the nominal burst amplitude above the resting baseline, in the envelope's
+    RMS units as it reaches the sensor (partner movements already attenuated).
+    `offset` excludes mattress ringing, which is never an event of its own.
+    """
+
+    onset: float
+    offset: float
+    cls: MovementClass
+    peak: float
+    side: str = SLEEPER
+    has_posture_change: bool = False
+
+    @property
+    def duration_seconds(self) -> float:
+        """Offset minus onset."""
+        return self.offset - self.onset
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {
+            "onset": round(self.onset, 4),
+            "offset": round(self.offset, 4),
+            "cls": self.cls.value,
+            "peak": round(self.peak, 4),
+            "side": self.side,
+            "has_posture_change": self.has_posture_change,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TruthEvent:
+        """Parse what `to_json` wrote."""
+        return cls(
+            onset=float(data["onset"]),
+            offset=float(data["offset"]),
+            cls=MovementClass(str(data["cls"])),
+            peak=float(data["peak"]),
+            side=str(data.get("side", SLEEPER)),
+            has_posture_change=bool(data.get("has_posture_change", False)),
+        )
+
+
+def compute_plm_index(
+    events: tuple[TruthEvent, ...], sleep_onset: float | None, wake: float | None
+) -> float | None:
+    """Sleeper PLM events with onset during sleep per hour of sleep (None without sleep)."""
+    if sleep_onset is None or wake is None or wake <= sleep_onset:
+        return None
+    count = sum(
+        1
+        for e in events
+        if e.cls is MovementClass.PLM and e.side == SLEEPER and sleep_onset <= e.onset < wake
+    )
+    return count / ((wake - sleep_onset) / 3600.0)
+
+
+@dataclass(frozen=True, slots=True)
+class NightTruth:
+    """Everything true about one synthetic night.
+
+    `sleep_onset` is the start of the first ≥5-min still period that is followed by mostly
+    sleep; `wake` the first movement of the final awakening; `in_bed`/`out_of_bed` the
+    onset of getting in and the offset of getting up. `glitches` are times of one-sample
+    sensor spikes and `dropouts` (start, end) stretches without frames: neither is an event.
+    """
+
+    profile: str
+    seed: int
+    start: float
+    end: float
+    in_bed: float | None
+    sleep_onset: float | None
+    wake: float | None
+    out_of_bed: float | None
+    events: tuple[TruthEvent, ...]
+    plm_index: float | None
+    glitches: tuple[float, ...] = ()
+    dropouts: tuple[tuple[float, float], ...] = ()
+
+    def sleeper_events(self) -> tuple[TruthEvent, ...]:
+        """Events of the sleeper only (not the partner)."""
+        return tuple(e for e in self.events if e.side == SLEEPER)
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict."""
+        return {
+            "profile": self.profile,
+            "seed": self.seed,
+            "start": self.start,
+            "end": self.end,
+            "in_bed": self.in_bed,
+            "sleep_onset": self.sleep_onset,
+            "wake": self.wake,
+            "out_of_bed": self.out_of_bed,
+            "plm_index": None if self.plm_index is None else round(self.plm_index, 4),
+            "events": [e.to_json() for e in self.events],
+            "glitches": [round(g, 4) for g in self.glitches],
+            "dropouts": [[round(a, 4), round(b, 4)] for a, b in self.dropouts],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> NightTruth:
+        """Parse what `to_json` wrote."""
+        events = cast(list[dict[str, Any]], data["events"])
+        dropouts = cast(list[list[float]], data.get("dropouts", []))
+        return cls(
+            profile=str(data["profile"]),
+            seed=int(data["seed"]),
+            start=float(data["start"]),
+            end=float(data["end"]),
+            in_bed=_opt_float(data.get("in_bed")),
+            sleep_onset=_opt_float(data.get("sleep_onset")),
+            wake=_opt_float(data.get("wake")),
+            out_of_bed=_opt_float(data.get("out_of_bed")),
+            events=tuple(TruthEvent.from_json(e) for e in events),
+            plm_index=_opt_float(data.get("plm_index")),
+            glitches=tuple(float(g) for g in cast(list[float], data.get("glitches", []))),
+            dropouts=tuple((float(a), float(b)) for a, b in dropouts),
+        )
+
+
+def _opt_float(value: object) -> float | None:
+    if value is None:
+        return None
+    return float(cast(float, value))

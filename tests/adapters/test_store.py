@@ -1,0 +1,52 @@
+"""The SQLite store: WAL, duplicates, nights, checkpoints."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sleepenv.adapters.store import Store
+from sleepenv.core.model import MovementClass, MovementEvent, NightSummary
+
+
+def event(onset: float, cls: MovementClass = MovementClass.TWITCH) -> MovementEvent:
+    """A small event on sensor `both`."""
+    return MovementEvent(onset, onset + 0.3, 4.5, cls, sensor="both")
+
+
+def test_events_round_trip_and_duplicates_are_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert store.add_event("main", "2026-01-05", event(10.0))
+    assert store.add_event("main", "2026-01-05", event(20.0, MovementClass.ROLLOVER))
+    assert not store.add_event("main", "2026-01-05", event(10.0))
+    got = store.events("main", "2026-01-05")
+    assert [e.onset for e in got] == [10.0, 20.0]
+    assert got[1].cls is MovementClass.ROLLOVER
+    assert got[0] == event(10.0)
+    assert store.events("other", "2026-01-05") == []
+    store.close()
+
+
+def test_wal_mode_and_data_survive_reopen(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.save_night(NightSummary("main", "2026-01-05", 1.0, 2.0, {"twitch": 2}))
+    store.checkpoint("main", {"both": 123.4}, {"frames_received": 99})
+    store.close()
+    mode = sqlite3.connect(tmp_path / "s.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    again = Store(tmp_path / "s.db")
+    assert again.cursors("main") == {"both": 123.4}
+    assert again.counters("main") == {"frames_received": 99}
+    nights = again.nights("main")
+    assert nights[0].counts == {"twitch": 2}
+    assert nights[0].total_movements == 2
+
+
+def test_nights_newest_first_and_limited(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    for day in range(1, 6):
+        store.save_night(NightSummary("main", f"2026-01-0{day}", 1.0, 2.0, {"twitch": day}))
+    store.save_night(NightSummary("main", "2026-01-03", 1.0, 2.0, {"twitch": 30}))
+    nights = store.nights("main", limit=3)
+    assert [n.night for n in nights] == ["2026-01-05", "2026-01-04", "2026-01-03"]
+    assert nights[2].counts == {"twitch": 30}
