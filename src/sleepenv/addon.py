@@ -132,9 +132,7 @@ def settings_from_options(
     return data
 
 
-async def gather_settings(
-    options_path: Path, supervisor_url: str, token: str
-) -> dict[str, Any]:
+async def gather_settings(options_path: Path, supervisor_url: str, token: str) -> dict[str, Any]:
     """Read the options and ask the Supervisor for the broker (retrying until it answers)."""
     options = read_options(options_path)
     config_file = options.get("config_file")

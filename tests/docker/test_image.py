@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import queue
 import shutil
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -61,7 +61,11 @@ def image() -> str:
     env = {**os.environ, "BASE_IMAGE": BASE_IMAGE, "CONTAINER_ENGINE": podman}
     proc = subprocess.run(
         [str(ROOT / "scripts/build-image"), TAG],
-        capture_output=True, text=True, timeout=900, check=False, env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=env,
     )
     if proc.returncode != 0:
         pytest.fail(f"image build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
@@ -69,10 +73,11 @@ def image() -> str:
 
 
 class Watcher:
-    """A paho client that records every message under a topic filter."""
+    """A paho client that keeps every message under a topic filter, in arrival order."""
 
     def __init__(self, host: str, port: int, topic_filter: str) -> None:
-        self.messages: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self._arrived = threading.Condition()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"watch-{uuid.uuid4().hex[:8]}"
         )
@@ -82,26 +87,45 @@ class Watcher:
         self.client.loop_start()
 
     def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
-        self.messages.put((msg.topic, bytes(msg.payload), bool(msg.retain)))
+        with self._arrived:
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+            self._arrived.notify_all()
 
-    def wait_for(self, topic: str, payload: bytes | None, timeout: float) -> tuple[bytes, bool]:
-        """The first message on `topic` (with `payload`, if given) within `timeout` seconds."""
+    def wait_for(
+        self, topic: str, payload: bytes | None, timeout: float, after: int = 0
+    ) -> tuple[bytes, bool, int]:
+        """The first message on `topic` (with `payload`, if given) from index `after` on.
+
+        Returns (payload, retained, index); fails after `timeout` seconds.
+        """
         deadline = time.monotonic() + timeout
-        seen = []
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                got_topic, got_payload, retained = self.messages.get(timeout=left)
-            except queue.Empty:
-                break
-            seen.append(got_topic)
-            if got_topic == topic and (payload is None or got_payload == payload):
-                return got_payload, retained
-        pytest.fail(f"no {payload!r} on {topic} within {timeout:.0f} s; saw {seen[-20:]}")
+        with self._arrived:
+            while True:
+                for i in range(after, len(self.messages)):
+                    got_topic, got_payload, retained = self.messages[i]
+                    if got_topic == topic and (payload is None or got_payload == payload):
+                        return got_payload, retained, i
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [(t, p[:40]) for t, p, _ in self.messages[-20:]]
+                    pytest.fail(f"no {payload!r} on {topic} within {timeout:.0f} s; saw {seen}")
+                self._arrived.wait(left)
 
     def close(self) -> None:
         """Disconnect."""
         self.client.loop_stop()
         self.client.disconnect()
+
+
+def _retained(broker: MosquittoProcess, topic: str) -> bytes:
+    """What a client subscribing now gets as the retained message on `topic`."""
+    late = Watcher(broker.host, broker.port, topic)
+    try:
+        payload, retained, _ = late.wait_for(topic, None, timeout=10)
+    finally:
+        late.close()
+    assert retained, f"{topic}: {payload!r} is not retained"
+    return payload
 
 
 def _write_config(path: Path, broker: MosquittoProcess, prefix: str) -> None:
@@ -155,7 +179,13 @@ def test_image_has_healthcheck_and_runs_unprivileged(image: str) -> None:
     assert env["SLEEPENV_CONFIG"] == "/config/sleepenv.yaml"
     # No installer or compiler is left in the runtime image.
     probe = _run(
-        "podman", "run", "--rm", "--entrypoint", "/bin/sh", image, "-c",
+        "podman",
+        "run",
+        "--rm",
+        "--entrypoint",
+        "/bin/sh",
+        image,
+        "-c",
         "command -v gcc cc pip pip3 || ls /opt/venv/bin/pip* 2>/dev/null || echo clean",
     )
     assert probe.stdout.strip() == "clean"
@@ -169,17 +199,26 @@ def test_container_publishes_and_stops_cleanly(
     _write_config(config, mosquitto, prefix)
     name = f"sleepenv-test-{prefix}"
     _run(
-        "podman", "run", "-d", "--name", name, "--network", "host",
-        "-v", f"{config}:/config/sleepenv.yaml:ro", image,
+        "podman",
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "-v",
+        f"{config}:/config/sleepenv.yaml:ro",
+        image,
     )
     try:
-        discovery, retained = watcher.wait_for(
+        discovery, _, _ = watcher.wait_for(
             f"{prefix}/device/sleepenv_{BED}/config", None, timeout=60
         )
         payload = json.loads(discovery)
         assert payload["cmps"], "discovery names no components"
-        _, retained = watcher.wait_for(f"{prefix}/status", b"online", timeout=30)
-        assert retained
+        _, _, online_at = watcher.wait_for(f"{prefix}/status", b"online", timeout=30)
+        # Retained, so Home Assistant sees it even when it (re)connects later.
+        assert _retained(mosquitto, f"{prefix}/status") == b"online"
 
         # The HEALTHCHECK command itself, run the way the engine runs it.
         deadline = time.monotonic() + 30
@@ -194,7 +233,7 @@ def test_container_publishes_and_stops_cleanly(
         state = json.loads(_run("podman", "inspect", name).stdout)[0]["State"]
         logs = _run("podman", "logs", name, check=False)
         assert state["ExitCode"] == 0, f"exit {state['ExitCode']}:\n{logs.stdout}{logs.stderr}"
-        _, retained = watcher.wait_for(f"{prefix}/status", b"offline", timeout=10)
-        assert retained
+        watcher.wait_for(f"{prefix}/status", b"offline", timeout=10, after=online_at)
+        assert _retained(mosquitto, f"{prefix}/status") == b"offline"
     finally:
         _run("podman", "rm", "-f", name, check=False)
