@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import shutil
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -224,13 +223,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.no_exec:
         print(args.output)  # noqa: T201 - the path is this mode's output
         return 0
-    sleepenv = shutil.which("sleepenv") or "sleepenv"
     log.info("starting sleepenv with %s", args.output)
     sys.stdout.flush()
     sys.stderr.flush()
     # Replace this process so the service is PID 1 and gets the Supervisor's SIGTERM.
-    argv_run = [sleepenv, "run", "--config", str(args.output)]
-    os.execve(sleepenv, argv_run, {**os.environ, **env})  # noqa: S606 - fixed argv
+    # The same interpreter, so the venv's sleepenv runs whatever PATH says.
+    argv_run = [sys.executable, "-m", "sleepenv", "run", "--config", str(args.output)]
+    os.execve(sys.executable, argv_run, {**os.environ, **env})  # noqa: S606 - fixed argv
     return 0  # pragma: no cover - execve does not return
 
 
