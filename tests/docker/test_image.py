@@ -9,9 +9,6 @@ host networking, and checks what Home Assistant would see: discovery, a retained
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -24,52 +21,11 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.adapters.broker import MosquittoProcess
+from tests.docker.conftest import run as _run
 
-ROOT = Path(__file__).resolve().parents[2]
-BASE_IMAGE = os.environ.get("SLEEPENV_BASE_IMAGE", "localhost/sleepenv-base:bookworm")
-TAG = "localhost/sleepenv:test"
 BED = "main"
 
 pytestmark = pytest.mark.timeout(900)
-
-
-def _podman() -> str:
-    """Path of podman; fails in CI (and by default), skips only when asked to locally."""
-    podman = shutil.which("podman")
-    if podman is not None:
-        return podman
-    if os.environ.get("SLEEPENV_SKIP_CONTAINER") == "1" and not os.environ.get("CI"):
-        pytest.skip("podman missing and SLEEPENV_SKIP_CONTAINER=1")
-    pytest.fail("podman is not installed: run scripts/podman-setup (.ci/ship-checks does)")
-
-
-def _run(*argv: str, timeout: float = 600, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run a command, keeping its output for the failure message."""
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    if check and proc.returncode != 0:
-        pytest.fail(f"{' '.join(argv)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-@pytest.fixture(scope="module")
-def image() -> str:
-    """The service image, built once per session from the working tree."""
-    podman = _podman()
-    if _run(podman, "image", "exists", BASE_IMAGE, check=False).returncode != 0:
-        # Idempotent and quick when done; about a minute the first time.
-        _run(str(ROOT / "scripts/podman-setup"), timeout=900)
-    env = {**os.environ, "BASE_IMAGE": BASE_IMAGE, "CONTAINER_ENGINE": podman}
-    proc = subprocess.run(
-        [str(ROOT / "scripts/build-image"), TAG],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-        env=env,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"image build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return TAG
 
 
 class Watcher:
