@@ -34,10 +34,15 @@ def test_env_overrides_yaml(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_every_problem_is_reported_with_its_path() -> None:
     with pytest.raises(ConfigError) as err:
-        validate({"mqtt": {"port": 0, "colour": "red"}, "beds": [
-            {"id": "ok", "name": "A", "sensors": [{"kind": "envelope", "topic": "x"}]},
-            {"id": "ok", "name": "", "sensors": []},
-        ]})
+        validate(
+            {
+                "mqtt": {"port": 0, "colour": "red"},
+                "beds": [
+                    {"id": "ok", "name": "A", "sensors": [{"kind": "envelope", "topic": "x"}]},
+                    {"id": "ok", "name": "", "sensors": []},
+                ],
+            }
+        )
     text = "\n".join(err.value.problems)
     assert "mqtt.port:" in text
     assert "mqtt.colour: unknown key; allowed here: host, port" in text

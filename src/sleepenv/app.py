@@ -112,6 +112,8 @@ class Service:
         self._client: aiomqtt.Client | None = None
         self.is_connected = asyncio.Event()
         self.on_event: Callable[[str, MovementEvent], None] | None = None
+        self._rediscover = False
+        self._stopping = False
         self._restore()
 
     # -- state --------------------------------------------------------------------
@@ -183,19 +185,22 @@ class Service:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until `stop` is set; then publish `offline` and return."""
-        self._rediscover = False
         async with asyncio.TaskGroup() as tg:
-            tasks = [
-                tg.create_task(self._mqtt_loop(), name="mqtt"),
+            mqtt_task = tg.create_task(self._mqtt_loop(), name="mqtt")
+            workers = [
                 tg.create_task(self._ticker(), name="ticker"),
                 tg.create_task(self._flusher(), name="flusher"),
                 tg.create_task(self._housekeeping(), name="housekeeping"),
             ]
             await stop.wait()
             log.info("stopping")
-            await self._shutdown()
-            for task in tasks:
+            self._stopping = True
+            # Workers first, so the last flush and `offline` go out on a live connection.
+            for task in workers:
                 task.cancel()
+            await asyncio.wait(workers, timeout=2)
+            await self._shutdown()
+            mqtt_task.cancel()
         self.store.close()
 
     async def _shutdown(self) -> None:
@@ -205,7 +210,7 @@ class Service:
             return
         with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
             async with asyncio.timeout(3):
-                await self._flush(client)
+                await self._flush(client, final=True)
                 await client.publish(
                     discovery.status_topic(self.settings.mqtt), b"offline", qos=1, retain=True
                 )
@@ -230,11 +235,14 @@ class Service:
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self.is_connected.clear()
+                self._raise_if_stopping(exc)
                 if outage_since is None:
                     outage_since = time.monotonic()
                     log.warning(
                         "MQTT broker %s:%d unreachable (%s); retrying with backoff",
-                        mqtt.host, mqtt.port, exc,
+                        mqtt.host,
+                        mqtt.port,
+                        exc,
                     )
                 await asyncio.sleep(backoff.next_delay())
 
@@ -259,9 +267,16 @@ class Service:
             )
         self._mark_all_dirty()
 
+    def _raise_if_stopping(self, exc: Exception) -> None:
+        """aiomqtt can turn a cancellation into an MqttError; never retry through a stop."""
+        task = asyncio.current_task()
+        if self._stopping or (task is not None and task.cancelling()):
+            raise asyncio.CancelledError from exc
+
     async def _flusher(self) -> None:
         """Coalesce state publishes: at most one per topic per flush interval."""
-        while True:
+        # Python 3.11's wait_for can swallow a cancellation mid-publish: the flag ends it.
+        while not self._stopping:
             await asyncio.sleep(FLUSH_SECONDS)
             client = self._client
             if client is None:
@@ -272,16 +287,17 @@ class Service:
                     await self._publish_discovery(client)
                 await self._flush(client)
             except aiomqtt.MqttError as exc:
+                self._raise_if_stopping(exc)
                 log.debug("publish failed, will retry after reconnect: %s", exc)
 
-    async def _flush(self, client: aiomqtt.Client) -> None:
-        while self._events:
+    async def _flush(self, client: aiomqtt.Client, final: bool = False) -> None:
+        while self._events and (final or not self._stopping):
             topic, payload = self._events[0]
             await client.publish(topic, payload, qos=1)
             self._events.pop(0)
         dirty, self._dirty = self._dirty, {}
         try:
-            while dirty:
+            while dirty and (final or not self._stopping):
                 topic, payload = next(iter(dirty.items()))
                 await client.publish(topic, payload, qos=1, retain=True)
                 del dirty[topic]

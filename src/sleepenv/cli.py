@@ -10,7 +10,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sleepenv import __version__
 from sleepenv.settings import ConfigError, Settings, load_settings
@@ -40,7 +40,7 @@ def load_or_exit(path: Path | None) -> Settings:
     from sleepenv.app import check_environment  # noqa: PLC0415 - keeps --help fast
 
     if path is None:
-        _fail_config(["no config file: pass --config FILE or set SLEEPENV_CONFIG"])
+        return _fail_config(["no config file: pass --config FILE or set SLEEPENV_CONFIG"])
     try:
         settings = load_settings(path)
     except ConfigError as exc:
@@ -51,7 +51,7 @@ def load_or_exit(path: Path | None) -> Settings:
     return settings
 
 
-def _fail_config(problems: list[str], path: Path | None = None) -> None:
+def _fail_config(problems: list[str], path: Path | None = None) -> NoReturn:
     where = f" in {path}" if path else ""
     print(f"sleepenv: {len(problems)} config problem(s){where}:", file=sys.stderr)
     for line in problems:
@@ -151,8 +151,13 @@ def cmd_history(args: argparse.Namespace) -> int:
     for n in nights:
         c = n.counts
         table.add_row(
-            n.bed_id, n.night, str(n.total_movements), str(c.get("twitch", 0)),
-            str(c.get("limb_movement", 0)), str(c.get("rollover", 0)), str(n.rejected),
+            n.bed_id,
+            n.night,
+            str(n.total_movements),
+            str(c.get("twitch", 0)),
+            str(c.get("limb_movement", 0)),
+            str(c.get("rollover", 0)),
+            str(n.rejected),
         )
     Console().print(table)
     return 0
@@ -189,6 +194,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sleepenv.demo import run_demo  # noqa: PLC0415
 
     setup_logging(args.log_level or "WARNING")
+    # The embedded broker is chatty at WARNING about its own defaults.
+    logging.getLogger("amqtt").setLevel(logging.ERROR)
+    logging.getLogger("transitions").setLevel(logging.ERROR)
     return run_demo(args)
 
 
@@ -206,22 +214,38 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="play a synthetic night; needs no hardware and no config")
-    demo.add_argument("--speed", type=float, default=1000.0,
-                      help="simulated seconds per real second (default 1000: 8 h in ~30 s)")
+    demo.add_argument(
+        "--speed",
+        type=float,
+        default=1000.0,
+        help="simulated seconds per real second (default 1000: 8 h in ~30 s)",
+    )
     demo.add_argument("--seed", type=int, default=1, help="which synthetic night (default 1)")
     demo.add_argument("--hours", type=float, default=8.0, help="length of the night (default 8)")
     demo.add_argument("--profile", default="clean", help="synthetic sleeper profile")
-    demo.add_argument("--keep-running", action="store_true",
-                      help="leave broker and service up afterwards (Ctrl-C to stop)")
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave broker and service up afterwards (Ctrl-C to stop)",
+    )
     demo.add_argument("--port", type=int, default=None, help="broker port (default: a free one)")
+    demo.add_argument(
+        "--broker",
+        choices=("auto", "mosquitto", "amqtt"),
+        default="auto",
+        help="which local broker: Mosquitto from PATH, else embedded amqtt (default auto)",
+    )
     demo.add_argument("--log-level", default=None, help="log level (default WARNING)")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run the service")
     run.add_argument("--config", help="YAML config file (or SLEEPENV_CONFIG)")
     run.add_argument("--log-level", default=None, help="override the config's log_level")
-    run.add_argument("--start-at", default=None,
-                     help="ISO time the clock starts at (testing faster than real time)")
+    run.add_argument(
+        "--start-at",
+        default=None,
+        help="ISO time the clock starts at (testing faster than real time)",
+    )
     run.add_argument("--speed", type=float, default=1.0, help="clock speed (default 1)")
     run.set_defaults(func=cmd_run)
 
@@ -236,8 +260,12 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.set_defaults(func=cmd_analyze)
 
     record = sub.add_parser("record", help="record a topic from a live broker to JSON lines")
-    record.add_argument("--topic", action="append", required=True,
-                        help="topic to record (repeatable; wildcards allowed)")
+    record.add_argument(
+        "--topic",
+        action="append",
+        required=True,
+        help="topic to record (repeatable; wildcards allowed)",
+    )
     record.add_argument("--out", required=True, help="output file (appended to)")
     record.add_argument("--config", help="take the broker from this config")
     record.add_argument("--host", default=None, help="broker host (default localhost)")

@@ -40,21 +40,28 @@ class DemoRun:
 
 
 @contextlib.asynccontextmanager
-async def local_broker(console: Console, port: int | None) -> AsyncIterator[tuple[str, int]]:
-    """Mosquitto from PATH on a free loopback port, else the embedded amqtt broker."""
+async def local_broker(
+    console: Console, port: int | None, kind: str = "auto"
+) -> AsyncIterator[tuple[str, int]]:
+    """Mosquitto from PATH on a free loopback port, else (or if asked) embedded amqtt."""
     mosquitto: MosquittoProcess | None = None
     amqtt: AmqttBroker | None = None
-    try:
-        mosquitto = await asyncio.to_thread(start_mosquitto, port)
+    why = "as asked"
+    if kind != "amqtt":
+        try:
+            mosquitto = await asyncio.to_thread(start_mosquitto, port)
+        except FileNotFoundError:
+            if kind == "mosquitto":
+                raise
+            why = "no Mosquitto on PATH"
+    if mosquitto is not None:
         host, bound = mosquitto.host, mosquitto.port
         console.print(f"broker: Mosquitto on {host}:{bound}")
-    except FileNotFoundError:
+    else:
         amqtt = AmqttBroker(port or free_port())
         await amqtt.start()
         host, bound = amqtt.host, amqtt.port
-        console.print(
-            f"broker: no Mosquitto on PATH, using the embedded amqtt broker on {host}:{bound}"
-        )
+        console.print(f"broker: {why}, using the embedded amqtt broker on {host}:{bound}")
     try:
         yield host, bound
     finally:
@@ -68,8 +75,13 @@ def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
     """One bed with one envelope sensor, on the demo broker, storing into `data_dir`."""
     return Settings(
         mqtt={"host": host, "port": port, "client_id": "sleepenv-demo"},
-        beds=[{"id": DEMO_BED, "name": "Demo bed",
-               "sensors": [{"kind": "envelope", "topic": SENSOR_TOPIC}]}],
+        beds=[
+            {
+                "id": DEMO_BED,
+                "name": "Demo bed",
+                "sensors": [{"kind": "envelope", "topic": SENSOR_TOPIC}],
+            }
+        ],
         storage={"data_dir": data_dir},
     )
 
@@ -83,8 +95,12 @@ def night_start() -> float:
 async def play(settings: Settings, night: SimNight, clock: ScaledClock, console: Console) -> None:
     """Publish the night's frames in step with the scaled clock, with a progress bar."""
     truth = night.truth
-    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
-               TextColumn("{task.fields[sim]}"), TimeRemainingColumn())
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[sim]}"),
+        TimeRemainingColumn(),
+    )
     async with make_client(settings.mqtt, "sleepenv_demo/player/status", "-player") as client:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("playing the night", total=truth.end - truth.start, sim="")
@@ -93,8 +109,11 @@ async def play(settings: Settings, night: SimNight, clock: ScaledClock, console:
                     await clock.sleep_until(frame.end)
                 payload = json.dumps(frame_to_payload(frame)).encode()
                 await client.publish(SENSOR_TOPIC, payload, qos=1)
-                progress.update(task, completed=frame.end - truth.start,
-                                sim=datetime.fromtimestamp(frame.t).strftime("%H:%M"))
+                progress.update(
+                    task,
+                    completed=frame.end - truth.start,
+                    sim=datetime.fromtimestamp(frame.t).strftime("%H:%M"),
+                )
 
 
 async def wait_drained(service: Service, last_t: float, timeout_seconds: float = 30.0) -> None:
@@ -141,15 +160,17 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
     clock = ScaledClock(start, args.speed)
     run = DemoRun(night)
     with tempfile.TemporaryDirectory(prefix="sleepenv-demo-") as tmp:
-        async with local_broker(console, args.port) as (host, port):
+        async with local_broker(console, args.port, args.broker) as (host, port):
             settings = demo_settings(host, port, Path(tmp))
             service = Service(settings, clock)
             service.on_event = lambda _bed, event: run.detected.append(event)
             stop = asyncio.Event()
             service_task = asyncio.create_task(service.run(stop), name="service")
             await asyncio.wait_for(service.is_connected.wait(), 10)
-            console.print(f"service: connected; playing a {args.hours:g} h night "
-                          f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x")
+            console.print(
+                f"service: connected; playing a {args.hours:g} h night "
+                f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x"
+            )
             await play(settings, night, clock, console)
             await wait_drained(service, night.truth.end)
             console.print(hourly_table(run))

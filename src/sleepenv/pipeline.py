@@ -14,7 +14,7 @@ from sleepenv.adapters.zigbee2mqtt import decode_vibration
 from sleepenv.core.bed import BedTracker, SensorSpec, Update
 from sleepenv.core.coarse import CoarseConfig
 from sleepenv.core.detector import DetectorConfig
-from sleepenv.core.model import Rejection, SourceKind
+from sleepenv.core.model import Reading, Rejection, SourceKind
 from sleepenv.core.night import NightWindow
 from sleepenv.settings import Settings
 
@@ -91,9 +91,11 @@ class Pipeline:
                 specs.append(SensorSpec(route.sensor, route.kind, sensor.side))
             window = NightWindow(settings.night.start, settings.night.end, timezones[bed.id])
             self.trackers[bed.id] = BedTracker(
-                bed.id, window, specs, detector_config(settings), CoarseConfig(
-                    posture_change_degrees=settings.detection.posture_change_degrees
-                )
+                bed.id,
+                window,
+                specs,
+                detector_config(settings),
+                CoarseConfig(posture_change_degrees=settings.detection.posture_change_degrees),
             )
 
     def topics(self) -> list[str]:
@@ -105,6 +107,7 @@ class Pipeline:
         route = self.routes.get(topic)
         if route is not None:
             tracker = self.trackers[route.bed_id]
+            decoded: Reading | Rejection
             if route.kind is SourceKind.ENVELOPE:
                 decoded = decode_envelope(payload, now, self.limits)
             else:

@@ -63,15 +63,20 @@ def record(args: argparse.Namespace, settings: Settings | None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        print(f"recording {', '.join(args.topic)} from {mqtt.host}:{mqtt.port} to {args.out}"
-              " (Ctrl-C to stop)", file=sys.stderr)
+        print(
+            f"recording {', '.join(args.topic)} from {mqtt.host}:{mqtt.port} to {args.out}"
+            " (Ctrl-C to stop)",
+            file=sys.stderr,
+        )
         return await record_async(mqtt, args.topic, args.out, args.duration, args.count, stop)
 
     try:
         written = asyncio.run(main())
     except aiomqtt.MqttError as exc:
-        print(f"sleepenv record: cannot reach the broker {mqtt.host}:{mqtt.port}: {exc}",
-              file=sys.stderr)
+        print(
+            f"sleepenv record: cannot reach the broker {mqtt.host}:{mqtt.port}: {exc}",
+            file=sys.stderr,
+        )
         return 1
     with contextlib.suppress(Exception):
         print(f"wrote {written} messages to {args.out}", file=sys.stderr)

@@ -9,8 +9,11 @@ from sleepenv.settings import Settings
 
 def settings(**bed: object) -> Settings:
     """A config with one bed (overridable)."""
-    b = {"id": "main", "name": "Main bed",
-         "sensors": [{"kind": "envelope", "topic": "bed/env", "status_topic": "bed/status"}]}
+    b: dict[str, object] = {
+        "id": "main",
+        "name": "Main bed",
+        "sensors": [{"kind": "envelope", "topic": "bed/env", "status_topic": "bed/status"}],
+    }
     b.update(bed)
     return Settings(beds=[b])
 
@@ -47,8 +50,12 @@ def test_counters_and_diagnostics() -> None:
 
 
 def test_two_sensors_same_side_get_distinct_keys() -> None:
-    s = settings(sensors=[{"kind": "envelope", "topic": "a", "status_topic": "a/s"},
-                          {"kind": "envelope", "topic": "b", "status_topic": "b/s"}])
+    s = settings(
+        sensors=[
+            {"kind": "envelope", "topic": "a", "status_topic": "a/s"},
+            {"kind": "envelope", "topic": "b", "status_topic": "b/s"},
+        ]
+    )
     cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
     assert {"sensor_both1_online", "sensor_both2_online"} <= set(cmps)
 

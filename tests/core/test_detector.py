@@ -334,7 +334,7 @@ def test_a_lasting_level_step_does_not_hold_an_event_open_forever() -> None:
         (0.2, True, True, MovementClass.TWITCH),
         (0.6, True, False, MovementClass.ROLLOVER),
         (60.0, False, False, MovementClass.BOUT),
-        (60.0, True, False, MovementClass.ROLLOVER),
+        (60.0, True, False, MovementClass.BOUT),
         (4.0, False, True, MovementClass.ROLLOVER),
         (4.0, False, False, MovementClass.LIMB_MOVEMENT),
         (11.0, False, False, MovementClass.ROLLOVER),

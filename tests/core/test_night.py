@@ -10,9 +10,9 @@ from sleepenv.core.night import NightWindow
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-def ts(*args: int) -> float:
+def ts(year: int, month: int, day: int, hour: int, minute: int) -> float:
     """Unix time of a Berlin wall-clock moment."""
-    return datetime(*args, tzinfo=BERLIN).timestamp()  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=BERLIN).timestamp()
 
 
 def test_night_crosses_midnight() -> None:

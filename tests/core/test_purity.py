@@ -7,9 +7,30 @@ from pathlib import Path
 
 CORE = Path(__file__).parents[2] / "src" / "sleepenv" / "core"
 FORBIDDEN_MODULES = {
-    "asyncio", "socket", "subprocess", "os", "pathlib", "time", "threading", "sqlite3",
-    "aiomqtt", "paho", "aiohttp", "urllib", "http", "io", "shutil", "logging", "random",
-    "zoneinfo", "tempfile", "signal", "select", "selectors", "requests", "pydantic",
+    "asyncio",
+    "socket",
+    "subprocess",
+    "os",
+    "pathlib",
+    "time",
+    "threading",
+    "sqlite3",
+    "aiomqtt",
+    "paho",
+    "aiohttp",
+    "urllib",
+    "http",
+    "io",
+    "shutil",
+    "logging",
+    "random",
+    "zoneinfo",
+    "tempfile",
+    "signal",
+    "select",
+    "selectors",
+    "requests",
+    "pydantic",
 }
 CLOCK_CALLS = {"now", "today", "utcnow", "time", "monotonic", "perf_counter", "time_ns"}
 FORBIDDEN_CALLS = {"open", "print", "input"}

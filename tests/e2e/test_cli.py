@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,11 +19,17 @@ from tests.helpers.frames import Burst, frames, payload
 EXAMPLE = Path(__file__).parents[2] / "config" / "sleepenv.example.yaml"
 
 
-def sleepenv(*args: str, timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
+def sleepenv(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run the CLI and capture its output."""
     return subprocess.run(
         [sys.executable, "-m", "sleepenv", *args],
-        capture_output=True, text=True, timeout=timeout, check=False, **kw,  # type: ignore[call-overload]
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        env=env,
     )
 
 
@@ -51,8 +58,20 @@ def test_check_config_lists_every_problem_with_its_path(tmp_path: Path) -> None:
 
 def test_check_config_reports_unknown_time_zone(tmp_path: Path) -> None:
     cfg = tmp_path / "tz.yaml"
-    cfg.write_text(yaml.safe_dump({"beds": [{"id": "a", "name": "A", "timezone": "Mars/Olympus",
-                                             "sensors": [{"kind": "envelope", "topic": "x"}]}]}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "beds": [
+                    {
+                        "id": "a",
+                        "name": "A",
+                        "timezone": "Mars/Olympus",
+                        "sensors": [{"kind": "envelope", "topic": "x"}],
+                    }
+                ]
+            }
+        )
+    )
     proc = sleepenv("check-config", str(cfg))
     assert proc.returncode == 2
     assert "beds[0].timezone: unknown time zone 'Mars/Olympus'" in proc.stderr
@@ -60,11 +79,17 @@ def test_check_config_reports_unknown_time_zone(tmp_path: Path) -> None:
 
 def test_check_config_never_prints_secrets(tmp_path: Path) -> None:
     cfg = tmp_path / "s.yaml"
-    cfg.write_text(yaml.safe_dump({"mqtt": {"username": "u", "password": "hunter2secret"},
-                                   "beds": [{"id": "a", "name": "A",
-                                             "sensors": [{"kind": "envelope", "topic": "x"}]}]}))
-    proc = sleepenv("check-config", str(cfg), env={"SLEEPENV_MQTT__PASSWORD": "envsecret42",
-                                                    "PATH": "/usr/bin:/bin"})
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "mqtt": {"username": "u", "password": "hunter2secret"},
+                "beds": [{"id": "a", "name": "A", "sensors": [{"kind": "envelope", "topic": "x"}]}],
+            }
+        )
+    )
+    proc = sleepenv(
+        "check-config", str(cfg), env={**os.environ, "SLEEPENV_MQTT__PASSWORD": "envsecret42"}
+    )
     assert proc.returncode == 0, proc.stderr
     assert "hunter2secret" not in proc.stdout + proc.stderr
     assert "envsecret42" not in proc.stdout + proc.stderr
@@ -85,14 +110,23 @@ def test_analyze_json_matches_the_contract(tmp_path: Path) -> None:
     bursts = (Burst(t0 + 30, 0.3), Burst(t0 + 60, 2.0), Burst(t0 + 100, 15.0))
     with rec.open("w") as fh:
         for f in frames(t0, 140, bursts):
-            fh.write(json.dumps({"t": f.t, "topic": "bed/env",
-                                 "payload": json.loads(payload(f))}) + "\n")
+            fh.write(
+                json.dumps({"t": f.t, "topic": "bed/env", "payload": json.loads(payload(f))}) + "\n"
+            )
         fh.write("this line is garbage\n")
     proc = sleepenv("analyze", str(rec), "--json")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert set(doc) >= {"source", "start", "end", "sleep_onset", "events", "counts",
-                        "plm_index", "rejected"}
+    assert set(doc) >= {
+        "source",
+        "start",
+        "end",
+        "sleep_onset",
+        "events",
+        "counts",
+        "plm_index",
+        "rejected",
+    }
     assert doc["source"] == "envelope"
     assert doc["start"] == t0
     assert doc["counts"] == {"twitch": 1, "limb_movement": 1, "rollover": 1}
@@ -104,8 +138,9 @@ def test_analyze_json_matches_the_contract(tmp_path: Path) -> None:
 def test_analyze_bare_frames_without_wrapper(tmp_path: Path) -> None:
     t0 = 1_767_650_000.0
     rec = tmp_path / "bare.jsonl"
-    rec.write_text("".join(payload(f).decode() + "\n"
-                           for f in frames(t0, 80, (Burst(t0 + 40, 2.0),))))
+    rec.write_text(
+        "".join(payload(f).decode() + "\n" for f in frames(t0, 80, (Burst(t0 + 40, 2.0),)))
+    )
     doc = json.loads(sleepenv("analyze", str(rec), "--json").stdout)
     assert doc["counts"] == {"limb_movement": 1}
 
@@ -116,9 +151,24 @@ def test_record_writes_what_analyze_reads(
     out = tmp_path / "rec.jsonl"
     topic = f"{prefix}/bed/env"
     rec = subprocess.Popen(
-        [sys.executable, "-m", "sleepenv", "record", "--topic", topic, "--out", str(out),
-         "--host", mosquitto.host, "--port", str(mosquitto.port), "--count", "5"],
-        stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "sleepenv",
+            "record",
+            "--topic",
+            topic,
+            "--out",
+            str(out),
+            "--host",
+            mosquitto.host,
+            "--port",
+            str(mosquitto.port),
+            "--count",
+            "5",
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 20
     # The recorder subscribes a moment after it starts: publish until it has had five.
@@ -162,3 +212,12 @@ def test_demo_plays_a_night_and_prints_the_summary() -> None:
     simulated, detected = (int(x) for x in total.replace("│", " ").split()[1:3])
     assert simulated > 0
     assert abs(detected - simulated) <= max(2, simulated // 5)
+
+
+@pytest.mark.timeout(180)
+def test_demo_falls_back_to_the_embedded_broker() -> None:
+    proc = sleepenv("demo", "--hours", "0.5", "--speed", "900", "--broker", "amqtt", timeout=150)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "using the embedded amqtt broker" in proc.stdout
+    assert "Movements per hour" in proc.stdout
+    assert "Traceback" not in proc.stderr

@@ -22,10 +22,21 @@ from tests.helpers.mqtt import Watcher, publish_many, watch
 def write_config(path: Path, broker: MosquittoProcess, prefix: str, data_dir: Path) -> Path:
     """A config file like a user would write, on the test's broker and prefix."""
     config = {
-        "mqtt": {"host": broker.host, "port": broker.port, "client_id": f"{prefix}run",
-                 "base_topic": prefix, "discovery_prefix": f"{prefix}ha"},
-        "beds": [{"id": "main", "name": "Main bed", "timezone": "Europe/Berlin",
-                  "sensors": [{"kind": "envelope", "topic": f"{prefix}/bed/env"}]}],
+        "mqtt": {
+            "host": broker.host,
+            "port": broker.port,
+            "client_id": f"{prefix}run",
+            "base_topic": prefix,
+            "discovery_prefix": f"{prefix}ha",
+        },
+        "beds": [
+            {
+                "id": "main",
+                "name": "Main bed",
+                "timezone": "Europe/Berlin",
+                "sensors": [{"kind": "envelope", "topic": f"{prefix}/bed/env"}],
+            }
+        ],
         "storage": {"data_dir": str(data_dir)},
         "log_level": "INFO",
     }
@@ -45,9 +56,19 @@ class Runner:
     def start(self) -> None:
         """Start the service."""
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "sleepenv", "run", "--config", str(self.config),
-             "--start-at", self.start_at],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [
+                sys.executable,
+                "-m",
+                "sleepenv",
+                "run",
+                "--config",
+                str(self.config),
+                "--start-at",
+                self.start_at,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
 
@@ -97,8 +118,10 @@ async def test_run_discovery_counts_sigkill_restart_and_sigterm(
     watched = [f"{prefix}/#", f"{prefix}ha/#"]
     async with watch(mosquitto.host, mosquitto.port, watched) as w:
         runner.start()
+        disc_topic = f"{prefix}ha/device/sleepenv_main/config"
         await w.wait_for(lambda: w.text(f"{prefix}/status") == "online", 15)
-        disc = w.json(f"{prefix}ha/device/sleepenv_main/config")
+        await w.wait_for(lambda: disc_topic in w.latest, 5)
+        disc = w.json(disc_topic)
         assert disc is not None
         assert disc["cmps"]["movements_tonight"]["unique_id"] == "sleepenv_main_movements_tonight"
 
@@ -135,7 +158,10 @@ def test_run_with_a_bad_config_exits_2_before_connecting(tmp_path: Path) -> None
     config.write_text("mqtt:\n  port: 99999\nbeds: []\n")
     proc = subprocess.run(
         [sys.executable, "-m", "sleepenv", "run", "--config", str(config)],
-        capture_output=True, text=True, timeout=30, check=False,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert proc.returncode == 2
     assert "mqtt.port" in proc.stderr

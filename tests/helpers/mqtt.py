@@ -36,12 +36,27 @@ class Watcher:
         return [p for t, p in self.log if t == topic]
 
     async def wait_for(self, predicate: Callable[[], bool], seconds: float = 10.0) -> None:
-        """Wait until `predicate()` holds; TimeoutError with no fuss otherwise."""
-        async with asyncio.timeout(seconds):
-            while not predicate():
-                self.changed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.changed.wait(), 0.2)
+        """Wait until `predicate()` holds, or raise TimeoutError after `seconds`."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not predicate():
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {seconds} s")
+            self.changed.clear()
+            # A plain deadline loop: nesting asyncio.timeout around wait_for can swallow
+            # the outer cancellation on Python 3.11.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), min(0.2, remaining))
+
+    async def expect(self, expected: dict[str, str], seconds: float = 10.0) -> None:
+        """Wait until every topic's latest payload equals its expected text; show the diff."""
+        try:
+            await self.wait_for(
+                lambda: all(self.text(t) == v for t, v in expected.items()), seconds
+            )
+        except TimeoutError:
+            assert {t: self.text(t) for t in expected} == expected
 
 
 @contextlib.asynccontextmanager

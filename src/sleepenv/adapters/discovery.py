@@ -13,9 +13,7 @@ from sleepenv.settings import BedSettings, MqttSettings
 
 ORIGIN = {"name": "sleepenv", "sw": __version__, "url": "https://github.com/sleepenv/sleepenv"}
 EVENT_TYPES = [c.value for c in MovementClass]
-PARTNER_NOTE = (
-    "One sensor under the bed: a partner's movements cannot be told apart from yours."
-)
+PARTNER_NOTE = "One sensor under the bed: a partner's movements cannot be told apart from yours."
 LOWER_BOUND_NOTE = (
     "Zigbee vibration sensor: at most one report a minute, so counts are lower bounds."
 )
@@ -37,24 +35,55 @@ class Entity:
 
 
 BED_ENTITIES: tuple[Entity, ...] = (
-    Entity("movements_tonight", "sensor", "Movements tonight", state_class="total_increasing",
-           icon="mdi:bed"),
-    Entity("twitches_tonight", "sensor", "Twitches tonight", state_class="total_increasing",
-           icon="mdi:lightning-bolt-outline"),
-    Entity("limb_movements_tonight", "sensor", "Limb movements tonight",
-           state_class="total_increasing", icon="mdi:shoe-print"),
-    Entity("rollovers_tonight", "sensor", "Rollovers tonight", state_class="total_increasing",
-           icon="mdi:rotate-3d-variant"),
+    Entity(
+        "movements_tonight",
+        "sensor",
+        "Movements tonight",
+        state_class="total_increasing",
+        icon="mdi:bed",
+    ),
+    Entity(
+        "twitches_tonight",
+        "sensor",
+        "Twitches tonight",
+        state_class="total_increasing",
+        icon="mdi:lightning-bolt-outline",
+    ),
+    Entity(
+        "limb_movements_tonight",
+        "sensor",
+        "Limb movements tonight",
+        state_class="total_increasing",
+        icon="mdi:shoe-print",
+    ),
+    Entity(
+        "rollovers_tonight",
+        "sensor",
+        "Rollovers tonight",
+        state_class="total_increasing",
+        icon="mdi:rotate-3d-variant",
+    ),
     Entity("movements_last_hour", "sensor", "Movements in the last hour", icon="mdi:history"),
     Entity("movements_last_night", "sensor", "Movements last night", icon="mdi:calendar-check"),
-    Entity("last_movement", "sensor", "Last movement", kind="timestamp",
-           device_class="timestamp"),
+    Entity("last_movement", "sensor", "Last movement", kind="timestamp", device_class="timestamp"),
     Entity("movement", "binary_sensor", "Movement", kind="binary", device_class="motion"),
     Entity("movement_event", "event", "Movement", kind="event", icon="mdi:run"),
-    Entity("frames_received", "sensor", "Frames received", state_class="total_increasing",
-           entity_category="diagnostic", icon="mdi:counter"),
-    Entity("messages_rejected", "sensor", "Messages rejected", state_class="total_increasing",
-           entity_category="diagnostic", icon="mdi:alert-circle-outline"),
+    Entity(
+        "frames_received",
+        "sensor",
+        "Frames received",
+        state_class="total_increasing",
+        entity_category="diagnostic",
+        icon="mdi:counter",
+    ),
+    Entity(
+        "messages_rejected",
+        "sensor",
+        "Messages rejected",
+        state_class="total_increasing",
+        entity_category="diagnostic",
+        icon="mdi:alert-circle-outline",
+    ),
 )
 
 
@@ -81,9 +110,14 @@ def attributes_topic(mqtt: MqttSettings, bed_id: str) -> str:
 def sensor_entities(bed: BedSettings) -> tuple[Entity, ...]:
     """Connectivity entities for sensors that report their own status."""
     return tuple(
-        Entity(f"sensor_{sensor_key(bed, i)}_online", "binary_sensor",
-               f"Sensor {i + 1} online" if len(bed.sensors) > 1 else "Sensor online",
-               kind="binary", device_class="connectivity", entity_category="diagnostic")
+        Entity(
+            f"sensor_{sensor_key(bed, i)}_online",
+            "binary_sensor",
+            f"Sensor {i + 1} online" if len(bed.sensors) > 1 else "Sensor online",
+            kind="binary",
+            device_class="connectivity",
+            entity_category="diagnostic",
+        )
         for i, s in enumerate(bed.sensors)
         if s.status_topic is not None
     )

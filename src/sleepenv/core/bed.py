@@ -188,9 +188,7 @@ class BedTracker:
     def on_rejection(self, rejection: Rejection) -> Update:
         """Count a message that could not be used."""
         self.messages_rejected += 1
-        return Update(
-            states={"messages_rejected": self.messages_rejected}, rejections=[rejection]
-        )
+        return Update(states={"messages_rejected": self.messages_rejected}, rejections=[rejection])
 
     def on_sensor_status(self, sensor_key: str, is_online: bool) -> Update:
         """A sensor reported online/offline on its status topic."""

@@ -59,10 +59,11 @@ def classify_by_duration(
     """Class of a movement from its duration, posture change and size alone."""
     if duration < config.twitch_max_seconds:
         return MovementClass.TWITCH
-    if has_posture_change:
-        return MovementClass.ROLLOVER
+    # Longer than a rollover can last: a bout (getting up, a cramp), posture or not.
     if duration > config.bout_min_seconds:
         return MovementClass.BOUT
+    if has_posture_change:
+        return MovementClass.ROLLOVER
     if duration >= config.rollover_min_seconds and (is_large or duration > config.limb_max_seconds):
         return MovementClass.ROLLOVER
     return MovementClass.LIMB_MOVEMENT

@@ -83,6 +83,7 @@ def _restless_presleep(tl: Timeline, lo: float, length: float) -> float:
     second = rng.uniform(4.0 * MIN, 8.0 * MIN)
     first = max(2.0 * MIN, length - still - second)
     last = tl.walk(lo, lo + first, (40.0, 150.0), _RESTLESS)
+    tl.busy.add(last, last + still)  # keep onset twitches out of the false-onset stillness
     jerk = tl.add(tl.draw("jerk", last + still))
     awake = tl.add(tl.draw(rng.choice(("limb", "rollover")), jerk.offset + rng.uniform(9.0, 15.0)))
     return tl.walk(awake.offset, awake.offset + second, (40.0, 150.0), _RESTLESS)
@@ -125,6 +126,7 @@ def _plm_series(tl: Timeline, profile: Profile, onset: float, wake: float) -> No
     gap = 2.0 * LIMB_GAP_SECONDS + 10.0
 
     def needed() -> float:
+        """Seconds the series and the gaps between them take."""
         return sum(s[-1][0] + s[-1][1] for s in series) + gap * (len(series) - 1)
 
     while series and needed() > hi - lo:

@@ -56,8 +56,7 @@ PROFILES: dict[str, Profile] = {
     "noisy": replace(
         _CLEAN,
         name="noisy",
-        description="Clean sleeper on a noisy sensor: 3× noise, one-sample glitches, dropouts.",
-        sleeper="noisy",
+        description="The clean sleeper on a noisy sensor: 3× noise, one-sample glitches, dropouts.",
         noise_scale=3.0,
         tail_prob=0.01,
         glitches_per_hour=2.0,

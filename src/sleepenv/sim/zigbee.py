@@ -42,6 +42,7 @@ def render_zigbee(truth: NightTruth, plan: RenderPlan) -> Iterator[ZigbeeVibrati
     reports: list[ZigbeeVibration] = []
 
     def report(t: float, action: str | None, **kw: float) -> None:
+        """Append a report carrying the current angles, battery and link quality."""
         tilt = plan.params.head_tilt if _in_bed(plan, t) else 0.005
         angles = angles_xyz(gravity(plan.posture.angle_at(t), tilt))
         lq = float(rng.randint(60, 130))
