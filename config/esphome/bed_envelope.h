@@ -7,8 +7,8 @@
 // the magnitude: the magnitude of the raw vector barely moves when the bed moves
 // sideways to gravity. Ten slots make one JSON frame a second:
 //   {"t":1763790000.1,"hz":10,"rms":[...10],"peak":[...10],"gravity":[gx,gy,gz]}
-// `t` is the Unix time of the first slot; `gravity` (m/s^2, low-passed axes) only for
-// accelerometers. A gap (a slot with no sample) ends the frame early, so the service
+// `t` is the Unix time of the first slot; `gravity` (in g, low-passed axes) only for
+// accelerometers, whose rms and peak are in g too. A gap (a slot with no sample) ends the frame early, so the service
 // sees the gap from `t` and the array length instead of a silently stretched frame.
 //
 // Plain C++ with no ESPHome types, so tests/esphome compiles and exercises it on the
@@ -28,6 +28,8 @@ constexpr int kSlotsPerFrame = 10;
 constexpr float kHighPassTauS = 2.0f;
 // Gravity changes only with posture; 1 s smooths out movement.
 constexpr float kGravityTauS = 1.0f;
+// ESPHome reports acceleration in m/s^2; sleepenv's frames carry g.
+constexpr float kStandardGravity = 9.80665f;
 
 // First-order low-pass on an irregular sample clock.
 class LowPass {
@@ -57,6 +59,9 @@ class Framer {
   // One accelerometer sample (m/s^2) at `now_ms` (Unix ms). True when frame() is ready.
   bool add_accel(float ax, float ay, float az, int64_t now_ms) {
     if (!std::isfinite(ax) || !std::isfinite(ay) || !std::isfinite(az)) return false;
+    ax /= kStandardGravity;
+    ay /= kStandardGravity;
+    az /= kStandardGravity;
     const float dt = step_(now_ms);
     gx_.update(ax, dt);
     gy_.update(ay, dt);
@@ -130,7 +135,7 @@ class Framer {
     frame_ += ',';
     append_array_("peak", peak_slots_);
     if (has_gravity_) {
-      std::snprintf(buf, sizeof buf, ",\"gravity\":[%.3f,%.3f,%.3f]", gx_.value(), gy_.value(),
+      std::snprintf(buf, sizeof buf, ",\"gravity\":[%.4f,%.4f,%.4f]", gx_.value(), gy_.value(),
                     gz_.value());
       frame_ += buf;
     }
@@ -148,7 +153,8 @@ class Framer {
     frame_ += name;
     frame_ += "\":[";
     for (int i = 0; i < n_slots_; i++) {
-      std::snprintf(buf, sizeof buf, i ? ",%.4f" : "%.4f", values[i]);
+      // 5 decimals: a still bed's accelerometer RMS is around 1e-3 g.
+      std::snprintf(buf, sizeof buf, i ? ",%.5f" : "%.5f", values[i]);
       frame_ += buf;
     }
     frame_ += ']';

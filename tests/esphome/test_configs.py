@@ -174,9 +174,10 @@ def test_frames_carry_ten_values_a_second_with_gravity(harness: Path) -> None:
         assert frame["hz"] == 10
         assert len(frame["rms"]) == len(frame["peak"]) == 10
         assert all(p >= r >= 0 for r, p in zip(frame["rms"], frame["peak"], strict=True))
-        assert frame["gravity"][2] == pytest.approx(9.8, abs=0.5)
+        # In g, as sleepenv's frames carry it (ESPHome gives m/s²).
+        assert frame["gravity"] == pytest.approx([0.3 / 9.80665, 0.1 / 9.80665, 1.0], abs=0.01)
     quiet, twitch = frames[1]["rms"], frames[3]["rms"]
-    assert max(quiet) < 0.05
+    assert 0 < max(quiet) < 0.005
     assert twitch[2] > 10 * max(quiet)
     assert twitch[3] > 10 * max(quiet)
     assert max(twitch[5:]) < twitch[2] / 3, "movement must not smear over the frame"
@@ -203,3 +204,30 @@ def test_piezo_frames_have_no_gravity(harness: Path) -> None:
     assert "gravity" not in frames[0]
     assert max(frames[2]["rms"]) < 0.02, "the 1.65 V bias must be high-passed away"
     assert rates[-1] == pytest.approx(100, abs=1)
+
+
+def test_sleepenv_decodes_the_frames(harness: Path) -> None:
+    """What the firmware sends is what the service's ESPHome decoder accepts."""
+    from sleepenv.adapters.esphome import decode_envelope  # noqa: PLC0415
+    from sleepenv.core.model import EnvelopeFrame  # noqa: PLC0415
+
+    proc = subprocess.run(
+        [str(harness)],
+        input="\n".join(_night_accel(seconds=2.05, hz=66.7, twitch_at=0.5)) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    payloads = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    assert len(payloads) == 2
+    for raw in payloads:
+        frame = decode_envelope(raw.encode(), received_at=START_MS / 1000 + 2.1)
+        assert isinstance(frame, EnvelopeFrame), frame
+        assert frame.hz == 10
+        assert len(frame.rms) == 10
+        assert frame.peak is not None
+        assert frame.gravity is not None
+    first = decode_envelope(payloads[0].encode(), received_at=START_MS / 1000 + 2.1)
+    assert isinstance(first, EnvelopeFrame)
+    assert first.t == START_MS / 1000
