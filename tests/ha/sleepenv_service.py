@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import Future
@@ -22,10 +23,12 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sleepenv.adapters.broker import MosquittoProcess
 from sleepenv.adapters.mqtt import make_client
 from sleepenv.app import Service
-from sleepenv.clock import ScaledClock
+from sleepenv.clock import Clock, ScaledClock
 from sleepenv.core.model import EnvelopeFrame, MovementEvent
 from sleepenv.settings import Settings
 from sleepenv.sim.recording import frame_to_payload
+
+from .harness import JSON, HomeAssistant
 
 T = TypeVar("T")
 START_TIMEOUT_SECONDS = 20.0
@@ -35,7 +38,7 @@ STOP_TIMEOUT_SECONDS = 20.0
 class ServiceThread:
     """One sleepenv Service on its own event loop in a background thread."""
 
-    def __init__(self, settings: Settings, clock: ScaledClock) -> None:
+    def __init__(self, settings: Settings, clock: Clock) -> None:
         """Remember what to run; `start()` runs it."""
         self.settings = settings
         self.clock = clock
@@ -200,3 +203,24 @@ class RetainedDiscovery:
             for topic, cfg in sorted(self.sleepenv_devices().items())
             for key, comp in sorted(cfg["cmps"].items())
         ]
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """2026.11.0 -> (2026, 11, 0)."""
+    return tuple(int(re.sub(r"\D.*", "", p) or 0) for p in version.split(".")[:3])
+
+
+def registry_by_unique_id(ha: HomeAssistant) -> dict[str, JSON]:
+    """MQTT entity registry entries by unique_id."""
+    return {e["unique_id"]: e for e in ha.entity_registry() if e.get("platform") == "mqtt"}
+
+
+def wait_registered(ha: HomeAssistant, components: list[Component]) -> dict[str, JSON]:
+    """Wait until every component has a registry entry; return the entries."""
+
+    def all_there() -> dict[str, JSON]:
+        entries = registry_by_unique_id(ha)
+        return entries if all(c.unique_id in entries for c in components) else {}
+
+    result: dict[str, JSON] = ha.wait_for(all_there, message="every sleepenv entity registered")
+    return result

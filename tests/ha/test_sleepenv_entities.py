@@ -35,7 +35,10 @@ from .sleepenv_service import (
     RetainedDiscovery,
     ServiceThread,
     play_frames,
+    registry_by_unique_id,
+    version_tuple,
     wait_admitted,
+    wait_registered,
 )
 
 BED, GUEST = "bedroom", "guest_room"
@@ -125,11 +128,6 @@ def publish(broker: MosquittoProcess, topic: str, payload: Any, *, retain: bool 
     mqtt_publish.single(topic, text, qos=1, retain=retain, hostname=broker.host, port=broker.port)
 
 
-def version_tuple(version: str) -> tuple[int, ...]:
-    """2026.11.0 -> (2026, 11, 0)."""
-    return tuple(int(re.sub(r"\D.*", "", p) or 0) for p in version.split(".")[:3])
-
-
 @dataclass
 class Sleepenv:
     """The running sleepenv of this module, restartable, plus what the tests recorded."""
@@ -174,22 +172,6 @@ def sleepenv(
         yield running
     finally:
         running.thread.stop()
-
-
-def registry_by_unique_id(ha: HomeAssistant) -> dict[str, JSON]:
-    """MQTT entity registry entries by unique_id."""
-    return {e["unique_id"]: e for e in ha.entity_registry() if e.get("platform") == "mqtt"}
-
-
-def wait_registered(ha: HomeAssistant, components: list[Component]) -> dict[str, JSON]:
-    """Wait until every component has a registry entry; return the entries."""
-
-    def all_there() -> dict[str, JSON]:
-        entries = registry_by_unique_id(ha)
-        return entries if all(c.unique_id in entries for c in components) else {}
-
-    result: dict[str, JSON] = ha.wait_for(all_there, message="every sleepenv entity registered")
-    return result
 
 
 def ha_state_of(value: Any, kind: str) -> str:

@@ -1,0 +1,423 @@
+"""sleepenv's Home Assistant content (automations/) and HA API calls, on a real instance.
+
+Every blueprint in automations/blueprints is instantiated in this module's configuration
+(`HA_FILES` + `automation: use_blueprint`), checked with `hass --script check_config` and
+in the running instance; the dashboard is loaded as a YAML dashboard and every entity id
+it references must exist once sleepenv's discovery is in. The same instance has stand-ins
+for the devices sleepenv drives through `homeassistant-api` (an MQTT light and thermostat,
+a universal media player, the built-in persistent-notification notify service).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+import pytest
+import yaml
+from homeassistant_api import Client
+from paho.mqtt.enums import CallbackAPIVersion
+
+from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.clock import RealClock
+from sleepenv.settings import Settings
+
+from .harness import JSON, HomeAssistant
+from .install import REPO_ROOT
+from .sleepenv_service import RetainedDiscovery, ServiceThread, version_tuple, wait_registered
+
+AUTOMATIONS = REPO_ROOT / "automations"
+BLUEPRINTS = sorted((AUTOMATIONS / "blueprints").glob("*.yaml"))
+DASHBOARD = AUTOMATIONS / "dashboards" / "sleepenv.yaml"
+DASHBOARD_URL = "sleepenv-sleep"
+# The documented bed id the dashboard and the example automations are written for.
+BED = "bedroom"
+WIND_DOWN_BUTTON = "button.sleepenv_guidance_bedroom_start_wind_down"
+GUIDANCE_SWITCH = "switch.sleepenv_guidance_bedroom_guidance"
+
+HA_FILES = {f"blueprints/automation/sleepenv/{p.name}": p.read_text() for p in BLUEPRINTS} | {
+    "dashboards/sleepenv.yaml": DASHBOARD.read_text()
+}
+
+# One instance of each blueprint, with the inputs a user would pick.
+BLUEPRINT_INPUTS: dict[str, dict[str, Any]] = {
+    "sleepenv_twitches_above_usual.yaml": {
+        "last_night": f"sensor.sleepenv_{BED}_movements_last_night",
+        "usual": "sensor.usual_movements_per_night",
+        "factor": 1.5,
+        "minimum": 10,
+    },
+    "sleepenv_wind_down_trigger.yaml": {
+        "wind_down_button": WIND_DOWN_BUTTON,
+        "triggers": ["input_button.good_night", "scene.good_night"],
+    },
+    "sleepenv_pause_for_guests.yaml": {
+        "guests": "input_boolean.guests_here",
+        "guidance": GUIDANCE_SWITCH,
+        "resume_after": {"minutes": 10},
+    },
+}
+
+
+def automation_yaml() -> list[dict[str, Any]]:
+    """`automation:` entries: one per blueprint file (a blueprint without inputs here fails)."""
+    entries = []
+    for path in BLUEPRINTS:
+        entries.append(
+            {
+                "id": f"test_{path.stem}",
+                "alias": f"Test {path.stem}",
+                "use_blueprint": {
+                    "path": f"sleepenv/{path.name}",
+                    "input": BLUEPRINT_INPUTS[path.name],
+                },
+            }
+        )
+    return entries
+
+
+HA_EXTRA_YAML = """\
+input_boolean:
+  guests_here:
+    name: Guests here
+  bedroom_tv_power:
+    name: Bedroom TV power
+    initial: true
+
+input_button:
+  good_night:
+    name: Good night
+
+scene:
+  - id: good_night
+    name: Good night
+    entities:
+      input_boolean.bedroom_tv_power: "off"
+
+sensor:
+  - platform: statistics
+    name: Usual movements per night
+    unique_id: usual_movements_per_night
+    entity_id: sensor.sleepenv_bedroom_movements_last_night
+    state_characteristic: mean
+    max_age:
+      days: 14
+    sampling_size: 14
+
+lovelace:
+  dashboards:
+    sleepenv-sleep:
+      mode: yaml
+      title: Sleep
+      icon: mdi:bed
+      show_in_sidebar: true
+      filename: dashboards/sleepenv.yaml
+
+# Stand-ins for the devices sleepenv's guidance drives through homeassistant-api.
+mqtt:
+  light:
+    - name: Bedside lamp
+      unique_id: test_bedside_lamp
+      schema: json
+      command_topic: test/bedside_lamp/set
+      brightness: true
+      supported_color_modes:
+        - color_temp
+  climate:
+    - name: Bedroom thermostat
+      unique_id: test_bedroom_thermostat
+      modes:
+        - "off"
+        - heat
+      mode_command_topic: test/thermostat/mode/set
+      temperature_command_topic: test/thermostat/temperature/set
+      temperature_unit: C
+      precision: 0.5
+
+media_player:
+  - platform: universal
+    name: Bedroom TV
+    commands:
+      turn_on:
+        action: input_boolean.turn_on
+        target:
+          entity_id: input_boolean.bedroom_tv_power
+      turn_off:
+        action: input_boolean.turn_off
+        target:
+          entity_id: input_boolean.bedroom_tv_power
+    attributes:
+      state: input_boolean.bedroom_tv_power
+
+""" + yaml.safe_dump({"automation": automation_yaml()}, sort_keys=False)
+
+
+def sleepenv_settings(broker: MosquittoProcess, data_dir: Path) -> Settings:
+    """The documented single bed `bedroom`."""
+    return Settings(
+        mqtt={"host": broker.host, "port": broker.port, "client_id": "sleepenv-ha-content"},
+        beds=[
+            {
+                "id": BED,
+                "name": "Bedroom",
+                "timezone": "UTC",
+                "sensors": [{"kind": "envelope", "topic": "bedsensors/bedroom/envelope"}],
+            }
+        ],
+        storage={"data_dir": data_dir},
+    )
+
+
+@pytest.fixture(scope="module")
+def sleepenv(
+    home_assistant: HomeAssistant,
+    ha_broker: MosquittoProcess,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[ServiceThread]:
+    """The real sleepenv on the module's broker, its entities registered in Home Assistant."""
+    settings = sleepenv_settings(ha_broker, tmp_path_factory.mktemp("sleepenv-data"))
+    thread = ServiceThread(settings, RealClock()).start()
+    try:
+        wait_registered(home_assistant, RetainedDiscovery(ha_broker).components())
+        yield thread
+    finally:
+        thread.stop()
+
+
+# ---------------------------------------------------------------- blueprints
+
+
+def config_dir_inside(ha: HomeAssistant) -> str:
+    """The config dir as hass sees it (inside the chroot for the current release)."""
+    if ha.installation.root is None:
+        return str(ha.config_dir)
+    return "/" + str(ha.config_dir.relative_to(ha.installation.root))
+
+
+def test_blueprints_are_all_instantiated() -> None:
+    """Every shipped blueprint has an instance in this module's configuration."""
+    assert len(BLUEPRINTS) >= 3
+    assert {p.name for p in BLUEPRINTS} == set(BLUEPRINT_INPUTS)
+    for path in BLUEPRINTS:
+        text = path.read_text()
+        assert "sleepenv" in text
+        assert "!input" in text
+
+
+def test_check_config_accepts_everything(home_assistant: HomeAssistant) -> None:
+    """`hass --script check_config` on this configuration (blueprints, dashboard) is clean."""
+    argv = home_assistant.installation.command(
+        "--script", "check_config", "-c", config_dir_inside(home_assistant)
+    )
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "Invalid config" not in output, output
+    assert "Failed config" not in output, output
+
+
+def automation_states(ha: HomeAssistant) -> dict[str, JSON]:
+    """The blueprint instances' automation entities, by the automation id."""
+    states = {}
+    for state in ha.states():
+        if state["entity_id"].startswith("automation."):
+            states[state["attributes"].get("id")] = state
+    return states
+
+
+def test_blueprint_automations_load(home_assistant: HomeAssistant) -> None:
+    """Each blueprint instance is an automation that is on (not unavailable) in the instance."""
+    states = automation_states(home_assistant)
+    for entry in automation_yaml():
+        state = states.get(entry["id"])
+        assert state is not None, f"{entry['id']} not loaded"
+        assert state["state"] == "on", state
+    problems = [
+        line for needle in ("automation", "blueprint") for line in home_assistant.log_lines(needle)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+def last_triggered(ha: HomeAssistant, automation_id: str) -> str | None:
+    """When an automation last ran."""
+    value = automation_states(ha)[automation_id]["attributes"].get("last_triggered")
+    return None if value is None else str(value)
+
+
+def test_wind_down_runs_on_button_and_scene(home_assistant: HomeAssistant) -> None:
+    """Pressing the helper button, then activating the scene, runs the wind-down automation."""
+    automation_id = "test_sleepenv_wind_down_trigger"
+    before = last_triggered(home_assistant, automation_id)
+    home_assistant.call_service("input_button", "press", {"entity_id": "input_button.good_night"})
+    first = home_assistant.wait_for(
+        lambda: (t := last_triggered(home_assistant, automation_id)) != before and t,
+        message="wind-down automation ran on the button",
+    )
+    home_assistant.call_service("scene", "turn_on", {"entity_id": "scene.good_night"})
+    home_assistant.wait_for(
+        lambda: last_triggered(home_assistant, automation_id) not in (before, first),
+        message="wind-down automation ran on the scene",
+    )
+
+
+def test_guests_pause_runs(home_assistant: HomeAssistant) -> None:
+    """Guests arriving runs the pause-guidance automation."""
+    automation_id = "test_sleepenv_pause_for_guests"
+    before = last_triggered(home_assistant, automation_id)
+    home_assistant.call_service(
+        "input_boolean", "turn_on", {"entity_id": "input_boolean.guests_here"}
+    )
+    home_assistant.wait_for(
+        lambda: last_triggered(home_assistant, automation_id) != before,
+        message="pause automation ran",
+    )
+    home_assistant.call_service(
+        "input_boolean", "turn_off", {"entity_id": "input_boolean.guests_here"}
+    )
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+def referenced_entities(node: Any) -> set[str]:
+    """Every entity id a Lovelace config references (entity, entities, target.entity_id)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("entity", "entity_id") and isinstance(value, str):
+                found.add(value)
+            elif key in ("entities", "entity_id") and isinstance(value, list):
+                found |= {v for v in value if isinstance(v, str)}
+                found |= referenced_entities([v for v in value if not isinstance(v, str)])
+            else:
+                found |= referenced_entities(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= referenced_entities(item)
+    return found
+
+
+def test_dashboard_references_only_existing_entities(
+    home_assistant: HomeAssistant, sleepenv: ServiceThread
+) -> None:
+    """Every entity on the dashboard exists once sleepenv's discovery is in."""
+    config = yaml.safe_load(DASHBOARD.read_text())
+    referenced = referenced_entities(config)
+    assert len(referenced) >= 10
+    registry = {e["entity_id"]: e for e in home_assistant.entity_registry()}
+    by_unique_id = {e["unique_id"]: e for e in registry.values() if e["platform"] == "mqtt"}
+    missing = []
+    for entity_id in sorted(referenced):
+        if version_tuple(home_assistant.version) >= (2025, 10):
+            entry = registry.get(entity_id)
+        else:
+            # The floor ignores default_entity_id: the id comes from the name instead.
+            entry = by_unique_id.get(entity_id.split(".", 1)[1])
+        if entry is None:
+            missing.append(entity_id)
+            continue
+        state = home_assistant.state(entry["entity_id"])
+        assert state is not None, entity_id
+        assert state["state"] != "unavailable", entity_id
+    assert not missing, f"the dashboard references entities that do not exist: {missing}"
+
+
+def test_dashboard_loads(home_assistant: HomeAssistant) -> None:
+    """Home Assistant serves the YAML dashboard as written."""
+    config = home_assistant.ws({"type": "lovelace/config", "url_path": DASHBOARD_URL})
+    assert config == yaml.safe_load(DASHBOARD.read_text())
+    trend = next(v for v in config["views"] if v["path"] == "trend")
+    graph = next(c for c in trend["cards"] if c["type"] == "statistics-graph")
+    assert graph["days_to_show"] == 14
+
+
+# ---------------------------------------------------------------- homeassistant-api
+
+
+class CommandRecorder:
+    """Collects MQTT commands Home Assistant sends to the stand-in devices."""
+
+    def __init__(self, broker: MosquittoProcess) -> None:
+        """Subscribe to test/#."""
+        self.messages: list[tuple[str, str]] = []
+        subscribed = threading.Event()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
+        self._client.on_connect = lambda c, *_: c.subscribe("test/#", qos=1)
+        self._client.on_subscribe = lambda *_: subscribed.set()
+        self._client.on_message = lambda _c, _u, m: self.messages.append(
+            (m.topic, m.payload.decode())
+        )
+        self._client.connect(broker.host, broker.port)
+        self._client.loop_start()
+        assert subscribed.wait(10)
+
+    def on(self, topic: str) -> list[str]:
+        """Payloads seen on one topic."""
+        return [p for t, p in self.messages if t == topic]
+
+    def close(self) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def test_homeassistant_api_calls_sleepenv_makes(
+    home_assistant: HomeAssistant, ha_broker: MosquittoProcess
+) -> None:
+    """light.turn_on (brightness_pct, color_temp_kelvin, transition), climate.set_temperature,
+    media_player.turn_off and notify.<service> through the homeassistant-api client."""
+    assert home_assistant.token is not None
+    recorder = CommandRecorder(ha_broker)
+    notifications: list[JSON] = []
+    home_assistant.client.subscribe(
+        {"type": "persistent_notification/subscribe"}, notifications.append
+    )
+    try:
+        with Client(f"{home_assistant.base_url}/api", home_assistant.token) as client:
+            client.trigger_service(
+                "light",
+                "turn_on",
+                entity_id="light.bedside_lamp",
+                brightness_pct=40,
+                color_temp_kelvin=2200,
+                transition=30,
+            )
+            client.trigger_service(
+                "climate",
+                "set_temperature",
+                entity_id="climate.bedroom_thermostat",
+                temperature=17.5,
+            )
+            client.trigger_service("media_player", "turn_off", entity_id="media_player.bedroom_tv")
+            client.trigger_service(
+                "notify", "persistent_notification", title="Wind-down", message="Screens off"
+            )
+            lamp = client.get_state(entity_id="light.bedside_lamp")
+            assert lamp.state == "on"
+        home_assistant.wait_for(
+            lambda: recorder.on("test/bedside_lamp/set"), message="light command on MQTT"
+        )
+        command = json.loads(recorder.on("test/bedside_lamp/set")[-1])
+        assert command["state"] == "ON"
+        assert command["brightness"] == round(255 * 40 / 100)
+        assert command["transition"] == 30
+        assert command["color_temp"] == round(1_000_000 / 2200)
+        home_assistant.wait_for(
+            lambda: recorder.on("test/thermostat/temperature/set"), message="climate command"
+        )
+        assert float(recorder.on("test/thermostat/temperature/set")[-1]) == 17.5
+        home_assistant.wait_for_state("media_player.bedroom_tv", "off")
+        home_assistant.wait_for_state("input_boolean.bedroom_tv_power", "off")
+
+        def notified() -> bool:
+            text = json.dumps(notifications)
+            return "Wind-down" in text and "Screens off" in text
+
+        home_assistant.wait_for(notified, message="persistent notification")
+    finally:
+        recorder.close()
