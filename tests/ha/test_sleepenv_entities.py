@@ -49,6 +49,7 @@ NIGHT_HOURS = 1.0
 PROFILE, SEED = "restless_onset", 2
 COMPILE_PERIOD_SECONDS = 300
 COMPILE_OFFSET_SECONDS = 10
+RECORD_MARGIN_SECONDS = 5
 
 # An older layout's leftovers: a per-entity config of a removed key, and a removed bed.
 LEGACY_TOPIC = "homeassistant/sensor/sleepenv_bedroom/movements_total/config"
@@ -459,7 +460,10 @@ def test_counters_have_long_term_statistics(
         state = home_assistant.state(eid)
         assert state is not None
         finals[eid] = float(state["state"])
-    delay = (next_compile_after(published_at) - datetime.now(UTC)).total_seconds()
+    # A state published just before a period ends may be recorded just after it: aim at
+    # the compile of the period that surely holds it.
+    compile_at = next_compile_after(published_at + timedelta(seconds=RECORD_MARGIN_SECONDS))
+    delay = (compile_at - datetime.now(UTC)).total_seconds()
     if delay > 0:
         time.sleep(delay)
     start = published_at - timedelta(minutes=15)
