@@ -14,6 +14,7 @@ import json
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,10 @@ mqtt:
       temperature_unit: C
       precision: 0.5
 
+# Loads notify (and its notify.persistent_notification service) on every release: 2025.4
+# only sets it up when something asks for it.
+notify:
+
 media_player:
   - platform: universal
     name: Bedroom TV
@@ -157,8 +162,44 @@ media_player:
 """ + yaml.safe_dump({"automation": automation_yaml()}, sort_keys=False)
 
 
-def sleepenv_settings(broker: MosquittoProcess, data_dir: Path) -> Settings:
-    """The documented single bed `bedroom`."""
+HAS_GUIDANCE = "guidance" in Settings.model_fields
+
+
+def midday_zone() -> str:
+    """A fixed-offset zone where it is about noon now: guidance is in its day phase."""
+    offset = 12 - datetime.now(UTC).hour  # -11..12 hours east of UTC
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/UTC"  # Etc/GMT-5 is UTC+5
+
+
+def guidance_config(ha: HomeAssistant) -> dict[str, Any]:
+    """A bedroom whose devices are this Home Assistant's stand-ins, driven over its API."""
+    devices = [
+        ("lamp", "light", "light.bedside_lamp"),
+        ("thermostat", "climate", "climate.bedroom_thermostat"),
+        ("tv", "screen", "media_player.bedroom_tv"),
+        ("phone", "notify", "notify.persistent_notification"),
+    ]
+    return {
+        "caffeine_cutoff": None,
+        "homeassistant": {"url": f"{ha.base_url}/api", "token": ha.token, "poll_seconds": 2},
+        "bedrooms": [
+            {
+                "id": BED,
+                "name": "Bedroom",
+                "timezone": midday_zone(),
+                "bed": BED,
+                "devices": [
+                    {"id": i, "role": role, "backend": "homeassistant", "entity_id": eid}
+                    for i, role, eid in devices
+                ],
+            }
+        ],
+    }
+
+
+def sleepenv_settings(ha: HomeAssistant, broker: MosquittoProcess, data_dir: Path) -> Settings:
+    """The documented single bed `bedroom` (and, where sleepenv has it, its guidance)."""
+    extra: dict[str, Any] = {"guidance": guidance_config(ha)} if HAS_GUIDANCE else {}
     return Settings(
         mqtt={"host": broker.host, "port": broker.port, "client_id": "sleepenv-ha-content"},
         beds=[
@@ -170,6 +211,7 @@ def sleepenv_settings(broker: MosquittoProcess, data_dir: Path) -> Settings:
             }
         ],
         storage={"data_dir": data_dir},
+        **extra,
     )
 
 
@@ -180,7 +222,7 @@ def sleepenv(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceThread]:
     """The real sleepenv on the module's broker, its entities registered in Home Assistant."""
-    settings = sleepenv_settings(ha_broker, tmp_path_factory.mktemp("sleepenv-data"))
+    settings = sleepenv_settings(home_assistant, ha_broker, tmp_path_factory.mktemp("data"))
     thread = ServiceThread(settings, RealClock()).start()
     try:
         wait_registered(home_assistant, RetainedDiscovery(ha_broker).components())
@@ -422,3 +464,53 @@ def test_homeassistant_api_calls_sleepenv_makes(
         home_assistant.wait_for(notified, message="persistent notification")
     finally:
         recorder.close()
+
+
+# ---------------------------------------------------------------- guidance controls
+
+
+def guidance_entity(ha: HomeAssistant, key: str) -> str:
+    """The entity id of one guidance entity of the bedroom, by unique_id."""
+    entry = ha.entity_by_unique_id(f"sleepenv_guidance_{BED}_{key}")
+    assert entry is not None, f"no guidance entity {key}"
+    return str(entry["entity_id"])
+
+
+def test_guidance_controls_reach_sleepenv(
+    home_assistant: HomeAssistant, ha_broker: MosquittoProcess, sleepenv: ServiceThread
+) -> None:
+    """The guidance switch and buttons, pressed through Home Assistant, change what sleepenv
+    does: the switch state comes back from sleepenv, "Start wind-down now" moves the phase
+    and dims the lamp through the Home Assistant API, "Snooze" moves it back."""
+    if not HAS_GUIDANCE:
+        pytest.skip("this sleepenv has no guidance yet: no controls to press")
+    switch = guidance_entity(home_assistant, "guidance")
+    phase = guidance_entity(home_assistant, "phase")
+    home_assistant.wait_for_state(switch, "on")
+    home_assistant.call_service("switch", "turn_off", {"entity_id": switch})
+    home_assistant.wait_for_state(switch, "off")  # sleepenv published it back
+    home_assistant.call_service("switch", "turn_on", {"entity_id": switch})
+    home_assistant.wait_for_state(switch, "on")
+    home_assistant.wait_for_state(phase, "day")
+
+    recorder = CommandRecorder(ha_broker)
+    try:
+        home_assistant.call_service(
+            "button", "press", {"entity_id": guidance_entity(home_assistant, "start_wind_down")}
+        )
+        home_assistant.wait_for_state(phase, "wind_down")
+        home_assistant.wait_for_state(guidance_entity(home_assistant, "wind_down"), "on")
+        home_assistant.wait_for(
+            lambda: recorder.on("test/bedside_lamp/set"),
+            timeout=30,
+            message="sleepenv dimmed the lamp through Home Assistant's API",
+        )
+        command = json.loads(recorder.on("test/bedside_lamp/set")[-1])
+        assert command["state"] == "ON"
+        assert 0 < command["brightness"] < 255
+    finally:
+        recorder.close()
+    home_assistant.call_service(
+        "button", "press", {"entity_id": guidance_entity(home_assistant, "snooze")}
+    )
+    home_assistant.wait_for_state(phase, "day")

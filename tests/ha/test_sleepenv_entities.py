@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,8 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import paho.mqtt.publish as mqtt_publish
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.adapters import discovery
 from sleepenv.adapters.broker import MosquittoProcess
@@ -120,7 +123,18 @@ def sleepenv_settings(broker: MosquittoProcess, data_dir: Path) -> Settings:
             },
         ],
         storage={"data_dir": data_dir},
+        **guidance_config(),
     )
+
+
+HAS_GUIDANCE = "guidance" in Settings.model_fields
+
+
+def guidance_config() -> dict[str, Any]:
+    """Guidance for the bedroom, where this sleepenv has it (no devices: only its entities)."""
+    if not HAS_GUIDANCE:
+        return {}
+    return {"guidance": {"bedrooms": [{"id": BED, "name": "Bedroom", "timezone": "UTC"}]}}
 
 
 def publish(broker: MosquittoProcess, topic: str, payload: Any, *, retain: bool = True) -> None:
@@ -426,6 +440,64 @@ def test_home_assistant_restart(home_assistant: HomeAssistant, sleepenv: Sleepen
         home_assistant.wait_for_state(eid, lambda s: s["state"] != "unavailable")
     problems = home_assistant.log_lines("mqtt") + home_assistant.log_lines(levels=("ERROR",))
     assert not problems, "\n".join(problems)
+
+
+# ---------------------------------------------------------------- controls
+
+
+def test_controls_reach_sleepenv(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """Every switch sleepenv offers round-trips through sleepenv (its state only changes when
+    sleepenv publishes it back); every button press reaches sleepenv's command topic. What
+    the guidance buttons do is checked in test_automations.py."""
+    components = sleepenv.components()
+    controls = [c for c in components if "command_topic" in c.config]
+    if not controls:
+        pytest.skip("this sleepenv offers no controls (switch, button, number, select)")
+    entries = wait_registered(home_assistant, components)
+    for c in controls:
+        eid = entries[c.unique_id]["entity_id"]
+        if c.platform == "switch":
+            assert "state_topic" in c.config, f"{eid} would be optimistic"
+            current = home_assistant.wait_for_state(eid, lambda s: s["state"] in ("on", "off"))
+            flipped = "off" if current["state"] == "on" else "on"
+            for target in (flipped, current["state"]):
+                home_assistant.call_service("switch", f"turn_{target}", {"entity_id": eid})
+                home_assistant.wait_for_state(eid, target)
+        elif c.platform == "button":
+            with CommandWatch(sleepenv.broker, c.config["command_topic"]) as seen:
+                home_assistant.call_service("button", "press", {"entity_id": eid})
+                home_assistant.wait_for(lambda: seen, message=f"{eid} pressed")
+            assert seen[-1] == c.config.get("payload_press", "PRESS")
+        else:
+            pytest.fail(f"no check yet for a {c.platform} control ({eid}): add one here")
+    problems = home_assistant.log_lines("mqtt")
+    assert not problems, "\n".join(problems)
+
+
+class CommandWatch:
+    """Payloads on one topic while the with-block runs (paho in a thread)."""
+
+    def __init__(self, broker: MosquittoProcess, topic: str) -> None:
+        """Remember where to listen."""
+        self.broker, self.topic = broker, topic
+        self.payloads: list[str] = []
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2)
+
+    def __enter__(self) -> list[str]:
+        """Subscribe; return the list that fills up."""
+        subscribed = threading.Event()
+        self._client.on_connect = lambda c, *_: c.subscribe(self.topic, qos=1)
+        self._client.on_subscribe = lambda *_: subscribed.set()
+        self._client.on_message = lambda _c, _u, m: self.payloads.append(m.payload.decode())
+        self._client.connect(self.broker.host, self.broker.port)
+        self._client.loop_start()
+        assert subscribed.wait(10)
+        return self.payloads
+
+    def __exit__(self, *exc: object) -> None:
+        """Disconnect."""
+        self._client.disconnect()
+        self._client.loop_stop()
 
 
 # ---------------------------------------------------------------- long-term statistics
