@@ -129,6 +129,13 @@ mqtt:
       brightness: true
       supported_color_modes:
         - color_temp
+    - name: Reading lamp
+      unique_id: test_reading_lamp
+      schema: json
+      command_topic: test/reading_lamp/set
+      brightness: true
+      supported_color_modes:
+        - color_temp
   climate:
     - name: Bedroom thermostat
       unique_id: test_bedroom_thermostat
@@ -222,6 +229,12 @@ def sleepenv(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[ServiceThread]:
     """The real sleepenv on the module's broker, its entities registered in Home Assistant."""
+    # The bedside lamp is on at full brightness before guidance first looks: guidance only
+    # ever dims a light, and treats a change it did not make as a manual override.
+    home_assistant.call_service(
+        "light", "turn_on", {"entity_id": "light.bedside_lamp", "brightness_pct": 100}
+    )
+    home_assistant.wait_for_state("light.bedside_lamp", "on")
     settings = sleepenv_settings(home_assistant, ha_broker, tmp_path_factory.mktemp("data"))
     thread = ServiceThread(settings, RealClock()).start()
     try:
@@ -424,7 +437,7 @@ def test_homeassistant_api_calls_sleepenv_makes(
             client.trigger_service(
                 "light",
                 "turn_on",
-                entity_id="light.bedside_lamp",
+                entity_id="light.reading_lamp",
                 brightness_pct=40,
                 color_temp_kelvin=2200,
                 transition=30,
@@ -439,12 +452,12 @@ def test_homeassistant_api_calls_sleepenv_makes(
             client.trigger_service(
                 "notify", "persistent_notification", title="Wind-down", message="Screens off"
             )
-            lamp = client.get_state(entity_id="light.bedside_lamp")
+            lamp = client.get_state(entity_id="light.reading_lamp")
             assert lamp.state == "on"
         home_assistant.wait_for(
-            lambda: recorder.on("test/bedside_lamp/set"), message="light command on MQTT"
+            lambda: recorder.on("test/reading_lamp/set"), message="light command on MQTT"
         )
-        command = json.loads(recorder.on("test/bedside_lamp/set")[-1])
+        command = json.loads(recorder.on("test/reading_lamp/set")[-1])
         assert command["state"] == "ON"
         assert command["brightness"] == round(255 * 40 / 100)
         assert command["transition"] == 30

@@ -344,13 +344,19 @@ def test_names_read_well(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> N
     entries = wait_registered(home_assistant, components)
     seen: dict[tuple[str, str], str] = {}  # two entities of one platform, one name
     for c in components:
-        name, device_name = str(c.config["name"]), str(c.device["name"])
+        device_name = str(c.device["name"])
         state = home_assistant.state(entries[c.unique_id]["entity_id"])
         assert state is not None
         friendly = state["attributes"]["friendly_name"]
+        if c.config["name"] is None:  # the device's main feature: named like the device
+            assert friendly == device_name, c.unique_id
+            continue
+        name = str(c.config["name"])
         assert friendly == f"{device_name} {name}", c.unique_id
         assert not name.lower().startswith(device_name.lower()), f"repeats the device: {name}"
-        assert re.fullmatch(r"[A-Z0-9][a-z0-9]*( [A-Za-z0-9\-']+)*", name), f"odd name: {name!r}"
+        assert re.fullmatch(r"[A-Z0-9][A-Za-z0-9\-']*( [A-Za-z0-9\-']+)*", name), f"odd: {name!r}"
+        device_words, name_words = device_name.lower().split(), name.lower().split()
+        assert device_words[-1] != name_words[0], f"repeats a word: {friendly!r}"
         assert "_" not in friendly
         assert "  " not in friendly
         seen_key = (c.device_topic, f"{c.platform}:{friendly}")
