@@ -272,8 +272,10 @@ def test_check_config_accepts_everything(home_assistant: HomeAssistant) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=180, check=False)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
-    assert "Invalid config" not in output, output
-    assert "Failed config" not in output, output
+    # A blueprint instance that does not fit its blueprint is only logged (exit code 0).
+    for word in ("ERROR", "Invalid config", "Failed", "Missing input"):
+        assert word not in output, output
+    assert "Testing configuration at" in output, output
 
 
 def automation_states(ha: HomeAssistant) -> dict[str, JSON]:
