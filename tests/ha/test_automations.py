@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ import paho.mqtt.client as mqtt
 import pytest
 import yaml
 from homeassistant_api import Client
+from paho.mqtt import publish
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.adapters.broker import MosquittoProcess
@@ -49,7 +51,7 @@ HA_FILES = {f"blueprints/automation/sleepenv/{p.name}": p.read_text() for p in B
 BLUEPRINT_INPUTS: dict[str, dict[str, Any]] = {
     "sleepenv_twitches_above_usual.yaml": {
         "last_night": f"sensor.sleepenv_{BED}_movements_last_night",
-        "usual": "sensor.usual_movements_per_night",
+        "usual": "sensor.usual_movements_test",
         "factor": 1.5,
         "minimum": 10,
     },
@@ -89,6 +91,19 @@ input_boolean:
   bedroom_tv_power:
     name: Bedroom TV power
     initial: true
+
+input_number:
+  usual_movements:
+    name: Usual movements
+    min: 0
+    max: 500
+    initial: 20
+
+template:
+  - sensor:
+      - name: Usual movements test
+        unique_id: usual_movements_test
+        state: "{{ states('input_number.usual_movements') }}"
 
 input_button:
   good_night:
@@ -336,6 +351,37 @@ def test_guests_pause_runs(home_assistant: HomeAssistant) -> None:
     home_assistant.call_service(
         "input_boolean", "turn_off", {"entity_id": "input_boolean.guests_here"}
     )
+
+
+def test_restless_night_notifies(
+    home_assistant: HomeAssistant, ha_broker: MosquittoProcess, sleepenv: ServiceThread
+) -> None:
+    """A last-night count well above the usual (20) makes a notification; a usual one not.
+
+    The count is published on sleepenv's state topic as sleepenv does when a night closes
+    (sleepenv itself only closes a night at 12:00): this checks the blueprint's logic.
+    """
+    notifications: list[JSON] = []
+    home_assistant.client.subscribe(
+        {"type": "persistent_notification/subscribe"}, notifications.append
+    )
+    automation_id = "test_sleepenv_twitches_above_usual"
+    topic = f"sleepenv/{BED}/movements_last_night"
+    entry = home_assistant.entity_by_unique_id(f"sleepenv_{BED}_movements_last_night")
+    assert entry is not None
+    for count in ("25", "45"):  # usual 20: 25 is not 1.5x above it, 45 is
+        publish.single(
+            topic, count, qos=1, retain=True, hostname=ha_broker.host, port=ha_broker.port
+        )
+        home_assistant.wait_for_state(entry["entity_id"], count)
+        if count == "25":
+            time.sleep(2)  # what the automation would do, it does right after the change
+            assert "Restless night" not in json.dumps(notifications)
+    home_assistant.wait_for(
+        lambda: "Restless night" in json.dumps(notifications), message="a notification"
+    )
+    assert "45, well above your usual 20" in json.dumps(notifications)
+    assert last_triggered(home_assistant, automation_id) is not None
 
 
 # ---------------------------------------------------------------- dashboard
