@@ -11,6 +11,7 @@ statistics test (last) waits for the recorder's 5-minute compile only once.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -436,8 +437,12 @@ def test_availability_follows_sleepenv(home_assistant: HomeAssistant, sleepenv: 
         home_assistant.wait_for_state(eid, lambda s: s["state"] != "unavailable")
 
 
-def test_home_assistant_restart(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
-    """After a Home Assistant restart everything is back, sleepenv untouched."""
+def test_home_assistant_restart(
+    home_assistant: HomeAssistant, sleepenv: Sleepenv, caplog: pytest.LogCaptureFixture
+) -> None:
+    """After a Home Assistant restart everything is back, sleepenv untouched (it saw the
+    birth message and sent discovery and states again)."""
+    caplog.set_level(logging.INFO, logger="sleepenv.app")
     components = sleepenv.components()
     entries = wait_registered(home_assistant, components)
     before = {c.unique_id: entries[c.unique_id]["entity_id"] for c in components}
@@ -449,6 +454,7 @@ def test_home_assistant_restart(home_assistant: HomeAssistant, sleepenv: Sleepen
         home_assistant.wait_for_state(eid, lambda s: s["state"] != "unavailable")
     problems = home_assistant.log_lines("mqtt") + home_assistant.log_lines(levels=("ERROR",))
     assert not problems, "\n".join(problems)
+    assert any("Home Assistant came online" in r.getMessage() for r in caplog.records)
 
 
 # ---------------------------------------------------------------- controls
