@@ -80,13 +80,32 @@ def timezones(settings: Settings) -> dict[str, tzinfo]:
     return zones
 
 
+def bedroom_timezones(settings: Settings) -> dict[str, tzinfo]:
+    """Each guidance bedroom's time zone, like `timezones` does for beds."""
+    zones: dict[str, tzinfo] = {}
+    problems = []
+    rooms = settings.guidance.bedrooms if settings.guidance else []
+    for i, room in enumerate(rooms):
+        try:
+            zones[room.id] = ZoneInfo(room.timezone) if room.timezone else host_timezone()
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"guidance.bedrooms[{i}].timezone: unknown time zone {room.timezone!r} "
+                "(allowed: an IANA name such as Europe/Berlin or America/New_York)"
+            )
+    if problems:
+        raise ConfigError(problems)
+    return zones
+
+
 def check_environment(settings: Settings) -> list[str]:
     """Problems only visible with I/O: time zones and TLS files."""
     problems: list[str] = []
-    try:
-        timezones(settings)
-    except ConfigError as exc:
-        problems += exc.problems
+    for resolve in (timezones, bedroom_timezones):
+        try:
+            resolve(settings)
+        except ConfigError as exc:
+            problems += exc.problems
     tls = settings.mqtt.tls
     for name in ("ca_file", "cert_file", "key_file"):
         path = getattr(tls, name)

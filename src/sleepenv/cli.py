@@ -75,6 +75,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  bed {bed.id} ({bed.name}), time zone {bed.timezone or 'of the host'}:")
         for sensor in bed.sensors:
             print(f"    - {sensor.kind} on {sensor.topic} (side {sensor.side})")
+    from sleepenv.guidance_cli import summary_lines  # noqa: PLC0415
+
+    print("\n".join(summary_lines(settings.guidance)))
     return 0
 
 
@@ -189,6 +192,13 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print one night's guidance timeline per bedroom; touches no device."""
+    from sleepenv.guidance_cli import plan_command  # noqa: PLC0415
+
+    return plan_command(args, _config_path(args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Play a synthetic night through a local broker and the real service."""
     from sleepenv.demo import run_demo  # noqa: PLC0415
@@ -271,6 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--bed", default=None, help="only this bed")
     history.add_argument("--nights", type=int, default=14, help="how many nights (default 14)")
     history.set_defaults(func=cmd_history)
+
+    plan = sub.add_parser("plan", help="print one night's guidance timeline; touches no device")
+    plan.add_argument("--config", help="YAML config file (default: the example bedroom)")
+    plan.add_argument("--date", default=None, help="evening to plan, YYYY-MM-DD (default today)")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(func=cmd_plan)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the service's heartbeat is fresh")
     health.add_argument("--config", help="config file (for the data directory)")

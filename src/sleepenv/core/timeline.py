@@ -238,7 +238,7 @@ def _ramp(cfg: GuidanceConfig, plan: NightPlan, lights: list[DeviceSpec]) -> lis
     out = []
     for i in range(count):
         at = plan.wind_down_at + i * step
-        frac = (i + 1) / count
+        frac = i / (count - 1) if count > 1 else 1.0
         pct = cfg.wind_down_brightness_pct + frac * (
             cfg.lights_out_brightness_pct - cfg.wind_down_brightness_pct
         )
