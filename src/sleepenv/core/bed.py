@@ -161,7 +161,10 @@ class BedTracker:
                 if self._is_new(sensor, out):
                     update.events.append(out)
                     self._count(out, now)
-        update.states.update(self.states(now))
+        if outputs:
+            # Most frames change only the frame counter, which `diagnostics` carries:
+            # building and publishing every state per frame would dominate the cost.
+            update.states.update(self.states(now))
         return update
 
     def _admit(self, sensor: _Sensor, reading: Reading) -> tuple[Reading, Rejection | None]:
