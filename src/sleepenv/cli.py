@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sleepenv import __version__
+from sleepenv.guidance_cli import add_plan_parser
 from sleepenv.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("sleepenv")
@@ -291,11 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--nights", type=int, default=14, help="how many nights (default 14)")
     history.set_defaults(func=cmd_history)
 
-    plan = sub.add_parser("plan", help="print one night's guidance timeline; touches no device")
-    plan.add_argument("--config", help="YAML config file (default: the example bedroom)")
-    plan.add_argument("--date", default=None, help="evening to plan, YYYY-MM-DD (default today)")
-    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
-    plan.set_defaults(func=cmd_plan)
+    add_plan_parser(sub).set_defaults(func=cmd_plan)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the service's heartbeat is fresh")
     health.add_argument("--config", help="config file (for the data directory)")

@@ -7,8 +7,20 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from sleepenv.settings_guidance import GuidanceSettings, example_guidance
+
+
+def add_plan_parser(sub: Any) -> argparse.ArgumentParser:
+    """The `plan` sub-command's arguments."""
+    plan: argparse.ArgumentParser = sub.add_parser(
+        "plan", help="print one night's guidance timeline; touches no device"
+    )
+    plan.add_argument("--config", help="YAML config file (default: the example bedroom)")
+    plan.add_argument("--date", default=None, help="evening to plan, YYYY-MM-DD (default today)")
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    return plan
 
 
 def plan_command(args: argparse.Namespace, config: Path | None) -> int:
