@@ -247,6 +247,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which local broker: Mosquitto from PATH, else embedded amqtt (default auto)",
     )
     demo.add_argument("--log-level", default=None, help="log level (default WARNING)")
+    demo.add_argument(
+        "--no-guidance", action="store_true", help="leave out the simulated bedroom's guidance"
+    )
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run the service")

@@ -18,7 +18,7 @@ from sleepenv.adapters import guidance_discovery as gd
 from sleepenv.adapters import z2m_devices
 from sleepenv.adapters.homeassistant import HomeAssistantBackend, api_access
 from sleepenv.clock import Clock
-from sleepenv.core.actions import Action, DeviceState, Notify
+from sleepenv.core.actions import Action, DeviceState, Notify, Skipped
 from sleepenv.core.guidance import Decision, Guidance
 from sleepenv.guidance_build import build_guidance
 from sleepenv.settings import Settings
@@ -43,6 +43,8 @@ class Outbox(Protocol):
 
 
 ActionHook = Callable[[str, float, Action], None]
+SkipHook = Callable[[str, float, Skipped], None]
+NoteHook = Callable[[str, float, str], None]
 
 
 class GuidanceRunner:
@@ -71,6 +73,8 @@ class GuidanceRunner:
             for topic, key in gd.command_topics(settings.mqtt, room).items():
                 self.command_routes[topic] = (room, key)
         self.on_action: ActionHook | None = None
+        self.on_skipped: SkipHook | None = None
+        self.on_note: NoteHook | None = None
         self._published: dict[str, bytes] = {}
         self._wakeup = asyncio.Event()
         self.connected = asyncio.Event()
@@ -144,8 +148,12 @@ class GuidanceRunner:
         now = self.clock.now()
         for note in decision.notes:
             log.debug("%s: %s", room, note)
+            if self.on_note is not None:
+                self.on_note(room, now, note)
         for skipped in decision.skipped:
             log.debug("%s: not %s %s: %s", room, skipped.kind, skipped.device, skipped.reason)
+            if self.on_skipped is not None:
+                self.on_skipped(room, now, skipped)
         for action in decision.actions:
             log.debug("%s: %s", room, action)
             self._send(room, action, now)
@@ -224,7 +232,8 @@ class GuidanceRunner:
     async def _first_reports(self) -> None:
         """Wait for the connection, then for every device that can report (or a timeout)."""
         await self.connected.wait()
-        expected = {k for k, d in self.devices.items() if d.role != "notify"}
+        # Battery sensors cannot be asked; they report when they report.
+        expected = {k for k, d in self.devices.items() if d.role in ("light", "climate", "screen")}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + FIRST_REPORT_SECONDS
         while not expected <= self._reported and loop.time() < deadline:  # noqa: ASYNC110 - a short bounded poll

@@ -79,8 +79,12 @@ def describe(a: Action) -> str:
     if isinstance(a, SetLight):
         if a.is_off:
             return "off"
-        minutes = a.transition_seconds / 60
-        return f"{a.brightness_pct:g} %, {a.color_temp_kelvin} K over {minutes:g} min"
+        parts = []
+        if a.brightness_pct is not None:
+            parts.append(f"{a.brightness_pct:g} %")
+        if a.color_temp_kelvin is not None:
+            parts.append(f"{a.color_temp_kelvin} K")
+        return ", ".join(parts) + f" over {a.transition_seconds / 60:g} min"
     if isinstance(a, SetClimate):
         return f"setpoint {a.setpoint_celsius:g} °C"
     if isinstance(a, MediaOff):

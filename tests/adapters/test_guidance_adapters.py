@@ -60,7 +60,8 @@ def test_z2m_trv_plug_and_reminder() -> None:
     assert z.encode(MediaOff("p"), PLUG) == ("zigbee2mqtt/TV plug/set", b'{"state": "OFF"}')
     assert z.encode(Notify("x", "t", "m"), PLUG) is None
     assert z.get_request(LIGHT) == ("zigbee2mqtt/Bedroom lights/get", b'{"state": ""}')
-    assert z.get_request(TRV) is None
+    assert z.get_request(TRV) == ("zigbee2mqtt/TRV/get", b'{"occupied_heating_setpoint": ""}')
+    assert z.get_request(SENSOR) is None
 
 
 def test_z2m_state_decoding() -> None:

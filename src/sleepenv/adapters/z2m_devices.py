@@ -70,9 +70,11 @@ def encode(action: Action, device: DeviceSettings) -> tuple[str, bytes] | None:
 
 
 def get_request(device: DeviceSettings) -> tuple[str, bytes] | None:
-    """Ask Zigbee2MQTT for a device's current state (lights and plugs answer on `<topic>`)."""
+    """Ask Zigbee2MQTT for a device's state (answered on `<topic>`); sleepy sensors can't."""
     if device.role in ("light", "screen"):
         return f"{device.topic}/get", b'{"state": ""}'
+    if device.role == "climate":
+        return f"{device.topic}/get", json.dumps({device.setpoint_key: ""}).encode()
     return None
 
 

@@ -73,6 +73,7 @@ class Guidance:
         self.phase: Phase | None = None
         self.room_celsius: float | None = None
         self.last_reason = ""
+        self.last_night_screen_minutes: float | None = None
         self._night: _Night | None = None
         self._screens_on: dict[str, bool] = {}
         self._accounted_at: float | None = None
@@ -89,6 +90,8 @@ class Guidance:
         evening = evening_for(self.config, now)
         if self._night is None or self._night.evening != evening:
             first = self._night is None
+            if self._night is not None:
+                self.last_night_screen_minutes = round(self._night.screen_seconds / MINUTE, 1)
             self._night = _Night(evening)
             plan = base_plan(self.config, evening)
             # On a (re)start, only the current phase's actions are caught up on.
