@@ -1,7 +1,8 @@
 """Zigbee2MQTT payloads, Home Assistant service calls and guidance discovery, without a broker.
 
-The Home Assistant backend is tested at its HTTP boundary: a small aiohttp server that
-answers like Home Assistant's REST API (not a real Home Assistant).
+The Home Assistant backend is tested here at its HTTP boundary (a small aiohttp server that
+answers like Home Assistant's REST API, fast and without the real-HA build), and against a
+real Home Assistant in tests/ha/test_guidance_ha.py.
 """
 
 from __future__ import annotations
