@@ -134,6 +134,7 @@ class Service:
         self.on_event: Callable[[str, MovementEvent], None] | None = None
         self._rediscover = False
         self._stopping = False
+        self._closing = False
         self._last_diagnostics: dict[str, dict[str, int]] = {}
         self.guidance: GuidanceRunner | None = None
         if settings.guidance is not None:
@@ -237,6 +238,7 @@ class Service:
                 task.cancel()
             await asyncio.wait(workers, timeout=2)
             await self._shutdown()
+            self._closing = True
             mqtt_task.cancel()
         self.store.close()
 
@@ -256,7 +258,7 @@ class Service:
         backoff = Backoff()
         outage_since: float | None = None
         mqtt = self.settings.mqtt
-        while True:
+        while not self._closing:
             try:
                 async with make_client(mqtt, discovery.status_topic(mqtt)) as client:
                     if outage_since is not None:
@@ -264,6 +266,9 @@ class Service:
                     outage_since = None
                     backoff.reset()
                     await self._on_connect(client)
+                    if self._closing:
+                        # A cancellation swallowed by a publish (Python 3.11 wait_for).
+                        return
                     async for message in client.messages:
                         payload = message.payload
                         if not isinstance(payload, bytes | bytearray):
@@ -285,6 +290,9 @@ class Service:
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         mqtt = self.settings.mqtt
+        # Known to the shutdown path from the first moment, so a SIGTERM that arrives
+        # while we announce ourselves still ends with a retained `offline`.
+        self._client = client
         await client.publish(discovery.status_topic(mqtt), b"online", qos=1, retain=True)
         await self._publish_discovery(client)
         topics = [*self.pipeline.topics(), self._ha_status_topic]
@@ -295,7 +303,6 @@ class Service:
             for topic, payload in self.guidance.state_requests():
                 await client.publish(topic, payload, qos=1)
             self.guidance.connected.set()
-        self._client = client
         self.is_connected.set()
         log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
 
