@@ -183,6 +183,8 @@ class FakeHomeAssistant:
         """Record a service call; turning the TV off changes its state."""
         data = await request.json()
         domain, service = request.match_info["domain"], request.match_info["service"]
+        if service == "nope":
+            return web.json_response({"message": "Service not found."}, status=400)
         self.calls.append((domain, service, data))
         if (domain, service) == ("media_player", "turn_off"):
             self.states[data["entity_id"]]["state"] = "off"
@@ -286,3 +288,26 @@ def test_guidance_discovery_is_device_based_with_unique_ids() -> None:
     assert payload["avty"] == [{"t": "sleepenv/status"}]
     assert gd.encode("wind_down", True) == b"ON"
     assert gd.encode("next_bedtime", 0.0) == b"1970-01-01T00:00:00+00:00"
+
+
+async def test_ha_backend_goes_on_after_a_refused_call(
+    fake_ha: tuple[FakeHomeAssistant, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, url = fake_ha
+    nope = DeviceSettings(id="n", role="notify", backend="homeassistant", entity_id="notify.nope")
+    backend = HomeAssistantBackend((url, "secret"), {("b", "tv"): HA_TV}, lambda *_: None)
+    task = asyncio.create_task(backend.run())
+    try:
+        await asyncio.wait_for(backend.is_connected.wait(), 10)
+        backend.submit(Notify("n", "No screens", "Put screens away."), nope)
+        backend.submit(MediaOff("tv"), HA_TV)
+        async with asyncio.timeout(10):
+            while not fake.calls:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert fake.calls == [("media_player", "turn_off", {"entity_id": "media_player.tv"})]
+    assert "refused notify.nope" in caplog.text
+    assert "unreachable" not in caplog.text

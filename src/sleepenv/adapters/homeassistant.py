@@ -175,13 +175,43 @@ class HomeAssistantBackend:
         if call is None:
             return
         log.debug("HA %s.%s %s (%s)", call.domain, call.service, call.data, action.reason)
-        async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
-            await client.trigger_service(call.domain, call.service, **call.data)
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
+                await client.trigger_service(call.domain, call.service, **call.data)
+        except Exception as exc:
+            if not _is_refusal(exc):
+                raise
+            # One refused call (unknown service, bad data) is not an outage: say so, go on.
+            log.warning(
+                "Home Assistant refused %s.%s for %s: %s", call.domain, call.service, device.id, exc
+            )
 
     async def _poll(self, client: Any) -> None:
         for (room, device_id), device in self.devices.items():
             if device.role == "notify" or device.entity_id is None:
                 continue
-            async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
-                state = await client.get_state(entity_id=device.entity_id)
+            try:
+                async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
+                    state = await client.get_state(entity_id=device.entity_id)
+            except Exception as exc:
+                if not _is_refusal(exc):
+                    raise
+                log.debug("no state for %s: %s", device.entity_id, exc)
+                continue
             self.on_state(room, device_id, decode_state(state.state, state.attributes, device))
+
+
+def _is_refusal(exc: Exception) -> bool:
+    """True for errors about one request (400, 404, 405, 500); timeouts and auth are outages."""
+    from homeassistant_api import errors  # noqa: PLC0415 - heavy, only when used
+
+    if isinstance(exc, errors.RequestTimeoutError | errors.UnauthorizedError):
+        return False
+    return isinstance(
+        exc,
+        errors.RequestError
+        | errors.EndpointNotFoundError
+        | errors.MethodNotAllowedError
+        | errors.InternalServerError
+        | errors.MalformedDataError,
+    )
