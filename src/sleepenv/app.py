@@ -82,11 +82,17 @@ def timezones(settings: Settings) -> dict[str, tzinfo]:
 
 
 def bedroom_timezones(settings: Settings) -> dict[str, tzinfo]:
-    """Each guidance bedroom's time zone, like `timezones` does for beds."""
+    """Each guidance bedroom's time zone, like `timezones` does for beds (and its bed)."""
     zones: dict[str, tzinfo] = {}
     problems = []
     rooms = settings.guidance.bedrooms if settings.guidance else []
+    beds = [b.id for b in settings.beds]
     for i, room in enumerate(rooms):
+        if room.bed is not None and room.bed not in beds:
+            problems.append(
+                f"guidance.bedrooms[{i}].bed: no bed {room.bed!r} in beds "
+                f"(allowed: {', '.join(beds)})"
+            )
         try:
             zones[room.id] = ZoneInfo(room.timezone) if room.timezone else host_timezone()
         except (ZoneInfoNotFoundError, ValueError):
@@ -178,6 +184,8 @@ class Service:
                     self._events.append((topic, discovery.encode_event(event)))
                 if self.on_event is not None:
                     self.on_event(bed_id, event)
+                if self.guidance is not None:
+                    self.guidance.on_bed_movement(bed_id, event.onset)
         if update.events and tracker.night is not None:
             self.store.save_night(tracker.summary(self.clock.now()))
         kinds = self.kinds[bed_id]

@@ -30,6 +30,7 @@ MAX_IDLE_SECONDS = 60.0
 # After connecting, devices get this long (real time) to report before the first tick:
 # acting on an unknown state could mean turning a light off the person just turned on.
 FIRST_REPORT_SECONDS = 3.0
+FRESH_MOVEMENT_SECONDS = 120.0
 
 
 class Outbox(Protocol):
@@ -125,6 +126,15 @@ class GuidanceRunner:
         """A polled Home Assistant entity state."""
         self._reported.add((room, device_id))
         self.apply(room, self.engines[room].on_state(device_id, state, self.clock.now()))
+
+    def on_bed_movement(self, bed_id: str, onset: float) -> None:
+        """A fresh movement on a bedroom's bed: someone is in bed (for bedtime-follows-me)."""
+        now = self.clock.now()
+        if now - onset > FRESH_MOVEMENT_SECONDS:  # replayed frames say nothing about now
+            return
+        for room in self.rooms.values():
+            if room.bed == bed_id:
+                self.apply(room.id, self.engines[room.id].on_presence(True, None, now))
 
     def _command(self, room: str, key: str, payload: bytes, now: float) -> None:
         engine = self.engines[room]
