@@ -3,14 +3,15 @@ setpoints always inside the safe range and the device's limits."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sleepenv.core.actions import DeviceSpec, DeviceState, Role, SetClimate, SetLight
 from sleepenv.core.guidance import Guidance
-from sleepenv.core.timeline import NIGHT_PHASES, Devices, GuidanceConfig
+from sleepenv.core.timeline import NIGHT_PHASES, Devices, GuidanceConfig, base_plan, evening_for
 from tests.core.guidance_helpers import BERLIN, at, echo
 
 START = at(2026, 10, 24, 18, 0)  # the autumn DST night, for good measure
@@ -103,3 +104,34 @@ def test_never_brighten_never_turn_on_always_safe(  # noqa: PLR0912
                     assert action.setpoint_celsius <= hi + 1e-9
                 trv = echo(action, trv)
             assert action.reason
+
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    evening=st.dates(min_value=date(2026, 1, 1), max_value=date(2027, 12, 31)),
+    bed=st.times(),
+    wake=st.times(),
+    zone=st.sampled_from(ZONES),
+)
+def test_every_plan_is_ordered_and_offsets_are_real_minutes(
+    evening: date, bed: time, wake: time, zone: str
+) -> None:
+    cfg = GuidanceConfig(tz=ZoneInfo(zone), bedtimes=(bed,) * 7, wake_times=(wake,) * 7)
+    plan = base_plan(cfg, evening)
+    starts = [at for _, at in plan.phases()]
+    assert starts == sorted(starts)
+    assert plan.bedtime_at - plan.wind_down_at == 90 * 60
+    assert plan.bedtime_at - plan.no_screen_at == 60 * 60
+    assert 0 < plan.wake_at - plan.bedtime_at <= 25 * 3600
+    # The bedtime is the configured wall-clock time, or later by a DST gap.
+    local = datetime.fromtimestamp(plan.bedtime_at, cfg.tz)
+    shift = (local.replace(tzinfo=None) - datetime.combine(local.date(), bed)).total_seconds()
+    assert 0 <= shift <= 3600
+    # Unless yesterday's plan runs into today's (sleeping past 13:30), every phase start
+    # belongs to this evening's plan.
+    if base_plan(cfg, evening - timedelta(days=1)).day_at <= starts[0]:
+        for start in starts[:-1]:
+            assert evening_for(cfg, start) == evening
