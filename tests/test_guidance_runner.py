@@ -122,3 +122,18 @@ def test_a_bedroom_bed_must_exist(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"guidance.bedrooms\[0\].bed: no bed 'nope'"):
         bedroom_timezones(bad)
+
+
+def test_switches_survive_a_restart(tmp_path: Path) -> None:
+    s = settings(tmp_path)
+    path = tmp_path / "switches.json"
+    clock = FixedClock(datetime(2026, 11, 20, 20, 0, tzinfo=BERLIN).timestamp())
+    first = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
+    first.handle("sleepenv/guidance/bedroom/guidance/set", b"OFF")
+    first.handle("sleepenv/guidance/bedroom/guests/set", b"ON")
+    second = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
+    assert second.engines["bedroom"].is_enabled is False
+    assert second.engines["bedroom"].is_paused is True
+    path.write_text("not json")
+    third = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
+    assert third.engines["bedroom"].is_enabled is True

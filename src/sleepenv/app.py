@@ -144,7 +144,13 @@ class Service:
         self._last_diagnostics: dict[str, dict[str, int]] = {}
         self.guidance: GuidanceRunner | None = None
         if settings.guidance is not None:
-            self.guidance = GuidanceRunner(settings, bedroom_timezones(settings), self.clock, self)
+            self.guidance = GuidanceRunner(
+                settings,
+                bedroom_timezones(settings),
+                self.clock,
+                self,
+                self.data_dir / "guidance-switches.json",
+            )
         self._restore()
 
     # -- state --------------------------------------------------------------------

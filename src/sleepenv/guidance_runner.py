@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 from typing import Any, Protocol
 
 from sleepenv.adapters import guidance_discovery as gd
@@ -52,9 +53,17 @@ class GuidanceRunner:
     """Every bedroom's engine, its device routes and its Home Assistant entities."""
 
     def __init__(
-        self, settings: Settings, tzs: dict[str, tzinfo], clock: Clock, outbox: Outbox
+        self,
+        settings: Settings,
+        tzs: dict[str, tzinfo],
+        clock: Clock,
+        outbox: Outbox,
+        switches_path: Path | None = None,
     ) -> None:
-        """Build engines and routes; nothing runs until `run()`."""
+        """Build engines and routes; nothing runs until `run()`.
+
+        `switches_path` keeps the Guidance and Guests switches across restarts.
+        """
         assert settings.guidance is not None
         self.settings = settings
         self.guidance: GuidanceSettings = settings.guidance
@@ -81,6 +90,34 @@ class GuidanceRunner:
         self.connected = asyncio.Event()
         self._reported: set[tuple[str, str]] = set()
         self.ha = self._ha_backend()
+        self.switches_path = switches_path
+        self._load_switches()
+
+    def _load_switches(self) -> None:
+        if self.switches_path is None:
+            return
+        try:
+            saved = json.loads(self.switches_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        for room, engine in self.engines.items():
+            entry = saved.get(room) if isinstance(saved, dict) else None
+            if isinstance(entry, dict):
+                engine.is_enabled = bool(entry.get("guidance", engine.is_enabled))
+                engine.is_paused = bool(entry.get("guests", engine.is_paused))
+
+    def _save_switches(self) -> None:
+        if self.switches_path is None:
+            return
+        data = {
+            r: {"guidance": e.is_enabled, "guests": e.is_paused} for r, e in self.engines.items()
+        }
+        try:
+            tmp = self.switches_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(self.switches_path)
+        except OSError as exc:
+            log.warning("cannot save the guidance switches to %s: %s", self.switches_path, exc)
 
     def _ha_backend(self) -> HomeAssistantBackend | None:
         ha_devices = {k: d for k, d in self.devices.items() if d.backend == "homeassistant"}
@@ -142,8 +179,10 @@ class GuidanceRunner:
         log.info("bedroom %s: %s %s from Home Assistant", room, key, text)
         if key == "guidance" and text in ("ON", "OFF"):
             self.apply(room, engine.set_enabled(text == "ON", now))
+            self._save_switches()
         elif key == "guests" and text in ("ON", "OFF"):
             self.apply(room, engine.set_paused(text == "ON", now))
+            self._save_switches()
         elif key == "start_wind_down" and text == gd.PRESS:
             self.apply(room, engine.start_wind_down(now))
         elif key == "snooze" and text == gd.PRESS:
