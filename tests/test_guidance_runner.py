@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -122,6 +122,15 @@ def test_a_bedroom_bed_must_exist(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"guidance.bedrooms\[0\].bed: no bed 'nope'"):
         bedroom_timezones(bad)
+
+
+def test_bedtime_from_home_assistant(tmp_path: Path) -> None:
+    runner, clock, outbox = runner_at(settings(tmp_path), 20, 0)
+    runner.on_ha_time("bedroom", "bedtime", time(23, 0))
+    assert outbox.states["sleepenv/guidance/bedroom/next_bedtime"] == b"2026-11-20T22:00:00+00:00"
+    runner.on_ha_time("bedroom", "wake", time(7, 0))
+    plan = runner.engines["bedroom"].plan(clock.now())
+    assert plan.wake_at == datetime(2026, 11, 21, 7, 0, tzinfo=BERLIN).timestamp()
 
 
 def test_switches_survive_a_restart(tmp_path: Path) -> None:

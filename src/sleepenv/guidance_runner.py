@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -121,7 +121,15 @@ class GuidanceRunner:
 
     def _ha_backend(self) -> HomeAssistantBackend | None:
         ha_devices = {k: d for k, d in self.devices.items() if d.backend == "homeassistant"}
-        if not ha_devices:
+        times: dict[str, list[tuple[str, str]]] = {}
+        for room in self.rooms.values():
+            for which, entity in (
+                ("bedtime", room.schedule.bedtime_entity),
+                ("wake", room.schedule.wake_entity),
+            ):
+                if entity is not None:
+                    times.setdefault(entity, []).append((room.id, which))
+        if not ha_devices and not times:
             return None
         access = api_access(self.guidance.homeassistant)
         if access is None:
@@ -131,7 +139,12 @@ class GuidanceRunner:
             )
             return None
         return HomeAssistantBackend(
-            access, ha_devices, self.on_ha_state, self.guidance.homeassistant.poll_seconds
+            access,
+            ha_devices,
+            self.on_ha_state,
+            self.guidance.homeassistant.poll_seconds,
+            times,
+            self.on_ha_time,
         )
 
     # -- MQTT in ---------------------------------------------------------------------
@@ -172,6 +185,15 @@ class GuidanceRunner:
         for room in self.rooms.values():
             if room.bed == bed_id:
                 self.apply(room.id, self.engines[room.id].on_presence(True, None, now))
+
+    def on_ha_time(self, room: str, which: str, at: time) -> None:
+        """A bedtime or wake time read from a Home Assistant input_datetime."""
+        engine = self.engines[room]
+        now = self.clock.now()
+        if which == "bedtime":
+            self.apply(room, engine.set_times(at, None, now))
+        else:
+            self.apply(room, engine.set_times(None, at, now))
 
     def _command(self, room: str, key: str, payload: bytes, now: float) -> None:
         engine = self.engines[room]

@@ -38,6 +38,16 @@ class ScheduleSettings(_Strict):
         default_factory=dict,
         description="Per-weekday exceptions, keys mon..sun, e.g. `fri: {bedtime: '23:30'}`.",
     )
+    bedtime_entity: str | None = Field(
+        None,
+        pattern=r"^input_datetime\.[a-z0-9_]+$",
+        description="Take the bedtime (every day) from this Home Assistant input_datetime.",
+    )
+    wake_entity: str | None = Field(
+        None,
+        pattern=r"^input_datetime\.[a-z0-9_]+$",
+        description="Take the wake time (every day) from this Home Assistant input_datetime.",
+    )
 
     def bedtimes(self) -> tuple[time, ...]:
         """Bedtime per weekday of the evening, Monday first."""

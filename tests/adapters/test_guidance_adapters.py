@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import time
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from sleepenv.adapters.homeassistant import (
     HomeAssistantBackend,
     api_access,
     decode_state,
+    decode_time,
     service_call,
 )
 from sleepenv.core.actions import DeviceState, MediaOff, Notify, SetClimate, SetLight
@@ -122,6 +124,35 @@ def test_ha_state_decoding() -> None:
     assert decode_state("playing", {}, HA_TV).is_on is True
 
 
+def test_ha_time_decoding() -> None:
+    assert decode_time("22:30:00") == time(22, 30)
+    assert decode_time("2026-11-20 06:45:00") == time(6, 45)
+    assert decode_time("unknown") is None
+
+
+async def test_ha_backend_reads_the_bedtime_helper(fake_ha: tuple[FakeHomeAssistant, str]) -> None:
+    _fake, url = fake_ha
+    seen: list[tuple[str, str, time]] = []
+    backend = HomeAssistantBackend(
+        (url, "secret"),
+        {},
+        lambda *_: None,
+        poll_seconds=0.2,
+        times={"input_datetime.bedtime": [("bedroom", "bedtime")]},
+        on_time=lambda r, w, t: seen.append((r, w, t)),
+    )
+    task = asyncio.create_task(backend.run())
+    try:
+        async with asyncio.timeout(10):
+            while not seen:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert seen[0] == ("bedroom", "bedtime", time(23, 15))
+
+
 def test_ha_access_from_config_or_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
     assert api_access(HomeAssistantApiSettings()) is None
@@ -143,6 +174,7 @@ class FakeHomeAssistant:
                 "attributes": {"brightness": 255, "color_temp_kelvin": 4000},
             },
             "media_player.tv": {"state": "playing", "attributes": {}},
+            "input_datetime.bedtime": {"state": "23:15:00", "attributes": {"has_time": True}},
         }
 
     def app(self) -> web.Application:

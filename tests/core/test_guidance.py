@@ -288,6 +288,18 @@ def test_snooze_resets_the_next_night() -> None:
     assert r.guidance.plan(at(2026, 11, 21, 20, 0)).bedtime_at == at(2026, 11, 21, 22, 30)
 
 
+def test_schedule_from_a_helper_moves_tonight() -> None:
+    r = room(config(), at(2026, 11, 20, 20, 0))
+    r.apply(r.guidance.set_times(time(23, 15), None, r.now))
+    assert r.guidance.plan(r.now).bedtime_at == at(2026, 11, 20, 23, 15)
+    assert "schedule changed" in r.guidance.last_reason
+    r.guidance.last_reason = ""
+    r.apply(r.guidance.set_times(time(23, 15), None, r.now))  # polled again: no change
+    assert r.guidance.last_reason == ""
+    r.apply(r.guidance.set_times(None, time(7, 45), r.now))
+    assert r.guidance.plan(r.now).wake_at == at(2026, 11, 21, 7, 45)
+
+
 def test_start_wind_down_now() -> None:
     r = room(config(), at(2026, 11, 20, 19, 0))
     r.apply(r.guidance.start_wind_down(r.now))

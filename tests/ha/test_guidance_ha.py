@@ -33,6 +33,12 @@ input_boolean:
     initial: true
   heater:
     name: Heater
+input_datetime:
+  bedtime:
+    name: Bedtime
+    has_date: false
+    has_time: true
+    initial: "23:00"
 input_number:
   bedroom_light_level:
     name: Bedroom light level
@@ -91,7 +97,9 @@ def berlin(hour: int, minute: int) -> float:
     return datetime(2026, 11, 20, hour, minute, tzinfo=BERLIN).timestamp()
 
 
-def settings_for(ha: HomeAssistant, broker: MosquittoProcess, data_dir: Path) -> Settings:
+def settings_for(
+    ha: HomeAssistant, broker: MosquittoProcess, data_dir: Path, **schedule: str
+) -> Settings:
     """A bed (required) and a bedroom whose devices are the Home Assistant entities above."""
     return Settings(
         mqtt={"host": broker.host, "port": broker.port, "client_id": "guidance-ha"},
@@ -109,6 +117,7 @@ def settings_for(ha: HomeAssistant, broker: MosquittoProcess, data_dir: Path) ->
                 {
                     "id": "bedroom",
                     "timezone": "Europe/Berlin",
+                    "schedule": schedule,
                     "devices": [
                         _ha("lights", "light", "light.bedroom_light"),
                         _ha("radiator", "climate", "climate.bedroom_trv"),
@@ -227,6 +236,31 @@ async def test_guidance_entities_in_home_assistant(
         state = await asyncio.to_thread(ha.wait_for_state, phase, "wind_down")
         assert "overrides" in state["attributes"]
         assert "last_reason" in state["attributes"]
+
+
+async def test_bedtime_from_an_input_datetime(
+    home_assistant: HomeAssistant, ha_broker: MosquittoProcess, tmp_path: Path
+) -> None:
+    """The bedtime follows a Home Assistant helper, also when it is changed in HA."""
+    ha = home_assistant
+    settings = settings_for(ha, ha_broker, tmp_path, bedtime_entity="input_datetime.bedtime")
+    clock = ScaledClock(berlin(19, 0), 1.0)
+    async with service_running(settings, clock):
+        entry = await asyncio.to_thread(
+            ha.wait_for,
+            lambda: ha.entity_by_unique_id("sleepenv_guidance_bedroom_next_bedtime"),
+            30,
+        )
+        assert entry is not None
+        bedtime = entry["entity_id"]
+        await asyncio.to_thread(ha.wait_for_state, bedtime, "2026-11-20T22:00:00+00:00")
+        await asyncio.to_thread(
+            ha.call_service,
+            "input_datetime",
+            "set_datetime",
+            {"entity_id": "input_datetime.bedtime", "time": "23:45:00"},
+        )
+        await asyncio.to_thread(ha.wait_for_state, bedtime, "2026-11-20T22:45:00+00:00")
 
 
 def test_home_assistant_logged_no_problem_with_guidance(home_assistant: HomeAssistant) -> None:

@@ -14,6 +14,7 @@ import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 from typing import Any
 
 from sleepenv.adapters.mqtt import Backoff
@@ -105,6 +106,16 @@ def decode_state(state: str, attributes: dict[str, Any], device: DeviceSettings)
 
 
 StateCallback = Callable[[str, str, DeviceState], None]
+TimeCallback = Callable[[str, str, time], None]
+
+
+def decode_time(state: str) -> time | None:
+    """An input_datetime's state ("22:30:00" or "2026-11-20 22:30:00") → its time of day."""
+    text = state.strip().rsplit(" ", 1)[-1]
+    try:
+        return time.fromisoformat(text).replace(microsecond=0)
+    except ValueError:
+        return None
 
 
 class HomeAssistantBackend:
@@ -116,12 +127,17 @@ class HomeAssistantBackend:
         devices: dict[tuple[str, str], DeviceSettings],
         on_state: StateCallback,
         poll_seconds: float = 10.0,
+        times: dict[str, list[tuple[str, str]]] | None = None,
+        on_time: TimeCallback | None = None,
     ) -> None:
-        """`devices` maps (bedroom, device id) to settings of homeassistant-backed devices."""
+        """`devices` maps (bedroom, device id) to settings of homeassistant-backed devices;
+        `times` maps input_datetime entities to (bedroom, "bedtime" | "wake")."""
         self.url, self._token = access
         self.devices = devices
         self.on_state = on_state
         self.poll_seconds = poll_seconds
+        self.times = times or {}
+        self.on_time = on_time
         self.queue: asyncio.Queue[tuple[Action, DeviceSettings]] = asyncio.Queue(maxsize=1000)
         self.is_connected = asyncio.Event()
 
@@ -199,6 +215,19 @@ class HomeAssistantBackend:
                 log.debug("no state for %s: %s", device.entity_id, exc)
                 continue
             self.on_state(room, device_id, decode_state(state.state, state.attributes, device))
+        for entity_id, targets in self.times.items():
+            try:
+                async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
+                    state = await client.get_state(entity_id=entity_id)
+            except Exception as exc:
+                if not _is_refusal(exc):
+                    raise
+                log.debug("no state for %s: %s", entity_id, exc)
+                continue
+            at = decode_time(state.state)
+            if at is not None and self.on_time is not None:
+                for room, which in targets:
+                    self.on_time(room, which, at)
 
 
 def _is_refusal(exc: Exception) -> bool:

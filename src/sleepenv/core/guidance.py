@@ -9,7 +9,7 @@ returns actions, skipped decisions with reasons, and the next moment to be woken
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from sleepenv.core.actions import Action, DeviceState, Notify, Role, Skipped, kind_of
@@ -248,6 +248,20 @@ class Guidance:
             night.adj, snooze_seconds=night.adj.snooze_seconds + step, wind_down_now_at=None
         )
         self.last_reason = f"snoozed by {self.config.snooze_minutes:g} min"
+        return replace(self.tick(now), notes=(self.last_reason,))
+
+    def set_times(self, bedtime: time | None, wake: time | None, now: float) -> Decision:
+        """A new bedtime or wake time for every day (e.g. from a Home Assistant helper)."""
+        cfg = self.config
+        new = replace(
+            cfg,
+            bedtimes=cfg.bedtimes if bedtime is None else (bedtime,) * 7,
+            wake_times=cfg.wake_times if wake is None else (wake,) * 7,
+        )
+        if new == cfg:
+            return self.tick(now)
+        self.config = new
+        self.last_reason = f"schedule changed: bedtime {bedtime}, wake {wake}"
         return replace(self.tick(now), notes=(self.last_reason,))
 
     def set_enabled(self, is_enabled: bool, now: float) -> Decision:
