@@ -162,26 +162,28 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
     clock = ScaledClock(clock_start(start) if guided else start, args.speed)
     run = DemoRun(night)
     with tempfile.TemporaryDirectory(prefix="sleepenv-demo-") as tmp:
-        async with local_broker(console, args.port, args.broker) as (host, port):
+        async with (
+            local_broker(console, args.port, args.broker) as (host, port),
+            contextlib.AsyncExitStack() as stack,
+        ):
             settings = demo_settings(host, port, Path(tmp))
             if guided:
                 settings = with_guidance(settings, start, args.hours)
             service = Service(settings, clock)
+            if guided:
+                await stack.enter_async_context(
+                    demo_bedroom(console, host, port, clock, service, start)
+                )
             service.on_event = lambda _bed, event: run.detected.append(event)
             stop = asyncio.Event()
-            async with contextlib.AsyncExitStack() as bedroom:
-                if guided:
-                    await bedroom.enter_async_context(
-                        demo_bedroom(console, host, port, clock, service, start)
-                    )
-                service_task = asyncio.create_task(service.run(stop), name="service")
-                await asyncio.wait_for(service.is_connected.wait(), 10)
-                console.print(
-                    f"service: connected; playing a {args.hours:g} h night "
-                    f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x"
-                )
-                await play(settings, night, clock, console)
-                await wait_drained(service, night.truth.end)
+            service_task = asyncio.create_task(service.run(stop), name="service")
+            await asyncio.wait_for(service.is_connected.wait(), 10)
+            console.print(
+                f"service: connected; playing a {args.hours:g} h night "
+                f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x"
+            )
+            await play(settings, night, clock, console)
+            await wait_drained(service, night.truth.end)
             console.print(hourly_table(run))
             console.print(class_table(run))
             if args.keep_running:
