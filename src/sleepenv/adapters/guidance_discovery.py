@@ -17,6 +17,7 @@ from sleepenv.settings import MqttSettings
 from sleepenv.settings_guidance import BedroomSettings
 
 SWITCHES = ("guidance", "guests")
+MAIN_FEATURE = "guidance"
 BUTTONS = ("start_wind_down", "snooze")
 PRESS = "PRESS"
 
@@ -79,7 +80,9 @@ def _component(mqtt: MqttSettings, room: BedroomSettings, e: Entity) -> dict[str
     unique_id = f"sleepenv_guidance_{room.id}_{e.key}"
     cfg: dict[str, Any] = {
         "p": e.platform,
-        "name": e.name,
+        # The device's main feature is named like the device (Home Assistant's convention):
+        # "Bedroom guidance", not "Bedroom guidance Guidance".
+        "name": None if e.key == MAIN_FEATURE else e.name,
         "unique_id": unique_id,
         "default_entity_id": f"{e.platform}.{unique_id}",
     }
