@@ -53,8 +53,13 @@ def ha_installation(request: pytest.FixtureRequest) -> Installation:
 
 
 @pytest.fixture(scope="module")
-def ha_broker() -> Iterator[MosquittoProcess]:
-    """One Mosquitto for a module's Home Assistant and the clients of its tests."""
+def ha_broker(ha_installation: Installation) -> Iterator[MosquittoProcess]:
+    """One Mosquitto for a module's Home Assistant and the clients of its tests.
+
+    Per release too (hence `ha_installation`): with SLEEPENV_HA_RELEASES=current,floor a
+    module runs twice, and the second instance must not find the first one's retained
+    discovery and states.
+    """
     try:
         broker = start_mosquitto()
     except FileNotFoundError:

@@ -361,10 +361,6 @@ def test_restless_night_notifies(
     The count is published on sleepenv's state topic as sleepenv does when a night closes
     (sleepenv itself only closes a night at 12:00): this checks the blueprint's logic.
     """
-    notifications: list[JSON] = []
-    home_assistant.client.subscribe(
-        {"type": "persistent_notification/subscribe"}, notifications.append
-    )
     automation_id = "test_sleepenv_twitches_above_usual"
     topic = f"sleepenv/{BED}/movements_last_night"
     entry = home_assistant.entity_by_unique_id(f"sleepenv_{BED}_movements_last_night")
@@ -380,6 +376,14 @@ def test_restless_night_notifies(
             }
         )
         entry = {**entry, "entity_id": wanted}
+    # Start from a quiet night and no notifications.
+    publish.single(topic, "0", qos=1, retain=True, hostname=ha_broker.host, port=ha_broker.port)
+    home_assistant.wait_for_state(wanted, "0")
+    home_assistant.call_service("persistent_notification", "dismiss_all")
+    notifications: list[JSON] = []
+    home_assistant.client.subscribe(
+        {"type": "persistent_notification/subscribe"}, notifications.append
+    )
     for count in ("25", "45"):  # usual 20: 25 is not 1.5x above it, 45 is
         publish.single(
             topic, count, qos=1, retain=True, hostname=ha_broker.host, port=ha_broker.port
