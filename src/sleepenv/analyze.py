@@ -123,6 +123,7 @@ def _document(
         "total_sleep_seconds": _round(sleep.total_sleep_seconds),
         "periodicity_index": _round(final.periodicity_index, 3),
         "hypnagogic_twitches": final.hypnagogic_twitches,
+        "glitches": final.glitches,
         "is_lower_bound": final.is_lower_bound,
     }
 

@@ -34,12 +34,18 @@ class ClassifyConfig:
     plm_profile: str = "wasm"
     plm_min_members: int = 4
     plm_max_interval_seconds: float = 90.0
-    lm_min_seconds: float = 0.5
+    # WASM's LM minimum is 0.5 s; a weak movement's measured duration loses its edges
+    # under the off-threshold, so series accept slightly shorter detections.
+    lm_min_seconds: float = 0.4
     lm_max_seconds: float = 10.0
-    jerk_max_seconds: float = 2.0
-    jerk_min_strength: float = 4.0  # baseline units above rest: limb movements stay below
+    # ≤ 2 s of movement, plus the mattress ringing that a strong jerk adds to its offset.
+    jerk_max_seconds: float = 3.0
+    jerk_min_strength: float = 4.5  # baseline units above rest: limb movements stay below
     jerk_isolation_seconds: float = 5.0  # no other movement this close before a jerk
     onset_window: tuple[float, float] = (-600.0, 900.0)  # around estimated sleep onset
+    # A strong movement makes the mattress ring for a second or more; a strong "event"
+    # this short did not ring: a sensor glitch (DOMAIN.md §3), dropped.
+    glitch_max_seconds: float = 0.25
     side_ratio: float = 1.5  # "clearly larger energy" on one side of a two-sensor bed
     same_movement_seconds: float = 1.0  # two sensors' events this close are one movement
     sleep: SleepConfig = field(default_factory=SleepConfig)
@@ -60,6 +66,7 @@ class NightClassification:
     periodicity_index: float | None
     is_final: bool
     is_lower_bound: bool
+    glitches: int = 0
 
     @property
     def counts(self) -> dict[str, int]:
@@ -144,9 +151,10 @@ def periodic_series(
     for e in sorted(events, key=lambda e: e.onset):
         cls = base_class(e)
         is_lm = (
-            cls is MovementClass.LIMB_MOVEMENT
+            cls in _REFINABLE
             and config.lm_min_seconds <= e.duration_seconds <= config.lm_max_seconds
             and not e.is_truncated
+            and not is_jerk_shaped(e, config)
         )
         if not is_lm:
             if cls in (MovementClass.ROLLOVER, MovementClass.BOUT) or e.is_truncated:
@@ -159,6 +167,11 @@ def periodic_series(
         current.append(e)
     _keep(series, current, config)
     return series
+
+
+def is_jerk_shaped(e: MovementEvent, config: ClassifyConfig) -> bool:
+    """Strong and short: a startle (hypnic jerk), not a limb movement of a series."""
+    return e.duration_seconds <= config.jerk_max_seconds and e.strength >= config.jerk_min_strength
 
 
 def _keep(
@@ -259,10 +272,13 @@ def classify_night(
 ) -> NightClassification:
     """Label a night's movements (duration classes in, final vocabulary out)."""
     reads_posture = any(e.has_posture_change for e in events)
-    merged = [replace(e, cls=base_class(e, reads_posture)) for e in merge_sides(events, config)]
+    sided = [replace(e, cls=base_class(e, reads_posture)) for e in merge_sides(events, config)]
+    merged = [e for e in sided if not _is_glitch(e, config)]
     is_coarse = bool(merged) and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in merged)
     series = [] if is_coarse else periodic_series(merged, config)
     periodic = {e.onset for s in series for e in s}
+    # Startles neither confirm wakefulness nor break stillness runs' confirmation.
+    sleep_neutral = periodic | {e.onset for e in merged if is_jerk_shaped(e, config)}
     sleep = sleep_period(
         merged,
         levels,
@@ -270,7 +286,7 @@ def classify_night(
         end,
         is_coarse=is_coarse,
         is_final=is_final,
-        periodic=periodic,
+        periodic=sleep_neutral,
         config=config.sleep,
     )
     labelled = [_label(e, sleep, periodic, merged, config, is_final) for e in merged]
@@ -288,6 +304,15 @@ def classify_night(
         periodicity_index=pi,
         is_final=is_final,
         is_lower_bound=is_coarse,
+        glitches=len(sided) - len(merged),
+    )
+
+
+def _is_glitch(e: MovementEvent, config: ClassifyConfig) -> bool:
+    return (
+        e.source is SourceKind.ENVELOPE
+        and e.duration_seconds <= config.glitch_max_seconds
+        and e.strength >= config.jerk_min_strength
     )
 
 
@@ -330,7 +355,7 @@ def _is_jerk_like(
     e: MovementEvent, events: Sequence[MovementEvent], config: ClassifyConfig
 ) -> bool:
     """Strong, short and not the continuation of another movement."""
-    if e.duration_seconds > config.jerk_max_seconds or e.strength < config.jerk_min_strength:
+    if not is_jerk_shaped(e, config):
         return False
     return not any(
         o is not e and e.onset - config.jerk_isolation_seconds <= o.offset <= e.onset
