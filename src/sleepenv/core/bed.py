@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sleepenv.core.advisory import Advisory, advise
 from sleepenv.core.classify import ClassifyConfig, NightClassification, classify_night
 from sleepenv.core.coarse import CoarseConfig, CoarseTracker
 from sleepenv.core.detector import DetectorConfig, EnvelopeDetector
@@ -87,6 +88,19 @@ class _Sensor:
     onsets: list[float] = field(default_factory=list)
 
 
+def last_night_states(night: NightSummary) -> dict[str, Any]:
+    """Final figures of a closed night, for the "last night" sensors."""
+    states: dict[str, Any] = {
+        f"{key.removesuffix('_tonight')}_last_night": night.counts.get(cls.value, 0)
+        for key, cls in PER_CLASS_STATES.items()
+    }
+    states["plm_index_last_night"] = (
+        round(night.plm_index, 1) if night.plm_index is not None else None
+    )
+    states["sleep_onset_last_night"] = night.sleep_onset
+    return states
+
+
 class BedTracker:
     """Counts one bed's movements per night from its sensors' readings."""
 
@@ -125,6 +139,9 @@ class BedTracker:
         self.frames_received = 0
         self.messages_rejected = 0
         self.last_night: NightSummary | None = None
+        # Closed nights (newest last) for the multi-night advisory.
+        self.history: list[NightSummary] = []
+        self.advisory = Advisory(False)
 
     # -- start-up -----------------------------------------------------------------
 
@@ -135,11 +152,15 @@ class BedTracker:
         cursors: dict[str, float],
         diagnostics: dict[str, int],
         last_night: NightSummary | None = None,
+        history: list[NightSummary] | None = None,
     ) -> Update:
-        """Continue from stored state: tonight's events, per-sensor cursors, counters."""
+        """Continue from stored state: tonight's events, per-sensor cursors, counters,
+        and the closed nights the advisory looks at."""
         self.frames_received = diagnostics.get("frames_received", 0)
         self.messages_rejected = diagnostics.get("messages_rejected", 0)
         self.last_night = last_night
+        self.history = sorted(history or [], key=lambda n: n.night)
+        self.advisory = advise(self.history)
         for key, cursor in cursors.items():
             if key in self._sensors:
                 self._sensors[key].cursor = cursor
@@ -285,6 +306,8 @@ class BedTracker:
                 update.closed_night = self.summary(now)
                 update.final_events = list(final.events)
                 self.last_night = update.closed_night
+                self.history = [*self.history[-13:], update.closed_night]
+                self.advisory = advise(self.history)
             self.night = night
             self.night_start = self.window.bounds(night)[0] if night else None
             self.counts = {}
@@ -397,6 +420,9 @@ class BedTracker:
         states.update(self._sleep_states(now))
         if self.last_night is not None:
             states["movements_last_night"] = self.last_night.total_movements
+            states.update(last_night_states(self.last_night))
+        states["worth_discussing"] = self.advisory.is_on
+        states["worth_discussing_attributes"] = self.advisory.attributes()
         for key, sensor in self._sensors.items():
             if sensor.is_online is not None:
                 states[f"sensor_{key}_online"] = sensor.is_online
