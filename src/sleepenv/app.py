@@ -114,6 +114,7 @@ class Service:
         self.on_event: Callable[[str, MovementEvent], None] | None = None
         self._rediscover = False
         self._stopping = False
+        self._last_diagnostics: dict[str, dict[str, int]] = {}
         self._restore()
 
     # -- state --------------------------------------------------------------------
@@ -328,7 +329,11 @@ class Service:
 
     def _checkpoint(self) -> None:
         for bed_id, tracker in self.pipeline.trackers.items():
-            self.store.checkpoint(bed_id, tracker.cursors(), tracker.diagnostics())
+            diagnostics = tracker.diagnostics()
+            self.store.checkpoint(bed_id, tracker.cursors(), diagnostics)
+            if diagnostics != self._last_diagnostics.get(bed_id):
+                self._last_diagnostics[bed_id] = diagnostics
+                self._apply(bed_id, Update(states=dict(diagnostics)))
 
     def summary(self) -> dict[str, Any]:
         """Current per-bed summaries (for the demo and logs)."""

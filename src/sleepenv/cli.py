@@ -194,6 +194,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sleepenv.demo import run_demo  # noqa: PLC0415
 
     setup_logging(args.log_level or "WARNING")
+    # The embedded broker is chatty at WARNING about its own defaults.
+    logging.getLogger("amqtt").setLevel(logging.ERROR)
+    logging.getLogger("transitions").setLevel(logging.ERROR)
     return run_demo(args)
 
 
@@ -254,6 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave broker and service up afterwards (Ctrl-C to stop)",
     )
     demo.add_argument("--port", type=int, default=None, help="broker port (default: a free one)")
+    demo.add_argument(
+        "--broker",
+        choices=("auto", "mosquitto", "amqtt"),
+        default="auto",
+        help="which local broker: Mosquitto from PATH, else embedded amqtt (default auto)",
+    )
     demo.add_argument("--log-level", default=None, help="log level (default WARNING)")
     demo.set_defaults(func=cmd_demo)
 

@@ -40,21 +40,28 @@ class DemoRun:
 
 
 @contextlib.asynccontextmanager
-async def local_broker(console: Console, port: int | None) -> AsyncIterator[tuple[str, int]]:
-    """Mosquitto from PATH on a free loopback port, else the embedded amqtt broker."""
+async def local_broker(
+    console: Console, port: int | None, kind: str = "auto"
+) -> AsyncIterator[tuple[str, int]]:
+    """Mosquitto from PATH on a free loopback port, else (or if asked) embedded amqtt."""
     mosquitto: MosquittoProcess | None = None
     amqtt: AmqttBroker | None = None
-    try:
-        mosquitto = await asyncio.to_thread(start_mosquitto, port)
+    why = "as asked"
+    if kind != "amqtt":
+        try:
+            mosquitto = await asyncio.to_thread(start_mosquitto, port)
+        except FileNotFoundError:
+            if kind == "mosquitto":
+                raise
+            why = "no Mosquitto on PATH"
+    if mosquitto is not None:
         host, bound = mosquitto.host, mosquitto.port
         console.print(f"broker: Mosquitto on {host}:{bound}")
-    except FileNotFoundError:
+    else:
         amqtt = AmqttBroker(port or free_port())
         await amqtt.start()
         host, bound = amqtt.host, amqtt.port
-        console.print(
-            f"broker: no Mosquitto on PATH, using the embedded amqtt broker on {host}:{bound}"
-        )
+        console.print(f"broker: {why}, using the embedded amqtt broker on {host}:{bound}")
     try:
         yield host, bound
     finally:
@@ -153,7 +160,7 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
     clock = ScaledClock(start, args.speed)
     run = DemoRun(night)
     with tempfile.TemporaryDirectory(prefix="sleepenv-demo-") as tmp:
-        async with local_broker(console, args.port) as (host, port):
+        async with local_broker(console, args.port, args.broker) as (host, port):
             settings = demo_settings(host, port, Path(tmp))
             service = Service(settings, clock)
             service.on_event = lambda _bed, event: run.detected.append(event)

@@ -207,3 +207,52 @@ async def test_sensor_status_and_restart_keeps_counts(
             await publish_many(mosquitto.host, mosquitto.port, [(topic, payload(f)) for f in first])
             await w.wait_for(lambda: state(w, prefix, "messages_rejected") == "100")
             assert state(w, prefix, "movements_tonight") == "2"
+
+
+async def test_zigbee_vibration_sensor_counts_lower_bounds(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    clock = night_clock()
+    settings = Settings(
+        mqtt={
+            "host": mosquitto.host,
+            "port": mosquitto.port,
+            "client_id": f"{prefix}z",
+            "base_topic": prefix,
+            "discovery_prefix": f"{prefix}ha",
+        },
+        beds=[
+            {
+                "id": "main",
+                "name": "Main bed",
+                "sensors": [{"kind": "zigbee_vibration", "topic": f"zigbee2mqtt/{prefix}"}],
+            }
+        ],
+        storage={"data_dir": tmp_path},
+    )
+    reports = [
+        b'{"action":"vibration","vibration":true,"strength":14,"angle_x":2,"angle_y":-1,'
+        b'"angle_z":88,"battery":100,"linkquality":96}',
+        b'{"action":"","strength":14,"angle_x":2,"angle_y":-1,"angle_z":88}',
+        b'{"action":"tilt","angle":35,"angle_x":40,"angle_y":-1,"angle_z":50}',
+        b'{"temperature": "not this sensor"}',
+    ]
+    async with (
+        watch(mosquitto.host, mosquitto.port, [f"{prefix}/#"]) as w,
+        running(settings, clock),
+    ):
+        for report in reports:
+            await publish_many(mosquitto.host, mosquitto.port, [(f"zigbee2mqtt/{prefix}", report)])
+            await asyncio.sleep(0.3)  # the receive time stamps Zigbee reports: keep them apart
+        await w.expect(
+            {
+                f"{prefix}/main/movements_tonight": "2",
+                f"{prefix}/main/rollovers_tonight": "1",
+                f"{prefix}/main/messages_rejected": "1",
+            }
+        )
+        attrs = w.json(f"{prefix}/main/attributes")
+        assert attrs["counts_are_lower_bounds"] is True
+        events = [json.loads(p) for p in w.on(f"{prefix}/main/event")]
+        assert [e["event_type"] for e in events] == ["movement", "rollover"]
+        assert all(e["is_lower_bound"] for e in events)

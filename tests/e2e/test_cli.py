@@ -212,3 +212,12 @@ def test_demo_plays_a_night_and_prints_the_summary() -> None:
     simulated, detected = (int(x) for x in total.replace("│", " ").split()[1:3])
     assert simulated > 0
     assert abs(detected - simulated) <= max(2, simulated // 5)
+
+
+@pytest.mark.timeout(180)
+def test_demo_falls_back_to_the_embedded_broker() -> None:
+    proc = sleepenv("demo", "--hours", "0.5", "--speed", "900", "--broker", "amqtt", timeout=150)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "using the embedded amqtt broker" in proc.stdout
+    assert "Movements per hour" in proc.stdout
+    assert "Traceback" not in proc.stderr

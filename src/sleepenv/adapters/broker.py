@@ -134,6 +134,7 @@ class AmqttBroker:
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},
             "auth": {"allow-anonymous": True, "plugins": ["auth_anonymous"]},
             "topic-check": {"enabled": False},
+            "sys_interval": 0,
         }
         self._broker = Broker(config)
         await self._broker.start()

@@ -11,7 +11,7 @@ from sleepenv import __version__
 from sleepenv.core.model import MovementClass, MovementEvent
 from sleepenv.settings import BedSettings, MqttSettings
 
-ORIGIN = {"name": "sleepenv", "sw": __version__, "url": "https://github.com/sleepenv/sleepenv"}
+ORIGIN = {"name": "sleepenv", "sw": __version__}
 EVENT_TYPES = [c.value for c in MovementClass]
 PARTNER_NOTE = "One sensor under the bed: a partner's movements cannot be told apart from yours."
 LOWER_BOUND_NOTE = (

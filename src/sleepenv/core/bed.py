@@ -203,10 +203,14 @@ class BedTracker:
                 if self._is_new(sensor, out):
                     new.append(out)
                     self._count(out, now)
-        if new or self._is_classification_due(now):
+        is_classified = bool(new) or self._is_classification_due(now)
+        if is_classified:
             self._classify(now)
         update.events += [self._provisional(e) for e in new]
-        update.states.update(self.states(now))
+        if outputs or is_classified:
+            # Most frames change only the frame counter, which `diagnostics` carries:
+            # building and publishing every state per frame would dominate the cost.
+            update.states.update(self.states(now))
         return update
 
     def _record_level(self, detector: EnvelopeDetector | CoarseTracker, t: float) -> None:
