@@ -221,6 +221,9 @@ def sleep_period(
     if in_bed is None:
         return SleepPeriod()
     until = out_of_bed if out_of_bed is not None else end
+    if out_of_bed is None and levels:
+        # The fine sensor's data (its levels) may stop before `end`: nothing is known after.
+        until = min(end, max(levels[-1][0] + 60.0, max((e.offset for e in events), default=0.0)))
     onset, confirmed = find_sleep_onset(
         events, in_bed, until, is_coarse=is_coarse, periodic=periodic, config=config
     )
@@ -255,7 +258,11 @@ def _occupancy(
         return in_bed, out_of_bed
     if not events:
         return None, None
-    hours = max(end - start, 1.0) / HOUR
+    # Over the stretch with data (a live night window opens hours before anyone lies down).
+    data_start, data_end = start, end
+    if levels:
+        data_start, data_end = max(start, levels[0][0]), min(end, levels[-1][0] + 60.0)
+    hours = max(data_end - data_start, 60.0) / HOUR
     if not is_coarse and len(events) / hours < config.empty_max_events_per_hour:
         return None, None  # a flat, quiet signal all night: nobody there
     return min(e.onset for e in events), None
@@ -344,9 +351,13 @@ def _label(
 
 
 def _in_onset_window(t: float, sleep: SleepPeriod, config: ClassifyConfig, is_final: bool) -> bool:
-    """In the hypnic-jerk window; before any onset estimate, any time in bed (provisional)."""
+    """In the hypnic-jerk window around the (possibly provisional) onset estimate.
+
+    Before any estimate nothing is a hypnic jerk yet: once five still minutes give one,
+    the strong startles of the ten minutes before it are relabelled.
+    """
     if sleep.sleep_onset is None:
-        return not is_final and sleep.in_bed is not None and t >= sleep.in_bed
+        return False
     lo, hi = config.onset_window
     return sleep.sleep_onset + lo <= t <= sleep.sleep_onset + hi
 
