@@ -83,13 +83,15 @@ def occupied_spans(
     return spans
 
 
-def main_span(spans: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
-    """The longest occupied stretch, with neighbours less than 10 min apart joined to it."""
+def main_span(
+    spans: Sequence[tuple[float, float]], gap_seconds: float = 10 * MINUTE
+) -> tuple[float, float] | None:
+    """The longest stretch, with neighbours less than `gap_seconds` apart joined to it."""
     if not spans:
         return None
     joined: list[tuple[float, float]] = []
     for a, b in sorted(spans):
-        if joined and a - joined[-1][1] < 10 * MINUTE:
+        if joined and a - joined[-1][1] < gap_seconds:
             joined[-1] = (joined[-1][0], b)
         else:
             joined.append((a, b))
@@ -172,3 +174,58 @@ def find_wake(
             break
         wake = prev.onset
     return max(wake, onset)
+
+
+def _moving_minutes(events: Sequence[MovementEvent], lo: float, hi: float) -> set[int]:
+    """Minute indexes (from `lo`) holding the onset of a wake-like movement."""
+    return {
+        int((e.onset - lo) // MINUTE)
+        for e in events
+        if lo <= e.onset < hi and e.cls is not MovementClass.TWITCH
+    }
+
+
+def _period_end(moving: set[int], start_minute: int, end_minute: int, window: int) -> int:
+    """First minute from which `window` minutes are mostly moving (sustained wake)."""
+    for m in range(start_minute, end_minute):
+        if m not in moving:
+            continue
+        if sum(1 for k in range(m, m + window) if k in moving) * 2 >= window:
+            return m
+    return end_minute
+
+
+def sleep_periods(
+    events: Sequence[MovementEvent],
+    lo: float,
+    hi: float,
+    *,
+    wake_window_seconds: float = 1200.0,
+    config: SleepConfig = SleepConfig(),
+) -> list[tuple[float, float]]:
+    """Sleep periods in [lo, hi) without an occupancy signal (wrist actigraphy, a sensor
+    that cannot tell an empty bed): each starts at a confirmed still run and ends where
+    movement takes over (most minutes of `wake_window_seconds` moving)."""
+    moving = _moving_minutes(events, lo, hi)
+    window = max(1, round(wake_window_seconds / MINUTE))
+    end_minute = int((hi - lo) // MINUTE)
+    periods: list[tuple[float, float]] = []
+    cursor = lo
+    while cursor < hi:
+        onset, _ = find_sleep_onset(events, cursor, hi, config=config)
+        if onset is None:
+            break
+        first = int((onset - lo) // MINUTE) + 1
+        end = lo + _period_end(moving, first, end_minute, window) * MINUTE
+        periods.append((onset, end))
+        cursor = end + MINUTE
+    return periods
+
+
+def main_sleep_period(
+    events: Sequence[MovementEvent], lo: float, hi: float, config: SleepConfig = SleepConfig()
+) -> tuple[float, float] | None:
+    """The longest sleep period in [lo, hi), periods less than 30 min apart joined."""
+    return main_span(
+        [(a, b) for a, b in sleep_periods(events, lo, hi, config=config)], gap_seconds=1800.0
+    )
