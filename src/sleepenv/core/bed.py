@@ -119,6 +119,8 @@ class BedTracker:
         # Tonight's events (for re-classification) and per-minute resting levels (occupancy).
         self.tonight: list[MovementEvent] = []
         self.levels: list[tuple[float, float]] = []
+        # Changes of an optional presence input (t, is_present): it overrides the signal.
+        self.presence: list[tuple[float, bool]] = []
         self.classification: NightClassification | None = None
         self._classified_at: float | None = None
         self.window = window
@@ -235,6 +237,7 @@ class BedTracker:
             levels=self.levels,
             is_final=is_final,
             config=self.classify_config,
+            presence=self._presence_spans(now),
         )
         self._classified_at = now
         return self.classification
@@ -274,6 +277,29 @@ class BedTracker:
         """Count a message that could not be used."""
         self.messages_rejected += 1
         return Update(states={"messages_rejected": self.messages_rejected}, rejections=[rejection])
+
+    def on_presence(self, is_present: bool, now: float) -> Update:
+        """A bed-presence input changed (or repeated its state)."""
+        if not self.presence or self.presence[-1][1] != is_present:
+            self.presence.append((now, is_present))
+            self._classify(now)
+        return Update(states=self.states(now))
+
+    def _presence_spans(self, now: float) -> list[tuple[float, float]] | None:
+        """Occupied spans from the presence input, None without one."""
+        if not self.presence:
+            return None
+        spans: list[tuple[float, float]] = []
+        since: float | None = None
+        for t, is_present in self.presence:
+            if is_present and since is None:
+                since = t
+            elif not is_present and since is not None:
+                spans.append((since, t))
+                since = None
+        if since is not None:
+            spans.append((since, now))
+        return spans
 
     def on_sensor_status(self, sensor_key: str, is_online: bool) -> Update:
         """A sensor reported online/offline on its status topic."""
@@ -317,6 +343,10 @@ class BedTracker:
             self.counts = {}
             self.tonight = []
             self.levels = []
+            if self.presence and self.presence[-1][1]:
+                self.presence = [(now, True)]  # still in bed as the new night starts
+            else:
+                self.presence = []
             self.classification = None
             self._classified_at = None
             for sensor in self._sensors.values():

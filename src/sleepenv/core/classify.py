@@ -214,10 +214,11 @@ def sleep_period(
     is_final: bool,
     periodic: set[float],
     config: SleepConfig | None = None,
+    presence: Sequence[tuple[float, float]] | None = None,
 ) -> SleepPeriod:
     """In bed, sleep onset, wake and out of bed for the data in [start, end)."""
     config = config or SleepConfig()
-    in_bed, out_of_bed = _occupancy(events, levels, start, end, is_coarse, config)
+    in_bed, out_of_bed = _occupancy(events, levels, start, end, is_coarse, config, presence)
     if in_bed is None:
         return SleepPeriod()
     until = out_of_bed if out_of_bed is not None else end
@@ -242,8 +243,11 @@ def _occupancy(
     end: float,
     is_coarse: bool,
     config: SleepConfig,
+    presence: Sequence[tuple[float, float]] | None = None,
 ) -> tuple[float | None, float | None]:
-    """(in bed, out of bed) from the resting level, or from movement where it cannot tell."""
+    """(in bed, out of bed) from presence, the resting level, or movement, in that order."""
+    if presence is not None:
+        return _from_presence(presence, end)
     spans = None if is_coarse else occupied_spans(levels, config)
     if spans is not None:
         span = main_span(spans)
@@ -268,6 +272,15 @@ def _occupancy(
     return min(e.onset for e in events), None
 
 
+def _from_presence(
+    presence: Sequence[tuple[float, float]], end: float
+) -> tuple[float | None, float | None]:
+    span = main_span(presence)
+    if span is None:
+        return None, None
+    return span[0], span[1] if span[1] < end else None
+
+
 def classify_night(
     events: Sequence[MovementEvent],
     start: float,
@@ -276,8 +289,13 @@ def classify_night(
     levels: Sequence[tuple[float, float]] = (),
     is_final: bool = False,
     config: ClassifyConfig = ClassifyConfig(),
+    presence: Sequence[tuple[float, float]] | None = None,
 ) -> NightClassification:
-    """Label a night's movements (duration classes in, final vocabulary out)."""
+    """Label a night's movements (duration classes in, final vocabulary out).
+
+    `levels` are per-minute resting levels (occupancy from the signal); `presence`, when
+    given, are occupied spans from a presence input and take precedence.
+    """
     reads_posture = any(e.has_posture_change for e in events)
     sided = [replace(e, cls=base_class(e, reads_posture)) for e in merge_sides(events, config)]
     merged = [e for e in sided if not _is_glitch(e, config)]
@@ -295,6 +313,7 @@ def classify_night(
         is_final=is_final,
         periodic=sleep_neutral,
         config=config.sleep,
+        presence=presence,
     )
     labelled = [_label(e, sleep, periodic, merged, config, is_final) for e in merged]
     plmi = _plm_index(labelled, sleep, end) if not is_coarse else None
