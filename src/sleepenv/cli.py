@@ -75,6 +75,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  bed {bed.id} ({bed.name}), time zone {bed.timezone or 'of the host'}:")
         for sensor in bed.sensors:
             print(f"    - {sensor.kind} on {sensor.topic} (side {sensor.side})")
+        if bed.presence_topic is not None:
+            print(f"    - presence on {bed.presence_topic}")
     return 0
 
 

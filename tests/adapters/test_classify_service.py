@@ -115,3 +115,23 @@ async def test_worth_discussing_from_stored_history(
         assert "not a diagnosis" in attrs["note"]
         assert state(w, prefix, "plm_last_night") == "150"
         assert state(w, prefix, "plm_index_last_night") == "21.0"
+
+
+async def test_presence_topic_drives_in_bed(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    clock = night_clock()
+    base = make_settings(mosquitto, prefix, tmp_path)
+    bed = base.beds[0].model_copy(update={"presence_topic": f"{prefix}/bed/presence"})
+    settings = base.model_copy(update={"beds": [bed]})
+    async with (
+        watch(mosquitto.host, mosquitto.port, [f"{prefix}/#"]) as w,
+        running(settings, clock),
+    ):
+        topic = f"{prefix}/bed/presence"
+        await publish_many(mosquitto.host, mosquitto.port, [(topic, b'{"occupancy": true}')])
+        await w.wait_for(lambda: state(w, prefix, "in_bed") == "ON")
+        await publish_many(mosquitto.host, mosquitto.port, [(topic, b"OFF")])
+        await w.wait_for(lambda: state(w, prefix, "in_bed") == "OFF")
+        await publish_many(mosquitto.host, mosquitto.port, [(topic, b"garbage")])
+        await w.wait_for(lambda: state(w, prefix, "messages_rejected") == "1")

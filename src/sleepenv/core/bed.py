@@ -7,6 +7,7 @@ publishes states, stores events and sleeps until `wake_at()`.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
@@ -237,7 +238,7 @@ class BedTracker:
             levels=self.levels,
             is_final=is_final,
             config=self.classify_config,
-            presence=self._presence_spans(now),
+            presence=self._presence_spans(),
         )
         self._classified_at = now
         return self.classification
@@ -285,7 +286,7 @@ class BedTracker:
             self._classify(now)
         return Update(states=self.states(now))
 
-    def _presence_spans(self, now: float) -> list[tuple[float, float]] | None:
+    def _presence_spans(self) -> list[tuple[float, float]] | None:
         """Occupied spans from the presence input, None without one."""
         if not self.presence:
             return None
@@ -298,7 +299,7 @@ class BedTracker:
                 spans.append((since, t))
                 since = None
         if since is not None:
-            spans.append((since, now))
+            spans.append((since, math.inf))  # still in bed
         return spans
 
     def on_sensor_status(self, sensor_key: str, is_online: bool) -> Update:

@@ -275,10 +275,11 @@ def _occupancy(
 def _from_presence(
     presence: Sequence[tuple[float, float]], end: float
 ) -> tuple[float | None, float | None]:
+    """(in bed, out of bed) from presence spans; an open span ends at infinity."""
     span = main_span(presence)
     if span is None:
         return None, None
-    return span[0], span[1] if span[1] < end else None
+    return span[0], span[1] if span[1] <= end else None
 
 
 def classify_night(
