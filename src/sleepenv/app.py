@@ -114,6 +114,7 @@ class Service:
         self.on_event: Callable[[str, MovementEvent], None] | None = None
         self._rediscover = False
         self._stopping = False
+        self._closing = False
         self._last_diagnostics: dict[str, dict[str, int]] = {}
         self._restore()
 
@@ -205,6 +206,7 @@ class Service:
                 task.cancel()
             await asyncio.wait(workers, timeout=2)
             await self._shutdown()
+            self._closing = True
             mqtt_task.cancel()
         self.store.close()
 
@@ -224,7 +226,7 @@ class Service:
         backoff = Backoff()
         outage_since: float | None = None
         mqtt = self.settings.mqtt
-        while True:
+        while not self._closing:
             try:
                 async with make_client(mqtt, discovery.status_topic(mqtt)) as client:
                     if outage_since is not None:
@@ -232,6 +234,9 @@ class Service:
                     outage_since = None
                     backoff.reset()
                     await self._on_connect(client)
+                    if self._closing:
+                        # A cancellation swallowed by a publish (Python 3.11 wait_for).
+                        return
                     async for message in client.messages:
                         payload = message.payload
                         if not isinstance(payload, bytes | bytearray):
@@ -253,10 +258,12 @@ class Service:
 
     async def _on_connect(self, client: aiomqtt.Client) -> None:
         mqtt = self.settings.mqtt
+        # Known to the shutdown path from the first moment, so a SIGTERM that arrives
+        # while we announce ourselves still ends with a retained `offline`.
+        self._client = client
         await client.publish(discovery.status_topic(mqtt), b"online", qos=1, retain=True)
         await self._publish_discovery(client)
         await client.subscribe([(t, 1) for t in [*self.pipeline.topics(), self._ha_status_topic]])
-        self._client = client
         self.is_connected.set()
         log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
 import time
 from datetime import datetime
@@ -80,8 +81,15 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_before_start(signum: int, _frame: object) -> None:
+    """SIGTERM before the service is up: nothing was announced, so just leave."""
+    raise SystemExit(0)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the long-running service."""
+    # Until the event loop installs its own handler, SIGTERM must not kill us mid-start.
+    signal.signal(signal.SIGTERM, _exit_before_start)
     from sleepenv.app import run_forever  # noqa: PLC0415
     from sleepenv.clock import Clock, RealClock, ScaledClock  # noqa: PLC0415
 

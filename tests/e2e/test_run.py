@@ -167,3 +167,17 @@ def test_run_with_a_bad_config_exits_2_before_connecting(tmp_path: Path) -> None
     assert "mqtt.port" in proc.stderr
     assert "beds" in proc.stderr
     assert "connected" not in proc.stderr
+
+
+async def test_sigterm_right_after_connecting_still_ends_offline(
+    runner: Runner, mosquitto: MosquittoProcess, prefix: str
+) -> None:
+    async with watch(mosquitto.host, mosquitto.port, [f"{prefix}/status"]) as w:
+        for _ in range(4):
+            runner.start()
+            await w.wait_for(lambda: w.text(f"{prefix}/status") == "online", 15)
+            started = time.monotonic()
+            code, out = runner.signal(signal.SIGTERM)
+            assert code == 0, out
+            assert time.monotonic() - started < 5, out
+            await w.wait_for(lambda: w.text(f"{prefix}/status") == "offline", 5)
