@@ -13,7 +13,13 @@ import json
 import time
 from pathlib import Path
 
-from sleepenv.evaluation.runner import MARKDOWN_HEADER, evaluate, markdown_row, write_report
+from sleepenv.evaluation.runner import (
+    MARKDOWN_HEADER,
+    evaluate,
+    markdown_row,
+    rescore,
+    write_report,
+)
 
 RESULTS = Path(__file__).parent / "results"
 PROFILES = ("clean", "noisy", "plm_heavy", "partner", "restless_onset", "empty_bed", "zigbee")
@@ -26,7 +32,8 @@ def table(profiles: list[str]) -> str:
         path = RESULTS / f"evaluate_{profile}.json"
         if not path.exists():
             continue
-        report = json.loads(path.read_text())
+        report = rescore(json.loads(path.read_text()))
+        write_report(report, path)
         rows.append(markdown_row(report))
         missed = [
             f"{name} {check['value']} (target {check['target']})"
@@ -34,7 +41,7 @@ def table(profiles: list[str]) -> str:
             if check["met"] is False
         ]
         if missed:
-            misses.append(f"- **{profile}** misses: " + "; ".join(missed))
+            misses.append(f"- **{profile}** misses (clean-profile targets): " + "; ".join(missed))
     lines = [MARKDOWN_HEADER, *rows, "", *misses]
     return "\n".join(lines) + "\n"
 

@@ -94,7 +94,9 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
     """Precision, recall and F1 (None where undefined)."""
     p = tp / (tp + fp) if tp + fp else None
     r = tp / (tp + fn) if tp + fn else None
-    f1 = 2 * p * r / (p + r) if p is not None and r is not None and p + r > 0 else None
+    if r is None:
+        return {"precision": p, "recall": None, "f1": None}  # nothing to find: undefined
+    f1 = 2 * p * r / (p + r) if p is not None and p + r > 0 else None
     if p == 0.0 or r == 0.0:
         f1 = 0.0
     return {"precision": p, "recall": r, "f1": f1}
