@@ -157,15 +157,26 @@ def cmd_history(args: argparse.Namespace) -> int:
     store = Store(db)
     nights = store.nights(args.bed, args.nights)
     store.close()
-    table = Table("bed", "night", "movements", "twitches", "limb", "rollovers", "rejected")
+    from rich.table import Column  # noqa: PLC0415
+
+    # Short headers: the table must fit 80 columns with the night's date unbroken.
+    table = Table(
+        "bed", Column("night", no_wrap=True, min_width=10), "moves", "twitch", "jerk", "LM",
+        "PLM", "PLMI", "onset", "roll", "rej",
+    )  # fmt: skip
     for n in nights:
         c = n.counts
+        onset = datetime.fromtimestamp(n.sleep_onset).strftime("%H:%M") if n.sleep_onset else "–"
         table.add_row(
             n.bed_id,
             n.night,
             str(n.total_movements),
             str(c.get("twitch", 0)),
+            str(c.get("hypnic_jerk", 0)),
             str(c.get("limb_movement", 0)),
+            str(c.get("plm", 0)),
+            f"{n.plm_index:.1f}" if n.plm_index is not None else "–",
+            onset,
             str(c.get("rollover", 0)),
             str(n.rejected),
         )
