@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from sleepenv.adapters.store import Store
-from sleepenv.core.model import MovementClass
-from tests.core.test_bed import T0, feed, tracker
+from sleepenv.core.bed import BedTracker, SensorSpec
+from sleepenv.core.model import MovementClass, SourceKind
+from sleepenv.core.night import NightWindow
+from tests.core.test_bed import BERLIN, T0, feed, tracker
 from tests.helpers.frames import Burst, frames
 
 LYING_DOWN = Burst(T0 + 30, 2.0, 2.0)
@@ -64,3 +67,20 @@ def test_relabel_deletes_events_that_are_not_in_the_final_night(tmp_path: Path) 
     store.relabel_night("main", "n", [])
     assert store.events("main", "n") == []
     store.close()
+
+
+def test_two_sensors_count_a_movement_once_on_the_side_with_more_energy() -> None:
+    window = NightWindow(time(18), time(12), BERLIN)
+    specs = [SensorSpec("left", SourceKind.ENVELOPE, "left")]
+    specs.append(SensorSpec("right", SourceKind.ENVELOPE, "right"))
+    bed = BedTracker("main", window, specs)
+    bed.restore(T0, [], {}, {})
+    left = list(frames(T0, 60, (Burst(T0 + 30, 2.0, 6.0),), seed=1))
+    right = list(frames(T0, 60, (Burst(T0 + 30, 2.0, 1.5),), seed=2))
+    for a, b in zip(left, right, strict=True):
+        bed.on_reading("left", a, a.end)
+        bed.on_reading("right", b, b.end)
+    states = bed.states(T0 + 60)
+    assert states["movements_tonight"] == 1
+    assert bed.classification is not None
+    assert [e.side for e in bed.classification.events] == ["left"]
