@@ -175,6 +175,7 @@ class HomeAssistant:
             if self.client.token is None:
                 self._onboard()
             self.client.connect()
+            self._confirm_http_config()
             if birth is not None:
                 birth.wait(BIRTH_TIMEOUT_SECONDS)
         except BaseException:
@@ -279,6 +280,17 @@ class HomeAssistant:
             }
         )
         self._wait_until_running()
+
+    def _confirm_http_config(self) -> None:
+        """Confirm the `http:` settings from configuration.yaml as working.
+
+        From 2026.x Home Assistant treats a changed HTTP config as a trial: unless it is
+        promoted within five minutes it reverts to the stable config and restarts (exit
+        100), which would end any test module that runs longer. Older releases have no
+        such command, and with nothing pending there is nothing to promote.
+        """
+        with contextlib.suppress(HomeAssistantError):
+            self.ws({"type": "http/config/promote"})
 
     # ----------------------------------------------------------------- queries
 

@@ -27,6 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sleepenv.adapters.broker import MosquittoProcess
 
 from .harness import JSON, HomeAssistant
+from .install import Installation
+from .transport import HomeAssistantError
 
 HA_EXTRA_YAML = """\
 input_boolean:
@@ -172,6 +174,20 @@ def next_compile_after(moment: datetime) -> datetime:
     seconds = moment.timestamp()
     period_end = (int(seconds) // COMPILE_PERIOD_SECONDS + 1) * COMPILE_PERIOD_SECONDS
     return datetime.fromtimestamp(period_end + COMPILE_OFFSET_SECONDS, tz=UTC)
+
+
+def test_http_config_is_confirmed_so_no_revert_restarts_home_assistant(
+    home_assistant: HomeAssistant, ha_installation: Installation
+) -> None:
+    """2026.x restarts after five minutes unless the YAML `http:` config was promoted."""
+    if ha_installation.version.startswith("2025."):
+        # The floor has no HTTP config trial at all, so nothing can revert there.
+        with pytest.raises(HomeAssistantError, match=r"unknown_command|Unknown command"):
+            home_assistant.ws({"type": "http/config"})
+        return
+    config = home_assistant.ws({"type": "http/config"})
+    assert config["revert_at"] is None
+    assert config["pending"] is None
 
 
 # Published first so that the wait for the compile overlaps the other tests.
