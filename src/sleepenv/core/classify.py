@@ -298,7 +298,7 @@ def classify_night(
     given, are occupied spans from a presence input and take precedence.
     """
     reads_posture = any(e.has_posture_change for e in events)
-    sided = [replace(e, cls=base_class(e, reads_posture)) for e in merge_sides(events, config)]
+    sided = [_relabel(e, base_class(e, reads_posture), False) for e in merge_sides(events, config)]
     merged = [e for e in sided if not _is_glitch(e, config)]
     is_coarse = bool(merged) and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in merged)
     series = [] if is_coarse else periodic_series(merged, config)
@@ -360,14 +360,36 @@ def _label(
     """The class of one event given the night around it."""
     cls = base_class(e)
     if e.source is SourceKind.ZIGBEE_VIBRATION or cls not in _REFINABLE:
-        return replace(e, cls=cls, is_hypnagogic=False)
+        return _relabel(e, cls, False)
     if e.onset in periodic and _in_sleep(e.onset, sleep):
-        return replace(e, cls=MovementClass.PLM, is_hypnagogic=False)
+        return _relabel(e, MovementClass.PLM, False)
     in_window = _in_onset_window(e.onset, sleep, config, is_final)
     if in_window and _is_jerk_like(e, events, config):
-        return replace(e, cls=MovementClass.HYPNIC_JERK, is_hypnagogic=False)
+        return _relabel(e, MovementClass.HYPNIC_JERK, False)
     is_hypnagogic = in_window and cls is MovementClass.TWITCH
-    return replace(e, cls=cls, is_hypnagogic=is_hypnagogic)
+    return _relabel(e, cls, is_hypnagogic)
+
+
+def _relabel(e: MovementEvent, cls: MovementClass, is_hypnagogic: bool) -> MovementEvent:
+    """The event with these labels; the same object when nothing changes (re-classifying
+    a night runs on every new movement: copying every event each time dominated)."""
+    if e.cls is cls and e.is_hypnagogic == is_hypnagogic:
+        return e
+    # The constructor, not dataclasses.replace: several times faster, and this is hot.
+    return MovementEvent(
+        e.onset,
+        e.offset,
+        e.peak,
+        cls,
+        e.source,
+        e.sensor,
+        e.side,
+        e.has_posture_change,
+        e.is_truncated,
+        e.is_lower_bound,
+        e.strength,
+        is_hypnagogic,
+    )
 
 
 def _in_onset_window(t: float, sleep: SleepPeriod, config: ClassifyConfig, is_final: bool) -> bool:
