@@ -52,6 +52,9 @@ OPTION_FIELDS: dict[str, str] = {
     "beds[].vibration_side": "beds[].sensors[].side",
     "night_start": "night.start",
     "night_end": "night.end",
+    "bedtime": "guidance.bedrooms[].schedule.bedtime",
+    "wake_time": "guidance.bedrooms[].schedule.wake",
+    "target_temperature": "guidance.climate.target_celsius",
     "log_level": "log_level",
 }
 # Options that choose where settings come from rather than setting a field.
@@ -128,7 +131,37 @@ def settings_from_options(
     }
     if night:
         data["night"] = night
+    guidance = _guidance(options, data["beds"])
+    if guidance is not None:
+        data["guidance"] = guidance
     return data
+
+
+def _guidance(options: Mapping[str, Any], beds: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Bedtime guidance for the first bed's bedroom, when a bedtime or target is given.
+
+    With no devices it still runs the timeline: the phase, wind-down and no-screen
+    entities and the reminders. Devices need the full YAML (`config_file`).
+    """
+    schedule = {
+        key: options[option]
+        for key, option in (("bedtime", "bedtime"), ("wake", "wake_time"))
+        if options.get(option)
+    }
+    target = options.get("target_temperature")
+    if not schedule and target is None:
+        return None
+    first = beds[0] if beds else {}
+    bedroom: dict[str, Any] = {"id": first.get("id") or "bedroom", "schedule": schedule}
+    if first.get("id"):
+        bedroom["bed"] = first["id"]
+        bedroom["name"] = first.get("name") or "Bedroom"
+    if first.get("timezone"):
+        bedroom["timezone"] = first["timezone"]
+    guidance: dict[str, Any] = {"bedrooms": [bedroom]}
+    if target is not None:
+        guidance["climate"] = {"target_celsius": target}
+    return guidance
 
 
 async def gather_settings(options_path: Path, supervisor_url: str, token: str) -> dict[str, Any]:

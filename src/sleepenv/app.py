@@ -24,6 +24,7 @@ from sleepenv.adapters.store import Store
 from sleepenv.clock import Clock, RealClock
 from sleepenv.core.bed import Update
 from sleepenv.core.model import MovementEvent
+from sleepenv.guidance_runner import GuidanceRunner
 from sleepenv.pipeline import Pipeline
 from sleepenv.settings import ConfigError, Settings, is_addon
 
@@ -80,13 +81,38 @@ def timezones(settings: Settings) -> dict[str, tzinfo]:
     return zones
 
 
+def bedroom_timezones(settings: Settings) -> dict[str, tzinfo]:
+    """Each guidance bedroom's time zone, like `timezones` does for beds (and its bed)."""
+    zones: dict[str, tzinfo] = {}
+    problems = []
+    rooms = settings.guidance.bedrooms if settings.guidance else []
+    beds = [b.id for b in settings.beds]
+    for i, room in enumerate(rooms):
+        if room.bed is not None and room.bed not in beds:
+            problems.append(
+                f"guidance.bedrooms[{i}].bed: no bed {room.bed!r} in beds "
+                f"(allowed: {', '.join(beds)})"
+            )
+        try:
+            zones[room.id] = ZoneInfo(room.timezone) if room.timezone else host_timezone()
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"guidance.bedrooms[{i}].timezone: unknown time zone {room.timezone!r} "
+                "(allowed: an IANA name such as Europe/Berlin or America/New_York)"
+            )
+    if problems:
+        raise ConfigError(problems)
+    return zones
+
+
 def check_environment(settings: Settings) -> list[str]:
     """Problems only visible with I/O: time zones and TLS files."""
     problems: list[str] = []
-    try:
-        timezones(settings)
-    except ConfigError as exc:
-        problems += exc.problems
+    for resolve in (timezones, bedroom_timezones):
+        try:
+            resolve(settings)
+        except ConfigError as exc:
+            problems += exc.problems
     tls = settings.mqtt.tls
     for name in ("ca_file", "cert_file", "key_file"):
         path = getattr(tls, name)
@@ -116,6 +142,15 @@ class Service:
         self._stopping = False
         self._closing = False
         self._last_diagnostics: dict[str, dict[str, int]] = {}
+        self.guidance: GuidanceRunner | None = None
+        if settings.guidance is not None:
+            self.guidance = GuidanceRunner(
+                settings,
+                bedroom_timezones(settings),
+                self.clock,
+                self,
+                self.data_dir / "guidance-switches.json",
+            )
         self._restore()
 
     # -- state --------------------------------------------------------------------
@@ -159,6 +194,8 @@ class Service:
                     self._events.append((topic, discovery.encode_event(event)))
                 if self.on_event is not None:
                     self.on_event(bed_id, event)
+                if self.guidance is not None:
+                    self.guidance.on_bed_movement(bed_id, event.onset)
         if update.events and tracker.night is not None:
             self.store.save_night(tracker.summary(self.clock.now()))
         kinds = self.kinds[bed_id]
@@ -172,12 +209,23 @@ class Service:
         for bed_id, tracker in self.pipeline.trackers.items():
             self._apply(bed_id, Update(states=tracker.states(now)))
 
+    def queue_message(self, topic: str, payload: bytes) -> None:
+        """Publish once at the next flush, in order (guidance commands and reminders)."""
+        if len(self._events) < MAX_PENDING_EVENTS:
+            self._events.append((topic, payload))
+
+    def queue_state(self, topic: str, payload: bytes) -> None:
+        """Publish retained at the next flush, coalesced per topic."""
+        self._dirty[topic] = payload
+
     def handle_message(self, topic: str, payload: bytes) -> None:
         """One incoming MQTT message (sensor data, sensor status or HA's birth)."""
         if topic == self._ha_status_topic:
             if payload == b"online":
                 log.info("Home Assistant came online: republishing discovery and states")
                 self._rediscover = True
+            return
+        if self.guidance is not None and self.guidance.handle(topic, payload):
             return
         result = self.pipeline.handle(topic, payload, self.clock.now())
         if result is not None:
@@ -198,6 +246,8 @@ class Service:
                 tg.create_task(self._flusher(), name="flusher"),
                 tg.create_task(self._housekeeping(), name="housekeeping"),
             ]
+            if self.guidance is not None:
+                workers.append(tg.create_task(self.guidance.run(), name="guidance"))
             await stop.wait()
             log.info("stopping")
             self._stopping = True
@@ -263,7 +313,14 @@ class Service:
         self._client = client
         await client.publish(discovery.status_topic(mqtt), b"online", qos=1, retain=True)
         await self._publish_discovery(client)
-        await client.subscribe([(t, 1) for t in [*self.pipeline.topics(), self._ha_status_topic]])
+        topics = [*self.pipeline.topics(), self._ha_status_topic]
+        if self.guidance is not None:
+            topics += self.guidance.topics()
+        await client.subscribe([(t, 1) for t in topics])
+        if self.guidance is not None:
+            for topic, payload in self.guidance.state_requests():
+                await client.publish(topic, payload, qos=1)
+            self.guidance.connected.set()
         self.is_connected.set()
         log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
 
@@ -277,6 +334,9 @@ class Service:
             await client.publish(
                 discovery.attributes_topic(mqtt, bed_id), json.dumps(attrs).encode(), retain=True
             )
+        if self.guidance is not None:
+            for room_topic, room_payload in self.guidance.discovery():
+                await client.publish(room_topic, room_payload, qos=1, retain=True)
         self._mark_all_dirty()
 
     def _raise_if_stopping(self, exc: Exception) -> None:

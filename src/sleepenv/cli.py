@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from sleepenv import __version__
+from sleepenv.guidance_cli import add_plan_parser
 from sleepenv.settings import ConfigError, Settings, load_settings
 
 log = logging.getLogger("sleepenv")
@@ -78,6 +79,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(f"    - {sensor.kind} on {sensor.topic} (side {sensor.side})")
         if bed.presence_topic is not None:
             print(f"    - presence on {bed.presence_topic}")
+    from sleepenv.guidance_cli import summary_lines  # noqa: PLC0415
+
+    print("\n".join(summary_lines(settings.guidance)))
     return 0
 
 
@@ -210,6 +214,13 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Print one night's guidance timeline per bedroom; touches no device."""
+    from sleepenv.guidance_cli import plan_command  # noqa: PLC0415
+
+    return plan_command(args, _config_path(args))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Play a synthetic night through a local broker and the real service."""
     from sleepenv.demo import run_demo  # noqa: PLC0415
@@ -285,6 +296,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="which local broker: Mosquitto from PATH, else embedded amqtt (default auto)",
     )
     demo.add_argument("--log-level", default=None, help="log level (default WARNING)")
+    demo.add_argument(
+        "--no-guidance", action="store_true", help="leave out the simulated bedroom's guidance"
+    )
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run the service")
@@ -331,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.set_defaults(func=cmd_history)
 
     _add_evaluate(sub)
+    add_plan_parser(sub).set_defaults(func=cmd_plan)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the service's heartbeat is fresh")
     health.add_argument("--config", help="config file (for the data directory)")

@@ -23,6 +23,7 @@ from sleepenv.app import Service
 from sleepenv.clock import ScaledClock
 from sleepenv.core.classify import NightClassification
 from sleepenv.core.model import MovementEvent
+from sleepenv.demo_guidance import clock_start, demo_bedroom, with_guidance
 from sleepenv.settings import Settings
 from sleepenv.sim.night import SimNight, generate_night
 from sleepenv.sim.recording import frame_to_payload
@@ -178,12 +179,22 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
     """The whole demo; returns the exit code."""
     start = night_start()
     night = generate_night(args.seed, args.profile, start=start, hours=args.hours)
-    clock = ScaledClock(start, args.speed)
+    guided = not getattr(args, "no_guidance", False)
+    clock = ScaledClock(clock_start(start) if guided else start, args.speed)
     run = DemoRun(night)
     with tempfile.TemporaryDirectory(prefix="sleepenv-demo-") as tmp:
-        async with local_broker(console, args.port, args.broker) as (host, port):
+        async with (
+            local_broker(console, args.port, args.broker) as (host, port),
+            contextlib.AsyncExitStack() as stack,
+        ):
             settings = demo_settings(host, port, Path(tmp))
+            if guided:
+                settings = with_guidance(settings, start, args.hours)
             service = Service(settings, clock)
+            if guided:
+                await stack.enter_async_context(
+                    demo_bedroom(console, host, port, clock, service, start)
+                )
             service.on_event = lambda _bed, event: run.detected.append(event)
             stop = asyncio.Event()
             service_task = asyncio.create_task(service.run(stop), name="service")

@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sleepenv.settings_guidance import GuidanceSettings
+
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
 Topic = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^#+\x00]+$")]
 TopicSegment = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
@@ -175,6 +177,9 @@ class Settings(BaseSettings):
     )
     storage: StorageSettings = Field(default_factory=StorageSettings, description="Storage.")
     log_level: LogLevel = Field("INFO", description="Log verbosity.")
+    guidance: GuidanceSettings | None = Field(
+        None, description="Bedtime guidance for bedrooms' lights, thermostats and screens."
+    )
 
     @model_validator(mode="after")
     def _unique_beds(self) -> Settings:

@@ -326,3 +326,22 @@ def test_full_config_file_wins_except_for_the_broker(tmp_path: Path) -> None:
     own = validate(settings_from_options(options, BROKER, base={**base, "mqtt": {"host": "nas"}}))
     assert own.mqtt.host == "nas"
     assert own.mqtt.password is None
+
+
+def test_bedtime_options_turn_on_guidance_for_the_first_bed(manifest: dict[str, Any]) -> None:
+    """bedtime, wake_time and target_temperature land in the guidance section."""
+    options = {
+        **manifest["options"],
+        "bedtime": "22:45",
+        "wake_time": "06:15",
+        "target_temperature": 17.5,
+    }
+    settings = validate(settings_from_options(options, BROKER))
+    assert settings.guidance is not None
+    bedroom = settings.guidance.bedrooms[0]
+    assert bedroom.bed == "main"
+    assert bedroom.schedule.bedtime == time(22, 45)
+    assert bedroom.schedule.wake == time(6, 15)
+    assert settings.guidance.climate.target_celsius == 17.5
+    plain = validate(settings_from_options(manifest["options"], BROKER))
+    assert plain.guidance is None

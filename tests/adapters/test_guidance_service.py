@@ -1,0 +1,165 @@
+"""Guidance in the real service against a real Mosquitto and a Zigbee2MQTT-shaped bedroom."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.clock import ScaledClock
+from sleepenv.settings import Settings
+from sleepenv.sim.bedroom import LIGHT, PLUG, SENSOR, SETPOINT_KEY, TRV, SimBedroom, run_bedroom
+from tests.adapters.test_service import running
+from tests.helpers.mqtt import Watcher, publish_many, watch
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(hour: int, minute: int, second: int = 0) -> float:
+    """Friday 20 November 2026 in Berlin."""
+    return datetime(2026, 11, 20, hour, minute, second, tzinfo=BERLIN).timestamp()
+
+
+def guidance_settings(broker: MosquittoProcess, prefix: str, data_dir: Path, **g: Any) -> Settings:
+    """One bed and one guidance bedroom whose devices live under the test's prefix."""
+    room = SimBedroom(prefix=prefix)
+    return Settings(
+        mqtt={
+            "host": broker.host,
+            "port": broker.port,
+            "client_id": f"{prefix}svc",
+            "base_topic": prefix,
+            "discovery_prefix": f"{prefix}ha",
+        },
+        beds=[
+            {
+                "id": "main",
+                "name": "Main",
+                "sensors": [{"kind": "envelope", "topic": f"{prefix}/bed"}],
+            }
+        ],
+        storage={"data_dir": data_dir},
+        guidance={
+            "caffeine_cutoff": None,
+            **g,
+            "bedrooms": [
+                {
+                    "id": "bedroom",
+                    "timezone": "Europe/Berlin",
+                    "devices": [
+                        {"id": "lights", "role": "light", "topic": room.topic(LIGHT)},
+                        {
+                            "id": "radiator",
+                            "role": "climate",
+                            "topic": room.topic(TRV),
+                            "setpoint_key": SETPOINT_KEY,
+                        },
+                        {"id": "tv", "role": "screen", "topic": room.topic(PLUG)},
+                        {"id": "thermometer", "role": "temperature", "topic": room.topic(SENSOR)},
+                    ],
+                }
+            ],
+        },
+    )
+
+
+def room_state(w: Watcher, prefix: str, key: str) -> str | None:
+    """Latest retained state of a bedroom entity."""
+    return w.text(f"{prefix}/guidance/bedroom/{key}")
+
+
+async def test_wind_down_dims_the_simulated_lights_and_publishes_the_phase(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    settings = guidance_settings(mosquitto, prefix, tmp_path, enforce=True)
+    clock = ScaledClock(berlin(20, 59, 30), 60.0)  # one simulated minute per second
+    host, port = mosquitto.host, mosquitto.port
+    async with (
+        watch(host, port, [f"{prefix}/#", f"{prefix}ha/#"]) as w,
+        run_bedroom(host, port, clock, SimBedroom(prefix=prefix)) as (room, _change),
+        running(settings, clock),
+    ):
+        config = await _discovery(w, prefix)
+        assert {"guidance", "phase", "wind_down", "no_screen_window", "next_bedtime"} <= set(config)
+        assert {"room_temperature_deviation", "screen_minutes_in_window", "snooze"} <= set(config)
+        assert config["start_wind_down"]["command_topic"].endswith("/start_wind_down/set")
+        base = f"{prefix}/guidance/bedroom"
+        await w.expect({f"{base}/phase": "wind_down", f"{base}/wind_down": "ON"}, 20)
+        light = room.topic(LIGHT)
+        await w.wait_for(lambda: any(t == light for _, t, _ in room.commands), 10)
+        first = next(c for _, t, c in room.commands if t == light)
+        assert first == {"transition": 900.0, "brightness": 51, "color_temp": 370}
+        assert "state" not in first  # never switches a light on
+        await w.wait_for(lambda: room_state(w, prefix, "room_too_warm") == "ON", 10)
+        assert float(room_state(w, prefix, "room_temperature_deviation") or 0) > 1
+
+
+async def test_buttons_and_switches_over_mqtt(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    settings = guidance_settings(mosquitto, prefix, tmp_path, snooze_minutes=20)
+    clock = ScaledClock(berlin(20, 0), 1.0)
+    host, port = mosquitto.host, mosquitto.port
+    base = f"{prefix}/guidance/bedroom"
+    async with (
+        watch(host, port, [f"{prefix}/#"]) as w,
+        run_bedroom(host, port, clock, SimBedroom(prefix=prefix)) as (room, _change),
+        running(settings, clock),
+    ):
+        await w.expect({f"{base}/next_bedtime": "2026-11-20T21:30:00+00:00"})
+        await publish_many(host, port, [(f"{base}/snooze/set", b"PRESS")])
+        await w.expect({f"{base}/next_bedtime": "2026-11-20T21:50:00+00:00"})
+        await publish_many(host, port, [(f"{base}/guests/set", b"ON")])
+        await w.expect({f"{base}/guests": "ON"})
+        await publish_many(host, port, [(f"{base}/guidance/set", b"OFF")])
+        await w.expect({f"{base}/guidance": "OFF"})
+        await publish_many(
+            host, port, [(f"{base}/guidance/set", b"ON"), (f"{base}/guests/set", b"OFF")]
+        )
+        await w.expect({f"{base}/guidance": "ON", f"{base}/guests": "OFF"})
+        await publish_many(host, port, [(f"{base}/start_wind_down/set", b"PRESS")])
+        await w.expect({f"{base}/phase": "wind_down", f"{base}/wind_down": "ON"})
+        light = room.topic(LIGHT)
+        await w.wait_for(lambda: any(t == light for _, t, _ in room.commands), 10)
+        await w.wait_for(lambda: "wind-down" in w.json(f"{base}/attributes")["last_reason"], 10)
+
+
+async def test_a_light_turned_up_by_hand_is_held_and_shown(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    settings = guidance_settings(mosquitto, prefix, tmp_path)
+    clock = ScaledClock(berlin(21, 10), 1.0)
+    host, port = mosquitto.host, mosquitto.port
+    base = f"{prefix}/guidance/bedroom"
+    async with (
+        watch(host, port, [f"{prefix}/#"]) as w,
+        run_bedroom(host, port, clock, SimBedroom(prefix=prefix)) as (room, change),
+        running(settings, clock),
+    ):
+        light = room.topic(LIGHT)
+        await w.wait_for(lambda: room.states[light]["brightness"] < 60, 10)  # caught up
+        await change(light, {"brightness": 230})
+        await w.wait_for(
+            lambda: "lights" in (w.json(f"{base}/attributes") or {}).get("overrides", {}), 10
+        )
+        hold = w.json(f"{base}/attributes")["overrides"]["lights"]["brightness_pct"]
+        assert "manual override" in w.json(f"{base}/attributes")["last_reason"]
+        assert hold["until"].startswith("2026-11-20T21:10") or hold["until"].startswith(
+            "2026-11-20T21:11"
+        )
+        await change(light, {"state": "OFF"})
+        await change(light, {"state": "ON"})
+        await w.wait_for(lambda: not w.json(f"{base}/attributes")["overrides"], 10)
+        assert json.loads(w.latest[f"{base}/attributes"])["last_reason"].startswith(
+            "lights: switched off"
+        )
+
+
+async def _discovery(w: Watcher, prefix: str) -> dict[str, Any]:
+    topic = f"{prefix}ha/device/sleepenv_guidance_bedroom/config"
+    await w.wait_for(lambda: w.json(topic) is not None, 10)
+    cmps: dict[str, Any] = w.json(topic)["cmps"]
+    return cmps
