@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 from sleepenv.adapters.recording import RecordedMessage, read_recording, sniff_source
-from sleepenv.core.model import MovementEvent, Rejection
+from sleepenv.core.bed import BedTracker, SensorSpec
+from sleepenv.core.classify import ClassifyConfig, NightClassification
+from sleepenv.core.model import MovementEvent, Reading, Rejection, SourceKind
+from sleepenv.core.night import NightWindow
+from sleepenv.core.sleep import SleepPeriod
 from sleepenv.pipeline import Pipeline
 from sleepenv.settings import Settings
 
@@ -15,17 +20,25 @@ RECORDING_BED = "recording"
 DEFAULT_TOPIC = "recording/sensor"
 
 
-def _settings_for(source: str, topics: list[str]) -> Settings:
+def _settings_for(source: str, topics: list[str], first: float | None = None) -> Settings:
     """A one-bed config whose sensors listen on the recording's topics."""
     sensors = [{"kind": source, "topic": t, "side": "both"} for t in topics[:1]]
-    # Night window spanning the whole day: analysis counts every event of the recording.
+    # One 24-hour night starting at the recording's first minute: the whole recording is
+    # one night, even when it crosses midnight.
+    begin = _window_start(first) if first is not None else time(0, 0)
+    end = (datetime.combine(date.min, begin) - timedelta(seconds=1)).time()
     return Settings(
         beds=[{"id": RECORDING_BED, "name": "Recording", "sensors": sensors}],
-        night={"start": "00:00", "end": "23:59:59"},
+        night={"start": begin.strftime("%H:%M"), "end": end.strftime("%H:%M:%S")},
     )
 
 
-def analyze_recording(path: Path) -> dict[str, Any]:
+def _window_start(first: float) -> time:
+    """The minute (UTC) a recording starts in."""
+    return datetime.fromtimestamp(first, UTC).time().replace(second=0, microsecond=0)
+
+
+def analyze_recording(path: Path, config: ClassifyConfig | None = None) -> dict[str, Any]:
     """Run a recording through decoding and detection; the `analyze --json` document."""
     messages = list(read_recording(path))
     rejected = sum(1 for m in messages if isinstance(m, Rejection))
@@ -33,8 +46,10 @@ def analyze_recording(path: Path) -> dict[str, Any]:
     source = sniff_source(recorded)
     topics = sorted({m.topic for m in recorded if m.topic}) or [DEFAULT_TOPIC]
     topic = topics[0]
-    pipeline = Pipeline(_settings_for(source, topics), {RECORDING_BED: UTC})
-    events: list[MovementEvent] = []
+    first = next((m.t for m in recorded if m.t is not None), None)
+    pipeline = Pipeline(_settings_for(source, topics, first), {RECORDING_BED: UTC})
+    if config is not None:
+        pipeline.trackers[RECORDING_BED].classify_config = config
     start: float | None = None
     end: float | None = None
     previous: float | None = None
@@ -46,29 +61,75 @@ def analyze_recording(path: Path) -> dict[str, Any]:
         previous = t
         start = t if start is None else min(start, t)
         end = t if end is None else max(end, t)
-        result = pipeline.handle(msg.topic or topic, msg.payload, t)
-        if result is None:
+        if pipeline.handle(msg.topic or topic, msg.payload, t) is None:
             rejected += 1
-            continue
-        events += result[1].events
     tracker = pipeline.trackers[RECORDING_BED]
     rejected += tracker.messages_rejected
     if end is not None:
-        events += tracker.finish(end + 1.0).events
-    events.sort(key=lambda e: e.onset)
-    counts: dict[str, int] = {}
-    for event in events:
-        counts[event.cls.value] = counts.get(event.cls.value, 0) + 1
+        tracker.finish(end + 1.0)
+    final = tracker.classify_final(end + 1.0 if end is not None else 0.0)
+    return _document(source, start, end, final, rejected)
+
+
+def analyze_readings(
+    readings: Iterable[Reading], source: SourceKind, config: ClassifyConfig | None = None
+) -> dict[str, Any]:
+    """The `analyze --json` document for already-decoded readings (no JSON round trip).
+
+    Same tracker, detector and classification as `analyze_recording`; `evaluate` uses it.
+    """
+    tracker: BedTracker | None = None
+    start: float | None = None
+    end: float | None = None
+    for reading in readings:
+        if tracker is None:
+            start = reading.t
+            begin = _window_start(start)
+            window = NightWindow(begin, begin, UTC)
+            spec = SensorSpec("sensor", source)
+            tracker = BedTracker(RECORDING_BED, window, [spec], classify_config=config)
+            tracker.restore(reading.t, [], {}, {})
+        end = reading.end if hasattr(reading, "end") else reading.t
+        tracker.on_reading("sensor", reading, reading.t)
+    if tracker is None or end is None:
+        empty = NightClassification((), SleepPeriod(), None, None, True, False)
+        return _document(source.value, None, None, empty, 0)
+    tracker.finish(end)
+    final = tracker.classify_final(end)
+    return _document(source.value, start, end, final, tracker.messages_rejected)
+
+
+def _document(
+    source: str,
+    start: float | None,
+    end: float | None,
+    final: NightClassification,
+    rejected: int,
+) -> dict[str, Any]:
+    events = sorted(final.events, key=lambda e: e.onset)
+    sleep = final.sleep
     return {
         "source": source,
         "start": start,
         "end": end,
-        "sleep_onset": None,
+        "sleep_onset": _round(sleep.sleep_onset),
         "events": [_event_json(e) for e in events],
-        "counts": counts,
-        "plm_index": None,
+        "counts": final.counts,
+        "plm_index": _round(final.plm_index, 2),
         "rejected": rejected,
+        "in_bed": _round(sleep.in_bed),
+        "wake": _round(sleep.wake),
+        "out_of_bed": _round(sleep.out_of_bed),
+        "total_sleep_seconds": _round(sleep.total_sleep_seconds),
+        "periodicity_index": _round(final.periodicity_index, 3),
+        "hypnagogic_twitches": final.hypnagogic_twitches,
+        "glitches": final.glitches,
+        "is_lower_bound": final.is_lower_bound,
     }
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 def _event_json(event: MovementEvent) -> dict[str, Any]:
@@ -80,4 +141,6 @@ def _event_json(event: MovementEvent) -> dict[str, Any]:
         "side": event.side,
         "is_truncated": event.is_truncated,
         "is_lower_bound": event.is_lower_bound,
+        "strength": round(event.strength, 2),
+        "is_hypnagogic": event.is_hypnagogic,
     }

@@ -162,13 +162,14 @@ class Service:
             night = tracker.window.night_of(now)
             events = self.store.events(bed_id, night.isoformat()) if night else []
             tonight = night.isoformat() if night else None
-            nights = [n for n in self.store.nights(bed_id, 2) if n.night != tonight]
+            nights = [n for n in self.store.nights(bed_id, 8) if n.night != tonight]
             update = tracker.restore(
                 now,
                 events,
                 self.store.cursors(bed_id),
                 self.store.counters(bed_id),
                 nights[0] if nights else None,
+                history=nights,
             )
             self._apply(bed_id, update)
 
@@ -178,6 +179,9 @@ class Service:
         night = tracker.night.isoformat() if tracker.night else "day"
         if update.closed_night is not None:
             self.store.save_night(update.closed_night)
+            if update.final_events is not None:
+                # Live labels were provisional: the stored night ends with the final ones.
+                self.store.relabel_night(bed_id, update.closed_night.night, update.final_events)
             log.info(
                 "night %s for bed %s closed: %d movements",
                 update.closed_night.night,

@@ -1,4 +1,4 @@
-"""The `sleepenv` command line: demo, run, check-config, analyze, record, history, healthcheck."""
+"""The `sleepenv` command line: demo, run, check-config, analyze, evaluate, record, history, ..."""
 
 from __future__ import annotations
 
@@ -77,6 +77,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(f"  bed {bed.id} ({bed.name}), time zone {bed.timezone or 'of the host'}:")
         for sensor in bed.sensors:
             print(f"    - {sensor.kind} on {sensor.topic} (side {sensor.side})")
+        if bed.presence_topic is not None:
+            print(f"    - presence on {bed.presence_topic}")
     from sleepenv.guidance_cli import summary_lines  # noqa: PLC0415
 
     print("\n".join(summary_lines(settings.guidance)))
@@ -159,15 +161,26 @@ def cmd_history(args: argparse.Namespace) -> int:
     store = Store(db)
     nights = store.nights(args.bed, args.nights)
     store.close()
-    table = Table("bed", "night", "movements", "twitches", "limb", "rollovers", "rejected")
+    from rich.table import Column  # noqa: PLC0415
+
+    # Short headers: the table must fit 80 columns with the night's date unbroken.
+    table = Table(
+        "bed", Column("night", no_wrap=True, min_width=10), "moves", "twitch", "jerk", "LM",
+        "PLM", "PLMI", "onset", "roll", "rej",
+    )  # fmt: skip
     for n in nights:
         c = n.counts
+        onset = datetime.fromtimestamp(n.sleep_onset).strftime("%H:%M") if n.sleep_onset else "–"
         table.add_row(
             n.bed_id,
             n.night,
             str(n.total_movements),
             str(c.get("twitch", 0)),
+            str(c.get("hypnic_jerk", 0)),
             str(c.get("limb_movement", 0)),
+            str(c.get("plm", 0)),
+            f"{n.plm_index:.1f}" if n.plm_index is not None else "–",
+            onset,
             str(c.get("rollover", 0)),
             str(n.rejected),
         )
@@ -217,6 +230,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     logging.getLogger("amqtt").setLevel(logging.ERROR)
     logging.getLogger("transitions").setLevel(logging.ERROR)
     return run_demo(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score analysis against generated nights with ground truth; print and write JSON."""
+    from sleepenv.evaluation.runner import (  # noqa: PLC0415
+        MARKDOWN_HEADER,
+        evaluate,
+        markdown_row,
+        write_report,
+    )
+
+    report = evaluate(
+        args.profile,
+        args.nights,
+        first_seed=args.first_seed,
+        hours=args.hours,
+        plm_profile=args.plm_profile,
+        workers=args.workers,
+        show_progress=not args.quiet,
+    )
+    if args.json:
+        write_report(report, Path(args.json))
+    print(MARKDOWN_HEADER)
+    print(markdown_row(report))
+    for name, check in report["targets"].items():
+        mark = {True: "met", False: "MISSED", None: "n/a"}[check["met"]]
+        print(f"  {name}: {check['value']} (target {check['target']}) {mark}")
+    return 0
 
 
 # -- parser ---------------------------------------------------------------------------
@@ -303,12 +344,26 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--nights", type=int, default=14, help="how many nights (default 14)")
     history.set_defaults(func=cmd_history)
 
+    _add_evaluate(sub)
     add_plan_parser(sub).set_defaults(func=cmd_plan)
 
     health = sub.add_parser("healthcheck", help="exit 0 if the service's heartbeat is fresh")
     health.add_argument("--config", help="config file (for the data directory)")
     health.set_defaults(func=cmd_healthcheck)
     return parser
+
+
+def _add_evaluate(sub: Any) -> None:
+    ev = sub.add_parser("evaluate", help="score detection against synthetic nights")
+    ev.add_argument("--nights", type=int, default=20, help="how many nights (default 20)")
+    ev.add_argument("--profile", default="clean", help="synthetic profile (default clean)")
+    ev.add_argument("--first-seed", type=int, default=1, help="first seed (default 1)")
+    ev.add_argument("--hours", type=float, default=8.0, help="night length (default 8)")
+    ev.add_argument("--plm-profile", choices=["wasm", "aasm"], default="wasm")
+    ev.add_argument("--workers", type=int, default=None, help="processes (default 2)")
+    ev.add_argument("--json", default=None, help="write the full report to this file")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=cmd_evaluate)
 
 
 def main(argv: list[str] | None = None) -> int:

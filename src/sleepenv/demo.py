@@ -21,6 +21,7 @@ from sleepenv.adapters.broker import AmqttBroker, MosquittoProcess, free_port, s
 from sleepenv.adapters.mqtt import make_client
 from sleepenv.app import Service
 from sleepenv.clock import ScaledClock
+from sleepenv.core.classify import NightClassification
 from sleepenv.core.model import MovementEvent
 from sleepenv.demo_guidance import clock_start, demo_bedroom, with_guidance
 from sleepenv.settings import Settings
@@ -38,6 +39,8 @@ class DemoRun:
 
     night: SimNight
     detected: list[MovementEvent] = field(default_factory=list)
+    # The night's final labels (live events carry provisional ones).
+    final: NightClassification | None = None
 
 
 @contextlib.asynccontextmanager
@@ -147,11 +150,29 @@ def class_table(run: DemoRun) -> Table:
     det: dict[str, int] = {}
     for e in run.night.truth.events:
         sim[e.cls.value] = sim.get(e.cls.value, 0) + 1
-    for d in run.detected:
+    for d in run.final.events if run.final is not None else run.detected:
         det[d.cls.value] = det.get(d.cls.value, 0) + 1
     for cls in sorted(set(sim) | set(det)):
         table.add_row(cls, str(sim.get(cls, 0)), str(det.get(cls, 0)))
     return table
+
+
+def sleep_line(run: DemoRun) -> str:
+    """Sleep onset and PLM index, simulated versus detected (final labels)."""
+    truth, final = run.night.truth, run.final
+
+    def clock(t: float | None) -> str:
+        return datetime.fromtimestamp(t).strftime("%H:%M") if t is not None else "–"
+
+    def index(x: float | None) -> str:
+        return f"{x:.1f}/h" if x is not None else "–"
+
+    onset = final.sleep.sleep_onset if final else None
+    plmi = final.plm_index if final else None
+    return (
+        f"sleep onset: simulated {clock(truth.sleep_onset)}, detected {clock(onset)}; "
+        f"PLM index: simulated {index(truth.plm_index)}, detected {index(plmi)}"
+    )
 
 
 async def demo_async(args: argparse.Namespace, console: Console) -> int:
@@ -184,8 +205,11 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
             )
             await play(settings, night, clock, console)
             await wait_drained(service, night.truth.end)
+            tracker = next(iter(service.pipeline.trackers.values()))
+            run.final = tracker.classify_final(night.truth.end)
             console.print(hourly_table(run))
             console.print(class_table(run))
+            console.print(sleep_line(run))
             if args.keep_running:
                 await keep_running(console, host, port, settings, clock)
             stop.set()

@@ -10,8 +10,10 @@ from datetime import tzinfo
 from sleepenv.adapters.decode import DecodeLimits
 from sleepenv.adapters.discovery import sensor_key
 from sleepenv.adapters.esphome import decode_envelope, decode_status
+from sleepenv.adapters.presence import decode_presence
 from sleepenv.adapters.zigbee2mqtt import decode_vibration
 from sleepenv.core.bed import BedTracker, SensorSpec, Update
+from sleepenv.core.classify import ClassifyConfig
 from sleepenv.core.coarse import CoarseConfig
 from sleepenv.core.detector import DetectorConfig
 from sleepenv.core.model import Reading, Rejection, SourceKind
@@ -78,6 +80,7 @@ class Pipeline:
         self.limits = limits or DecodeLimits()
         self.routes: dict[str, Route] = {}
         self.status_routes: dict[str, Route] = {}
+        self.presence_routes: dict[str, str] = {}  # presence topic -> bed id
         self.trackers: dict[str, BedTracker] = {}
         self.unknown_topics = 0
         self.rejection_log = RateLimitedLog()
@@ -89,6 +92,8 @@ class Pipeline:
                 if sensor.status_topic is not None:
                     self.status_routes[sensor.status_topic] = route
                 specs.append(SensorSpec(route.sensor, route.kind, sensor.side))
+            if bed.presence_topic is not None:
+                self.presence_routes[bed.presence_topic] = bed.id
             window = NightWindow(settings.night.start, settings.night.end, timezones[bed.id])
             self.trackers[bed.id] = BedTracker(
                 bed.id,
@@ -96,11 +101,12 @@ class Pipeline:
                 specs,
                 detector_config(settings),
                 CoarseConfig(posture_change_degrees=settings.detection.posture_change_degrees),
+                ClassifyConfig(plm_profile=settings.classification.plm_profile),
             )
 
     def topics(self) -> list[str]:
         """Every topic to subscribe to."""
-        return [*self.routes, *self.status_routes]
+        return [*self.routes, *self.status_routes, *self.presence_routes]
 
     def handle(self, topic: str, payload: bytes, now: float) -> tuple[str, Update] | None:
         """Decode and apply one message; None for topics that are not ours."""
@@ -127,9 +133,21 @@ class Pipeline:
                     tracker, topic, Rejection("bad_status", "expected online or offline")
                 )
             return route.bed_id, tracker.on_sensor_status(route.sensor, is_online)
+        if topic in self.presence_routes:
+            return self._handle_presence(topic, payload, now)
         self.unknown_topics += 1
         self.rejection_log.warning("unknown topic", "ignoring a message on unknown topic %s", topic)
         return None
+
+    def _handle_presence(self, topic: str, payload: bytes, now: float) -> tuple[str, Update]:
+        """A bed-presence message: someone in bed or not."""
+        bed_id = self.presence_routes[topic]
+        tracker = self.trackers[bed_id]
+        is_present = decode_presence(payload)
+        if is_present is None:
+            rejection = Rejection("bad_presence", "expected ON/OFF or occupancy")
+            return bed_id, self._reject(tracker, topic, rejection)
+        return bed_id, tracker.on_presence(is_present, now)
 
     def _reject(self, tracker: BedTracker, topic: str, rejection: Rejection) -> Update:
         self._log_rejection(topic, rejection)

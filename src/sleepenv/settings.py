@@ -92,6 +92,12 @@ class BedSettings(_Strict):
         None, description="IANA time zone, e.g. Europe/Berlin; the host's when unset."
     )
     sensors: list[SensorSettings] = Field(min_length=1, description="The bed's sensors.")
+    presence_topic: Topic | None = Field(
+        None,
+        description="Optional bed-presence topic (ON/OFF, true/false, or JSON with "
+        "`occupancy`/`presence`, e.g. a Zigbee2MQTT presence sensor); overrides occupancy "
+        "from the signal.",
+    )
 
     @model_validator(mode="after")
     def _sides_distinct(self) -> BedSettings:
@@ -130,6 +136,15 @@ class DetectionSettings(_Strict):
         return self
 
 
+class ClassificationSettings(_Strict):
+    """How movements are classified; the defaults follow DOMAIN.md §2."""
+
+    plm_profile: Literal["wasm", "aasm"] = Field(
+        "wasm",
+        description="PLM series rule: wasm (onset-to-onset 10–90 s) or aasm (5–90 s).",
+    )
+
+
 class StorageSettings(_Strict):
     """Where sleepenv keeps its SQLite store and heartbeat."""
 
@@ -156,6 +171,9 @@ class Settings(BaseSettings):
     night: NightSettings = Field(default_factory=NightSettings, description="Night window.")
     detection: DetectionSettings = Field(
         default_factory=DetectionSettings, description="Detector tuning."
+    )
+    classification: ClassificationSettings = Field(
+        default_factory=ClassificationSettings, description="Movement classification."
     )
     storage: StorageSettings = Field(default_factory=StorageSettings, description="Storage.")
     log_level: LogLevel = Field("INFO", description="Log verbosity.")

@@ -105,6 +105,12 @@ class DeviceSettings(_Strict):
             raise ValueError("a zigbee2mqtt device needs `topic`")
         if self.backend == "homeassistant" and self.entity_id is None:
             raise ValueError("a homeassistant device needs `entity_id`")
+        if (
+            self.min_celsius is not None
+            and self.max_celsius is not None
+            and self.min_celsius >= self.max_celsius
+        ):
+            raise ValueError("min_celsius must be below max_celsius")
         return self
 
 

@@ -19,6 +19,9 @@ LOWER_BOUND_NOTE = (
 )
 
 
+ADVISORY_ATTRIBUTES = "worth_discussing_attributes"
+
+
 @dataclass(frozen=True, slots=True)
 class Entity:
     """One Home Assistant entity of a bed device."""
@@ -62,6 +65,64 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "Rollovers tonight",
         state_class="total_increasing",
         icon="mdi:rotate-3d-variant",
+    ),
+    *(
+        Entity(key, "sensor", name, state_class="total_increasing", icon=icon)
+        for key, name, icon in (
+            ("hypnic_jerks_tonight", "Hypnic jerks tonight", "mdi:flash-alert-outline"),
+            ("plm_tonight", "PLM-like movements tonight", "mdi:metronome"),
+        )
+    ),
+    Entity(
+        "plm_index_tonight",
+        "sensor",
+        "PLM index tonight",
+        kind="number",  # a provisional rate; no state class, like the other nightly figures
+        unit="/h",
+        icon="mdi:chart-bell-curve",
+    ),
+    Entity("sleep_onset", "sensor", "Sleep onset", kind="timestamp", device_class="timestamp"),
+    Entity(
+        "time_to_fall_asleep",
+        "sensor",
+        "Time to fall asleep",
+        kind="number",
+        device_class="duration",
+        unit="min",
+    ),
+    Entity("in_bed", "binary_sensor", "In bed", kind="binary", device_class="occupancy"),
+    # Last night's final figures: no state class (they are replaced, not accumulated).
+    *(
+        Entity(f"{key}_last_night", "sensor", f"{name} last night", icon="mdi:calendar-check")
+        for key, name in (
+            ("twitches", "Twitches"),
+            ("hypnic_jerks", "Hypnic jerks"),
+            ("limb_movements", "Limb movements"),
+            ("plm", "PLM-like movements"),
+            ("rollovers", "Rollovers"),
+        )
+    ),
+    Entity(
+        "plm_index_last_night",
+        "sensor",
+        "PLM index last night",
+        kind="number",
+        unit="/h",
+        icon="mdi:calendar-check",
+    ),
+    Entity(
+        "sleep_onset_last_night",
+        "sensor",
+        "Sleep onset last night",
+        kind="timestamp",
+        device_class="timestamp",
+    ),
+    Entity(
+        "worth_discussing",
+        "binary_sensor",
+        "Worth discussing with a doctor",
+        kind="binary",
+        icon="mdi:doctor",
     ),
     Entity("movements_last_hour", "sensor", "Movements in the last hour", icon="mdi:history"),
     Entity("movements_last_night", "sensor", "Movements last night", icon="mdi:calendar-check"),
@@ -157,6 +218,9 @@ def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str,
         cfg["unit_of_measurement"] = entity.unit
     if entity.state_class == "total_increasing" and entity.entity_category is None:
         cfg["json_attributes_topic"] = attributes_topic(mqtt, bed.id)
+    if entity.key == "worth_discussing":
+        # The triggering pattern and the informational wording, as attributes.
+        cfg["json_attributes_topic"] = state_topic(mqtt, bed.id, ADVISORY_ATTRIBUTES)
     return cfg
 
 
@@ -193,6 +257,8 @@ def encode_state(value: Any, kind: str) -> bytes:
     """An entity state as Home Assistant's MQTT platforms expect it."""
     if value is None:
         return b"None"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True).encode()
     if kind == "binary":
         return b"ON" if value else b"OFF"
     if kind == "timestamp":
@@ -212,6 +278,11 @@ def encode_event(event: MovementEvent) -> bytes:
             "sensor": event.sensor,
             "is_lower_bound": event.is_lower_bound,
             "is_truncated": event.is_truncated,
+            "strength": round(event.strength, 2),
+            "is_hypnagogic": event.is_hypnagogic,
+            # Live labels may change (a later fourth limb movement makes a PLM series);
+            # the night's final labels are in the store and the "last night" sensors.
+            "is_provisional": True,
         }
     ).encode()
 

@@ -22,6 +22,7 @@ CREATE TABLE IF NOT EXISTS events (
     has_posture_change INTEGER NOT NULL,
     is_truncated INTEGER NOT NULL,
     is_lower_bound INTEGER NOT NULL,
+    strength REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (bed_id, sensor, onset_ms)
 );
 CREATE INDEX IF NOT EXISTS events_by_night ON events (bed_id, night);
@@ -62,6 +63,13 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add columns that later versions introduced to a database made by an earlier one."""
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(events)")}
+        if "strength" not in columns:
+            self._db.execute("ALTER TABLE events ADD COLUMN strength REAL NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         """Close the connection."""
@@ -70,7 +78,9 @@ class Store:
     def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:
         """Store an event; False when the same sensor already has one at that onset."""
         cur = self._db.execute(
-            "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT OR IGNORE INTO events (bed_id, night, sensor, onset_ms, offset_ms, peak,"
+            " class, side, source, has_posture_change, is_truncated, is_lower_bound, strength)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 bed_id,
                 night,
@@ -84,15 +94,42 @@ class Store:
                 int(event.has_posture_change),
                 int(event.is_truncated),
                 int(event.is_lower_bound),
+                event.strength,
             ),
         )
         return cur.rowcount == 1
+
+    def relabel_night(self, bed_id: str, night: str, events: list[MovementEvent]) -> None:
+        """Make a night's stored events match its final labels, in one transaction.
+
+        Events absent from `events` (glitches, the weaker sensor's copy of a movement on a
+        two-sensor bed) are deleted; the others get their final class and side.
+        """
+        keep = {(e.sensor, round(e.onset * 1000)): e for e in events}
+        with self._db:
+            self._db.execute("BEGIN")
+            rows = self._db.execute(
+                "SELECT sensor, onset_ms FROM events WHERE bed_id=? AND night=?", (bed_id, night)
+            ).fetchall()
+            for sensor, onset_ms in rows:
+                event = keep.get((sensor, onset_ms))
+                if event is None:
+                    self._db.execute(
+                        "DELETE FROM events WHERE bed_id=? AND sensor=? AND onset_ms=?",
+                        (bed_id, sensor, onset_ms),
+                    )
+                else:
+                    self._db.execute(
+                        "UPDATE events SET class=?, side=? WHERE bed_id=? AND sensor=?"
+                        " AND onset_ms=?",
+                        (event.cls.value, event.side, bed_id, sensor, onset_ms),
+                    )
 
     def events(self, bed_id: str, night: str) -> list[MovementEvent]:
         """A night's events in time order."""
         rows = self._db.execute(
             "SELECT sensor, onset_ms, offset_ms, peak, class, side, source, has_posture_change,"
-            " is_truncated, is_lower_bound FROM events WHERE bed_id=? AND night=?"
+            " is_truncated, is_lower_bound, strength FROM events WHERE bed_id=? AND night=?"
             " ORDER BY onset_ms",
             (bed_id, night),
         )
@@ -108,6 +145,7 @@ class Store:
                 has_posture_change=bool(r[7]),
                 is_truncated=bool(r[8]),
                 is_lower_bound=bool(r[9]),
+                strength=r[10],
             )
             for r in rows
         ]

@@ -7,11 +7,14 @@ publishes states, stores events and sleeps until `wake_at()`.
 from __future__ import annotations
 
 import bisect
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sleepenv.core.advisory import Advisory, advise
+from sleepenv.core.classify import ClassifyConfig, NightClassification, classify_night
 from sleepenv.core.coarse import CoarseConfig, CoarseTracker
 from sleepenv.core.detector import DetectorConfig, EnvelopeDetector
 from sleepenv.core.model import (
@@ -36,7 +39,12 @@ PER_CLASS_STATES = {
     "twitches_tonight": MovementClass.TWITCH,
     "limb_movements_tonight": MovementClass.LIMB_MOVEMENT,
     "rollovers_tonight": MovementClass.ROLLOVER,
+    "hypnic_jerks_tonight": MovementClass.HYPNIC_JERK,
+    "plm_tonight": MovementClass.PLM,
 }
+# Re-run classification at least this often while nothing moves (the onset settles).
+RECLASSIFY_SECONDS = 60.0
+LEVEL_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +65,8 @@ class Update:
     closed_night: NightSummary | None = None
     dropouts: list[Dropout] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    # The closed night's events with their final labels: the store relabels to these.
+    final_events: list[MovementEvent] | None = None
 
     def merge(self, other: Update) -> None:
         """Fold another update into this one (later states win)."""
@@ -65,6 +75,8 @@ class Update:
         self.dropouts += other.dropouts
         self.rejections += other.rejections
         self.closed_night = other.closed_night or self.closed_night
+        if other.final_events is not None:
+            self.final_events = other.final_events
 
 
 @dataclass(slots=True)
@@ -77,6 +89,19 @@ class _Sensor:
     onsets: list[float] = field(default_factory=list)
 
 
+def last_night_states(night: NightSummary) -> dict[str, Any]:
+    """Final figures of a closed night, for the "last night" sensors."""
+    states: dict[str, Any] = {
+        f"{key.removesuffix('_tonight')}_last_night": night.counts.get(cls.value, 0)
+        for key, cls in PER_CLASS_STATES.items()
+    }
+    states["plm_index_last_night"] = (
+        round(night.plm_index, 1) if night.plm_index is not None else None
+    )
+    states["sleep_onset_last_night"] = night.sleep_onset
+    return states
+
+
 class BedTracker:
     """Counts one bed's movements per night from its sensors' readings."""
 
@@ -87,9 +112,18 @@ class BedTracker:
         sensors: list[SensorSpec],
         detector_config: DetectorConfig | None = None,
         coarse_config: CoarseConfig | None = None,
+        classify_config: ClassifyConfig | None = None,
     ) -> None:
         """Build detectors for each sensor; call `restore` before the first reading."""
         self.bed_id = bed_id
+        self.classify_config = classify_config or ClassifyConfig()
+        # Tonight's events (for re-classification) and per-minute resting levels (occupancy).
+        self.tonight: list[MovementEvent] = []
+        self.levels: list[tuple[float, float]] = []
+        # Changes of an optional presence input (t, is_present): it overrides the signal.
+        self.presence: list[tuple[float, bool]] = []
+        self.classification: NightClassification | None = None
+        self._classified_at: float | None = None
         self.window = window
         self._sensors: dict[str, _Sensor] = {}
         fine, coarse = detector_config or DetectorConfig(), coarse_config or CoarseConfig()
@@ -108,6 +142,9 @@ class BedTracker:
         self.frames_received = 0
         self.messages_rejected = 0
         self.last_night: NightSummary | None = None
+        # Closed nights (newest last) for the multi-night advisory.
+        self.history: list[NightSummary] = []
+        self.advisory = Advisory(False)
 
     # -- start-up -----------------------------------------------------------------
 
@@ -118,11 +155,15 @@ class BedTracker:
         cursors: dict[str, float],
         diagnostics: dict[str, int],
         last_night: NightSummary | None = None,
+        history: list[NightSummary] | None = None,
     ) -> Update:
-        """Continue from stored state: tonight's events, per-sensor cursors, counters."""
+        """Continue from stored state: tonight's events, per-sensor cursors, counters,
+        and the closed nights the advisory looks at."""
         self.frames_received = diagnostics.get("frames_received", 0)
         self.messages_rejected = diagnostics.get("messages_rejected", 0)
         self.last_night = last_night
+        self.history = sorted(history or [], key=lambda n: n.night)
+        self.advisory = advise(self.history)
         for key, cursor in cursors.items():
             if key in self._sensors:
                 self._sensors[key].cursor = cursor
@@ -131,6 +172,8 @@ class BedTracker:
         for event in sorted(events, key=lambda e: e.onset):
             if self.night_start is not None and event.onset >= self.night_start:
                 self._count(event, now)
+        if self.night is not None:
+            self._classify(now)
         return Update(states=self.states(now))
 
     # -- readings ------------------------------------------------------------------
@@ -151,6 +194,8 @@ class BedTracker:
             outputs = detector.feed(reading)
         elif isinstance(detector, CoarseTracker) and isinstance(reading, ZigbeeVibration):
             outputs = detector.feed(reading)
+        self._record_level(detector, reading.t)
+        new: list[MovementEvent] = []
         for out in outputs:
             if isinstance(out, MovementStarted):
                 sensor.is_moving = True
@@ -159,13 +204,54 @@ class BedTracker:
             elif isinstance(out, MovementEvent):
                 sensor.is_moving = False
                 if self._is_new(sensor, out):
-                    update.events.append(out)
+                    new.append(out)
                     self._count(out, now)
-        if outputs:
+        is_classified = bool(new) or self._is_classification_due(now)
+        if is_classified:
+            self._classify(now)
+        update.events += [self._provisional(e) for e in new]
+        if outputs or is_classified:
             # Most frames change only the frame counter, which `diagnostics` carries:
             # building and publishing every state per frame would dominate the cost.
             update.states.update(self.states(now))
         return update
+
+    def _record_level(self, detector: EnvelopeDetector | CoarseTracker, t: float) -> None:
+        """Keep one resting level per minute: occupancy is read from it."""
+        if not isinstance(detector, EnvelopeDetector) or detector.level is None:
+            return
+        if self.night_start is None or t < self.night_start:
+            return
+        if not self.levels or t - self.levels[-1][0] >= LEVEL_SECONDS:
+            self.levels.append((t, detector.level))
+
+    def _is_classification_due(self, now: float) -> bool:
+        return self._classified_at is None or now - self._classified_at >= RECLASSIFY_SECONDS
+
+    def _classify(self, now: float, *, is_final: bool = False) -> NightClassification:
+        """Label tonight's events as far as the data allows (provisional until the end)."""
+        start = self.night_start if self.night_start is not None else now
+        self.classification = classify_night(
+            self.tonight,
+            start,
+            now,
+            levels=self.levels,
+            is_final=is_final,
+            config=self.classify_config,
+            presence=self._presence_spans(),
+        )
+        self._classified_at = now
+        return self.classification
+
+    def _provisional(self, event: MovementEvent) -> MovementEvent:
+        """The event with its current label (what the event entity fires)."""
+        if self.classification is not None:
+            for labelled in reversed(self.classification.events):
+                if labelled.onset == event.onset and labelled.sensor == event.sensor:
+                    return labelled
+                if labelled.onset < event.onset:
+                    break
+        return event
 
     def _admit(self, sensor: _Sensor, reading: Reading) -> tuple[Reading, Rejection | None]:
         """Apply the per-sensor cursor: reject replays, absorb receive-time jitter."""
@@ -193,6 +279,29 @@ class BedTracker:
         self.messages_rejected += 1
         return Update(states={"messages_rejected": self.messages_rejected}, rejections=[rejection])
 
+    def on_presence(self, is_present: bool, now: float) -> Update:
+        """A bed-presence input changed (or repeated its state)."""
+        if not self.presence or self.presence[-1][1] != is_present:
+            self.presence.append((now, is_present))
+            self._classify(now)
+        return Update(states=self.states(now))
+
+    def _presence_spans(self) -> list[tuple[float, float]] | None:
+        """Occupied spans from the presence input, None without one."""
+        if not self.presence:
+            return None
+        spans: list[tuple[float, float]] = []
+        since: float | None = None
+        for t, is_present in self.presence:
+            if is_present and since is None:
+                since = t
+            elif not is_present and since is not None:
+                spans.append((since, t))
+                since = None
+        if since is not None:
+            spans.append((since, math.inf))  # still in bed
+        return spans
+
     def on_sensor_status(self, sensor_key: str, is_online: bool) -> Update:
         """A sensor reported online/offline on its status topic."""
         self._sensors[sensor_key].is_online = is_online
@@ -210,6 +319,7 @@ class BedTracker:
             bisect.insort(sensor.onsets, event.onset)
         if self.night_start is not None and event.onset >= self.night_start:
             self.counts[event.cls.value] = self.counts.get(event.cls.value, 0) + 1
+            self.tonight.append(event)
         if event.onset >= now - HOUR_SECONDS:
             bisect.insort(self.recent_onsets, event.onset)
         if self.last_movement_at is None or event.onset > self.last_movement_at:
@@ -223,18 +333,36 @@ class BedTracker:
         night = self.window.night_of(now)
         if night != self.night:
             if self.night is not None:
+                final = self._classify(self._night_end(now), is_final=True)
                 update.closed_night = self.summary(now)
+                update.final_events = list(final.events)
                 self.last_night = update.closed_night
+                self.history = [*self.history[-13:], update.closed_night]
+                self.advisory = advise(self.history)
             self.night = night
             self.night_start = self.window.bounds(night)[0] if night else None
             self.counts = {}
+            self.tonight = []
+            self.levels = []
+            if self.presence and self.presence[-1][1]:
+                self.presence = [(now, True)]  # still in bed as the new night starts
+            else:
+                self.presence = []
+            self.classification = None
+            self._classified_at = None
             for sensor in self._sensors.values():
                 sensor.onsets = [o for o in sensor.onsets if o >= now - HOUR_SECONDS]
             update.states.update(self.states(now))
         while self.recent_onsets and self.recent_onsets[0] < now - HOUR_SECONDS:
             self.recent_onsets.popleft()
             update.states["movements_last_hour"] = len(self.recent_onsets)
+        if self.night is not None and self._is_classification_due(now):
+            self._classify(now)
+            update.states.update(self._sleep_states(now))
         return update
+
+    def _night_end(self, now: float) -> float:
+        return min(self.window.bounds(self.night)[1], now) if self.night else now
 
     def wake_at(self, now: float) -> float:
         """The next moment `tick` has something to do."""
@@ -269,32 +397,71 @@ class BedTracker:
         return all(s.spec.kind is SourceKind.ZIGBEE_VIBRATION for s in self._sensors.values())
 
     def summary(self, now: float) -> NightSummary:
-        """The current (or just closed) night's totals."""
+        """The current (or just closed) night's totals, by the latest labels."""
         night = self.night.isoformat() if self.night else ""
         end = self.window.bounds(self.night)[1] if self.night else now
+        c = self.classification
         return NightSummary(
             bed_id=self.bed_id,
             night=night,
             start=self.night_start or now,
             end=min(end, now),
-            counts=dict(self.counts),
+            counts=c.counts if c is not None else dict(self.counts),
+            sleep_onset=c.sleep.sleep_onset if c is not None else None,
+            plm_index=c.plm_index if c is not None else None,
             rejected=self.messages_rejected,
         )
+
+    def classify_final(self, now: float) -> NightClassification:
+        """Final labels for the data so far (end of a recording)."""
+        return self._classify(now, is_final=True)
+
+    def _sleep_states(self, now: float) -> dict[str, Any]:
+        """Per-class counts and sleep figures from the current classification."""
+        c = self.classification
+        counts = c.counts if c is not None else {}
+        states: dict[str, Any] = {
+            key: counts.get(cls.value, 0) for key, cls in PER_CLASS_STATES.items()
+        }
+        states["plm_index_tonight"] = (
+            round(c.plm_index, 1) if c is not None and c.plm_index is not None else None
+        )
+        sleep = c.sleep if c is not None else None
+        states["sleep_onset"] = sleep.sleep_onset if sleep else None
+        latency = sleep.time_to_fall_asleep_seconds if sleep else None
+        states["time_to_fall_asleep"] = round(latency / 60.0) if latency is not None else None
+        states["in_bed"] = self._is_in_bed(now)
+        return states
+
+    def _is_in_bed(self, now: float) -> bool | None:
+        """Occupancy now, from the night's classification; None when it cannot tell."""
+        c = self.classification
+        if c is None or self.night is None:
+            return None
+        if c.sleep.in_bed is None:
+            return False if self.levels else None
+        return c.sleep.out_of_bed is None or now < c.sleep.out_of_bed
 
     def states(self, now: float) -> dict[str, Any]:
         """Every published state of the bed, keyed by entity key."""
         states: dict[str, Any] = {
-            "movements_tonight": sum(self.counts.values()),
+            # By the classification when there is one: a movement seen by both sensors of a
+            # two-sensor bed counts once, a glitch not at all.
+            "movements_tonight": len(self.classification.events)
+            if self.classification is not None
+            else sum(self.counts.values()),
             "movements_last_hour": sum(1 for o in self.recent_onsets if o >= now - HOUR_SECONDS),
             "last_movement": self.last_movement_at,
             "movement": self.is_moving,
             "frames_received": self.frames_received,
             "messages_rejected": self.messages_rejected,
         }
-        for key, cls in PER_CLASS_STATES.items():
-            states[key] = self.counts.get(cls.value, 0)
+        states.update(self._sleep_states(now))
         if self.last_night is not None:
             states["movements_last_night"] = self.last_night.total_movements
+            states.update(last_night_states(self.last_night))
+        states["worth_discussing"] = self.advisory.is_on
+        states["worth_discussing_attributes"] = self.advisory.attributes()
         for key, sensor in self._sensors.items():
             if sensor.is_online is not None:
                 states[f"sensor_{key}_online"] = sensor.is_online

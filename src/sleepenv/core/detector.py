@@ -84,6 +84,11 @@ def _valid_gravity(gravity: Vector | None) -> Vector | None:
     return gravity
 
 
+def _strength(event: _OpenEvent) -> float:
+    """Largest RMS above baseline in baseline units (noise as the unit for a silent bed)."""
+    return (event.max_rms - event.baseline) / max(event.baseline, event.noise)
+
+
 @dataclass(slots=True)
 class _OpenEvent:
     """An event between its first sample above the on-threshold and its close."""
@@ -108,6 +113,7 @@ class _ClosedEvent:
     offset: float
     peak: float
     is_large: bool
+    strength: float = 0.0
     gravity_before: Vector | None = None
     gravity_after: Vector | None = None
 
@@ -140,6 +146,11 @@ class EnvelopeDetector:
     def is_moving(self) -> bool:
         """True while a confirmed movement is under way."""
         return self._open is not None and self._open.is_confirmed
+
+    @property
+    def level(self) -> float | None:
+        """Resting level (adaptive baseline) once warm: tells an occupied bed from an empty one."""
+        return self._baseline if self._is_warm else None
 
     @property
     def last_sample_at(self) -> float | None:
@@ -296,6 +307,7 @@ class EnvelopeDetector:
             offset=event.last_above,
             peak=event.peak,
             is_large=is_large,
+            strength=_strength(event),
             gravity_before=event.gravity_before,
         )
         if event.gravity_before is None:
@@ -323,6 +335,7 @@ class EnvelopeDetector:
             offset=offset,
             peak=event.peak,
             is_large=is_large,
+            strength=_strength(event),
         )
         out.append(self._event(closed, has_posture_change=False, is_truncated=True))
 
@@ -366,4 +379,5 @@ class EnvelopeDetector:
             side=self._side,
             has_posture_change=has_posture_change,
             is_truncated=is_truncated,
+            strength=closed.strength,
         )

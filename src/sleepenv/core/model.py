@@ -87,6 +87,11 @@ class MovementEvent:
     has_posture_change: bool = False
     is_truncated: bool = False
     is_lower_bound: bool = False
+    # Largest RMS above the resting baseline, in baseline units (0 when unknown): lets
+    # the classifier compare movements across beds and sensor gains.
+    strength: float = 0.0
+    # A twitch in the sleep-onset window (hypnagogic myoclonus), set by classification.
+    is_hypnagogic: bool = False
 
     @property
     def duration_seconds(self) -> float:

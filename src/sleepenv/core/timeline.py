@@ -225,7 +225,17 @@ def clamp_setpoint(cfg: GuidanceConfig, spec: DeviceSpec, celsius: float) -> tup
         value, why = hi, why + f"; lowered to the device maximum {hi:g} °C"
     # A device limit may fall outside the safe range: the safe range wins.
     value = min(max(value, cfg.safe_min_celsius), cfg.safe_max_celsius)
-    return round(value, 1), why
+    return _round_inward(value, cfg, spec), why
+
+
+def _round_inward(value: float, cfg: GuidanceConfig, spec: DeviceSpec) -> float:
+    """Round to 0.1 °C unless that steps over a limit (16.1875 max must not become 16.2)."""
+    rounded = round(value, 1)
+    upper = min(x for x in (spec.max_celsius, cfg.safe_max_celsius) if x is not None)
+    lower = max(x for x in (spec.min_celsius, cfg.safe_min_celsius) if x is not None)
+    if lower <= value <= upper and not lower <= rounded <= upper:
+        return value
+    return rounded
 
 
 def _ramp(cfg: GuidanceConfig, plan: NightPlan, lights: list[DeviceSpec]) -> list[Planned]:

@@ -1,0 +1,1 @@
+"""Scoring the classifier against synthetic ground truth (`sleepenv evaluate`)."""
