@@ -206,6 +206,8 @@ def expected_states(ha: HomeAssistant, running: Sleepenv) -> dict[str, str]:
     for bed in running.settings.beds:
         kinds = discovery.entity_kinds(bed)
         for key, value in running.thread.states()[bed.id].items():
+            if key not in kinds:  # e.g. a JSON attributes topic, not an entity of its own
+                continue
             entry = entries[f"sleepenv_{bed.id}_{key}"]
             expected[entry["entity_id"]] = ha_state_of(value, kinds.get(key, "count"))
     return expected
