@@ -50,7 +50,7 @@ HA_FILES = {f"blueprints/automation/sleepenv/{p.name}": p.read_text() for p in B
 # One instance of each blueprint, with the inputs a user would pick.
 BLUEPRINT_INPUTS: dict[str, dict[str, Any]] = {
     "sleepenv_twitches_above_usual.yaml": {
-        "last_night": f"sensor.sleepenv_{BED}_movements_last_night",
+        "last_night": f"sensor.sleepenv_{BED}_twitches_last_night",
         "usual": "sensor.usual_movements_test",
         "factor": 1.5,
         "minimum": 10,
@@ -119,7 +119,7 @@ sensor:
   - platform: statistics
     name: Usual movements per night
     unique_id: usual_movements_per_night
-    entity_id: sensor.sleepenv_bedroom_movements_last_night
+    entity_id: sensor.sleepenv_bedroom_twitches_last_night
     state_characteristic: mean
     max_age:
       days: 14
@@ -362,10 +362,10 @@ def test_restless_night_notifies(
     (sleepenv itself only closes a night at 12:00): this checks the blueprint's logic.
     """
     automation_id = "test_sleepenv_twitches_above_usual"
-    topic = f"sleepenv/{BED}/movements_last_night"
-    entry = home_assistant.entity_by_unique_id(f"sleepenv_{BED}_movements_last_night")
+    topic = f"sleepenv/{BED}/twitches_last_night"
+    entry = home_assistant.entity_by_unique_id(f"sleepenv_{BED}_twitches_last_night")
     assert entry is not None
-    wanted = f"sensor.sleepenv_{BED}_movements_last_night"
+    wanted = f"sensor.sleepenv_{BED}_twitches_last_night"
     if entry["entity_id"] != wanted:
         # Before 2025.10 the id comes from the name; the README tells users to rename it.
         home_assistant.ws(
