@@ -243,17 +243,7 @@ class Overrides:
                 notes.append(f"{attr} held")
                 pct = None if attr == BRIGHTNESS else pct
                 kelvin = None if attr == COLOR_TEMP else kelvin
-        known_pct, known_k = last.brightness_pct, last.color_temp_kelvin
-        # A command we sent but the device has not echoed yet bounds the next step too:
-        # it is measured against the lower of the report and what we last sent.
-        expected = self._dev(action.device).expected
-        if expected is not None:
-            sent_pct = expected.finals.get(BRIGHTNESS)
-            sent_k = expected.finals.get(COLOR_TEMP)
-            if sent_pct is not None and known_pct is not None:
-                known_pct = min(known_pct, sent_pct)
-            if sent_k is not None and known_k is not None:
-                known_k = min(known_k, sent_k)
+        known_pct, known_k = self._light_bounds(action.device, last)
         if is_night and pct is not None and known_pct is None:
             pct = None
             notes.append("brightness unknown: cannot be sure not to brighten at night")
@@ -269,6 +259,22 @@ class Overrides:
             return Skipped(action.device, "light", "; ".join(notes) or "nothing to change")
         reason = action.reason + ("; " + "; ".join(notes) if notes else "")
         return replace(action, brightness_pct=pct, color_temp_kelvin=kelvin, reason=reason)
+
+    def _light_bounds(self, device: str, last: DeviceState) -> tuple[float | None, float | None]:
+        """Brightness and colour a step may not exceed: the lower of report and last command.
+
+        A command we sent but the device has not echoed yet bounds the next step too.
+        """
+        known_pct, known_k = last.brightness_pct, last.color_temp_kelvin
+        expected = self._dev(device).expected
+        if expected is not None:
+            sent_pct = expected.finals.get(BRIGHTNESS)
+            sent_k = expected.finals.get(COLOR_TEMP)
+            if sent_pct is not None and known_pct is not None:
+                known_pct = min(known_pct, sent_pct)
+            if sent_k is not None and known_k is not None:
+                known_k = min(known_k, sent_k)
+        return known_pct, known_k
 
 
 def _describe(attr: str, value: float, lo: float, hi: float, why: str) -> str:
