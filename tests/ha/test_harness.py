@@ -193,7 +193,8 @@ def test_http_config_is_confirmed_so_no_revert_restarts_home_assistant(
 # Published first so that the wait for the compile overlaps the other tests.
 COUNTED_VALUES = ["1", "3", "7"]
 RECORD_MARGIN_SECONDS = 5
-_counted_published_at: list[datetime] = []
+# Per Home Assistant instance: with both releases in one run, each waits for its own.
+_counted_published_at: dict[str, datetime] = {}
 
 
 def test_counter_values_published_for_statistics(
@@ -205,7 +206,7 @@ def test_counter_values_published_for_statistics(
         device.publish(device.topic("counted"), value, retain=True)
         home_assistant.wait_for_state(eid, value)
         time.sleep(1.2)  # the recorder commits every second: keep every value as its own row
-    _counted_published_at.append(datetime.now(UTC))
+    _counted_published_at[home_assistant.base_url] = datetime.now(UTC)
 
 
 def test_entities_under_one_device(home_assistant: HomeAssistant, device: HarnessDevice) -> None:
@@ -364,9 +365,11 @@ def test_counter_has_long_term_statistics(
     only prove an import), so this test waits for the next compile after the values were
     published: at most about five minutes, less the time the other tests took.
     """
-    assert _counted_published_at, "test_counter_values_published_for_statistics must run first"
+    assert home_assistant.base_url in _counted_published_at, (
+        "test_counter_values_published_for_statistics must run first"
+    )
     eid = entity_id(home_assistant, device, "counted")
-    published_at = _counted_published_at[-1]  # this release's (the list spans releases)
+    published_at = _counted_published_at[home_assistant.base_url]
     # A state published just before a period ends may be recorded just after it: aim at
     # the compile of the period that surely holds it.
     compile_at = next_compile_after(published_at + timedelta(seconds=RECORD_MARGIN_SECONDS))

@@ -243,20 +243,38 @@ class Overrides:
                 notes.append(f"{attr} held")
                 pct = None if attr == BRIGHTNESS else pct
                 kelvin = None if attr == COLOR_TEMP else kelvin
-        known_pct, known_k = last.brightness_pct, last.color_temp_kelvin
+        known_pct, known_k = self._light_bounds(action.device, last)
         if is_night and pct is not None and known_pct is None:
             pct = None
             notes.append("brightness unknown: cannot be sure not to brighten at night")
-        if is_night and pct is not None and known_pct is not None and pct > known_pct:
+        # Guidance only ever dims and warms: whatever the phase (a snooze can move the
+        # wind-down back into the day), a step never brightens or cools a light.
+        if pct is not None and known_pct is not None and pct > known_pct:
             pct = known_pct
             notes.append("never brighten at night: kept at the current brightness")
-        if is_night and kelvin is not None and known_k is not None and kelvin > known_k:
+        if kelvin is not None and known_k is not None and kelvin > known_k:
             kelvin = round(known_k)
             notes.append("never cooler at night: kept the current colour")
         if pct is None and kelvin is None:
             return Skipped(action.device, "light", "; ".join(notes) or "nothing to change")
         reason = action.reason + ("; " + "; ".join(notes) if notes else "")
         return replace(action, brightness_pct=pct, color_temp_kelvin=kelvin, reason=reason)
+
+    def _light_bounds(self, device: str, last: DeviceState) -> tuple[float | None, float | None]:
+        """Brightness and colour a step may not exceed: the lower of report and last command.
+
+        A command we sent but the device has not echoed yet bounds the next step too.
+        """
+        known_pct, known_k = last.brightness_pct, last.color_temp_kelvin
+        expected = self._dev(device).expected
+        if expected is not None:
+            sent_pct = expected.finals.get(BRIGHTNESS)
+            sent_k = expected.finals.get(COLOR_TEMP)
+            if sent_pct is not None and known_pct is not None:
+                known_pct = min(known_pct, sent_pct)
+            if sent_k is not None and known_k is not None:
+                known_k = min(known_k, sent_k)
+        return known_pct, known_k
 
 
 def _describe(attr: str, value: float, lo: float, hi: float, why: str) -> str:
