@@ -351,3 +351,35 @@ def test_angle_between_degrees() -> None:
     assert angle_between_degrees((0, 0, 1), (0, 1, 0)) == pytest.approx(90.0)
     assert angle_between_degrees((0, 0, 1), (0, 0, 2)) == pytest.approx(0.0)
     assert angle_between_degrees((0, 0, 0), (0, 0, 1)) == 0.0
+
+
+def breathing(seconds: float, amplitude: float, hz: float = 0.25, seed: int = 3) -> list[float]:
+    """A resting envelope dominated by breathing: its swing inflates the minute's MAD."""
+    rng = random.Random(seed)
+    return [
+        1.0
+        + amplitude * math.sin(2 * math.pi * hz * i / HZ)
+        + 0.04 * math.sin(2 * math.pi * 1.1 * i / HZ)
+        + rng.gauss(0.0, 0.05)
+        for i in range(round(seconds * HZ))
+    ]
+
+
+def test_weak_short_twitch_on_breathing_is_found_by_the_fast_test() -> None:
+    # Breathing at 0.15 puts baseline + 5 x noise 0.71 above the level: a 0.3 s twitch of
+    # 0.55 on a rising breath peaks at ~0.65, just below it (the slow test alone misses
+    # it), but it rises within a sample far above the last half second's median.
+    values = add_bursts(breathing(120.0, 0.15), [Burst(onset=92.0, duration=0.3, amplitude=0.55)])
+    slow_only = DetectorConfig(fast_on_factor=0.0)
+    assert events(run(to_frames(values), slow_only)[1]) == []
+    found = events(run(to_frames(values))[1])
+    assert len(found) == 1
+    assert found[0].onset == pytest.approx(T0 + 92.0, abs=0.15)
+    assert found[0].cls is MovementClass.TWITCH
+
+
+@pytest.mark.parametrize("hz", [0.2, 0.3, 0.5])
+def test_breathing_alone_even_larger_yields_no_events(hz: float) -> None:
+    # Twice the simulator's largest breathing swing, up to the fastest resting rate.
+    _, out = run(to_frames(breathing(600.0, 0.36, hz=hz)))
+    assert events(out) == []

@@ -4,11 +4,22 @@ An adaptive baseline (median and MAD of the last minute of quiet samples) absorb
 breathing and heartbeat and makes thresholds independent of the bed and the sensor's
 gain; hysteresis with an off-hold turns samples into events; a decaying raised
 threshold keeps mattress ringing from splitting one movement into several.
+
+Breathing swings the envelope slowly by up to a few tenths of the baseline, which
+inflates the minute's noise scale and hides weak, short twitches below baseline +
+5 x noise. A second, fast test therefore measures each sample against a local
+reference (the median of the last half second), whose residual keeps only what
+changed within a few samples: breathing (0.1-0.5 Hz) cannot move it much, a twitch
+rising within one or two samples does. Its own robust noise scale (60 s of quiet
+residuals) sets the threshold. An event started this way must stay above the same
+local reference for min_event_seconds (it rose fast and stayed up), and ends below
+the higher of the slow off-threshold and that reference + off_factor x fast noise.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 from sleepenv.core.model import (
@@ -51,6 +62,12 @@ class DetectorConfig:
     rollover_min_seconds: float = 3.0  # "large 3–45 s" => rollover
     bout_min_seconds: float = 45.0
     large_peak_factor: float = 15.0  # peak above baseline + this*noise counts as "large"
+    # Fast test: a sample this far above the median of the last local_seconds (in units of
+    # that residual's own robust noise) starts an event even below the slow on-threshold;
+    # the same 5x as on_factor, 0 turns the fast test off. 0.5 s: breathing moves the
+    # median little, and one partial first sample of a twitch cannot move it at all.
+    local_seconds: float = 0.5
+    fast_on_factor: float = 5.0
 
 
 def classify_by_duration(
@@ -101,8 +118,10 @@ class _OpenEvent:
     noise: float
     gravity_before: Vector | None
     is_confirmed: bool = False
+    # Started by the fast test: the event is also off below this (local reference based).
+    fast_off: float = -math.inf
     # Samples of a not yet confirmed event: they go back to the baseline if it is a glitch.
-    held: list[tuple[float, float]] = field(default_factory=list)
+    held: list[tuple[float, float, float]] = field(default_factory=list)  # (x, residual, dt)
 
 
 @dataclass(slots=True)
@@ -128,6 +147,10 @@ class EnvelopeDetector:
         self._sensor = sensor
         self._side = side
         self._window = TrailingRobustWindow(config.baseline_window_seconds)
+        # Fast test: recent samples (the local reference) and the residuals' noise scale.
+        self._recent: deque[float] = deque()
+        self._fast_window = TrailingRobustWindow(config.baseline_window_seconds)
+        self._fast_noise = math.inf
         self._warmup_seconds = min(config.warmup_seconds, config.baseline_window_seconds)
         self._baseline = 0.0
         self._noise = config.noise_floor
@@ -171,6 +194,7 @@ class EnvelopeDetector:
             self._close_truncated(self._next_t, out)
             out.append(Dropout(start=self._next_t, end=start, sensor=self._sensor))
             self._ring_until = -math.inf
+            self._recent.clear()
         else:
             self._settle_posture(frame, out)
         self._refresh_baseline()
@@ -209,6 +233,39 @@ class EnvelopeDetector:
         self._noise = max(self._window.mad() * MAD_TO_SIGMA, self._config.noise_floor)
         self._off_threshold = self._baseline + self._config.off_factor * self._noise
         self._is_warm = self._window.seconds >= self._warmup_seconds - _EPS
+        if (
+            self._config.fast_on_factor > 0
+            and self._fast_window.seconds >= self._warmup_seconds - _EPS
+        ):
+            fast = max(self._fast_window.mad() * MAD_TO_SIGMA, self._config.noise_floor)
+            self._fast_noise = fast
+        else:
+            self._fast_noise = math.inf
+
+    def _local_count(self, dt: float) -> int:
+        """How many samples of duration dt make local_seconds (1 to 10,000)."""
+        if not dt > 0.0:
+            return 1
+        return max(1, round(min(self._config.local_seconds / dt, 10_000.0)))
+
+    def _local_reference(self, dt: float) -> float | None:
+        """Median of the last local_seconds of samples (None until that many are seen)."""
+        if len(self._recent) < self._local_count(dt):
+            return None
+        return sorted(self._recent)[len(self._recent) // 2]
+
+    def _remember(self, x: float, dt: float) -> None:
+        """Keep x among the last local_seconds of samples."""
+        n = self._local_count(dt)
+        self._recent.append(x)
+        while len(self._recent) > n:
+            self._recent.popleft()
+
+    def _add_quiet(self, x: float, residual: float, dt: float) -> None:
+        """A sample of no movement: it feeds the baseline and the fast noise scale."""
+        self._window.add(x, dt)
+        if math.isfinite(residual):
+            self._fast_window.add(residual, dt)
 
     def _scan(self, frame: EnvelopeFrame, first: int, out: list[DetectorOutput]) -> None:
         """Run the hysteresis over the new samples of one frame."""
@@ -227,9 +284,22 @@ class EnvelopeDetector:
             peak = x
             if peaks is not None and math.isfinite(peaks[i]):
                 peak = peaks[i]
+            ref = self._local_reference(dt)
+            self._remember(x, dt)
+            residual = x - ref if ref is not None else math.nan
             if self._open is not None:
-                self._continue_event(t, dt, x, peak, out)
-            elif self._is_warm and x > self._start_threshold(t, on_threshold):
+                self._continue_event(t, dt, x, residual, peak, out)
+                continue
+            start = self._start_threshold(t, on_threshold)
+            fast_off = -math.inf
+            if self._is_warm and x <= start and ref is not None and t >= self._ring_until:
+                # Fast test (never inside a ringing guard): a quick rise above the local
+                # reference that also clears the slow off-threshold.
+                fast_on = max(ref + cfg.fast_on_factor * self._fast_noise, self._off_threshold)
+                if x > fast_on:
+                    start = fast_on
+                    fast_off = ref + cfg.off_factor * self._fast_noise
+            if self._is_warm and x > start:
                 self._open = _OpenEvent(
                     onset=t,
                     last_above=t + dt,
@@ -238,11 +308,12 @@ class EnvelopeDetector:
                     baseline=self._baseline,
                     noise=self._noise,
                     gravity_before=self._last_gravity,
-                    held=[(x, dt)],
+                    fast_off=fast_off,
+                    held=[(x, residual, dt)],
                 )
                 self._maybe_confirm(out)
             else:
-                self._window.add(x, dt)
+                self._add_quiet(x, residual, dt)
 
     def _start_threshold(self, t: float, on_threshold: float) -> float:
         """On-threshold, raised after a strong event so that ringing cannot start a new one."""
@@ -252,23 +323,29 @@ class EnvelopeDetector:
         return max(on_threshold, self._baseline + self._ring_amplitude * decay)
 
     def _continue_event(
-        self, t: float, dt: float, x: float, peak: float, out: list[DetectorOutput]
+        self,
+        t: float,
+        dt: float,
+        x: float,
+        residual: float,
+        peak: float,
+        out: list[DetectorOutput],
     ) -> None:
         """Extend, confirm or close the open event with one more sample."""
         cfg = self._config
         event = self._open
         assert event is not None
-        if x > self._off_threshold:
+        if x > self._off_threshold and x > event.fast_off:
             event.last_above = t + dt
             event.peak = max(event.peak, peak)
             event.max_rms = max(event.max_rms, x)
             self._maybe_confirm(out)
         elif t + dt - event.last_above >= cfg.off_hold_seconds - _EPS:
             self._close(out)
-            self._window.add(x, dt)
+            self._add_quiet(x, residual, dt)
             return
         if not event.is_confirmed:
-            event.held.append((x, dt))
+            event.held.append((x, residual, dt))
         elif t - event.onset > cfg.baseline_window_seconds:
             # A lasting step in the background level (a fan, a partner lying down) would
             # otherwise hold one event open forever: let the baseline follow it.
@@ -294,8 +371,8 @@ class EnvelopeDetector:
         self._open = None
         if not event.is_confirmed:
             self.glitches += 1
-            for value, seconds in event.held:
-                self._window.add(value, seconds)
+            for value, residual, seconds in event.held:
+                self._add_quiet(value, residual, seconds)
             return
         cfg = self._config
         if cfg.ringing_guard_seconds > 0:
