@@ -201,9 +201,9 @@ def test_history_without_data_says_so(tmp_path: Path) -> None:
     assert "no nights stored yet" in proc.stdout
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 def test_demo_plays_a_night_and_prints_the_summary() -> None:
-    proc = sleepenv("demo", "--hours", "1", "--speed", "600", "--seed", "4", timeout=150)
+    proc = sleepenv("demo", "--hours", "1", "--speed", "600", "--seed", "4", timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "broker: Mosquitto" in out
@@ -214,9 +214,9 @@ def test_demo_plays_a_night_and_prints_the_summary() -> None:
     assert abs(detected - simulated) <= max(2, simulated // 5)
 
 
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(300)
 def test_demo_falls_back_to_the_embedded_broker() -> None:
-    proc = sleepenv("demo", "--hours", "0.5", "--speed", "900", "--broker", "amqtt", timeout=150)
+    proc = sleepenv("demo", "--hours", "0.5", "--speed", "900", "--broker", "amqtt", timeout=240)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "using the embedded amqtt broker" in proc.stdout
     assert "Movements per hour" in proc.stdout
