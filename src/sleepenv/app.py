@@ -142,6 +142,7 @@ class Service:
         self._stopping = False
         self._closing = False
         self._last_diagnostics: dict[str, dict[str, int]] = {}
+        self._onsets: dict[str, float] = {}  # sleep onset last passed on to guidance
         self._discovery_topics: set[str] = set()
         self.guidance: GuidanceRunner | None = None
         if settings.guidance is not None:
@@ -199,6 +200,10 @@ class Service:
                     self.guidance.on_bed_movement(bed_id, event.onset)
         if update.events and tracker.night is not None:
             self.store.save_night(tracker.summary(self.clock.now()))
+        onset = update.states.get("sleep_onset")
+        if self.guidance is not None and onset is not None and onset != self._onsets.get(bed_id):
+            self._onsets[bed_id] = onset
+            self.guidance.on_bed_asleep(bed_id)
         kinds = self.kinds[bed_id]
         for key, value in update.states.items():
             kind = kinds.get(key, "count")

@@ -186,6 +186,13 @@ class GuidanceRunner:
             if room.bed == bed_id:
                 self.apply(room.id, self.engines[room.id].on_presence(True, None, now))
 
+    def on_bed_asleep(self, bed_id: str) -> None:
+        """The bed tracker estimated sleep onset: lights-out becomes asleep in its bedroom."""
+        now = self.clock.now()
+        for room in self.rooms.values():
+            if room.bed == bed_id:
+                self.apply(room.id, self.engines[room.id].on_presence(None, True, now))
+
     def on_ha_time(self, room: str, which: str, at: time) -> None:
         """A bedtime or wake time read from a Home Assistant input_datetime."""
         engine = self.engines[room]

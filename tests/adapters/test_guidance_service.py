@@ -163,3 +163,27 @@ async def _discovery(w: Watcher, prefix: str) -> dict[str, Any]:
     await w.wait_for(lambda: w.json(topic) is not None, 10)
     cmps: dict[str, Any] = w.json(topic)["cmps"]
     return cmps
+
+
+def test_sleep_onset_from_the_bed_moves_lights_out_to_asleep(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    from sleepenv.app import Service  # noqa: PLC0415
+    from sleepenv.core.bed import Update  # noqa: PLC0415
+    from sleepenv.core.timeline import Phase  # noqa: PLC0415
+
+    settings = guidance_settings(mosquitto, prefix, tmp_path)
+    assert settings.guidance is not None
+    room = settings.guidance.bedrooms[0].model_copy(update={"bed": "main"})
+    settings = settings.model_copy(
+        update={"guidance": settings.guidance.model_copy(update={"bedrooms": [room]})}
+    )
+    clock = ScaledClock(berlin(23, 10), 1.0)  # after the 22:30 bedtime: lights-out
+    service = Service(settings, clock)
+    assert service.guidance is not None
+    engine = service.guidance.engines["bedroom"]
+    now = clock.now()
+    assert engine.plan(now).phase_at(now) is Phase.LIGHTS_OUT
+    service._apply("main", Update(states={"sleep_onset": now - 120}))
+    now = clock.now()
+    assert engine.plan(now).phase_at(now) is Phase.ASLEEP
