@@ -153,6 +153,7 @@ class Service:
                 self,
                 self.data_dir / "guidance-switches.json",
             )
+            self.guidance.on_screen_minutes = self.store.save_screen_minutes
         self._restore()
 
     # -- state --------------------------------------------------------------------

@@ -21,6 +21,7 @@ from sleepenv.adapters.homeassistant import HomeAssistantBackend, api_access
 from sleepenv.clock import Clock
 from sleepenv.core.actions import Action, DeviceState, Notify, Skipped
 from sleepenv.core.guidance import Decision, Guidance
+from sleepenv.core.timeline import evening_for
 from sleepenv.guidance_build import build_guidance
 from sleepenv.settings import Settings
 from sleepenv.settings_guidance import DeviceSettings, GuidanceSettings
@@ -70,6 +71,9 @@ class GuidanceRunner:
         self.clock = clock
         self.outbox = outbox
         self.engines: dict[str, Guidance] = build_guidance(self.guidance, tzs)
+        # Called with (room, evening, minutes) when tonight's screen minutes change.
+        self.on_screen_minutes: Callable[[str, str, float], None] | None = None
+        self._screen_saved: dict[str, tuple[str, float]] = {}
         self.rooms = {r.id: r for r in self.guidance.bedrooms}
         self.devices: dict[tuple[str, str], DeviceSettings] = {
             (r.id, d.id): d for r in self.guidance.bedrooms for d in r.devices
@@ -262,10 +266,15 @@ class GuidanceRunner:
         """Queue the bedroom's entity states and attributes that changed."""
         engine = self.engines[room]
         mqtt = self.settings.mqtt
-        items = [
-            (gd.room_topic(mqtt, room, k), gd.encode(k, v))
-            for k, v in engine.states(self.clock.now()).items()
-        ]
+        now = self.clock.now()
+        states = engine.states(now)
+        items = [(gd.room_topic(mqtt, room, k), gd.encode(k, v)) for k, v in states.items()]
+        minutes = states.get("screen_minutes_in_window")
+        if self.on_screen_minutes is not None and isinstance(minutes, int | float):
+            evening = evening_for(engine.config, now).isoformat()
+            if self._screen_saved.get(room) != (evening, minutes):
+                self._screen_saved[room] = (evening, minutes)
+                self.on_screen_minutes(room, evening, float(minutes))
         items.append((gd.room_topic(mqtt, room, "attributes"), _json(self._attributes(engine))))
         for topic, payload in items:
             if force or self._published.get(topic) != payload:

@@ -187,3 +187,17 @@ def test_sleep_onset_from_the_bed_moves_lights_out_to_asleep(
     service._apply("main", Update(states={"sleep_onset": now - 120}))
     now = clock.now()
     assert engine.plan(now).phase_at(now) is Phase.ASLEEP
+
+
+def test_screen_minutes_per_evening_are_stored(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    from sleepenv.app import Service  # noqa: PLC0415
+
+    settings = guidance_settings(mosquitto, prefix, tmp_path)
+    clock = ScaledClock(berlin(21, 45), 1.0)  # inside the no-screen window
+    service = Service(settings, clock)
+    assert service.guidance is not None
+    assert service.store.screen_minutes("bedroom") == {}
+    service.guidance.publish_states("bedroom")
+    assert service.store.screen_minutes("bedroom") == {"2026-11-20": 0.0}

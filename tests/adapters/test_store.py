@@ -50,3 +50,13 @@ def test_nights_newest_first_and_limited(tmp_path: Path) -> None:
     nights = store.nights("main", limit=3)
     assert [n.night for n in nights] == ["2026-01-05", "2026-01-04", "2026-01-03"]
     assert nights[2].counts == {"twitch": 30}
+
+
+def test_screen_minutes_round_trip(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.save_screen_minutes("bedroom", "2026-11-19", 12.5)
+    store.save_screen_minutes("bedroom", "2026-11-20", 3.0)
+    store.save_screen_minutes("bedroom", "2026-11-20", 7.5)  # the evening goes on
+    store.save_screen_minutes("office", "2026-11-20", 99.0)
+    assert store.screen_minutes("bedroom") == {"2026-11-20": 7.5, "2026-11-19": 12.5}
+    assert list(store.screen_minutes("bedroom", limit=1)) == ["2026-11-20"]

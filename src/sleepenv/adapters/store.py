@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS cursors (
     t REAL NOT NULL,
     PRIMARY KEY (bed_id, sensor)
 );
+CREATE TABLE IF NOT EXISTS screen_minutes (
+    room TEXT NOT NULL,
+    evening TEXT NOT NULL,
+    minutes REAL NOT NULL,
+    PRIMARY KEY (room, evening)
+);
 CREATE TABLE IF NOT EXISTS counters (
     bed_id TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -201,6 +207,21 @@ class Store:
                 "INSERT OR REPLACE INTO counters VALUES (?,?,?)",
                 [(bed_id, k, v) for k, v in counters.items()],
             )
+
+    def save_screen_minutes(self, room: str, evening: str, minutes: float) -> None:
+        """Minutes a screen was on in the no-screen window (and after) on one evening."""
+        self._db.execute(
+            "INSERT OR REPLACE INTO screen_minutes VALUES (?,?,?)", (room, evening, minutes)
+        )
+
+    def screen_minutes(self, room: str, limit: int = 14) -> dict[str, float]:
+        """Screen minutes per evening, newest first."""
+        rows = self._db.execute(
+            "SELECT evening, minutes FROM screen_minutes WHERE room=? ORDER BY evening DESC"
+            " LIMIT ?",
+            (room, limit),
+        )
+        return {r[0]: r[1] for r in rows}
 
     def cursors(self, bed_id: str) -> dict[str, float]:
         """Per-sensor time of the last sample admitted before the last checkpoint."""
