@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import shutil
@@ -145,8 +144,3 @@ class AmqttBroker:
             with contextlib.suppress(Exception):
                 await self._broker.shutdown()
             self._broker = None
-
-
-async def wait_for_port_async(host: str, port: int, timeout_seconds: float = 10.0) -> None:
-    """Async variant of wait_for_port."""
-    await asyncio.to_thread(wait_for_port, host, port, timeout_seconds)
