@@ -206,10 +206,13 @@ class Service:
             self._onsets[bed_id] = onset
             self.guidance.on_bed_asleep(bed_id)
         kinds = self.kinds[bed_id]
+        reset_at = tracker.counts_reset_at
+        if reset_at is None:  # before the tracker's first tick (never after restore)
+            reset_at = tracker.window.last_boundary(self.clock.now())
         for key, value in update.states.items():
             kind = kinds.get(key, "count")
             topic = discovery.state_topic(self.settings.mqtt, bed_id, key)
-            self._dirty[topic] = discovery.encode_state(value, kind)
+            self._dirty[topic] = discovery.encode_state(value, kind, reset_at)
 
     def _mark_all_dirty(self) -> None:
         now = self.clock.now()

@@ -26,15 +26,24 @@ async def test_discovery_has_the_classification_entities(
 ) -> None:
     settings = make_settings(mosquitto, prefix, tmp_path)
     disc_topic = f"{prefix}ha/device/sleepenv_main/config"
+    clock = night_clock()
     async with (
         watch(mosquitto.host, mosquitto.port, [f"{prefix}ha/#", f"{prefix}/#"]) as w,
-        running(settings, night_clock()),
+        running(settings, clock),
     ):
         await w.wait_for(lambda: disc_topic in w.latest)
         cmps = w.json(disc_topic)["cmps"]
         for key in NEW_COUNTS:
-            assert cmps[key]["state_class"] == "total_increasing"
+            assert cmps[key]["state_class"] == "total"
+            assert "last_reset" in cmps[key]["last_reset_value_template"]
             assert cmps[key]["unique_id"] == f"sleepenv_main_{key}"
+        # The counts carry the night's start (the clock's 18:00 window) as last_reset.
+        await w.wait_for(lambda: f"{prefix}/main/plm_tonight" in w.latest)
+        doc = w.json(f"{prefix}/main/plm_tonight")
+        assert doc["count"] == 0
+        local = datetime.fromtimestamp(clock.now()).astimezone()
+        night_start = local.replace(hour=18, minute=0, second=0, microsecond=0)
+        assert datetime.fromisoformat(doc["last_reset"]) == night_start
         assert "state_class" not in cmps["plm_index_tonight"]
         assert cmps["plm_index_tonight"]["unit_of_measurement"] == "/h"
         assert cmps["sleep_onset"]["device_class"] == "timestamp"

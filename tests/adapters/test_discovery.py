@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sleepenv.adapters import discovery
 from sleepenv.core.model import MovementClass, MovementEvent
 from sleepenv.settings import Settings
@@ -68,6 +70,26 @@ def test_state_encoding() -> None:
     assert discovery.encode_state(None, "timestamp") == b"None"
     assert discovery.encode_state(0.0, "timestamp") == b"1970-01-01T00:00:00+00:00"
     assert discovery.encode_state(7, "count") == b"7"
+
+
+def test_per_class_counts_are_totals_with_the_night_start_as_last_reset() -> None:
+    """Relabelling can lower a per-class count: `total` + `last_reset` makes Home Assistant
+    book that as a correction (a fall of a `total_increasing` sensor reads as a reset)."""
+    s = settings()
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    for key in ("twitches_tonight", "limb_movements_tonight", "rollovers_tonight"):
+        assert cmps[key]["state_class"] == "total"
+        assert cmps[key]["value_template"] == "{{ value_json.count }}"
+        assert cmps[key]["last_reset_value_template"] == "{{ value_json.last_reset }}"
+        assert cmps[key]["json_attributes_topic"] == "sleepenv/main/attributes"
+    for key in ("hypnic_jerks_tonight", "plm_tonight"):
+        assert cmps[key]["state_class"] == "total"
+    assert "last_reset_value_template" not in cmps["movements_tonight"]
+    doc = json.loads(discovery.encode_state(3, discovery.NIGHTLY_COUNT, 0.0))
+    assert doc == {"count": 3, "last_reset": "1970-01-01T00:00:00+00:00"}
+    assert json.loads(discovery.encode_state(None, discovery.NIGHTLY_COUNT, 60.0))["count"] == 0
+    with pytest.raises(ValueError, match="reset"):
+        discovery.encode_state(3, discovery.NIGHTLY_COUNT)
 
 
 def test_event_payload_carries_class_and_details() -> None:

@@ -67,8 +67,8 @@ async def running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Servi
 
 
 def state(w: Watcher, prefix: str, key: str) -> str | None:
-    """Latest retained state of the bed's entity `key`."""
-    return w.text(f"{prefix}/main/{key}")
+    """Latest retained state of the bed's entity `key` (as Home Assistant reads it)."""
+    return w.value(f"{prefix}/main/{key}")
 
 
 async def test_discovery_online_and_ha_birth(

@@ -89,10 +89,18 @@ def test_night_end_closes_a_summary_and_next_night_resets() -> None:
     assert closed is not None
     assert closed.night == "2026-01-05"
     assert closed.total_movements == 3
+    assert bed.counts_reset_at == noon  # the daytime zeros start at the night's end
     evening = datetime(2026, 1, 6, 18, 0, tzinfo=BERLIN).timestamp()
-    update = bed.tick(evening)
+    update = bed.tick(evening + 5)
     assert update.states["movements_tonight"] == 0
     assert update.states["movements_last_night"] == 3
+    assert bed.counts_reset_at == evening
+
+
+def test_counts_reset_at_after_a_restart_is_the_night_start() -> None:
+    bed = tracker()
+    night_start = datetime(2026, 1, 5, 18, 0, tzinfo=BERLIN).timestamp()
+    assert bed.counts_reset_at == night_start
 
 
 def test_zigbee_sensor_counts_are_lower_bounds() -> None:

@@ -44,3 +44,12 @@ def test_next_boundary() -> None:
     assert w.next_boundary(ts(2026, 1, 6, 3, 0)) == ts(2026, 1, 6, 12, 0)
     assert w.next_boundary(ts(2026, 1, 6, 12, 0)) == ts(2026, 1, 6, 18, 0)
     assert w.next_boundary(ts(2026, 1, 6, 13, 0)) == ts(2026, 1, 6, 18, 0)
+
+
+def test_last_boundary_is_when_nightly_counts_reset() -> None:
+    w = NightWindow(time(18), time(12), BERLIN)
+    assert w.last_boundary(ts(2026, 1, 6, 3, 0)) == ts(2026, 1, 5, 18, 0)
+    assert w.last_boundary(ts(2026, 1, 6, 12, 0)) == ts(2026, 1, 6, 12, 0)
+    assert w.last_boundary(ts(2026, 1, 6, 17, 59)) == ts(2026, 1, 6, 12, 0)
+    # Across the autumn change the night is 19 h long; its start is still found.
+    assert w.last_boundary(ts(2026, 10, 25, 11, 0)) == ts(2026, 10, 24, 18, 0)

@@ -23,6 +23,7 @@ from sleepenv.settings import Settings
 from .harness import HomeAssistant
 
 ONSET = datetime(2026, 1, 5, 22, 47, tzinfo=UTC).timestamp()
+NIGHT_START = datetime(2026, 1, 5, 18, 0, tzinfo=UTC).timestamp()
 
 
 class Bed:
@@ -49,7 +50,7 @@ class Bed:
     def state(self, key: str, value: object) -> None:
         """Publish one entity state as the service would."""
         mqtt = self.settings.mqtt
-        payload = discovery.encode_state(value, self.kinds.get(key, "count"))
+        payload = discovery.encode_state(value, self.kinds.get(key, "count"), NIGHT_START)
         self.publish(discovery.state_topic(mqtt, "main", key), payload)
 
 
@@ -98,7 +99,9 @@ def test_sleep_entities_show_their_values(home_assistant: HomeAssistant, bed: Be
     assert plmi["attributes"]["unit_of_measurement"] == "/h"
     assert "state_class" not in plmi["attributes"]
     plm = ha.wait_for_state(entity(ha, "plm_tonight"), "64")
-    assert plm["attributes"]["state_class"] == "total_increasing"
+    assert plm["attributes"]["state_class"] == "total"
+    last_reset = datetime.fromisoformat(plm["attributes"]["last_reset"])
+    assert last_reset.timestamp() == NIGHT_START
     last = ha.wait_for_state(entity(ha, "hypnic_jerks_last_night"), "2")
     assert "state_class" not in last["attributes"]
 

@@ -10,6 +10,7 @@ statistics test (last) waits for the recorder's 5-minute compile only once.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -78,15 +79,16 @@ OLD_BED_CONFIG = {
         }
     },
 }
-# Counters that only ever grow within a night (the total and the diagnostics); the
-# per-class counts follow the provisional classification and may fall.
-MONOTONIC_COUNTERS = ("movements_tonight", "frames_received", "messages_rejected")
+# Counters whose long-term statistics keep a sum: the total and the diagnostics only grow
+# (total_increasing); the per-class counts follow the provisional classification and may
+# fall, so they are `total` with the night's start as last_reset.
+SUM_STATE_CLASSES = ("total_increasing", "total")
 LEGACY_UNIQUE_IDS = ("sleepenv_bedroom_movements_total", "sleepenv_attic_movements_tonight")
 
 # What the entities that exist today must look like (unique_id suffix -> expectations).
 EXPECTED: dict[str, dict[str, str | None]] = {
     "movements_tonight": {"p": "sensor", "state_class": "total_increasing", "category": None},
-    "twitches_tonight": {"p": "sensor", "state_class": "total_increasing", "category": None},
+    "twitches_tonight": {"p": "sensor", "state_class": "total", "category": None},
     "movements_last_night": {"p": "sensor", "state_class": None, "category": None},
     "last_movement": {"p": "sensor", "device_class": "timestamp"},
     "movement": {"p": "binary_sensor", "device_class": "motion"},
@@ -156,7 +158,6 @@ class Sleepenv:
     broker: MosquittoProcess
     thread: ServiceThread
     night_published_at: list[datetime] = field(default_factory=list)
-    statistics_sums: dict[str, tuple[float, float]] = field(default_factory=dict)
     event_changes: list[JSON] = field(default_factory=list)
 
     def restart(self) -> None:
@@ -200,6 +201,8 @@ def ha_state_of(value: Any, kind: str) -> str:
         return "unknown"
     if kind == "binary":
         return "on" if value else "off"
+    if kind == discovery.NIGHTLY_COUNT:
+        return str(value)  # the JSON's `count`, through the value_template
     return discovery.encode_state(value, kind).decode()
 
 
@@ -530,11 +533,25 @@ def next_compile_after(moment: datetime) -> datetime:
     return datetime.fromtimestamp(period_end + COMPILE_OFFSET_SECONDS, tz=UTC)
 
 
+def has_fallen(changes: list[JSON], entity_id: str) -> bool:
+    """True when a numeric state of `entity_id` in the recorded changes went down."""
+    values = [
+        float(c["data"]["new_state"]["state"])
+        for c in changes
+        if c["data"]["entity_id"] == entity_id
+        and c["data"]["new_state"] is not None
+        and c["data"]["new_state"]["state"] not in ("unknown", "unavailable")
+    ]
+    return any(b < a for a, b in itertools.pairwise(values))
+
+
 @pytest.mark.timeout(COMPILE_PERIOD_SECONDS + 240)
 def test_counters_have_long_term_statistics(
     home_assistant: HomeAssistant, sleepenv: Sleepenv
 ) -> None:
-    """Every total_increasing counter of the bed gets statistics whose sum is its count.
+    """Every counter of the bed gets statistics whose sum is its count: the total and the
+    diagnostics, and the per-class counts, whose relabelled falls (limb movements becoming
+    a PLM series) are booked as corrections thanks to last_reset, not as meter resets.
 
     Waits for the recorder's next 5-minute compile after the night (see tests/ha/README.md).
     """
@@ -544,10 +561,11 @@ def test_counters_have_long_term_statistics(
     counters = {
         entries[c.unique_id]["entity_id"]: c
         for c in sleepenv.components()
-        if c.config.get("state_class") == "total_increasing"
+        if c.config.get("state_class") in SUM_STATE_CLASSES
         and c.device["ids"][0] == f"sleepenv_{BED}"
     }
-    assert any(c.key == "movements_tonight" for c in counters.values())
+    keys = {c.key for c in counters.values()}
+    assert {"movements_tonight", "plm_tonight", "limb_movements_tonight"} <= keys
     finals = {}
     for eid in counters:
         state = home_assistant.state(eid)
@@ -567,25 +585,17 @@ def test_counters_have_long_term_statistics(
         return rows if done else {}
 
     rows = home_assistant.wait_for(compiled, timeout=90, interval=2, message="statistics")
-    sleepenv.statistics_sums = {counters[e].key: (rows[e][-1]["sum"], finals[e]) for e in counters}
+    fell = [counters[e].key for e in counters if has_fallen(sleepenv.event_changes, e)]
+    assert fell, "no count fell during this night: the test no longer shows a correction"
+    night_began = datetime.fromtimestamp(night_start(), UTC).replace(hour=18, minute=0)
     for eid, c in counters.items():
-        if c.key in MONOTONIC_COUNTERS:
-            # It started at 0 on this fresh instance and only grew: the sum is the count.
-            assert rows[eid][-1]["sum"] == finals[eid], eid
+        if c.config.get("state_class") == "total":
+            reset = home_assistant.state(eid)["attributes"]["last_reset"]  # type: ignore[index]
+            assert datetime.fromisoformat(reset) == night_began, eid
+    # Each started at 0 on this fresh instance (the night's start is its last_reset), so
+    # the sum is the count.
+    sums = {counters[e].key: (rows[e][-1]["sum"], finals[e]) for e in counters}
+    drifted = {k: v for k, v in sums.items() if v[0] != v[1]}
+    assert not drifted, f"(sum, count) of counters whose sum drifted: {drifted}"
     ids = home_assistant.ws({"type": "recorder/list_statistic_ids", "statistic_type": "sum"})
     assert set(counters) <= {item["statistic_id"] for item in ids}
-
-
-@pytest.mark.xfail(
-    reason="per-class counts are provisional (classification relabels movements during the "
-    "night), so they can fall; Home Assistant takes a fall of a total_increasing sensor for "
-    "a reset and the long-term sum drifts from the count. Needs state_class total with "
-    "last_reset, or per-class counts that only grow.",
-    strict=False,
-)
-def test_per_class_counter_sums_equal_their_counts(sleepenv: Sleepenv) -> None:
-    """Every total_increasing counter's long-term sum equals its final count (uses the rows
-    the statistics test fetched: no second wait)."""
-    assert sleepenv.statistics_sums, "test_counters_have_long_term_statistics must run first"
-    drifted = {k: v for k, v in sleepenv.statistics_sums.items() if v[0] != v[1]}
-    assert not drifted, f"(sum, count) of counters whose sum drifted: {drifted}"

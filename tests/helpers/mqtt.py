@@ -26,6 +26,16 @@ class Watcher:
         value = self.latest.get(topic)
         return value.decode() if value is not None else None
 
+    def value(self, topic: str) -> str | None:
+        """Latest state on `topic` as Home Assistant reads it: a nightly count's `count`
+        from its JSON (`{"count": n, "last_reset": ...}`), else the text."""
+        text = self.text(topic)
+        if text is not None and text.startswith("{"):
+            data = json.loads(text)
+            if isinstance(data, dict) and "count" in data and "last_reset" in data:
+                return str(data["count"])
+        return text
+
     def json(self, topic: str) -> Any:
         """Latest payload on `topic` parsed as JSON."""
         value = self.latest.get(topic)
@@ -50,13 +60,14 @@ class Watcher:
                 await asyncio.wait_for(self.changed.wait(), min(0.2, remaining))
 
     async def expect(self, expected: dict[str, str], seconds: float = 10.0) -> None:
-        """Wait until every topic's latest payload equals its expected text; show the diff."""
+        """Wait until every topic's latest state (see `value`) equals its expected text;
+        show the diff."""
         try:
             await self.wait_for(
-                lambda: all(self.text(t) == v for t, v in expected.items()), seconds
+                lambda: all(self.value(t) == v for t, v in expected.items()), seconds
             )
         except TimeoutError:
-            assert {t: self.text(t) for t in expected} == expected
+            assert {t: self.value(t) for t in expected} == expected
 
 
 @contextlib.asynccontextmanager

@@ -20,6 +20,8 @@ LOWER_BOUND_NOTE = (
 
 
 ADVISORY_ATTRIBUTES = "worth_discussing_attributes"
+# A count published with the moment it was last reset: `{"count": n, "last_reset": iso}`.
+NIGHTLY_COUNT = "nightly_count"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,7 @@ class Entity:
     key: str
     platform: str
     name: str
-    kind: str = "count"  # count | timestamp | binary | event | number
+    kind: str = "count"  # count | nightly_count | timestamp | binary | event | number
     device_class: str | None = None
     state_class: str | None = None
     entity_category: str | None = None
@@ -45,30 +47,15 @@ BED_ENTITIES: tuple[Entity, ...] = (
         state_class="total_increasing",
         icon="mdi:bed",
     ),
-    Entity(
-        "twitches_tonight",
-        "sensor",
-        "Twitches tonight",
-        state_class="total_increasing",
-        icon="mdi:lightning-bolt-outline",
-    ),
-    Entity(
-        "limb_movements_tonight",
-        "sensor",
-        "Limb movements tonight",
-        state_class="total_increasing",
-        icon="mdi:shoe-print",
-    ),
-    Entity(
-        "rollovers_tonight",
-        "sensor",
-        "Rollovers tonight",
-        state_class="total_increasing",
-        icon="mdi:rotate-3d-variant",
-    ),
+    # Per-class counts follow the provisional labels, so they can fall (three limb
+    # movements become a PLM series): `total` with the night's start as `last_reset`, so
+    # Home Assistant books a fall as a correction, not as a meter reset.
     *(
-        Entity(key, "sensor", name, state_class="total_increasing", icon=icon)
+        Entity(key, "sensor", name, kind=NIGHTLY_COUNT, state_class="total", icon=icon)
         for key, name, icon in (
+            ("twitches_tonight", "Twitches tonight", "mdi:lightning-bolt-outline"),
+            ("limb_movements_tonight", "Limb movements tonight", "mdi:shoe-print"),
+            ("rollovers_tonight", "Rollovers tonight", "mdi:rotate-3d-variant"),
             ("hypnic_jerks_tonight", "Hypnic jerks tonight", "mdi:flash-alert-outline"),
             ("plm_tonight", "PLM-like movements tonight", "mdi:metronome"),
         )
@@ -216,7 +203,10 @@ def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str,
             cfg[field] = value
     if entity.unit is not None:
         cfg["unit_of_measurement"] = entity.unit
-    if entity.state_class == "total_increasing" and entity.entity_category is None:
+    if entity.kind == NIGHTLY_COUNT:
+        cfg["value_template"] = "{{ value_json.count }}"
+        cfg["last_reset_value_template"] = "{{ value_json.last_reset }}"
+    if entity.state_class is not None and entity.entity_category is None:
         cfg["json_attributes_topic"] = attributes_topic(mqtt, bed.id)
     if entity.key == "worth_discussing":
         # The triggering pattern and the informational wording, as attributes.
@@ -253,8 +243,19 @@ def bed_attributes(bed: BedSettings, is_lower_bound: bool) -> dict[str, Any]:
     return attrs
 
 
-def encode_state(value: Any, kind: str) -> bytes:
-    """An entity state as Home Assistant's MQTT platforms expect it."""
+def _iso(at: float) -> str:
+    return datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds")
+
+
+def encode_state(value: Any, kind: str, reset_at: float | None = None) -> bytes:
+    """An entity state as Home Assistant's MQTT platforms expect it.
+
+    A nightly count carries `reset_at` (when the night's counters last started from 0).
+    """
+    if kind == NIGHTLY_COUNT:
+        if reset_at is None:
+            raise ValueError("a nightly count needs the moment it was reset")
+        return json.dumps({"count": value or 0, "last_reset": _iso(reset_at)}).encode()
     if value is None:
         return b"None"
     if isinstance(value, dict):
@@ -262,7 +263,7 @@ def encode_state(value: Any, kind: str) -> bytes:
     if kind == "binary":
         return b"ON" if value else b"OFF"
     if kind == "timestamp":
-        return datetime.fromtimestamp(float(value), UTC).isoformat(timespec="seconds").encode()
+        return _iso(value).encode()
     return str(value).encode()
 
 

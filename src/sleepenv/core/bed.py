@@ -136,6 +136,9 @@ class BedTracker:
             self._sensors[spec.key] = _Sensor(spec, detector)
         self.night: date | None = None
         self.night_start: float | None = None
+        # When the nightly counters last started from 0 (a night's start, or its end for
+        # the daytime zeros): Home Assistant's `last_reset` of the per-class counts.
+        self.counts_reset_at: float | None = None
         self.counts: dict[str, int] = {}
         self.recent_onsets: deque[float] = deque()
         self.last_movement_at: float | None = None
@@ -169,6 +172,7 @@ class BedTracker:
                 self._sensors[key].cursor = cursor
         self.night = self.window.night_of(now)
         self.night_start = self.window.bounds(self.night)[0] if self.night else None
+        self.counts_reset_at = self.window.last_boundary(now)
         for event in sorted(events, key=lambda e: e.onset):
             if self.night_start is not None and event.onset >= self.night_start:
                 self._count(event, now)
@@ -341,6 +345,7 @@ class BedTracker:
                 self.advisory = advise(self.history)
             self.night = night
             self.night_start = self.window.bounds(night)[0] if night else None
+            self.counts_reset_at = self.window.last_boundary(now)
             self.counts = {}
             self.tonight = []
             self.levels = []

@@ -35,11 +35,18 @@ class NightWindow:
                 return candidate
         return None
 
-    def next_boundary(self, at: float) -> float:
-        """The first night start or end strictly after `at`."""
+    def _boundaries_near(self, at: float) -> list[float]:
         local = datetime.fromtimestamp(at, self.tz).date()
         moments = []
-        for offset in (-1, 0, 1, 2):
+        for offset in (-2, -1, 0, 1, 2):
             start, end = self.bounds(local + timedelta(days=offset))
             moments += [start, end]
-        return min(m for m in moments if m > at)
+        return moments
+
+    def next_boundary(self, at: float) -> float:
+        """The first night start or end strictly after `at`."""
+        return min(m for m in self._boundaries_near(at) if m > at)
+
+    def last_boundary(self, at: float) -> float:
+        """The latest night start or end at or before `at` (when nightly counts reset)."""
+        return max(m for m in self._boundaries_near(at) if m <= at)
