@@ -50,11 +50,13 @@ OPTION_FIELDS: dict[str, str] = {
     "beds[].envelope_status_topic": "beds[].sensors[].status_topic",
     "beds[].vibration_topic": "beds[].sensors[].topic",
     "beds[].vibration_side": "beds[].sensors[].side",
+    "beds[].presence_topic": "beds[].presence_topic",
     "night_start": "night.start",
     "night_end": "night.end",
     "bedtime": "guidance.bedrooms[].schedule.bedtime",
     "wake_time": "guidance.bedrooms[].schedule.wake",
     "target_temperature": "guidance.climate.target_celsius",
+    "plm_profile": "classification.plm_profile",
     "log_level": "log_level",
 }
 # Options that choose where settings come from rather than setting a field.
@@ -88,6 +90,8 @@ def _bed(bed: Mapping[str, Any], default_timezone: str | None) -> dict[str, Any]
     timezone = bed.get("timezone") or default_timezone
     if timezone:
         out["timezone"] = timezone
+    if bed.get("presence_topic"):
+        out["presence_topic"] = bed["presence_topic"]
     return out
 
 
@@ -131,6 +135,8 @@ def settings_from_options(
     }
     if night:
         data["night"] = night
+    if options.get("plm_profile"):
+        data["classification"] = {"plm_profile": options["plm_profile"]}
     guidance = _guidance(options, data["beds"])
     if guidance is not None:
         data["guidance"] = guidance

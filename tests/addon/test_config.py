@@ -23,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from sleepenv.adapters.supervisor import MqttService
 from sleepenv.addon import META_OPTIONS, OPTION_FIELDS, settings_from_options
-from sleepenv.settings import Settings, validate
+from sleepenv.settings import ConfigError, Settings, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "docker/addon"
@@ -270,11 +270,13 @@ def test_each_option_lands_in_its_field() -> None:
                 "envelope_status_topic": "guest-sensor/status",
                 "vibration_topic": "zigbee2mqtt/guest_vibration",
                 "vibration_side": "right",
+                "presence_topic": "zigbee2mqtt/guest_presence",
             },
             {"id": "main", "name": "Main", "vibration_topic": "zigbee2mqtt/main_bed"},
         ],
         "night_start": "19:30",
         "night_end": "11:00",
+        "plm_profile": "aasm",
         "log_level": "debug",
     }
     settings = validate(settings_from_options(options, BROKER, default_timezone="Europe/Oslo"))
@@ -292,16 +294,47 @@ def test_each_option_lands_in_its_field() -> None:
         "zigbee2mqtt/guest_vibration",
         "right",
     )
+    assert guest.presence_topic == "zigbee2mqtt/guest_presence"
     assert main.timezone == "Europe/Oslo", "beds without a zone take Home Assistant's"
     assert [s.kind for s in main.sensors] == ["zigbee_vibration"]
+    assert main.presence_topic is None, "presence_topic is per bed"
     assert (settings.night.start, settings.night.end) == (time(19, 30), time(11, 0))
+    assert settings.classification.plm_profile == "aasm"
     assert settings.log_level == "DEBUG"
+
+
+def test_omitted_presence_and_plm_profile_keep_the_settings_defaults(
+    manifest: dict[str, Any],
+) -> None:
+    """Without the options (or with a cleared topic) the model's defaults apply, not ours."""
+    data = settings_from_options(manifest["options"], BROKER)
+    assert "classification" not in data
+    assert "presence_topic" not in data["beds"][0]
+    settings = validate(data)
+    assert settings.beds[0].presence_topic is None
+    assert settings.classification.plm_profile == "wasm"
+    cleared = {
+        **manifest["options"],
+        "beds": [{**manifest["options"]["beds"][0], "presence_topic": ""}],
+    }
+    assert validate(settings_from_options(cleared, BROKER)).beds[0].presence_topic is None
+
+
+def test_an_unknown_plm_profile_is_refused_with_the_allowed_values(
+    manifest: dict[str, Any],
+) -> None:
+    """The settings model refuses it and names the YAML path and both allowed rules."""
+    options = {**manifest["options"], "plm_profile": "rls"}
+    with pytest.raises(ConfigError) as refused:
+        validate(settings_from_options(options, BROKER))
+    [problem] = refused.value.problems
+    assert problem.startswith("classification.plm_profile: ")
+    assert "'wasm'" in problem
+    assert "'aasm'" in problem
 
 
 def test_a_bed_without_any_sensor_topic_is_reported() -> None:
     """The settings model, not the add-on, says what is wrong, with the YAML path."""
-    from sleepenv.settings import ConfigError  # noqa: PLC0415 - only this test needs it
-
     with pytest.raises(ConfigError, match=r"beds\[0\]\.sensors"):
         validate(settings_from_options({"beds": [{"id": "main", "name": "Bed"}]}, BROKER))
 
