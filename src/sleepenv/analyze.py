@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepenv.adapters.recording import RecordedMessage, read_recording, sniff_source
+from sleepenv.core.arousal import waking_jerks
 from sleepenv.core.bed import BedTracker, SensorSpec
 from sleepenv.core.classify import ClassifyConfig, NightClassification
 from sleepenv.core.model import MovementEvent, Reading, Rejection, SourceKind
@@ -123,6 +124,8 @@ def _document(
         "total_sleep_seconds": _round(sleep.total_sleep_seconds),
         "periodicity_index": _round(final.periodicity_index, 3),
         "hypnagogic_twitches": final.hypnagogic_twitches,
+        # Onsets of the hypnic jerks followed by an awakening (core/arousal.py).
+        "waking_jerks": [round(e.onset, 3) for e in waking_jerks(final.events)],
         "glitches": final.glitches,
         "is_lower_bound": final.is_lower_bound,
     }

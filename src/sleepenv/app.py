@@ -172,6 +172,7 @@ class Service:
                 self.store.counters(bed_id),
                 nights[0] if nights else None,
                 history=nights,
+                levels=self.store.levels(bed_id, tonight) if tonight else None,
             )
             self._apply(bed_id, update)
 
@@ -179,8 +180,12 @@ class Service:
         """Persist and queue what an update changed."""
         tracker = self.pipeline.trackers[bed_id]
         night = tracker.night.isoformat() if tracker.night else "day"
+        if update.levels and tracker.night is not None:
+            self.store.add_levels(bed_id, night, update.levels)
         if update.closed_night is not None:
             self.store.save_night(update.closed_night)
+            # Levels matter only while their night runs ("day" sorts after every date).
+            self.store.forget_levels(bed_id, night)
             if update.final_events is not None:
                 # Live labels were provisional: the stored night ends with the final ones.
                 self.store.relabel_night(bed_id, update.closed_night.night, update.final_events)

@@ -144,3 +144,28 @@ async def test_presence_topic_drives_in_bed(
         await w.wait_for(lambda: state(w, prefix, "in_bed") == "OFF")
         await publish_many(mosquitto.host, mosquitto.port, [(topic, b"garbage")])
         await w.wait_for(lambda: state(w, prefix, "messages_rejected") == "1")
+
+
+async def test_occupancy_levels_survive_a_restart(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    """The per-minute resting levels are stored: a restarted service still tells an
+    occupied bed from the empty one without waiting for new minutes of contrast."""
+    clock = night_clock()
+    settings = make_settings(mosquitto, prefix, tmp_path)
+    start = clock.now() - 1500
+    empty = frames(start, 600, baseline=0.1)
+    occupied = frames(start + 600, 900, (Burst(start + 610, 2.0, 2.0),), seed=1)
+    msgs = [(f"{prefix}/bed/env", payload(f)) for f in (*empty, *occupied)]
+    async with running(settings, clock) as service:
+        await publish_many(mosquitto.host, mosquitto.port, msgs)
+        tracker = service.pipeline.trackers["main"]
+        async with watch(mosquitto.host, mosquitto.port, [f"{prefix}/#"]) as w:
+            await w.wait_for(lambda: tracker.frames_received == len(msgs), 20)
+            await w.wait_for(lambda: state(w, prefix, "in_bed") == "ON")
+        levels = list(tracker.levels)
+    assert len(levels) >= 20
+    async with running(settings, clock) as again:
+        restored = again.pipeline.trackers["main"]
+        assert restored.levels == levels
+        assert restored.states(clock.now())["in_bed"] is True

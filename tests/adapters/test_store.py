@@ -60,3 +60,37 @@ def test_screen_minutes_round_trip(tmp_path: Path) -> None:
     store.save_screen_minutes("office", "2026-11-20", 99.0)
     assert store.screen_minutes("bedroom") == {"2026-11-20": 7.5, "2026-11-19": 12.5}
     assert list(store.screen_minutes("bedroom", limit=1)) == ["2026-11-20"]
+
+
+def test_waking_jerks_round_trip_and_older_databases_gain_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    # The nights table as an earlier version made it: no waking_jerks column.
+    db.execute(
+        "CREATE TABLE nights (bed_id TEXT NOT NULL, night TEXT NOT NULL, start REAL NOT NULL,"
+        " end REAL, counts TEXT NOT NULL, sleep_onset REAL, plm_index REAL,"
+        " rejected INTEGER NOT NULL, PRIMARY KEY (bed_id, night))"
+    )
+    db.execute("INSERT INTO nights VALUES ('main','2026-01-04',1,2,'{}',NULL,NULL,0)")
+    db.commit()
+    db.close()
+    store = Store(path)
+    store.save_night(NightSummary("main", "2026-01-05", 1.0, 2.0, {}, waking_jerks=3))
+    old, new = sorted(store.nights("main"), key=lambda n: n.night)
+    assert old.waking_jerks is None  # not known for a night stored before
+    assert new.waking_jerks == 3
+
+
+def test_levels_of_the_running_night_round_trip_and_old_ones_are_forgotten(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "s.db")
+    store.add_levels("main", "2026-01-04", [(10.0, 1.0)])
+    store.add_levels("main", "2026-01-05", [(120.0, 3.5), (60.0, 3.0)])
+    store.add_levels("main", "2026-01-05", [(60.0, 3.0)])  # a replay writes nothing new
+    store.add_levels("other", "2026-01-05", [(60.0, 9.0)])
+    assert store.levels("main", "2026-01-05") == [(60.0, 3.0), (120.0, 3.5)]
+    store.forget_levels("main", "2026-01-05")
+    assert store.levels("main", "2026-01-04") == []
+    assert store.levels("main", "2026-01-05") == [(60.0, 3.0), (120.0, 3.5)]
+    assert store.levels("other", "2026-01-05") == [(60.0, 9.0)]

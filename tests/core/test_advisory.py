@@ -6,9 +6,13 @@ from sleepenv.core.advisory import WORDING, advise
 from sleepenv.core.model import NightSummary
 
 
-def night(day: int, plmi: float | None = 3.0, **counts: int) -> NightSummary:
-    """A closed night on 2026-01-<day>."""
-    return NightSummary("main", f"2026-01-{day:02d}", 0.0, 1.0, dict(counts), None, plmi)
+def night(
+    day: int, plmi: float | None = 3.0, waking: int | None = 0, **counts: int
+) -> NightSummary:
+    """A closed night on 2026-01-<day> (`waking`: hypnic jerks followed by an awakening)."""
+    return NightSummary(
+        "main", f"2026-01-{day:02d}", 0.0, 1.0, dict(counts), None, plmi, waking_jerks=waking
+    )
 
 
 def test_quiet_history_and_too_few_nights_say_nothing() -> None:
@@ -27,11 +31,26 @@ def test_plm_index_above_15_on_most_of_the_last_7_nights() -> None:
     assert not advise(history).is_on
 
 
-def test_frequent_hypnic_jerks_most_nights() -> None:
-    history = [night(d, hypnic_jerk=4 if d > 2 else 0) for d in range(1, 8)]
+def test_frequent_hypnic_jerks_that_wake_the_sleeper_most_nights() -> None:
+    history = [night(d, waking=1 if d > 2 else 0, hypnic_jerk=4) for d in range(1, 8)]
     advisory = advise(history)
     assert advisory.is_on
     assert "hypnic jerks" in advisory.patterns[0]
+    assert "followed by an awakening, on 5 of the last 7 nights" in advisory.patterns[0]
+
+
+def test_frequent_hypnic_jerks_that_do_not_wake_are_normal() -> None:
+    """Jerks at sleep onset are common; only jerks that disrupt sleep are worth a look."""
+    assert not advise([night(d, hypnic_jerk=6) for d in range(1, 8)]).is_on
+    # Awakenings without frequent jerks are not the pattern either.
+    assert not advise([night(d, waking=2, hypnic_jerk=2) for d in range(1, 8)]).is_on
+
+
+def test_nights_stored_before_awakenings_were_counted_never_trigger() -> None:
+    history = [night(d, waking=None, hypnic_jerk=5) for d in range(1, 8)]
+    advisory = advise(history)
+    assert not advisory.is_on
+    assert advisory.nights_considered == 7
 
 
 def test_rising_trend() -> None:

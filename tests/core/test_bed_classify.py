@@ -84,3 +84,38 @@ def test_two_sensors_count_a_movement_once_on_the_side_with_more_energy() -> Non
     assert states["movements_tonight"] == 1
     assert bed.classification is not None
     assert [e.side for e in bed.classification.events] == ["left"]
+
+
+def test_a_jerk_that_wakes_the_settled_sleeper_is_counted_in_the_night() -> None:
+    bed = tracker()
+    jerk = Burst(ONSET + 540, 0.6, 12.0)  # after six still minutes: settled
+    rollover = Burst(ONSET + 553, 8.0, 12.0)  # repositioning a few seconds later
+    quiet_jerk = Burst(ONSET + 900, 0.6, 12.0)  # in the window, nothing follows it
+    feed(bed, list(frames(T0, 1500, (LYING_DOWN, jerk, rollover, quiet_jerk))))
+    closed = bed.tick(T0 + 14 * 3600).closed_night
+    assert closed is not None
+    assert closed.counts.get("hypnic_jerk") == 2
+    assert closed.waking_jerks == 1
+    assert bed.states(T0 + 14 * 3600)["waking_jerks_last_night"] == 1
+
+
+def test_resting_levels_survive_a_restart_so_occupancy_does_not_fall_back() -> None:
+    """Without the stored levels a restarted tracker has no contrast between empty and
+    occupied bed until enough new minutes arrive."""
+    bed = tracker()
+    empty = list(frames(T0, 600, baseline=0.1))  # ten minutes of an empty bed's floor
+    occupied = list(frames(T0 + 600, 900, (Burst(T0 + 610, 2.0, 2.0),), seed=1))
+    update = feed(bed, empty + occupied)
+    assert len(update.levels) >= 20
+    assert update.levels == bed.levels
+    now = T0 + 1500
+    assert bed.states(now)["in_bed"] is True
+    window = NightWindow(time(18), time(12), BERLIN)
+    stored_events = list(bed.tonight)
+    again = BedTracker("main", window, [SensorSpec("both", SourceKind.ENVELOPE)])
+    again.restore(now, stored_events, bed.cursors(), {}, levels=update.levels)
+    assert again.levels == bed.levels
+    assert again.states(now)["in_bed"] is True
+    without = BedTracker("main", window, [SensorSpec("both", SourceKind.ENVELOPE)])
+    without.restore(now, stored_events, bed.cursors(), {})
+    assert without.states(now)["in_bed"] is not True

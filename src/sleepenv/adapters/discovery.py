@@ -90,6 +90,12 @@ BED_ENTITIES: tuple[Entity, ...] = (
         )
     ),
     Entity(
+        "waking_jerks_last_night",
+        "sensor",
+        "Hypnic jerks followed by waking last night",
+        icon="mdi:calendar-check",
+    ),
+    Entity(
         "plm_index_last_night",
         "sensor",
         "PLM index last night",

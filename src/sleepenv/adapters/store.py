@@ -35,7 +35,15 @@ CREATE TABLE IF NOT EXISTS nights (
     sleep_onset REAL,
     plm_index REAL,
     rejected INTEGER NOT NULL,
+    waking_jerks INTEGER,
     PRIMARY KEY (bed_id, night)
+);
+CREATE TABLE IF NOT EXISTS levels (
+    bed_id TEXT NOT NULL,
+    night TEXT NOT NULL,
+    t REAL NOT NULL,
+    level REAL NOT NULL,
+    PRIMARY KEY (bed_id, night, t)
 );
 CREATE TABLE IF NOT EXISTS cursors (
     bed_id TEXT NOT NULL,
@@ -76,6 +84,9 @@ class Store:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(events)")}
         if "strength" not in columns:
             self._db.execute("ALTER TABLE events ADD COLUMN strength REAL NOT NULL DEFAULT 0")
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(nights)")}
+        if "waking_jerks" not in columns:  # NULL for nights stored before: not known
+            self._db.execute("ALTER TABLE nights ADD COLUMN waking_jerks INTEGER")
 
     def close(self) -> None:
         """Close the connection."""
@@ -159,7 +170,8 @@ class Store:
     def save_night(self, summary: NightSummary) -> None:
         """Insert or replace a night's totals."""
         self._db.execute(
-            "INSERT OR REPLACE INTO nights VALUES (?,?,?,?,?,?,?,?)",
+            "INSERT OR REPLACE INTO nights (bed_id, night, start, end, counts, sleep_onset,"
+            " plm_index, rejected, waking_jerks) VALUES (?,?,?,?,?,?,?,?,?)",
             (
                 summary.bed_id,
                 summary.night,
@@ -169,12 +181,16 @@ class Store:
                 summary.sleep_onset,
                 summary.plm_index,
                 summary.rejected,
+                summary.waking_jerks,
             ),
         )
 
     def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:
         """The most recent nights first, for one bed or all."""
-        query = "SELECT * FROM nights"
+        query = (
+            "SELECT bed_id, night, start, end, counts, sleep_onset, plm_index, rejected,"
+            " waking_jerks FROM nights"
+        )
         args: tuple[object, ...] = ()
         if bed_id is not None:
             query += " WHERE bed_id=?"
@@ -191,9 +207,29 @@ class Store:
                 sleep_onset=r[5],
                 plm_index=r[6],
                 rejected=r[7],
+                waking_jerks=r[8],
             )
             for r in rows
         ]
+
+    def add_levels(self, bed_id: str, night: str, levels: list[tuple[float, float]]) -> None:
+        """Per-minute resting levels of a night (occupancy is read from them after a restart)."""
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO levels VALUES (?,?,?,?)",
+                [(bed_id, night, t, level) for t, level in levels],
+            )
+
+    def levels(self, bed_id: str, night: str) -> list[tuple[float, float]]:
+        """A night's per-minute resting levels, oldest first."""
+        rows = self._db.execute(
+            "SELECT t, level FROM levels WHERE bed_id=? AND night=? ORDER BY t", (bed_id, night)
+        ).fetchall()
+        return [(float(t), float(level)) for t, level in rows]
+
+    def forget_levels(self, bed_id: str, before_night: str) -> None:
+        """Drop levels of nights before `before_night`: only a running night needs them."""
+        self._db.execute("DELETE FROM levels WHERE bed_id=? AND night<?", (bed_id, before_night))
 
     def checkpoint(self, bed_id: str, cursors: dict[str, float], counters: dict[str, int]) -> None:
         """Save sensor cursors and counters in one transaction."""

@@ -1,8 +1,8 @@
 """The "worth discussing with a doctor" advisory from several nights of history (pure).
 
 Informational only: the articles' reasons to consult someone (rhythmic leg movements
-most nights, frequent jerks every night, getting worse) turned into patterns over the
-stored nights. It never names a disorder and never diagnoses anything.
+most nights, frequent jerks that disrupt sleep every night, getting worse) turned into
+patterns over the stored nights. It never names a disorder and never diagnoses anything.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ class AdvisoryConfig:
     min_nights: int = 4  # ... and say nothing with fewer than this many
     plm_index_per_hour: float = 15.0  # adults; 5 for children
     jerks_per_night: int = 3  # "frequent" hypnic jerks
+    waking_jerks_per_night: int = 1  # ... of which at least this many woke the sleeper
     trend_ratio: float = 1.5  # last 3 nights vs the earlier ones
     trend_min_increase: float = 10.0  # ... and at least this many more events a night
 
@@ -53,6 +54,16 @@ def _twitch_load(n: NightSummary) -> int:
     return c.get("twitch", 0) + c.get("hypnic_jerk", 0) + c.get("plm", 0)
 
 
+def _jerks_disrupt(n: NightSummary, config: AdvisoryConfig) -> bool:
+    """Frequent hypnic jerks that woke the sleeper (unknown for nights stored before
+    sleepenv counted awakenings: those never count)."""
+    return (
+        n.counts.get("hypnic_jerk", 0) >= config.jerks_per_night
+        and n.waking_jerks is not None
+        and n.waking_jerks >= config.waking_jerks_per_night
+    )
+
+
 def advise(history: Sequence[NightSummary], config: AdvisoryConfig = AdvisoryConfig()) -> Advisory:
     """Check the last nights (any order; the newest `config.nights` by date are used)."""
     nights = sorted(history, key=lambda n: n.night)[-config.nights :]
@@ -66,11 +77,12 @@ def advise(history: Sequence[NightSummary], config: AdvisoryConfig = AdvisoryCon
             f"PLM-like leg movements above {config.plm_index_per_hour:g}/h on {high} of the "
             f"last {len(nights)} nights"
         )
-    jerky = sum(1 for n in nights if n.counts.get("hypnic_jerk", 0) >= config.jerks_per_night)
+    jerky = sum(1 for n in nights if _jerks_disrupt(n, config))
     if _most(jerky, len(nights)):
         patterns.append(
-            f"{config.jerks_per_night} or more hypnic jerks on {jerky} of the last "
-            f"{len(nights)} nights"
+            f"{config.jerks_per_night} or more hypnic jerks, at least "
+            f"{config.waking_jerks_per_night} followed by an awakening, on {jerky} of the "
+            f"last {len(nights)} nights"
         )
     loads = [_twitch_load(n) for n in nights]
     if len(loads) >= 5:

@@ -67,6 +67,8 @@ class Update:
     rejections: list[Rejection] = field(default_factory=list)
     # The closed night's events with their final labels: the store relabels to these.
     final_events: list[MovementEvent] | None = None
+    # New per-minute resting levels (t, level): stored, so occupancy survives a restart.
+    levels: list[tuple[float, float]] = field(default_factory=list)
 
     def merge(self, other: Update) -> None:
         """Fold another update into this one (later states win)."""
@@ -74,6 +76,7 @@ class Update:
         self.events += other.events
         self.dropouts += other.dropouts
         self.rejections += other.rejections
+        self.levels += other.levels
         self.closed_night = other.closed_night or self.closed_night
         if other.final_events is not None:
             self.final_events = other.final_events
@@ -99,6 +102,7 @@ def last_night_states(night: NightSummary) -> dict[str, Any]:
         round(night.plm_index, 1) if night.plm_index is not None else None
     )
     states["sleep_onset_last_night"] = night.sleep_onset
+    states["waking_jerks_last_night"] = night.waking_jerks  # None: not known for that night
     return states
 
 
@@ -159,9 +163,10 @@ class BedTracker:
         diagnostics: dict[str, int],
         last_night: NightSummary | None = None,
         history: list[NightSummary] | None = None,
+        levels: list[tuple[float, float]] | None = None,
     ) -> Update:
         """Continue from stored state: tonight's events, per-sensor cursors, counters,
-        and the closed nights the advisory looks at."""
+        the closed nights the advisory looks at, and tonight's resting levels."""
         self.frames_received = diagnostics.get("frames_received", 0)
         self.messages_rejected = diagnostics.get("messages_rejected", 0)
         self.last_night = last_night
@@ -173,6 +178,8 @@ class BedTracker:
         self.night = self.window.night_of(now)
         self.night_start = self.window.bounds(self.night)[0] if self.night else None
         self.counts_reset_at = self.window.last_boundary(now)
+        if self.night_start is not None:
+            self.levels = sorted(lv for lv in levels or [] if lv[0] >= self.night_start)
         for event in sorted(events, key=lambda e: e.onset):
             if self.night_start is not None and event.onset >= self.night_start:
                 self._count(event, now)
@@ -198,7 +205,9 @@ class BedTracker:
             outputs = detector.feed(reading)
         elif isinstance(detector, CoarseTracker) and isinstance(reading, ZigbeeVibration):
             outputs = detector.feed(reading)
-        self._record_level(detector, reading.t)
+        level = self._record_level(detector, reading.t)
+        if level is not None:
+            update.levels.append(level)
         new: list[MovementEvent] = []
         for out in outputs:
             if isinstance(out, MovementStarted):
@@ -220,14 +229,18 @@ class BedTracker:
             update.states.update(self.states(now))
         return update
 
-    def _record_level(self, detector: EnvelopeDetector | CoarseTracker, t: float) -> None:
-        """Keep one resting level per minute: occupancy is read from it."""
+    def _record_level(
+        self, detector: EnvelopeDetector | CoarseTracker, t: float
+    ) -> tuple[float, float] | None:
+        """Keep one resting level per minute (occupancy is read from it); the new one."""
         if not isinstance(detector, EnvelopeDetector) or detector.level is None:
-            return
+            return None
         if self.night_start is None or t < self.night_start:
-            return
-        if not self.levels or t - self.levels[-1][0] >= LEVEL_SECONDS:
-            self.levels.append((t, detector.level))
+            return None
+        if self.levels and t - self.levels[-1][0] < LEVEL_SECONDS:
+            return None
+        self.levels.append((t, detector.level))
+        return self.levels[-1]
 
     def _is_classification_due(self, now: float) -> bool:
         return self._classified_at is None or now - self._classified_at >= RECLASSIFY_SECONDS
@@ -415,6 +428,7 @@ class BedTracker:
             sleep_onset=c.sleep.sleep_onset if c is not None else None,
             plm_index=c.plm_index if c is not None else None,
             rejected=self.messages_rejected,
+            waking_jerks=c.waking_jerks if c is not None else None,
         )
 
     def classify_final(self, now: float) -> NightClassification:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
+from sleepenv.core.arousal import waking_jerks
 from sleepenv.core.model import MovementClass, MovementEvent, SourceKind
 from sleepenv.core.sleep import (
     SleepConfig,
@@ -75,6 +76,11 @@ class NightClassification:
         for e in self.events:
             counts[e.cls.value] = counts.get(e.cls.value, 0) + 1
         return counts
+
+    @property
+    def waking_jerks(self) -> int:
+        """Hypnic jerks followed by an awakening (see core/arousal.py)."""
+        return len(waking_jerks(self.events))
 
     @property
     def hypnagogic_twitches(self) -> int:

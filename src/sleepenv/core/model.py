@@ -144,6 +144,9 @@ class NightSummary:
     sleep_onset: float | None = None
     plm_index: float | None = None
     rejected: int = 0
+    # Hypnic jerks followed by an awakening; None when not known (nights stored before
+    # sleepenv counted them, or no classification).
+    waking_jerks: int | None = None
 
     @property
     def total_movements(self) -> int:
