@@ -23,6 +23,11 @@ from sleepenv.evaluation.runner import (
 
 RESULTS = Path(__file__).parent / "results"
 PROFILES = ("clean", "noisy", "plm_heavy", "partner", "restless_onset", "empty_bed", "zigbee")
+WAKING_NOTE = (
+    "Waking jerk column: precision / recall of the onsets of hypnic jerks followed by an "
+    "awakening (matched within 1 s), and false ones per night; `–` = undefined (no true "
+    "waking jerks in the profile), `not run` = that profile's JSON predates the metric."
+)
 
 
 def table(profiles: list[str]) -> str:
@@ -42,7 +47,7 @@ def table(profiles: list[str]) -> str:
         ]
         if missed:
             misses.append(f"- **{profile}** misses (clean-profile targets): " + "; ".join(missed))
-    lines = [MARKDOWN_HEADER, *rows, "", *misses]
+    lines = [MARKDOWN_HEADER, *rows, "", WAKING_NOTE, "", *misses]
     return "\n".join(lines) + "\n"
 
 

@@ -6,12 +6,16 @@ import pytest
 
 from sleepenv.evaluation.metrics import (
     Interval,
+    NightScore,
     Totals,
     match,
     prf,
     quantile,
     score_night,
+    score_waking,
+    waking_prf,
 )
+from sleepenv.evaluation.runner import markdown_row, rescore
 
 
 def iv(onset: float, offset: float, cls: str = "limb_movement", side: str = "sleeper") -> Interval:
@@ -103,3 +107,70 @@ def test_a_missing_plm_index_counts_as_zero_and_misses_are_counted() -> None:
     report = Totals([s]).report()
     assert report["plm_index"]["sensitivity_15"] == 0.0  # type: ignore[index]
     assert report["sleep_onset"]["missed"] == 1  # type: ignore[index]
+
+
+def waking_night(truth: list[float], detected: list[float]) -> NightScore:
+    """A one-hour night scored only for its waking jerks."""
+    return score_night(
+        [],
+        [],
+        start=0.0,
+        end=3600.0,
+        in_bed=(0.0, 3600.0),
+        sleep=(600.0, 3000.0),
+        waking_truth=truth,
+        waking_detected=detected,
+    )
+
+
+def test_waking_jerk_onsets_match_one_to_one_within_a_second() -> None:
+    # 1000.4 matches 1000.0; 2001.2 is 1.2 s late; of two detections near 3000 only the
+    # closer one is the match, the other is false.
+    assert score_waking([1000.0, 2000.0, 3000.0], [1000.4, 2001.2, 2999.1, 3000.3]) == (2, 2, 1)
+    assert score_waking([], [500.0]) == (0, 1, 0)
+    assert score_waking([500.0], []) == (0, 0, 1)
+
+
+def test_instants_match_on_the_onset_alone_only_when_asked() -> None:
+    truth, detected = [iv(10.0, 10.0)], [iv(10.5, 10.5)]
+    assert match(truth, detected) == []  # zero-length, 0.5 s apart: no overlap
+    assert match(truth, detected, needs_overlap=False) == [(0, 0)]
+
+
+def test_waking_jerk_report_over_nights() -> None:
+    nights = [
+        waking_night([1000.0], [1000.2]),  # found
+        waking_night([1000.0], []),  # missed
+        waking_night([1000.0], [1000.1, 1500.0]),  # found, plus a false one
+        waking_night([], []),  # none, none found
+    ]
+    report = Totals(nights).report()["waking_jerks"]
+    assert isinstance(report, dict)
+    assert (report["tp"], report["fp"], report["fn"]) == (2, 1, 1)
+    assert report["precision"] == pytest.approx(2 / 3)
+    assert report["recall"] == pytest.approx(2 / 3)
+    assert report["false_per_night"] == 0.25
+    # detected minus true per night: 0, -1, +1, 0
+    assert report["count_error"] == {"mean_signed": 0.0, "mean_abs": 0.5, "exact_nights": 0.5}
+    # "at least one tonight" is called right on nights 1, 3 and 4
+    assert report["night_call_agreement"] == 0.75
+
+
+def test_without_true_waking_jerks_only_false_ones_per_night_are_reported() -> None:
+    report = Totals([waking_night([], [1500.0]), waking_night([], [])]).report()["waking_jerks"]
+    assert isinstance(report, dict)
+    assert (report["precision"], report["recall"], report["f1"]) == (None, None, None)
+    assert report["false_per_night"] == 0.5
+    assert report["night_call_agreement"] == 0.5
+    # prf itself would call that precision 0: waking_prf leaves it undefined on purpose.
+    assert prf(0, 1, 0)["precision"] == 0.0
+    assert waking_prf(0, 1, 0)["precision"] is None
+    assert waking_prf(1, 1, 0)["precision"] == 0.5
+
+
+def test_headline_cell_for_waking_jerks_and_for_reports_that_predate_them() -> None:
+    metrics = Totals([waking_night([], [1500.0]), waking_night([], [])]).report()
+    report = {"profile": "clean", "source": "envelope", "metrics": metrics}
+    assert markdown_row(rescore(report)).endswith("| – / – / 0.50 |")
+    del metrics["waking_jerks"]  # an evaluation JSON written before the metric existed
+    assert markdown_row(rescore(report)).endswith("| not run |")

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from sleepenv.core.model import MovementClass
+from sleepenv.core.arousal import waking_jerks
+from sleepenv.core.model import MovementClass, MovementEvent
 from sleepenv.sim import PROFILES, NightTruth, TruthEvent, generate_night
 
 OCCUPIED = sorted(p for p in PROFILES if PROFILES[p].is_occupied)
@@ -169,3 +170,46 @@ def test_truth_json_round_trip() -> None:
         assert a.peak == pytest.approx(b.peak, abs=1e-4)
     assert back.glitches == pytest.approx(t.glitches, abs=1e-4)
     assert len(back.dropouts) == len(t.dropouts)
+
+
+@pytest.mark.parametrize("hours", [8.0, 0.5])
+def test_restless_onset_records_the_jerk_that_ended_the_false_onset(hours: float) -> None:
+    for seed in SEEDS:
+        t = generate_night(seed, "restless_onset", hours=hours).truth
+        assert t.sleep_onset is not None
+        assert len(t.waking_jerks) == 1
+        ev = t.sleeper_events()
+        i = next(i for i, e in enumerate(ev) if e.onset == t.waking_jerks[0])
+        jerk, before, after = ev[i], ev[i - 1], ev[i + 1]
+        assert jerk.cls is MovementClass.HYPNIC_JERK
+        assert jerk.offset < t.sleep_onset
+        assert jerk.onset - before.offset >= 3.5 * 60  # the false onset's still stretch
+        assert after.cls in (MovementClass.LIMB_MOVEMENT, MovementClass.ROLLOVER)
+        assert 9.0 <= after.onset - jerk.offset <= 15.0  # the awakening
+
+
+def test_the_true_awakening_fits_the_waking_jerk_rule() -> None:
+    """Read from the true events and classes, core/arousal.py finds every true waking jerk
+    (it may find more: chance jerk-then-movement pairs the simulator did not draw)."""
+    for seed in SEEDS:
+        t = generate_night(seed, "restless_onset").truth
+        events = [MovementEvent(e.onset, e.offset, e.peak, e.cls) for e in t.sleeper_events()]
+        found = {e.onset for e in waking_jerks(events)}
+        assert set(t.waking_jerks) <= found
+
+
+def test_only_restless_onset_draws_waking_jerks() -> None:
+    for profile in sorted(PROFILES):
+        if profile == "restless_onset":
+            continue
+        for seed in SEEDS:
+            assert generate_night(seed, profile, hours=1.0).truth.waking_jerks == ()
+
+
+def test_waking_jerks_round_trip_and_old_truth_files_have_none() -> None:
+    t = generate_night(3, "restless_onset").truth
+    data = json.loads(json.dumps(t.to_json()))
+    assert len(data["waking_jerks"]) == 1
+    assert NightTruth.from_json(data).waking_jerks == pytest.approx(t.waking_jerks, abs=1e-4)
+    del data["waking_jerks"]  # as written before the field existed
+    assert NightTruth.from_json(data).waking_jerks == ()

@@ -2,6 +2,7 @@
 
 Matching is one-to-one: a detection and a true event match when their onsets are within
 `ONSET_TOLERANCE_SECONDS` and their intervals overlap; closest onsets are paired first.
+Waking jerks are instants (onsets), matched on the onset tolerance alone.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class NightScore:
     plmi_detected: float | None
     onset_truth: float | None
     onset_detected: float | None
+    waking_jerks: tuple[int, int, int] = (0, 0, 0)  # (tp, fp, fn) of jerk onsets
 
 
 def overlaps(a: Interval, b: Interval) -> bool:
@@ -54,7 +56,9 @@ def overlaps(a: Interval, b: Interval) -> bool:
     return a.onset <= b.offset and b.onset <= a.offset
 
 
-def match(truth: Sequence[Interval], detected: Sequence[Interval]) -> list[tuple[int, int]]:
+def match(
+    truth: Sequence[Interval], detected: Sequence[Interval], *, needs_overlap: bool = True
+) -> list[tuple[int, int]]:
     """One-to-one pairs (truth index, detected index), closest onsets first."""
     order = sorted(range(len(detected)), key=lambda j: detected[j].onset)
     onsets = [detected[j].onset for j in order]
@@ -65,7 +69,7 @@ def match(truth: Sequence[Interval], detected: Sequence[Interval]) -> list[tuple
             d = detected[order[k]]
             if d.onset > t.onset + ONSET_TOLERANCE_SECONDS:
                 break
-            if overlaps(t, d):
+            if not needs_overlap or overlaps(t, d):
                 candidates.append((abs(d.onset - t.onset), i, order[k]))
     candidates.sort()
     used_t: set[int] = set()
@@ -100,6 +104,25 @@ def prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
     if p == 0.0 or r == 0.0:
         f1 = 0.0
     return {"precision": p, "recall": r, "f1": f1}
+
+
+def waking_prf(tp: int, fp: int, fn: int) -> dict[str, float | None]:
+    """`prf` for waking jerks: with none to find, precision is None too (every detection
+    is false by construction, which the false-per-night rate already says)."""
+    scores = prf(tp, fp, fn)
+    if tp + fn == 0:
+        scores["precision"] = None
+    return scores
+
+
+def score_waking(truth: Sequence[float], detected: Sequence[float]) -> tuple[int, int, int]:
+    """(tp, fp, fn) of detected waking-jerk onsets against true ones, one-to-one."""
+    pairs = match(
+        [Interval(t, t, "hypnic_jerk") for t in truth],
+        [Interval(d, d, "hypnic_jerk") for d in detected],
+        needs_overlap=False,  # instants: the onset tolerance is the whole test
+    )
+    return len(pairs), len(detected) - len(pairs), len(truth) - len(pairs)
 
 
 def _class_counts(
@@ -139,8 +162,11 @@ def score_night(
     plmi_truth: float | None = None,
     plmi_detected: float | None = None,
     onset_detected: float | None = None,
+    waking_truth: Sequence[float] = (),
+    waking_detected: Sequence[float] = (),
 ) -> NightScore:
-    """Score one night; `in_bed` and `sleep` are the true (start, end) spans."""
+    """Score one night; `in_bed` and `sleep` are the true (start, end) spans, `waking_*`
+    the onsets of the hypnic jerks that woke the sleeper."""
     pairs = match(truth, detected)
     matched_d = {j for _, j in pairs}
     sleeper_tp = sum(1 for i, _ in pairs if truth[i].side == "sleeper")
@@ -150,14 +176,8 @@ def score_night(
     holes = [(e.onset - QUIET_MARGIN_SECONDS, e.offset + QUIET_MARGIN_SECONDS) for e in truth]
     quiet_hours = _subtract(sleep, holes) if sleep else 0.0
     quiet = [(sleep[0], sleep[1])] if sleep else []
-    false_quiet = sum(
-        1 for d in unmatched if _inside(d.onset, quiet) and not _inside(d.onset, holes)
-    )
     empty = [(start, in_bed[0]), (in_bed[1], end)] if in_bed else [(start, end)]
     empty_hours = sum(_subtract(s, holes) for s in empty)
-    false_empty = sum(
-        1 for d in unmatched if _inside(d.onset, empty) and not _inside(d.onset, holes)
-    )
     per_class = {c: _class_counts(truth, detected, (c,)) for c in CLASSES}
     per_class.update({g: _class_counts(truth, detected, cs) for g, cs in GROUPS.items()})
     return NightScore(
@@ -166,16 +186,26 @@ def score_night(
         fn=n_sleeper - sleeper_tp,
         per_class=per_class,
         partner_detections=partner_hits,
-        false_quiet=false_quiet,
+        false_quiet=_false_in(unmatched, quiet, holes),
         quiet_hours=quiet_hours,
-        false_empty=false_empty,
+        false_empty=_false_in(unmatched, empty, holes),
         empty_hours=empty_hours,
         count_error=(len(detected) - partner_hits) - n_sleeper,
         plmi_truth=plmi_truth,
         plmi_detected=plmi_detected,
         onset_truth=sleep[0] if sleep else None,
         onset_detected=onset_detected,
+        waking_jerks=score_waking(waking_truth, waking_detected),
     )
+
+
+def _false_in(
+    unmatched: Sequence[Interval],
+    spans: Sequence[tuple[float, float]],
+    holes: Sequence[tuple[float, float]],
+) -> int:
+    """Unmatched detections starting inside `spans` and away from every true event."""
+    return sum(1 for d in unmatched if _inside(d.onset, spans) and not _inside(d.onset, holes))
 
 
 def quantile(values: Sequence[float], q: float) -> float | None:
@@ -233,6 +263,7 @@ class Totals:
             },
             "plm_index": _plmi_report(ns),
             "sleep_onset": _onset_report(ns),
+            "waking_jerks": _waking_report(ns),
         }
 
 
@@ -271,4 +302,28 @@ def _onset_report(ns: Sequence[NightScore]) -> dict[str, object]:
         "abs_error_minutes_median": quantile(errors, 0.5),
         "abs_error_minutes_p90": quantile(errors, 0.9),
         "mean_signed_error_minutes": _mean(signed),
+    }
+
+
+def _waking_report(ns: Sequence[NightScore]) -> dict[str, object]:
+    """Waking jerks: matched onsets, false ones per night, and the per-night count that
+    the multi-night advisory reads (its test is "at least one on a night")."""
+    tp, fp, fn = (sum(n.waking_jerks[k] for n in ns) for k in range(3))
+    errors = [n.waking_jerks[1] - n.waking_jerks[2] for n in ns]  # detected minus true
+    called = [(n.waking_jerks[0] + n.waking_jerks[1] > 0) for n in ns]
+    true_any = [(n.waking_jerks[0] + n.waking_jerks[2] > 0) for n in ns]
+    return {
+        **waking_prf(tp, fp, fn),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "false_per_night": fp / len(ns) if ns else None,
+        "count_error": {
+            "mean_signed": _mean(errors),
+            "mean_abs": _mean([abs(e) for e in errors]),
+            "exact_nights": _mean([float(e == 0) for e in errors]),
+        },
+        "night_call_agreement": _mean(
+            [float(c == t) for c, t in zip(called, true_any, strict=True)]
+        ),
     }

@@ -12,7 +12,14 @@ from typing import Any
 from sleepenv.analyze import analyze_readings
 from sleepenv.core.classify import ClassifyConfig
 from sleepenv.core.model import SourceKind
-from sleepenv.evaluation.metrics import Interval, NightScore, Totals, prf, score_night
+from sleepenv.evaluation.metrics import (
+    Interval,
+    NightScore,
+    Totals,
+    prf,
+    score_night,
+    waking_prf,
+)
 from sleepenv.sim import generate_night
 
 # Targets of issue 4 (synthetic, 10 Hz, one sleeper, clean profile).
@@ -60,6 +67,9 @@ def rescore(report: dict[str, Any]) -> dict[str, Any]:
     metrics = report["metrics"]
     for block in [metrics["any_movement"], *metrics["per_class"].values()]:
         block.update(prf(block["tp"], block["fp"], block["fn"]))
+    waking = metrics.get("waking_jerks")  # absent from reports written before it existed
+    if waking is not None:
+        waking.update(waking_prf(waking["tp"], waking["fp"], waking["fn"]))
     report["targets"] = targets_for(report["profile"], report["source"], metrics)
     return report
 
@@ -97,6 +107,8 @@ def evaluate_night(job: Job) -> NightScore:
         plmi_truth=t.plm_index,
         plmi_detected=doc["plm_index"],
         onset_detected=doc["sleep_onset"],
+        waking_truth=t.waking_jerks,
+        waking_detected=doc["waking_jerks"],
     )
 
 
@@ -154,6 +166,7 @@ def flatten(metrics: dict[str, Any]) -> dict[str, float | None]:
     pc = metrics["per_class"]
     plmi = metrics["plm_index"]
     onset = metrics["sleep_onset"]
+    waking = metrics.get("waking_jerks", {})
     return {
         "any_movement_f1": metrics["any_movement"]["f1"],
         "limb_movement+plm_f1": pc["limb_movement+plm"]["f1"],
@@ -171,6 +184,9 @@ def flatten(metrics: dict[str, Any]) -> dict[str, float | None]:
         "sleep_onset_error_median_minutes": onset["abs_error_minutes_median"],
         "sleep_onset_error_p90_minutes": onset["abs_error_minutes_p90"],
         "twitch_recall": pc["twitch"]["recall"],
+        "waking_jerk_precision": waking.get("precision"),
+        "waking_jerk_recall": waking.get("recall"),
+        "false_waking_jerks_per_night": waking.get("false_per_night"),
     }
 
 
@@ -201,15 +217,31 @@ def markdown_row(report: dict[str, Any]) -> str:
         "sleep_onset_error_median_minutes",
         "sleep_onset_error_p90_minutes",
     ]
-    cells = ["–" if f.get(k) is None else f"{f[k]:.2f}" for k in keys]
+    cells = [_cell(f.get(k)) for k in keys]
+    cells.append(_waking_cell(report["metrics"]))
     return f"| {report['profile']} | {report['metrics']['nights']} | " + " | ".join(cells) + " |"
+
+
+def _cell(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _waking_cell(metrics: dict[str, Any]) -> str:
+    """Waking jerks as one cell, "P / R / false per night"; "not run" for reports written
+    before the metric existed (unlike "–", which means undefined: none to find)."""
+    waking = metrics.get("waking_jerks")
+    if waking is None:
+        return "not run"
+    keys = ("precision", "recall", "false_per_night")
+    return " / ".join(_cell(waking[k]) for k in keys)
 
 
 MARKDOWN_HEADER = (
     "| profile | nights | any F1 | LM+PLM F1 | PLM F1 | rollover F1 | jerk P | jerk R "
     "| twitch R | PLMI err med | PLMI err p95 | PLMI≥15 sens | PLMI≥15 spec "
-    "| false/h quiet | false/h empty | onset err med (min) | onset err p90 (min) |\n"
-) + ("|---" * 17 + "|")
+    "| false/h quiet | false/h empty | onset err med (min) | onset err p90 (min) "
+    "| waking jerk P / R / false per night |\n"
+) + ("|---" * 18 + "|")
 
 
 def write_report(report: dict[str, Any], path: Path) -> None:

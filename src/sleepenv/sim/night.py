@@ -75,6 +75,7 @@ def generate_night(
         plm_index=compute_plm_index(phases.events, phases.sleep_onset, phases.wake),
         glitches=phases.glitches,
         dropouts=phases.dropouts,
+        waking_jerks=phases.waking_jerks,
     )
     plan = build_plan(rng, key + ":noise", params, truth)
     return SimNight(truth=truth, source=prof.source, plan=plan)

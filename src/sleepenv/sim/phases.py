@@ -35,6 +35,7 @@ class Phases:
     events: tuple[TruthEvent, ...]
     glitches: tuple[float, ...]
     dropouts: tuple[tuple[float, float], ...]
+    waking_jerks: tuple[float, ...] = ()  # onsets of the jerks that woke the sleeper
 
 
 def plan_night(
@@ -48,8 +49,10 @@ def plan_night(
     tl = Timeline(rng, params, start)
     entry = tl.add(tl.draw("entry", start + rng.uniform(0.0, 20.0 * MIN) * k))
     presleep = max(3.0 * MIN, rng.uniform(*profile.presleep_minutes) * MIN * k)
+    waking: tuple[float, ...] = ()
     if profile.has_restless_onset:
-        onset = _restless_presleep(tl, entry.offset, presleep)
+        onset, waking_jerk = _restless_presleep(tl, entry.offset, presleep)
+        waking = (waking_jerk,)
     else:
         onset = tl.walk(entry.offset, entry.offset + presleep, (60.0, 180.0), _RESTLESS)
     wake = end - rng.uniform(15.0, 30.0) * MIN * max(k, 0.25)
@@ -68,6 +71,7 @@ def plan_night(
         events=tuple(events),
         glitches=_glitches(tl, profile, entry.offset, out_of_bed),
         dropouts=_dropouts(rng, profile, start, end),
+        waking_jerks=waking,
     )
 
 
@@ -75,9 +79,9 @@ def _onset(ev: TruthEvent) -> float:
     return ev.onset
 
 
-def _restless_presleep(tl: Timeline, lo: float, length: float) -> float:
+def _restless_presleep(tl: Timeline, lo: float, length: float) -> tuple[float, float]:
     """Restlessness, a false onset (a still stretch ended by a hypnic jerk and an
-    awakening), more restlessness, then the real onset; returns the onset."""
+    awakening), more restlessness, then the real onset; returns (onset, the jerk's onset)."""
     rng = tl.rng
     still = rng.uniform(3.5 * MIN, 7.0 * MIN)
     second = rng.uniform(4.0 * MIN, 8.0 * MIN)
@@ -86,7 +90,8 @@ def _restless_presleep(tl: Timeline, lo: float, length: float) -> float:
     tl.busy.add(last, last + still)  # keep onset twitches out of the false-onset stillness
     jerk = tl.add(tl.draw("jerk", last + still))
     awake = tl.add(tl.draw(rng.choice(("limb", "rollover")), jerk.offset + rng.uniform(9.0, 15.0)))
-    return tl.walk(awake.offset, awake.offset + second, (40.0, 150.0), _RESTLESS)
+    onset = tl.walk(awake.offset, awake.offset + second, (40.0, 150.0), _RESTLESS)
+    return onset, jerk.onset
 
 
 def _onset_extras(tl: Timeline, profile: Profile, lo: float, onset: float, wake: float) -> None:

@@ -78,6 +78,8 @@ class NightTruth:
     sleep; `wake` the first movement of the final awakening; `in_bed`/`out_of_bed` the
     onset of getting in and the offset of getting up. `glitches` are times of one-sample
     sensor spikes and `dropouts` (start, end) stretches without frames: neither is an event.
+    `waking_jerks` are the onsets of the hypnic jerks that woke the sleeper (the awakening
+    the simulator drew after them, not merely any movement that happened to follow).
     """
 
     profile: str
@@ -92,6 +94,7 @@ class NightTruth:
     plm_index: float | None
     glitches: tuple[float, ...] = ()
     dropouts: tuple[tuple[float, float], ...] = ()
+    waking_jerks: tuple[float, ...] = ()
 
     def sleeper_events(self) -> tuple[TruthEvent, ...]:
         """Events of the sleeper only (not the partner)."""
@@ -112,6 +115,7 @@ class NightTruth:
             "events": [e.to_json() for e in self.events],
             "glitches": [round(g, 4) for g in self.glitches],
             "dropouts": [[round(a, 4), round(b, 4)] for a, b in self.dropouts],
+            "waking_jerks": [round(j, 4) for j in self.waking_jerks],
         }
 
     @classmethod
@@ -132,6 +136,8 @@ class NightTruth:
             plm_index=_opt_float(data.get("plm_index")),
             glitches=tuple(float(g) for g in cast(list[float], data.get("glitches", []))),
             dropouts=tuple((float(a), float(b)) for a, b in dropouts),
+            # Truth files written before waking jerks were recorded have no key.
+            waking_jerks=tuple(float(j) for j in cast(list[float], data.get("waking_jerks", []))),
         )
 
 
