@@ -180,12 +180,11 @@ class Service:
         """Persist and queue what an update changed."""
         tracker = self.pipeline.trackers[bed_id]
         night = tracker.night.isoformat() if tracker.night else "day"
-        if update.levels and tracker.night is not None:
+        if update.levels:  # recorded only inside a night
             self.store.add_levels(bed_id, night, update.levels)
         if update.closed_night is not None:
             self.store.save_night(update.closed_night)
-            # Levels matter only while their night runs ("day" sorts after every date).
-            self.store.forget_levels(bed_id, night)
+            self.store.forget_levels(bed_id, night)  # only a running night needs them
             if update.final_events is not None:
                 # Live labels were provisional: the stored night ends with the final ones.
                 self.store.relabel_night(bed_id, update.closed_night.night, update.final_events)
@@ -211,13 +210,11 @@ class Service:
             self._onsets[bed_id] = onset
             self.guidance.on_bed_asleep(bed_id)
         kinds = self.kinds[bed_id]
-        reset_at = tracker.counts_reset_at
-        if reset_at is None:  # before the tracker's first tick (never after restore)
-            reset_at = tracker.window.last_boundary(self.clock.now())
         for key, value in update.states.items():
             kind = kinds.get(key, "count")
             topic = discovery.state_topic(self.settings.mqtt, bed_id, key)
-            self._dirty[topic] = discovery.encode_state(value, kind, reset_at)
+            # counts_reset_at is set by restore, which runs before any update is applied.
+            self._dirty[topic] = discovery.encode_state(value, kind, tracker.counts_reset_at)
 
     def _mark_all_dirty(self) -> None:
         now = self.clock.now()

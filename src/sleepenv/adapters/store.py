@@ -227,9 +227,9 @@ class Store:
         ).fetchall()
         return [(float(t), float(level)) for t, level in rows]
 
-    def forget_levels(self, bed_id: str, before_night: str) -> None:
-        """Drop levels of nights before `before_night`: only a running night needs them."""
-        self._db.execute("DELETE FROM levels WHERE bed_id=? AND night<?", (bed_id, before_night))
+    def forget_levels(self, bed_id: str, keep_night: str) -> None:
+        """Drop every night's levels but `keep_night`'s: only a running night needs them."""
+        self._db.execute("DELETE FROM levels WHERE bed_id=? AND night<>?", (bed_id, keep_night))
 
     def checkpoint(self, bed_id: str, cursors: dict[str, float], counters: dict[str, int]) -> None:
         """Save sensor cursors and counters in one transaction."""

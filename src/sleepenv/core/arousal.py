@@ -38,10 +38,9 @@ def waking_jerks(
     events: Sequence[MovementEvent], config: WakingConfig = WakingConfig()
 ) -> tuple[MovementEvent, ...]:
     """The hypnic jerks among labelled `events` that were followed by an awakening."""
-    ordered = sorted(events, key=lambda e: e.onset)
-    wake_like = [e for e in ordered if e.cls in WAKE_LIKE]
+    wake_like = [e for e in events if e.cls in WAKE_LIKE]
     found: list[MovementEvent] = []
-    for jerk in ordered:
+    for jerk in sorted(events, key=lambda e: e.onset):
         if jerk.cls is not MovementClass.HYPNIC_JERK:
             continue
         was_settled = not any(
