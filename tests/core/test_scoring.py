@@ -16,6 +16,7 @@ from sleepenv.evaluation.metrics import (
     waking_prf,
 )
 from sleepenv.evaluation.runner import markdown_row, rescore
+from sleepenv.evaluation.spans import complement, detected_occupancy, occupancy_minutes
 
 
 def iv(onset: float, offset: float, cls: str = "limb_movement", side: str = "sleeper") -> Interval:
@@ -174,3 +175,109 @@ def test_headline_cell_for_waking_jerks_and_for_reports_that_predate_them() -> N
     assert markdown_row(rescore(report)).endswith("| – / – / 0.50 |")
     del metrics["waking_jerks"]  # an evaluation JSON written before the metric existed
     assert markdown_row(rescore(report)).endswith("| not run |")
+
+
+def test_complement_of_spans_within_the_night() -> None:
+    assert complement([(10.0, 20.0), (15.0, 30.0), (50.0, 60.0)], 0.0, 100.0) == [
+        (0.0, 10.0),
+        (30.0, 50.0),
+        (60.0, 100.0),
+    ]
+    assert complement([], 0.0, 5.0) == [(0.0, 5.0)]
+    assert complement([(-5.0, 200.0)], 0.0, 100.0) == []
+
+
+def test_occupancy_minutes_compare_each_minute_at_its_middle() -> None:
+    truth = [(600.0, 3000.0)]  # minutes 10–49 occupied of 60
+    assert occupancy_minutes(truth, truth, 0.0, 3600.0) == (60, 60)
+    # Detected from minute 12 (2 minutes late) and out 1 min early, with a false
+    # 5-minute absence: 2 + 1 + 5 = 8 wrong.
+    detected = [(720.0, 1500.0), (1800.0, 2940.0)]
+    assert occupancy_minutes(truth, detected, 0.0, 3600.0) == (52, 60)
+    assert occupancy_minutes([], [], 0.0, 3600.0) == (60, 60)  # empty, and said so
+    assert occupancy_minutes([], [(0.0, 3600.0)], 0.0, 3600.0) == (0, 60)
+
+
+def test_detected_occupancy_from_spans_or_in_and_out_of_bed() -> None:
+    assert detected_occupancy({"in_bed_spans": [[1.0, 2.0], [5.0, None]]}, 9.0) == [
+        (1.0, 2.0),
+        (5.0, 9.0),
+    ]
+    assert detected_occupancy({"in_bed": 3.0, "out_of_bed": None}, 9.0) == [(3.0, 9.0)]
+    assert detected_occupancy({"in_bed": 3.0, "out_of_bed": 7.0}, 9.0) == [(3.0, 7.0)]
+    assert detected_occupancy({"in_bed": None, "out_of_bed": None}, 9.0) == []
+
+
+def occupancy_night(
+    detected: list[Interval],
+    occupied: list[tuple[float, float]],
+    occupied_detected: list[tuple[float, float]] | None,
+    onset_detected: float | None = 5000.0,
+) -> NightScore:
+    """A 10-hour night with the given truth occupancy, scored for occupancy."""
+    return score_night(
+        [iv(8000.0, 8002.0)],
+        detected,
+        start=0.0,
+        end=36000.0,
+        in_bed=(occupied[0][0], occupied[-1][1]) if occupied else None,
+        sleep=(5000.0, 30000.0) if occupied else None,
+        onset_detected=onset_detected,
+        occupied=occupied,
+        occupied_detected=occupied_detected,
+    )
+
+
+def test_false_events_with_nobody_in_bed_count_absences_and_keep_the_margins() -> None:
+    occupied = [(3600.0, 18000.0), (18900.0, 32400.0)]  # out 15 min mid-night
+    detected = [
+        iv(8000.2, 8001.0),  # a true movement
+        iv(100.0, 101.0),  # false, before getting in
+        iv(18300.0, 18301.0),  # false, while the sleeper is out mid-night
+        iv(8011.0, 8012.0),  # unmatched but within 10 s of a true event: not counted
+        iv(20000.0, 20001.0),  # false, but someone is in bed
+        iv(34000.0, 34001.0),  # false, after getting out
+    ]
+    s = occupancy_night(detected, occupied, None)
+    assert s.false_nobody == 3
+    assert s.false_empty == 2  # the older rate sees only before getting in / after out
+    assert s.nobody_hours == pytest.approx(1.0 + 0.25 + 1.0)
+    assert s.occupied_hours == pytest.approx(4.0 + 3.75)
+    assert s.occupancy_minutes == 0  # no detected occupancy given: not judged
+    report = Totals([s]).report()
+    assert report["false_per_hour_nobody_in_bed"] == pytest.approx(3 / 2.25)
+
+
+def test_sleep_onset_found_counts_only_nights_in_bed_five_hours() -> None:
+    long_bed = [(3600.0, 24000.0)]  # 5.7 h
+    short_bed = [(3600.0, 18000.0)]  # 4 h
+    nights = [
+        occupancy_night([], long_bed, long_bed),  # found
+        occupancy_night([], long_bed, long_bed, onset_detected=None),  # missed
+        occupancy_night([], short_bed, short_bed, onset_detected=None),  # not expected
+        occupancy_night([], [], [], onset_detected=None),  # nobody in bed
+    ]
+    report = Totals(nights).report()
+    assert report["sleep_onset_found"] == {"nights": 2, "found": 1, "share": 0.5}
+    assert report["occupancy"] == {
+        "minutes": 2400,
+        "minutes_right_pct": 100.0,
+        "worst_night_pct": 100.0,
+    }
+
+
+def test_occupancy_over_nights_and_its_worst_night() -> None:
+    bed = [(3600.0, 32400.0)]
+    nights = [
+        occupancy_night([], bed, bed),  # 600 of 600 right
+        # Detected out 2 min after getting in: right the hour before, those 2 minutes and
+        # the hour after getting out (60 + 2 + 60 of 600).
+        occupancy_night([], bed, [(3600.0, 3720.0)]),
+        occupancy_night([], bed, None),  # not judged
+    ]
+    occupancy = Totals(nights).report()["occupancy"]
+    assert occupancy == {
+        "minutes": 1200,
+        "minutes_right_pct": pytest.approx(100.0 * 722 / 1200),
+        "worst_night_pct": pytest.approx(100.0 * 122 / 600),
+    }

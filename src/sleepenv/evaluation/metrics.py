@@ -11,10 +11,14 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from sleepenv.evaluation.spans import Span, complement, occupancy_minutes
+
 ONSET_TOLERANCE_SECONDS = 1.0
 # Quiet sleep keeps this far from every true event (mattress ringing, slow rises).
 QUIET_MARGIN_SECONDS = 10.0
 PLMI_THRESHOLD = 15.0
+# A sleep onset must be found on every night with the sleeper in bed at least this long.
+ONSET_EXPECTED_HOURS = 5.0
 CLASSES = ("twitch", "hypnic_jerk", "limb_movement", "plm", "rollover", "bout")
 # Grouped classes reported like a class of their own.
 GROUPS = {"limb_movement+plm": ("limb_movement", "plm")}
@@ -49,6 +53,11 @@ class NightScore:
     onset_truth: float | None
     onset_detected: float | None
     waking_jerks: tuple[int, int, int] = (0, 0, 0)  # (tp, fp, fn) of jerk onsets
+    occupied_hours: float = 0.0  # the sleeper's true time in bed
+    false_nobody: int = 0  # unmatched detections while nobody is in bed (absences too)
+    nobody_hours: float = 0.0
+    occupancy_minutes: int = 0  # minutes judged (0: the detector reported no occupancy)
+    occupancy_minutes_right: int = 0
 
 
 def overlaps(a: Interval, b: Interval) -> bool:
@@ -164,9 +173,13 @@ def score_night(
     onset_detected: float | None = None,
     waking_truth: Sequence[float] = (),
     waking_detected: Sequence[float] = (),
+    occupied: Sequence[Span] | None = None,
+    occupied_detected: Sequence[Span] | None = None,
 ) -> NightScore:
     """Score one night; `in_bed` and `sleep` are the true (start, end) spans, `waking_*`
-    the onsets of the hypnic jerks that woke the sleeper."""
+    the onsets of the hypnic jerks that woke the sleeper. `occupied` are the true spans
+    with the sleeper in bed (default: `in_bed`; absences mid-night split it), and
+    `occupied_detected` the detector's (None: occupancy is not scored)."""
     pairs = match(truth, detected)
     matched_d = {j for _, j in pairs}
     sleeper_tp = sum(1 for i, _ in pairs if truth[i].side == "sleeper")
@@ -180,6 +193,11 @@ def score_night(
     empty_hours = sum(_subtract(s, holes) for s in empty)
     per_class = {c: _class_counts(truth, detected, (c,)) for c in CLASSES}
     per_class.update({g: _class_counts(truth, detected, cs) for g, cs in GROUPS.items()})
+    occupied = list(occupied) if occupied is not None else ([in_bed] if in_bed else [])
+    nobody = complement(occupied, start, end)
+    right, minutes = (0, 0)
+    if occupied_detected is not None:
+        right, minutes = occupancy_minutes(occupied, occupied_detected, start, end)
     return NightScore(
         tp=sleeper_tp,
         fp=len(unmatched),
@@ -196,6 +214,11 @@ def score_night(
         onset_truth=sleep[0] if sleep else None,
         onset_detected=onset_detected,
         waking_jerks=score_waking(waking_truth, waking_detected),
+        occupied_hours=sum(b - a for a, b in occupied) / 3600.0,
+        false_nobody=_false_in(unmatched, nobody, holes),
+        nobody_hours=sum(_subtract(s, holes) for s in nobody),
+        occupancy_minutes=minutes,
+        occupancy_minutes_right=right,
     )
 
 
@@ -264,7 +287,37 @@ class Totals:
             "plm_index": _plmi_report(ns),
             "sleep_onset": _onset_report(ns),
             "waking_jerks": _waking_report(ns),
+            "sleep_onset_found": _onset_found_report(ns),
+            "occupancy": _occupancy_report(ns),
+            "false_per_hour_nobody_in_bed": _ratio(
+                sum(n.false_nobody for n in ns), sum(n.nobody_hours for n in ns)
+            ),
+            "nobody_in_bed_hours": sum(n.nobody_hours for n in ns),
         }
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def _onset_found_report(ns: Sequence[NightScore]) -> dict[str, object]:
+    """The share of nights with the sleeper in bed ≥ 5 h on which an onset was reported."""
+    eligible = [n for n in ns if n.occupied_hours >= ONSET_EXPECTED_HOURS]
+    found = sum(1 for n in eligible if n.onset_detected is not None)
+    return {"nights": len(eligible), "found": found, "share": _ratio(found, len(eligible))}
+
+
+def _occupancy_report(ns: Sequence[NightScore]) -> dict[str, object]:
+    """Minutes whose detected occupancy is right, over all nights and on the worst one."""
+    judged = [n for n in ns if n.occupancy_minutes]
+    right = sum(n.occupancy_minutes_right for n in judged)
+    total = sum(n.occupancy_minutes for n in judged)
+    worst = [100.0 * n.occupancy_minutes_right / n.occupancy_minutes for n in judged]
+    return {
+        "minutes": total,
+        "minutes_right_pct": _ratio(100.0 * right, total),
+        "worst_night_pct": min(worst) if worst else None,
+    }
 
 
 def _mean(values: Sequence[float]) -> float | None:
