@@ -27,11 +27,17 @@ REJECTION_REASONS: Final[frozenset[str]] = frozenset(
         "time_in_future",  # timestamp too far after the receive time
         "time_in_past",  # timestamp too far before the receive time
         "empty",  # nothing but whitespace
+        "too_deep",  # JSON nested deeper than MAX_JSON_DEPTH
     }
 )
 
 # Enough of the payload to recognise it in a log line, never the whole thing.
 DETAIL_PREVIEW_CHARS: Final = 80
+# Deeper than any payload we read (Home Assistant discovery nests about 4 levels):
+# the recursive consumers of a parsed object stay far below Python's recursion limit.
+MAX_JSON_DEPTH: Final = 32
+# A JSON object read outside the sensor decoders (discovery, presence, device states).
+MAX_OBJECT_BYTES: Final = 65536
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +89,12 @@ def decode_text(payload: bytes, limits: DecodeLimits) -> str:
         raise Invalid("bad_encoding", detail) from None
 
 
-def parse_object(text: str) -> dict[str, object]:
-    """Parse JSON text that must be an object (NaN/Infinity tokens parse; check later)."""
+def parse_object(text: str, max_depth: int = MAX_JSON_DEPTH) -> dict[str, object]:
+    """Parse JSON text that must be an object (NaN/Infinity tokens parse; check later).
+
+    The one JSON parser for message payloads: raises Invalid, never anything else, for
+    malformed text, nesting deeper than `max_depth` and integers too long to convert.
+    """
     if not text.strip():
         raise Invalid("empty", "empty payload")
     try:
@@ -95,7 +105,50 @@ def parse_object(text: str) -> dict[str, object]:
         raise Invalid("bad_json", f"{type(exc).__name__}: {preview(text)}") from None
     if not isinstance(value, dict):
         raise Invalid("not_an_object", f"JSON {type(value).__name__}: {preview(text)}")
+    if _depth_exceeds(value, max_depth):
+        raise Invalid("too_deep", f"nested deeper than {max_depth}: {preview(text)}")
     return value
+
+
+def json_object(payload: bytes, max_bytes: int = MAX_OBJECT_BYTES) -> dict[str, object] | Rejection:
+    """A payload that must be a JSON object, or its Rejection; never raises."""
+    try:
+        if len(payload) > max_bytes:
+            raise Invalid("too_large", f"{len(payload)} bytes > limit {max_bytes}")
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise Invalid("bad_encoding", f"not UTF-8 at byte {exc.start}") from None
+        return parse_object(text)
+    except Invalid as exc:
+        return exc.rejection
+
+
+def _depth_exceeds(value: object, max_depth: int) -> bool:
+    """Whether containers nest deeper than `max_depth` (iterative: no recursion to blow)."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = (
+            item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        )
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth + 1 > max_depth:
+                    return True
+                stack.append((child, depth + 1))
+    return False
+
+
+def finite_number(value: object) -> float | None:
+    """A JSON number as a finite float; None for booleans, non-numbers, NaN, ±inf, huge ints."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def as_number(value: object, name: str, lo: float, hi: float) -> float:

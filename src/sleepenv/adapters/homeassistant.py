@@ -78,7 +78,7 @@ def service_call(action: Action, device: DeviceSettings) -> ServiceCall | None:
 def _float(value: Any) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int beyond a float
         return None
     return number if math.isfinite(number) else None
 

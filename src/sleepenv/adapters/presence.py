@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from sleepenv.adapters.decode import json_object
 
 _TRUE = {"on", "true", "1", "home", "occupied", "detected", "present"}
 _FALSE = {"off", "false", "0", "not_home", "clear", "not_occupied", "absent"}
@@ -23,10 +23,7 @@ def decode_presence(payload: bytes) -> bool | None:
 
 
 def _from_json(text: str) -> bool | None:
-    try:
-        obj = json.loads(text)
-    except ValueError:
-        return None
+    obj = json_object(text.encode(), MAX_BYTES)
     if not isinstance(obj, dict):
         return None
     for key in _KEYS:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
-from sleepenv.adapters.decode import Invalid, as_number, parse_object, preview, reject
+from sleepenv.adapters.decode import (
+    Invalid,
+    as_number,
+    json_object,
+    parse_object,
+    preview,
+    reject,
+)
 from sleepenv.core.model import Rejection, SourceKind
 
 # A wrapped 64 KiB payload grows when JSON-escaped; anything much longer is not ours.
@@ -145,10 +152,7 @@ def _unwrap(obj: dict[str, object], line_no: int) -> RecordedMessage:
 
 def _as_object(payload: bytes) -> dict[str, object] | None:
     """The payload as a JSON object, or None if it is anything else."""
-    try:
-        value = json.loads(payload.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return None
+    value = json_object(payload, len(payload))
     return value if isinstance(value, dict) else None
 
 

@@ -8,14 +8,18 @@ publishes its state as JSON on `<topic>`, which is what override detection reads
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
 
+from sleepenv.adapters.decode import finite_number, json_object
 from sleepenv.core.actions import Action, DeviceState, MediaOff, SetClimate, SetLight
+from sleepenv.core.model import Rejection
 from sleepenv.settings_guidance import DeviceSettings
 
 MAX_BRIGHTNESS = 254
 MAX_PAYLOAD_BYTES = 64 * 1024
+# 1,000,000 K .. 1,000 K: wider than any bulb; outside it a color_temp is nonsense.
+MIN_MIRED = 1.0
+MAX_MIRED = 1000.0
 # Z2M reports the temperature a TRV measures under one of these keys.
 TRV_TEMPERATURE_KEYS = ("local_temperature", "temperature")
 
@@ -36,8 +40,10 @@ def kelvin_to_mired(kelvin: float) -> int:
     return round(1_000_000 / kelvin)
 
 
-def mired_to_kelvin(mired: float) -> int:
-    """Mireds → kelvin."""
+def mired_to_kelvin(mired: float) -> int | None:
+    """Mireds → kelvin; None outside what any lamp reports (a hostile 1e-320 → inf)."""
+    if not MIN_MIRED <= mired <= MAX_MIRED:
+        return None
     return round(1_000_000 / mired)
 
 
@@ -79,11 +85,7 @@ def get_request(device: DeviceSettings) -> tuple[str, bytes] | None:
 
 
 def _number(data: dict[str, Any], key: str) -> float | None:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
+    return finite_number(data.get(key))
 
 
 def _on_off(data: dict[str, Any]) -> bool | None:
@@ -93,21 +95,17 @@ def _on_off(data: dict[str, Any]) -> bool | None:
     return None
 
 
-def _json_object(payload: bytes) -> dict[str, Any] | None:
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        return None
-    try:
-        data = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def decode(payload: bytes, device: DeviceSettings) -> DeviceState | None:
     """A Zigbee2MQTT state message → DeviceState; None when it is not usable JSON."""
-    data = _json_object(payload)
-    if data is None:
-        return None
+    state = decode_or_reject(payload, device)
+    return None if isinstance(state, Rejection) else state
+
+
+def decode_or_reject(payload: bytes, device: DeviceSettings) -> DeviceState | Rejection | None:
+    """Like `decode`, with the Rejection of a payload that is not a sane JSON object."""
+    data = json_object(payload, MAX_PAYLOAD_BYTES)
+    if isinstance(data, Rejection):
+        return data
     return _decode_role(data, device)
 
 
@@ -118,7 +116,7 @@ def _decode_role(data: dict[str, Any], device: DeviceSettings) -> DeviceState | 
         return DeviceState(
             is_on=_on_off(data),
             brightness_pct=None if brightness is None else brightness_to_pct(brightness),
-            color_temp_kelvin=None if not mired or mired <= 0 else mired_to_kelvin(mired),
+            color_temp_kelvin=None if mired is None else mired_to_kelvin(mired),
         )
     if device.role == "climate":
         temperature = next(
