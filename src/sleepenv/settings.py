@@ -99,13 +99,6 @@ class BedSettings(_Strict):
         "from the signal.",
     )
 
-    @model_validator(mode="after")
-    def _sides_distinct(self) -> BedSettings:
-        topics = [s.topic for s in self.sensors]
-        if len(set(topics)) != len(topics):
-            raise ValueError("two sensors of one bed use the same topic")
-        return self
-
 
 class NightSettings(_Strict):
     """When a night starts and ends on the bed's local clock."""
@@ -181,13 +174,6 @@ class Settings(BaseSettings):
         None, description="Bedtime guidance for bedrooms' lights, thermostats and screens."
     )
 
-    @model_validator(mode="after")
-    def _unique_beds(self) -> Settings:
-        ids = [b.id for b in self.beds]
-        if len(set(ids)) != len(ids):
-            raise ValueError("bed ids must be unique")
-        return self
-
     @classmethod
     def settings_customise_sources(
         cls,
@@ -209,32 +195,115 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+MAX_YAML_DEPTH = 32  # a real config is about 7 levels deep
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Load a YAML file into a dict; ConfigError with the line and column when it won't parse."""
+    """Load a YAML file into a dict; ConfigError for anything unusable, duplicate keys too."""
+    data, problems = load_yaml(path)
+    if problems:
+        raise ConfigError(problems)
+    return data
+
+
+def load_yaml(path: Path) -> tuple[dict[str, Any], list[str]]:
+    """Load a YAML file: the dict plus its duplicate keys (each a problem, the last one kept).
+
+    ConfigError (one line, with the line and column where known) when the file cannot be
+    read, is not UTF-8, will not parse, nests too deeply or is not a mapping.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError([f"{path}: cannot read: {exc.strerror or exc}"]) from exc
     try:
-        data = yaml.safe_load(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            [
+                f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); "
+                "save the file as UTF-8"
+            ]
+        ) from exc
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        problems = _scan_yaml(node, path) if node is not None else []
+        data = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([f"{path}:{where}: not valid YAML: {problem}"]) from exc
+    except RecursionError as exc:
+        raise ConfigError(
+            [f"{path}: nested more than {MAX_YAML_DEPTH} levels deep; not a sleepenv config"]
+        ) from exc
+    finally:
+        loader.dispose()
     if data is None:
-        return {}
-    if not isinstance(data, dict):
+        return {}, problems
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise ConfigError([f"{path}: the top level must be a mapping of keys, not a list or value"])
-    return data
+    return data, problems
+
+
+def _scan_yaml(root: yaml.Node, path: Path) -> list[str]:
+    """Duplicate keys (by YAML path) in the node tree; ConfigError when it nests too deeply."""
+    found: list[tuple[int, str]] = []
+    stack: list[tuple[yaml.Node, str, int]] = [(root, "", 0)]
+    seen: set[int] = set()  # aliases point at nodes already walked
+    while stack:
+        node, where, depth = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if depth > MAX_YAML_DEPTH:
+            line = node.start_mark.line + 1
+            raise ConfigError(
+                [f"{path}: line {line}: nested more than {MAX_YAML_DEPTH} levels deep"]
+            )
+        if isinstance(node, yaml.SequenceNode):
+            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(node.value)]
+        elif isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag.endswith(":merge"):
+                    continue
+                child = f"{where}.{key.value}" if where else key.value
+                line = key.start_mark.line + 1
+                if key.value in lines:
+                    found.append(
+                        (
+                            line,
+                            f"{child}: key given twice (lines {lines[key.value]} and {line}); "
+                            "keep one",
+                        )
+                    )
+                lines[key.value] = line
+                stack.append((value, child, depth + 1))
+    return [text for _, text in sorted(found)]
+
+
+def check(data: dict[str, Any]) -> tuple[Settings | None, list[str]]:
+    """Validate a loaded config (plus the environment): the settings if valid, and every
+    problem found, field errors and cross-field rules together. Pure."""
+    from sleepenv.config_rules import duplicate_ids, topic_problems  # noqa: PLC0415 - cycle
+
+    problems = duplicate_ids(data)
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        return None, problems + format_errors(exc)
+    return settings, problems + topic_problems(settings)
 
 
 def validate(data: dict[str, Any]) -> Settings:
     """Validate a loaded config (plus the environment); ConfigError lists every problem."""
-    try:
-        return Settings(**data)
-    except ValidationError as exc:
-        raise ConfigError(format_errors(exc)) from exc
+    settings, problems = check(data)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
 
 
 def load_settings(path: Path) -> Settings:

@@ -126,13 +126,6 @@ class BedroomSettings(_Strict):
     )
     devices: list[DeviceSettings] = Field(default_factory=list, description="The devices.")
 
-    @model_validator(mode="after")
-    def _unique_devices(self) -> BedroomSettings:
-        ids = [d.id for d in self.devices]
-        if len(set(ids)) != len(ids):
-            raise ValueError("device ids must be unique within a bedroom")
-        return self
-
 
 class LightSettings(_Strict):
     """How lights dim and warm during the wind-down."""
@@ -204,9 +197,7 @@ class GuidanceSettings(_Strict):
 
     @model_validator(mode="after")
     def _checks(self) -> GuidanceSettings:
-        ids = [b.id for b in self.bedrooms]
-        if len(set(ids)) != len(ids):
-            raise ValueError("bedroom ids must be unique")
+        # Unique bedroom and device ids: sleepenv.config_rules, with every YAML path.
         if self.no_screen_minutes > self.wind_down_minutes:
             raise ValueError("no_screen_minutes must not exceed wind_down_minutes")
         return self
