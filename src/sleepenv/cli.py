@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import signal
 import sys
@@ -15,7 +16,8 @@ from typing import Any, NoReturn
 
 from sleepenv import __version__
 from sleepenv.guidance_cli import add_plan_parser
-from sleepenv.settings import ConfigError, Settings, load_settings
+from sleepenv.settings import ConfigError, Settings, load_yaml
+from sleepenv.settings import check as check_settings
 
 log = logging.getLogger("sleepenv")
 
@@ -38,18 +40,26 @@ def _config_path(args: argparse.Namespace) -> Path | None:
 
 
 def load_or_exit(path: Path | None) -> Settings:
-    """Load and fully check the config, or print every problem and exit 2."""
+    """Load and fully check the config, or print every problem and exit 2.
+
+    Every problem in one run: duplicate YAML keys, field errors, cross-field rules (ids,
+    topics) and what needs the machine (time zones, TLS files, the data directory).
+    """
     from sleepenv.app import check_environment  # noqa: PLC0415 - keeps --help fast
+    from sleepenv.config_env import environment_problems  # noqa: PLC0415
 
     if path is None:
         return _fail_config(["no config file: pass --config FILE or set SLEEPENV_CONFIG"])
     try:
-        settings = load_settings(path)
+        data, problems = load_yaml(path)
     except ConfigError as exc:
         _fail_config(exc.problems, path)
-    problems = check_environment(settings)
-    if problems:
-        _fail_config(problems, path)
+    settings, invalid = check_settings(data)
+    problems += invalid + environment_problems(data, settings)
+    if settings is not None:
+        problems += check_environment(settings)
+    if problems or settings is None:
+        _fail_config(list(dict.fromkeys(problems)), path)  # both env checks name zones
     return settings
 
 
@@ -59,6 +69,56 @@ def _fail_config(problems: list[str], path: Path | None = None) -> NoReturn:
     for line in problems:
         print(f"  - {line}", file=sys.stderr)
     raise SystemExit(EXIT_CONFIG)
+
+
+# -- argument types -------------------------------------------------------------------
+
+# Kept here, not imported from sleepenv.sim, so `--help` stays fast; a test keeps them equal.
+PROFILES = ("clean", "empty_bed", "noisy", "partner", "plm_heavy", "restless_onset", "zigbee")
+MIN_DEMO_HOURS = 0.5
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+EXIT_PIPE = 141  # what a shell reports for a process ended by SIGPIPE
+
+
+def positive_float(text: str) -> float:
+    """A finite number above zero (argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: a finite number above 0")
+    return value
+
+
+def demo_hours(text: str) -> float:
+    """A night length the simulator can play (argparse type)."""
+    value = positive_float(text)
+    if value < MIN_DEMO_HOURS:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: {MIN_DEMO_HOURS:g} hours or more")
+    return value
+
+
+def iso_time(text: str) -> float:
+    """An ISO date-time such as 2026-01-05T22:30, as a POSIX time (argparse type)."""
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except (ValueError, OverflowError, OSError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: allowed: an ISO date and time such as 2026-01-05T22:30 "
+            "(local time unless it has an offset such as +01:00)"
+        ) from None
+
+
+def tcp_port(text: str) -> int:
+    """A TCP port number (argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r}: allowed: 1 to 65535")
+    return value
 
 
 # -- commands -------------------------------------------------------------------------
@@ -100,8 +160,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = load_or_exit(_config_path(args))
     setup_logging(args.log_level or settings.log_level)
     clock: Clock = RealClock()
-    if args.start_at or args.speed != 1.0:
-        start = datetime.fromisoformat(args.start_at).timestamp() if args.start_at else time.time()
+    if args.start_at is not None or args.speed != 1.0:
+        start = args.start_at if args.start_at is not None else time.time()
         clock = ScaledClock(start, args.speed)
     run_forever(settings, clock)
     return 0
@@ -111,13 +171,33 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse a recording offline with the live service's code path."""
     from sleepenv.analyze import analyze_recording  # noqa: PLC0415
 
-    result = analyze_recording(Path(args.recording))
+    path = Path(args.recording)
+    problem = _unreadable_recording(path)
+    if problem is None:
+        try:
+            result = analyze_recording(path)
+        except (OSError, ValueError) as exc:  # ValueError: nothing analysable in it
+            problem = str(exc.strerror if isinstance(exc, OSError) else exc)
+    if problem is not None:
+        print(f"sleepenv: cannot analyze {path}: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
     if args.json:
         json.dump(result, sys.stdout, indent=None if args.compact else 2)
         print()
     else:
         _print_analysis(result)
     return 0
+
+
+def _unreadable_recording(path: Path) -> str | None:
+    """Why `path` cannot be a recording, before the analysis opens it; None if it may be."""
+    if not path.exists():
+        return "no such file"
+    if not path.is_file():
+        return "not a file"
+    if path.stat().st_size == 0:
+        return "the file is empty (record one with `sleepenv record --topic T --out FILE`)"
+    return None
 
 
 def _print_analysis(result: dict[str, Any]) -> None:
@@ -233,31 +313,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Score analysis against generated nights with ground truth; print and write JSON."""
-    from sleepenv.evaluation.runner import (  # noqa: PLC0415
-        MARKDOWN_HEADER,
-        evaluate,
-        markdown_row,
-        write_report,
-    )
+    """Score detection (sleepenv, the naive floor, or both) against generated nights."""
+    from sleepenv.evaluation.command import run  # noqa: PLC0415
 
-    report = evaluate(
-        args.profile,
-        args.nights,
-        first_seed=args.first_seed,
-        hours=args.hours,
-        plm_profile=args.plm_profile,
-        workers=args.workers,
-        show_progress=not args.quiet,
-    )
-    if args.json:
-        write_report(report, Path(args.json))
-    print(MARKDOWN_HEADER)
-    print(markdown_row(report))
-    for name, check in report["targets"].items():
-        mark = {True: "met", False: "MISSED", None: "n/a"}[check["met"]]
-        print(f"  {name}: {check['value']} (target {check['target']}) {mark}")
-    return 0
+    return run(args)
 
 
 # -- parser ---------------------------------------------------------------------------
@@ -276,26 +335,40 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="play a synthetic night; needs no hardware and no config")
     demo.add_argument(
         "--speed",
-        type=float,
+        type=positive_float,
         default=1000.0,
         help="simulated seconds per real second (default 1000: 8 h in ~30 s)",
     )
     demo.add_argument("--seed", type=int, default=1, help="which synthetic night (default 1)")
-    demo.add_argument("--hours", type=float, default=8.0, help="length of the night (default 8)")
-    demo.add_argument("--profile", default="clean", help="synthetic sleeper profile")
+    demo.add_argument(
+        "--hours",
+        type=demo_hours,
+        default=8.0,
+        help=f"length of the night, at least {MIN_DEMO_HOURS:g} (default 8)",
+    )
+    demo.add_argument(
+        "--profile", choices=PROFILES, default="clean", help="synthetic sleeper (default clean)"
+    )
     demo.add_argument(
         "--keep-running",
         action="store_true",
         help="leave broker and service up afterwards (Ctrl-C to stop)",
     )
-    demo.add_argument("--port", type=int, default=None, help="broker port (default: a free one)")
+    demo.add_argument(
+        "--port",
+        type=tcp_port,
+        default=None,
+        help="port for the demo's own broker; refused if taken (default: a free one)",
+    )
     demo.add_argument(
         "--broker",
         choices=("auto", "mosquitto", "amqtt"),
         default="auto",
         help="which local broker: Mosquitto from PATH, else embedded amqtt (default auto)",
     )
-    demo.add_argument("--log-level", default=None, help="log level (default WARNING)")
+    demo.add_argument(
+        "--log-level", type=str.upper, choices=LOG_LEVELS, help="log level (default WARNING)"
+    )
     demo.add_argument(
         "--no-guidance", action="store_true", help="leave out the simulated bedroom's guidance"
     )
@@ -303,13 +376,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the service")
     run.add_argument("--config", help="YAML config file (or SLEEPENV_CONFIG)")
-    run.add_argument("--log-level", default=None, help="override the config's log_level")
+    run.add_argument(
+        "--log-level", type=str.upper, choices=LOG_LEVELS, help="override the config's log_level"
+    )
     run.add_argument(
         "--start-at",
+        type=iso_time,
         default=None,
-        help="ISO time the clock starts at (testing faster than real time)",
+        help="ISO date-time the clock starts at, e.g. 2026-01-05T22:30 (for testing)",
     )
-    run.add_argument("--speed", type=float, default=1.0, help="clock speed (default 1)")
+    run.add_argument(
+        "--speed", type=positive_float, default=1.0, help="clock speed above 0 (default 1)"
+    )
     run.set_defaults(func=cmd_run)
 
     check = sub.add_parser("check-config", help="validate a config file (exit 2 on problems)")
@@ -354,15 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_evaluate(sub: Any) -> None:
+    from sleepenv.evaluation.command import add_arguments  # noqa: PLC0415
+
     ev = sub.add_parser("evaluate", help="score detection against synthetic nights")
-    ev.add_argument("--nights", type=int, default=20, help="how many nights (default 20)")
-    ev.add_argument("--profile", default="clean", help="synthetic profile (default clean)")
-    ev.add_argument("--first-seed", type=int, default=1, help="first seed (default 1)")
-    ev.add_argument("--hours", type=float, default=8.0, help="night length (default 8)")
-    ev.add_argument("--plm-profile", choices=["wasm", "aasm"], default="wasm")
-    ev.add_argument("--workers", type=int, default=None, help="processes (default 2)")
-    ev.add_argument("--json", default=None, help="write the full report to this file")
-    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_arguments(ev)
     ev.set_defaults(func=cmd_evaluate)
 
 
@@ -370,6 +443,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `sleepenv` command."""
     args = build_parser().parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit with a traceback
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `sleepenv plan --json | head`: the reader has what it wanted. Quiet, like other
+        # Unix tools, with the shell's code for SIGPIPE; stdout goes to /dev/null so the
+        # interpreter's final flush does not complain either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_PIPE
+    return code

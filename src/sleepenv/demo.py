@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import json
 import signal
+import socket
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,6 +33,7 @@ from sleepenv.sim.recording import frame_to_payload
 DEMO_BED = "demo"
 SENSOR_TOPIC = "sleepenv_demo/bed/envelope"
 BATCH_REAL_SECONDS = 0.02
+DEMO_HOST = "127.0.0.1"  # where start_mosquitto and AmqttBroker listen
 
 
 @dataclass
@@ -234,10 +237,36 @@ async def keep_running(
     await done.wait()
 
 
+def port_user(port: int, host: str = DEMO_HOST) -> str | None:
+    """What already holds `port` on `host` (a socket bound there, or a listener), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As Mosquitto binds: connections in TIME_WAIT do not count as taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    # Where a bind beside a wildcard listener succeeds, a connection still finds it.
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return "something accepts connections there (another broker?)"
+    return None
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Entry point for `sleepenv demo`."""
     console = Console()
     if args.speed <= 0:
         console.print("--speed must be positive")
         return 2
+    if args.port is not None:
+        # A taken port would mean publishing the demo's night and a retained "Demo bed"
+        # device into someone else's broker: refuse before starting anything.
+        used = port_user(args.port)
+        if used is not None:
+            sys.stderr.write(
+                f"sleepenv: port {args.port} on {DEMO_HOST} is taken ({used}); the demo only "
+                "uses a broker it starts itself. Leave out --port for a free one, or pick "
+                "another.\n"
+            )
+            return 2
     return asyncio.run(demo_async(args, console))
