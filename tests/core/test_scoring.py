@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sleepenv.evaluation.metrics import (
@@ -15,7 +17,14 @@ from sleepenv.evaluation.metrics import (
     score_waking,
     waking_prf,
 )
-from sleepenv.evaluation.runner import markdown_row, rescore
+from sleepenv.evaluation.report import (
+    MARKDOWN_HEADER,
+    markdown_row,
+    rescore,
+    target_row,
+    targets_for,
+    worse_than_naive,
+)
 from sleepenv.evaluation.spans import complement, detected_occupancy, occupancy_minutes
 
 
@@ -281,3 +290,89 @@ def test_occupancy_over_nights_and_its_worst_night() -> None:
         "minutes_right_pct": pytest.approx(100.0 * 722 / 1200),
         "worst_night_pct": pytest.approx(100.0 * 122 / 600),
     }
+
+
+def scored_report(
+    detector: str, nights: list[NightScore], profile: str = "clean"
+) -> dict[str, Any]:
+    """A report as `evaluate` writes it, for hand-built night scores."""
+    report = {
+        "profile": profile,
+        "detector": detector,
+        "source": "envelope",
+        "seeds": [1, len(nights)],
+        "hours": 8.0,
+        "metrics": Totals(nights).report(),
+    }
+    return rescore(report)
+
+
+def movement_night(detected: list[Interval], onset: float | None) -> NightScore:
+    """A 6-hour night with two true limb movements and one twitch, in bed all along."""
+    truth = [iv(8000.0, 8003.0), iv(9000.0, 9002.0), iv(9500.0, 9500.2, "twitch")]
+    bed = [(0.0, 21600.0)]
+    return score_night(
+        truth,
+        detected,
+        start=0.0,
+        end=21600.0,
+        in_bed=bed[0],
+        sleep=(3000.0, 20000.0),
+        plmi_truth=0.0,
+        plmi_detected=0.0,
+        onset_detected=onset,
+        occupied=bed,
+        occupied_detected=bed,
+    )
+
+
+def test_worse_than_naive_is_direction_aware_and_flags_what_sleepenv_lacks() -> None:
+    all_found = [iv(8000.1, 8003.0), iv(9000.1, 9002.0), iv(9500.0, 9500.2, "twitch")]
+    naive = scored_report("naive", [movement_night(all_found, 3060.0)])
+    # sleepenv: the twitch missed, no sleep onset, and a false event (higher false rate).
+    ours_events = [*all_found[:2], iv(12000.0, 12001.0)]
+    ours = scored_report("sleepenv", [movement_night(ours_events, None)])
+    worse = {w["metric"]: (w["sleepenv"], w["naive"]) for w in worse_than_naive(ours, naive)}
+    assert worse["any_movement_f1"] == (pytest.approx(2 / 3), 1.0)
+    assert worse["twitch_f1"] == (0.0, 1.0)
+    assert worse["sleep_onset_found"] == (0.0, 1.0)
+    assert worse["sleep_onset_error_median_minutes"] == (None, 1.0)  # naive has one
+    assert "false_per_hour_quiet_sleep" in worse  # lower is better: 1 false vs none
+    assert "occupancy_minutes_right_pct" not in worse  # equal is not worse
+    assert "plm_f1" not in worse  # undefined for both
+    # The other way round, only what naive lacks or does worse shows up.
+    better = {w["metric"] for w in worse_than_naive({**naive, "detector": "x"}, ours)}
+    assert "any_movement_f1" not in better
+    assert "sleep_onset_error_median_minutes" not in better
+    with pytest.raises(ValueError, match="seeds"):
+        worse_than_naive(ours, {**naive, "seeds": [1001, 1016]})
+
+
+def test_issue_10_targets_per_profile() -> None:
+    found = [iv(8000.1, 8003.0), iv(9000.1, 9002.0), iv(12000.0, 12001.0)]  # F1 0.67 + false
+    metrics = Totals([movement_night(found, 3060.0)]).report()
+    clean = targets_for("clean", "envelope", metrics)
+    assert clean["any_movement_f1"]["target"] == ">= 0.97"
+    assert clean["any_movement_f1"]["met"] is False
+    assert targets_for("noisy", "envelope", metrics)["any_movement_f1"]["target"] == ">= 0.93"
+    assert clean["sleep_onset_found"] == {"value": 1.0, "target": ">= 1.0", "met": True}
+    assert clean["occupancy_minutes_right_pct"]["met"] is True
+    assert clean["sleep_onset_error_median_minutes"]["met"] is True  # 1 min ≤ 5
+    assert clean["twitch_f1"]["met"] is False  # the twitch was missed
+    assert clean["false_per_hour_nobody_in_bed"]["value"] is None  # never empty
+    assert set(targets_for("empty_bed", "envelope", metrics)) == {
+        "false_per_hour_nobody_in_bed",
+        "occupancy_minutes_right_pct",
+    }
+
+
+def test_table_rows_have_the_header_columns_and_name_the_detector() -> None:
+    columns = MARKDOWN_HEADER.splitlines()[0].count("|")
+    report = scored_report("naive", [movement_night([], None)])
+    row = markdown_row(report)
+    assert row.startswith("| clean | naive | 1 | 0.00 |")
+    assert row.count("|") == columns
+    assert target_row("noisy").count("|") == columns
+    assert target_row("noisy").startswith("| target (noisy) |  |  | ≥ 0.93 | ≥ 0.85 |")
+    del report["detector"]  # reports before issue 10 were all sleepenv's
+    assert markdown_row(report).startswith("| clean | sleepenv |")

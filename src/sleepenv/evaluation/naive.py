@@ -295,12 +295,13 @@ def analyze_naive(frames: Iterable[EnvelopeFrame]) -> dict[str, Any]:
     doc.update(
         events=[_event_json(e) for e in kept],
         counts=dict(Counter(e.cls for e in kept)),
-        sleep_onset=onset,
-        wake=wake,
-        plm_index=plm_index,
-        in_bed=getting_in.onset,
-        out_of_bed=getting_out.offset if getting_out is not None else None,
-        in_bed_spans=[[getting_in.onset, last]],
+        # Rounded as `analyze` rounds them, so both detectors are compared alike.
+        sleep_onset=_round(onset),
+        wake=_round(wake),
+        plm_index=_round(plm_index, 2),
+        in_bed=_round(getting_in.onset),
+        out_of_bed=_round(getting_out.offset) if getting_out is not None else None,
+        in_bed_spans=[[_round(getting_in.onset), _round(last)]],
     )
     return doc
 
@@ -314,3 +315,7 @@ def _event_json(e: NaiveEvent) -> dict[str, Any]:
         "width_seconds": round(e.width_seconds, 3),
         "is_truncated": e.is_truncated,
     }
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
