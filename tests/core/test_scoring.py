@@ -340,6 +340,14 @@ def test_worse_than_naive_is_direction_aware_and_flags_what_sleepenv_lacks() -> 
     assert "false_per_hour_quiet_sleep" in worse  # lower is better: 1 false vs none
     assert "occupancy_minutes_right_pct" not in worse  # equal is not worse
     assert "plm_f1" not in worse  # undefined for both
+    # Naive calls a false hypnic jerk (precision 0) where sleepenv calls none (None):
+    # not worse, and there is no true jerk to miss.
+    assert naive["metrics"]["per_class"]["hypnic_jerk"]["precision"] is None
+    jerky = scored_report(
+        "naive", [movement_night([*all_found, iv(15000.0, 15000.3, "hypnic_jerk")], 3060.0)]
+    )
+    assert jerky["metrics"]["per_class"]["hypnic_jerk"]["precision"] == 0.0
+    assert "hypnic_jerk_precision" not in {w["metric"] for w in worse_than_naive(ours, jerky)}
     # The other way round, only what naive lacks or does worse shows up.
     better = {w["metric"] for w in worse_than_naive({**naive, "detector": "x"}, ours)}
     assert "any_movement_f1" not in better

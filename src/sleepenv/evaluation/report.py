@@ -127,7 +127,8 @@ def _check(value: float | None, op: str, target: float) -> dict[str, Any]:
 def worse_than_naive(sleepenv: dict[str, Any], naive: dict[str, Any]) -> list[dict[str, Any]]:
     """Every headline number where sleepenv does worse than the naive floor on the same
     profile and seeds (direction-aware; a number naive has and sleepenv lacks, such as an
-    onset error with no onset found, counts as worse)."""
+    onset error with no onset found, counts as worse, except a precision: no detections
+    at all show as misses in the recall)."""
     for key in ("profile", "seeds", "hours"):
         if sleepenv.get(key) != naive.get(key):
             msg = f"reports differ in {key}: {sleepenv.get(key)!r} vs {naive.get(key)!r}"
@@ -140,6 +141,8 @@ def worse_than_naive(sleepenv: dict[str, Any], naive: dict[str, Any]) -> list[di
             continue
         # Compared as the table shows them: a difference below the shown digits (the
         # documents round PLM index and times) is not called worse.
+        if a is None and key.endswith("precision"):
+            continue  # no detections at all: the misses show in the recall
         digits = _digits(key)
         is_worse = a is None or (
             round(a, digits) < round(b, digits)
@@ -156,7 +159,8 @@ def worse_lines(profile: str, worse: list[dict[str, Any]]) -> list[str]:
     if not worse:
         return [f"- **{profile}**: not worse than naive on any headline number"]
     cells = [
-        f"{w['metric']} {_cell(w['sleepenv'])} vs {_cell(w['naive'])}"
+        f"{w['metric']} {_cell(w['sleepenv'], _digits(w['metric']))} vs "
+        f"{_cell(w['naive'], _digits(w['metric']))}"
         + (" (higher is better)" if w["better"] == ">=" else " (lower is better)")
         for w in worse
     ]
