@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -19,11 +20,20 @@ import aiomqtt
 import platformdirs
 
 from sleepenv.adapters import discovery
+from sleepenv.adapters.intake import (
+    DEFAULT_CLIENT_ID,
+    TAKEOVER_WINDOW_SECONDS,
+    Intake,
+    TakeoverWatch,
+    bounded_queue_type,
+    clip,
+    default_client_id,
+)
 from sleepenv.adapters.mqtt import Backoff, make_client
 from sleepenv.adapters.store import Store
 from sleepenv.clock import Clock, RealClock
 from sleepenv.core.bed import Update
-from sleepenv.core.model import MovementEvent
+from sleepenv.core.model import MovementEvent, Rejection
 from sleepenv.guidance_runner import GuidanceRunner
 from sleepenv.pipeline import Pipeline
 from sleepenv.settings import ConfigError, Settings, is_addon
@@ -44,6 +54,18 @@ def data_dir(settings: Settings) -> Path:
     if is_addon():
         return Path("/data")
     return Path(platformdirs.user_data_dir("sleepenv", appauthor=False))
+
+
+def client_id(settings: Settings, data: Path) -> str:
+    """The configured MQTT client id, else one unique to this host and data dir.
+
+    The old default `sleepenv`, still written in many configs, counts as unset: two
+    installations with it kicked each other off the broker.
+    """
+    configured = settings.mqtt.client_id
+    if "client_id" in settings.mqtt.model_fields_set and configured != DEFAULT_CLIENT_ID:
+        return configured
+    return default_client_id(socket.gethostname(), data)
 
 
 def host_timezone() -> tzinfo:
@@ -130,6 +152,9 @@ class Service:
         self.clock = clock or RealClock()
         self.beds = {b.id: b for b in settings.beds}
         self.data_dir = data_dir(settings)
+        self.client_id = client_id(settings, self.data_dir)
+        self.intake = Intake()
+        self._last_intake: dict[str, Any] | None = None
         self.store = Store(self.data_dir / "sleepenv.db")
         self.pipeline = Pipeline(settings, timezones(settings))
         self.kinds = {b.id: discovery.entity_kinds(b) for b in settings.beds}
@@ -152,6 +177,7 @@ class Service:
                 self.clock,
                 self,
                 self.data_dir / "guidance-switches.json",
+                self.intake,
             )
             self.guidance.on_screen_minutes = self.store.save_screen_minutes
         self._restore()
@@ -220,6 +246,16 @@ class Service:
         now = self.clock.now()
         for bed_id, tracker in self.pipeline.trackers.items():
             self._apply(bed_id, Update(states=tracker.states(now)))
+        self._last_intake = None
+        self._queue_intake()
+
+    def _queue_intake(self) -> None:
+        """Publish the service-wide counters when they changed."""
+        snapshot = self.intake.snapshot()
+        if snapshot != self._last_intake:
+            self._last_intake = snapshot
+            topic = discovery.diagnostics_topic(self.settings.mqtt)
+            self._dirty[topic] = json.dumps(snapshot).encode()
 
     def queue_message(self, topic: str, payload: bytes) -> None:
         """Publish once at the next flush, in order (guidance commands and reminders)."""
@@ -230,25 +266,41 @@ class Service:
         """Publish retained at the next flush, coalesced per topic."""
         self._dirty[topic] = payload
 
-    def handle_message(self, topic: str, payload: bytes) -> None:
-        """One incoming MQTT message (sensor data, sensor status or HA's birth)."""
+    def handle_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        """One incoming MQTT message (sensor data, sensor status or HA's birth); never raises
+        on its content: what is unusable is counted and logged, rate-limited."""
         if topic == self._ha_status_topic:
-            if payload == b"online":
-                log.info("Home Assistant came online: republishing discovery and states")
-                self._rediscover = True
+            self._on_ha_status(topic, payload)
             return
         if self._is_discovery_topic(topic):
-            if discovery.is_stale_discovery(
+            stale = discovery.check_discovery(
                 self.settings.mqtt, self._discovery_topics, topic, payload
-            ):
-                log.info("clearing retained discovery of an older layout: %s", topic)
+            )
+            if isinstance(stale, Rejection):
+                self.intake.reject("discovery", topic, stale)
+            elif stale:
+                self.intake.rate_log.info(
+                    "clear discovery",
+                    "clearing retained discovery of an older layout: %s",
+                    clip(topic),
+                )
                 self._dirty[topic] = b""
             return
-        if self.guidance is not None and self.guidance.handle(topic, payload):
+        if self.guidance is not None and self.guidance.handle(topic, payload, retain):
             return
         result = self.pipeline.handle(topic, payload, self.clock.now())
         if result is not None:
             self._apply(*result)
+
+    def _on_ha_status(self, topic: str, payload: bytes) -> None:
+        if payload == b"online":
+            self.intake.rate_log.info(
+                "ha online", "Home Assistant came online: republishing discovery and states"
+            )
+            self._rediscover = True
+        elif payload != b"offline":
+            detail = f"expected online or offline, got {clip(payload)!r}"
+            self.intake.reject("status", topic, Rejection("bad_status", detail))
 
     def _is_discovery_topic(self, topic: str) -> bool:
         return topic.startswith(self.settings.mqtt.discovery_prefix + "/") and topic.endswith(
@@ -300,14 +352,22 @@ class Service:
         backoff = Backoff()
         outage_since: float | None = None
         mqtt = self.settings.mqtt
+        takeover = TakeoverWatch(self.client_id)
+        queue_type = bounded_queue_type(self.intake)
+        status = discovery.status_topic(mqtt)
         while not self._closing:
+            connected_at: float | None = None
             try:
-                async with make_client(mqtt, discovery.status_topic(mqtt)) as client:
-                    if outage_since is not None:
+                async with make_client(
+                    mqtt, status, client_id=self.client_id, queue_type=queue_type
+                ) as client:
+                    connected_at = time.monotonic()
+                    if outage_since is not None and not takeover.is_looping:
                         log.info("broker back after %.0f s", time.monotonic() - outage_since)
                     outage_since = None
-                    backoff.reset()
-                    await self._on_connect(client)
+                    if not takeover.is_looping:
+                        backoff.reset()
+                    await self._on_connect(client, quiet=takeover.is_looping)
                     if self._closing:
                         # A cancellation swallowed by a publish (Python 3.11 wait_for).
                         return
@@ -315,14 +375,17 @@ class Service:
                         payload = message.payload
                         if not isinstance(payload, bytes | bytearray):
                             payload = str(payload).encode()
-                        self.handle_message(str(message.topic), bytes(payload))
+                        self.handle_message(str(message.topic), bytes(payload), message.retain)
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self.is_connected.clear()
                 self._raise_if_stopping(exc)
+                if connected_at is not None:
+                    self._on_disconnect(takeover, time.monotonic() - connected_at)
                 if outage_since is None:
                     outage_since = time.monotonic()
-                    log.warning(
+                    log.log(
+                        logging.DEBUG if takeover.is_looping else logging.WARNING,
                         "MQTT broker %s:%d unreachable (%s); retrying with backoff",
                         mqtt.host,
                         mqtt.port,
@@ -330,7 +393,22 @@ class Service:
                     )
                 await asyncio.sleep(backoff.next_delay())
 
-    async def _on_connect(self, client: aiomqtt.Client) -> None:
+    def _on_disconnect(self, takeover: TakeoverWatch, connected_seconds: float) -> None:
+        """Warn once when the broker keeps dropping us right after we connect."""
+        is_new = takeover.on_disconnect(connected_seconds, time.monotonic())
+        if takeover.is_looping:
+            self.intake.takeovers += 1
+        if is_new:
+            log.warning(
+                "the broker disconnected sleepenv right after connecting, repeatedly (within "
+                "%.0f s): another MQTT client is probably using the same client id %r, e.g. a "
+                "second sleepenv. Give each instance its own mqtt.client_id. Reconnecting more "
+                "slowly until a connection holds.",
+                TAKEOVER_WINDOW_SECONDS,
+                self.client_id,
+            )
+
+    async def _on_connect(self, client: aiomqtt.Client, quiet: bool = False) -> None:
         mqtt = self.settings.mqtt
         # Known to the shutdown path from the first moment, so a SIGTERM that arrives
         # while we announce ourselves still ends with a retained `offline`.
@@ -349,7 +427,13 @@ class Service:
                 await client.publish(topic, payload, qos=1)
             self.guidance.connected.set()
         self.is_connected.set()
-        log.info("connected to MQTT broker %s:%d", mqtt.host, mqtt.port)
+        log.log(
+            logging.DEBUG if quiet else logging.INFO,
+            "connected to MQTT broker %s:%d as %s",
+            mqtt.host,
+            mqtt.port,
+            self.client_id,
+        )
 
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         mqtt = self.settings.mqtt
@@ -425,6 +509,7 @@ class Service:
                 last_beat = time.monotonic()
 
     def _checkpoint(self) -> None:
+        self._queue_intake()
         for bed_id, tracker in self.pipeline.trackers.items():
             diagnostics = tracker.diagnostics()
             self.store.checkpoint(bed_id, tracker.cursors(), diagnostics)

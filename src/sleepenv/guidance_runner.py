@@ -18,9 +18,11 @@ from typing import Any, Protocol
 from sleepenv.adapters import guidance_discovery as gd
 from sleepenv.adapters import z2m_devices
 from sleepenv.adapters.homeassistant import HomeAssistantBackend, api_access
+from sleepenv.adapters.intake import Intake, clip
 from sleepenv.clock import Clock
 from sleepenv.core.actions import Action, DeviceState, Notify, Skipped
 from sleepenv.core.guidance import Decision, Guidance
+from sleepenv.core.model import Rejection
 from sleepenv.core.timeline import evening_for
 from sleepenv.guidance_build import build_guidance
 from sleepenv.settings import Settings
@@ -33,6 +35,13 @@ MAX_IDLE_SECONDS = 60.0
 # acting on an unknown state could mean turning a light off the person just turned on.
 FIRST_REPORT_SECONDS = 3.0
 FRESH_MOVEMENT_SECONDS = 120.0
+COMMANDS = {
+    "guidance": ("ON", "OFF"),
+    "guests": ("ON", "OFF"),
+    "start_wind_down": (gd.PRESS,),
+    "snooze": (gd.PRESS,),
+}
+COMMAND_MAX_BYTES = 64
 
 
 class Outbox(Protocol):
@@ -60,16 +69,19 @@ class GuidanceRunner:
         clock: Clock,
         outbox: Outbox,
         switches_path: Path | None = None,
+        intake: Intake | None = None,
     ) -> None:
         """Build engines and routes; nothing runs until `run()`.
 
-        `switches_path` keeps the Guidance and Guests switches across restarts.
+        `switches_path` keeps the Guidance and Guests switches across restarts; `intake`
+        counts the messages that are rejected.
         """
         assert settings.guidance is not None
         self.settings = settings
         self.guidance: GuidanceSettings = settings.guidance
         self.clock = clock
         self.outbox = outbox
+        self.intake = intake or Intake()
         self.engines: dict[str, Guidance] = build_guidance(self.guidance, tzs)
         # Called with (room, evening, minutes) when tonight's screen minutes change.
         self.on_screen_minutes: Callable[[str, str, float], None] | None = None
@@ -157,18 +169,29 @@ class GuidanceRunner:
         """Device state topics and our command topics."""
         return [*self.state_routes, *self.command_routes]
 
-    def handle(self, topic: str, payload: bytes) -> bool:
-        """Route one message; False when the topic is not guidance's."""
+    def handle(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+        """Route one message; False when the topic is not guidance's.
+
+        A retained command is never acted on: a button pressed once would press again
+        at every connect, and a stale switch command would undo the user's later one.
+        Switches come back from their own stored state instead.
+        """
         now = self.clock.now()
         command = self.command_routes.get(topic)
         if command is not None:
-            self._command(*command, payload, now)
+            if retain:
+                self._clear_retained_command(topic, payload)
+            else:
+                self._command(*command, payload, now)
             return True
         routes = self.state_routes.get(topic)
         if routes is None:
             return False
         for room, device in routes:
-            state = z2m_devices.decode(payload, device)
+            state = z2m_devices.decode_or_reject(payload, device)
+            if isinstance(state, Rejection):
+                self.intake.reject("device state", topic, state)
+                continue
             if state is None:
                 log.debug("ignoring an unusable state message on %s", topic)
                 continue
@@ -206,9 +229,25 @@ class GuidanceRunner:
         else:
             self.apply(room, engine.set_times(None, at, now))
 
+    def _clear_retained_command(self, topic: str, payload: bytes) -> None:
+        """Ignore a retained command and delete it, so it is not replayed at every connect."""
+        if not payload:
+            return
+        self.intake.reject(
+            "command", topic, Rejection("retained_command", "commands act only when sent")
+        )
+        self.outbox.queue_state(topic, b"")
+
     def _command(self, room: str, key: str, payload: bytes, now: float) -> None:
+        if not payload:  # our own clearing of a retained command coming back
+            return
         engine = self.engines[room]
-        text = payload.decode(errors="replace").strip().upper()
+        text = payload[:COMMAND_MAX_BYTES].decode(errors="replace").strip().upper()
+        if len(payload) > COMMAND_MAX_BYTES or text not in COMMANDS.get(key, ()):
+            detail = f"expected {' or '.join(COMMANDS.get(key, ()))}, got {clip(payload)!r}"
+            topic = gd.command_topic(self.settings.mqtt, room, key)
+            self.intake.reject("command", topic, Rejection("bad_command", detail))
+            return
         log.info("bedroom %s: %s %s from Home Assistant", room, key, text)
         if key == "guidance" and text in ("ON", "OFF"):
             self.apply(room, engine.set_enabled(text == "ON", now))
@@ -220,8 +259,6 @@ class GuidanceRunner:
             self.apply(room, engine.start_wind_down(now))
         elif key == "snooze" and text == gd.PRESS:
             self.apply(room, engine.snooze(now))
-        else:
-            log.warning("bedroom %s: ignoring %r on the %s command topic", room, text, key)
 
     # -- out -------------------------------------------------------------------------
 

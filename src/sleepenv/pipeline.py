@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import tzinfo
 
 from sleepenv.adapters.decode import DecodeLimits
 from sleepenv.adapters.discovery import sensor_key
 from sleepenv.adapters.esphome import decode_envelope, decode_status
+from sleepenv.adapters.intake import RateLimitedLog, clip
 from sleepenv.adapters.presence import decode_presence
 from sleepenv.adapters.zigbee2mqtt import decode_vibration
 from sleepenv.core.bed import BedTracker, SensorSpec, Update
@@ -44,28 +44,6 @@ def detector_config(settings: Settings) -> DetectorConfig:
     )
 
 
-class RateLimitedLog:
-    """At most one log line per key per interval, with the count of lines held back."""
-
-    def __init__(self, interval_seconds: float = 60.0) -> None:
-        """Log each key at most once per `interval_seconds` of real time."""
-        self.interval = interval_seconds
-        self._last: dict[str, float] = {}
-        self._held: dict[str, int] = {}
-
-    def warning(self, key: str, msg: str, *args: object) -> None:
-        """Log now, or count it for the next line about the same key."""
-        now = time.monotonic()
-        last = self._last.get(key)
-        if last is not None and now - last < self.interval:
-            self._held[key] = self._held.get(key, 0) + 1
-            return
-        held = self._held.pop(key, 0)
-        self._last[key] = now
-        suffix = f" (and {held} more like it since the last report)" if held else ""
-        log.warning(msg + suffix, *args)
-
-
 class Pipeline:
     """Routes sensor messages to bed trackers; sync, fast, and never raises on input."""
 
@@ -83,7 +61,7 @@ class Pipeline:
         self.presence_routes: dict[str, str] = {}  # presence topic -> bed id
         self.trackers: dict[str, BedTracker] = {}
         self.unknown_topics = 0
-        self.rejection_log = RateLimitedLog()
+        self.rejection_log = RateLimitedLog(logger=log)
         for bed in settings.beds:
             specs = []
             for i, sensor in enumerate(bed.sensors):
@@ -136,7 +114,9 @@ class Pipeline:
         if topic in self.presence_routes:
             return self._handle_presence(topic, payload, now)
         self.unknown_topics += 1
-        self.rejection_log.warning("unknown topic", "ignoring a message on unknown topic %s", topic)
+        self.rejection_log.warning(
+            "unknown topic", "ignoring a message on unknown topic %s", clip(topic)
+        )
         return None
 
     def _handle_presence(self, topic: str, payload: bytes, now: float) -> tuple[str, Update]:

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sleepenv import __version__
-from sleepenv.core.model import MovementClass, MovementEvent
+from sleepenv.adapters.decode import json_object
+from sleepenv.core.model import MovementClass, MovementEvent, Rejection
 from sleepenv.settings import BedSettings, MqttSettings
 
 ORIGIN = {"name": "sleepenv", "sw": __version__}
@@ -141,6 +142,36 @@ BED_ENTITIES: tuple[Entity, ...] = (
 )
 
 
+# Service-wide counters (not per bed), shown on every bed device: their state is one
+# retained JSON object on `diagnostics_topic`.
+SERVICE = "service"
+SERVICE_ENTITIES: tuple[Entity, ...] = (
+    Entity(
+        "messages_dropped",
+        "sensor",
+        "Messages dropped",
+        kind=SERVICE,
+        state_class="total_increasing",
+        entity_category="diagnostic",
+        icon="mdi:tray-remove",
+    ),
+    Entity(
+        "other_messages_rejected",
+        "sensor",
+        "Other messages rejected",
+        kind=SERVICE,
+        state_class="total_increasing",
+        entity_category="diagnostic",
+        icon="mdi:alert-circle-outline",
+    ),
+)
+
+
+def diagnostics_topic(mqtt: MqttSettings) -> str:
+    """The service's retained diagnostics (dropped and rejected messages), as JSON."""
+    return f"{mqtt.base_topic}/diagnostics"
+
+
 def status_topic(mqtt: MqttSettings) -> str:
     """The service's availability topic (retained online/offline)."""
     return f"{mqtt.base_topic}/status"
@@ -186,7 +217,7 @@ def sensor_key(bed: BedSettings, index: int) -> str:
 
 def entities(bed: BedSettings) -> tuple[Entity, ...]:
     """All entities of one bed device."""
-    return BED_ENTITIES + sensor_entities(bed)
+    return BED_ENTITIES + sensor_entities(bed) + SERVICE_ENTITIES
 
 
 def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str, Any]:
@@ -201,6 +232,9 @@ def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str,
     if entity.kind == "event":
         cfg["state_topic"] = event_topic(mqtt, bed.id)
         cfg["event_types"] = EVENT_TYPES
+    elif entity.kind == SERVICE:
+        cfg["state_topic"] = diagnostics_topic(mqtt)
+        cfg["value_template"] = f"{{{{ value_json.{entity.key} }}}}"
     else:
         cfg["state_topic"] = state_topic(mqtt, bed.id, entity.key)
     for field in ("device_class", "state_class", "entity_category", "icon"):
@@ -319,21 +353,26 @@ def _mentions_base_topic(value: Any, base: str) -> bool:
 def is_stale_discovery(
     mqtt: MqttSettings, current_topics: set[str], topic: str, payload: bytes
 ) -> bool:
+    """True for a discovery config this instance once published but no longer does."""
+    return check_discovery(mqtt, current_topics, topic, payload) is True
+
+
+def check_discovery(
+    mqtt: MqttSettings, current_topics: set[str], topic: str, payload: bytes
+) -> bool | Rejection:
     """True for a discovery config this instance once published but no longer does.
 
     Ours means: a `sleepenv_` unique or device id and topics under our base topic (so a
     second sleepenv on the same broker with its own base topic is left alone). Clearing it
     (an empty retained payload) makes Home Assistant remove entities of an older layout,
-    e.g. per-entity `<prefix>/sensor/.../config` topics or a removed bed's device.
+    e.g. per-entity `<prefix>/sensor/.../config` topics or a removed bed's device. A config
+    that mentions sleepenv but is not a sane JSON object is a Rejection (never raises).
     """
     if topic in current_topics or not payload or b"sleepenv_" not in payload:
         return False
-    try:
-        config = json.loads(payload)
-    except ValueError:
-        return False
-    if not isinstance(config, dict):
-        return False
+    config = json_object(payload)
+    if isinstance(config, Rejection):
+        return config
     dev = config.get("dev", config.get("device", {}))
     ids: Any = dev.get("ids", dev.get("identifiers")) if isinstance(dev, dict) else None
     ids = [ids] if isinstance(ids, str) else ids if isinstance(ids, list) else []

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import socket
 import ssl
 
 import aiomqtt
 
+from sleepenv.adapters.intake import MAX_QUEUED_MESSAGES
 from sleepenv.settings import MqttSettings
 
 # A bounded receive queue: a burst can't grow memory without limit, and the size is
 # far above what the service drains between two event-loop turns.
-MAX_QUEUED_INCOMING = 50_000
+MAX_QUEUED_INCOMING = MAX_QUEUED_MESSAGES
 
 
 def tls_context(mqtt: MqttSettings) -> ssl.SSLContext | None:
@@ -29,20 +31,32 @@ def tls_context(mqtt: MqttSettings) -> ssl.SSLContext | None:
     return ctx
 
 
-def make_client(mqtt: MqttSettings, will_topic: str, client_suffix: str = "") -> aiomqtt.Client:
-    """A client with a retained `offline` last will and TCP_NODELAY (see DESIGN.md)."""
+def make_client(
+    mqtt: MqttSettings,
+    will_topic: str,
+    client_suffix: str = "",
+    *,
+    client_id: str | None = None,
+    queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
+) -> aiomqtt.Client:
+    """A client with a retained `offline` last will and TCP_NODELAY (see DESIGN.md).
+
+    `client_id` replaces `mqtt.client_id`; `queue_type` bounds the receive queue (see
+    `intake.bounded_queue_type`).
+    """
     password = mqtt.password.get_secret_value() if mqtt.password is not None else None
     return aiomqtt.Client(
         mqtt.host,
         mqtt.port,
         username=mqtt.username,
         password=password,
-        identifier=mqtt.client_id + client_suffix,
+        identifier=(client_id or mqtt.client_id) + client_suffix,
         keepalive=mqtt.keepalive,
         will=aiomqtt.Will(will_topic, b"offline", qos=1, retain=True),
         tls_context=tls_context(mqtt),
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         max_queued_incoming_messages=MAX_QUEUED_INCOMING,
+        queue_type=queue_type,
         timeout=10,
     )
 
