@@ -97,5 +97,6 @@ def run(args: argparse.Namespace) -> int:
         worse = worse_than_naive(reports["sleepenv"], reports["naive"])
         _say("\n".join(worse_lines(args.profile, worse)))
     elif args.detector == "both":
-        _say("naive: not run (it reads envelope frames; this profile has none)")
+        source = next(iter(reports.values()))["source"]
+        _say(f"naive: not run (it reads envelope frames; this profile's sensor is {source})")
     return 0
