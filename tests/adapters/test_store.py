@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from sleepenv.adapters.store import Store
-from sleepenv.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.core.model import MovementClass, MovementEvent, NightSummary, RestingMinute
 
 
 def event(onset: float, cls: MovementClass = MovementClass.TWITCH) -> MovementEvent:
@@ -85,12 +85,13 @@ def test_levels_of_the_running_night_round_trip_and_old_ones_are_forgotten(
     tmp_path: Path,
 ) -> None:
     store = Store(tmp_path / "s.db")
-    store.add_levels("main", "2026-01-04", [(10.0, 1.0)])
-    store.add_levels("main", "2026-01-05", [(120.0, 3.5), (60.0, 3.0)])
-    store.add_levels("main", "2026-01-05", [(60.0, 3.0)])  # a replay writes nothing new
-    store.add_levels("other", "2026-01-05", [(60.0, 9.0)])
-    assert store.levels("main", "2026-01-05") == [(60.0, 3.0), (120.0, 3.5)]
+    m = RestingMinute
+    store.add_levels("main", "2026-01-04", [m(10.0, 1.0)])
+    store.add_levels("main", "2026-01-05", [m(120.0, 3.5, 4.2), m(60.0, 3.0)])
+    store.add_levels("main", "2026-01-05", [m(60.0, 3.0)])  # a replay writes nothing new
+    store.add_levels("other", "2026-01-05", [m(60.0, 9.0)])
+    assert store.levels("main", "2026-01-05") == [m(60.0, 3.0), m(120.0, 3.5, 4.2)]
     store.forget_levels("main", "2026-01-05")
     assert store.levels("main", "2026-01-04") == []
-    assert store.levels("main", "2026-01-05") == [(60.0, 3.0), (120.0, 3.5)]
-    assert store.levels("other", "2026-01-05") == [(60.0, 9.0)]
+    assert store.levels("main", "2026-01-05") == [m(60.0, 3.0), m(120.0, 3.5, 4.2)]
+    assert store.levels("other", "2026-01-05") == [m(60.0, 9.0)]

@@ -10,8 +10,8 @@ from sleepenv.core.classify import (
     periodic_series,
     periodicity_index,
 )
-from sleepenv.core.model import MovementClass, MovementEvent, SourceKind
-from sleepenv.core.sleep import SleepConfig, find_sleep_onset, occupied_spans
+from sleepenv.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
+from sleepenv.core.sleep import SleepConfig, find_sleep_onset, occupied_spans_by_level
 
 T0 = 1_767_650_400.0  # 22:00 UTC
 MIN = 60.0
@@ -35,10 +35,14 @@ def entry(at_min: float) -> MovementEvent:
     return ev(at_min, 60.0, MovementClass.BOUT, 4.0, has_posture_change=True)
 
 
-def levels(in_min: float, out_min: float, hours: float = 8.0) -> list[tuple[float, float]]:
-    """Per-minute resting levels: the floor (0.2) outside the bed, 1.0 in it."""
+def levels(in_min: float, out_min: float, hours: float = 8.0) -> list[RestingMinute]:
+    """Per-minute resting levels: the floor (0.2, no breathing) outside the bed, 1.0 and
+    clear breathing in it."""
     return [
-        (T0 + m * MIN, 1.0 if in_min + 1 <= m < out_min else 0.2) for m in range(int(hours * 60))
+        RestingMinute(T0 + m * MIN, 1.0, 6.0)
+        if in_min + 1 <= m < out_min
+        else RestingMinute(T0 + m * MIN, 0.2, 1.0)
+        for m in range(int(hours * 60))
     ]
 
 
@@ -187,9 +191,11 @@ def test_two_sensors_attribute_to_the_side_with_clearly_more_energy() -> None:
     assert [e.side for e in merge_sides([left, right, alone])] == ["left", "right"]
 
 
-def test_occupancy_needs_contrast() -> None:
-    assert occupied_spans([(T0 + i * MIN, 1.0) for i in range(100)]) is None
-    spans = occupied_spans(levels(5, 470))
+def test_occupancy_by_level_needs_contrast() -> None:
+    """The fallback for levels stored without breathing evidence."""
+    flat = [RestingMinute(T0 + i * MIN, 1.0) for i in range(100)]
+    assert occupied_spans_by_level(flat) is None
+    spans = occupied_spans_by_level([RestingMinute(m.t, m.level) for m in levels(5, 470)])
     assert spans == [(T0 + 6 * MIN, T0 + 470 * MIN)]
 
 

@@ -6,7 +6,13 @@ import json
 import sqlite3
 from pathlib import Path
 
-from sleepenv.core.model import MovementClass, MovementEvent, NightSummary, SourceKind
+from sleepenv.core.model import (
+    MovementClass,
+    MovementEvent,
+    NightSummary,
+    RestingMinute,
+    SourceKind,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -23,6 +29,7 @@ CREATE TABLE IF NOT EXISTS events (
     is_truncated INTEGER NOT NULL,
     is_lower_bound INTEGER NOT NULL,
     strength REAL NOT NULL DEFAULT 0,
+    active_ms INTEGER,
     PRIMARY KEY (bed_id, sensor, onset_ms)
 );
 CREATE INDEX IF NOT EXISTS events_by_night ON events (bed_id, night);
@@ -43,6 +50,7 @@ CREATE TABLE IF NOT EXISTS levels (
     night TEXT NOT NULL,
     t REAL NOT NULL,
     level REAL NOT NULL,
+    rhythm REAL,
     PRIMARY KEY (bed_id, night, t)
 );
 CREATE TABLE IF NOT EXISTS cursors (
@@ -84,6 +92,11 @@ class Store:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(events)")}
         if "strength" not in columns:
             self._db.execute("ALTER TABLE events ADD COLUMN strength REAL NOT NULL DEFAULT 0")
+        if "active_ms" not in columns:  # NULL for events stored before: duration used
+            self._db.execute("ALTER TABLE events ADD COLUMN active_ms INTEGER")
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(levels)")}
+        if "rhythm" not in columns:  # NULL for levels stored before: no breathing evidence
+            self._db.execute("ALTER TABLE levels ADD COLUMN rhythm REAL")
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(nights)")}
         if "waking_jerks" not in columns:  # NULL for nights stored before: not known
             self._db.execute("ALTER TABLE nights ADD COLUMN waking_jerks INTEGER")
@@ -96,8 +109,8 @@ class Store:
         """Store an event; False when the same sensor already has one at that onset."""
         cur = self._db.execute(
             "INSERT OR IGNORE INTO events (bed_id, night, sensor, onset_ms, offset_ms, peak,"
-            " class, side, source, has_posture_change, is_truncated, is_lower_bound, strength)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " class, side, source, has_posture_change, is_truncated, is_lower_bound, strength,"
+            " active_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 bed_id,
                 night,
@@ -112,6 +125,7 @@ class Store:
                 int(event.is_truncated),
                 int(event.is_lower_bound),
                 event.strength,
+                None if event.active_seconds is None else round(event.active_seconds * 1000),
             ),
         )
         return cur.rowcount == 1
@@ -146,7 +160,8 @@ class Store:
         """A night's events in time order."""
         rows = self._db.execute(
             "SELECT sensor, onset_ms, offset_ms, peak, class, side, source, has_posture_change,"
-            " is_truncated, is_lower_bound, strength FROM events WHERE bed_id=? AND night=?"
+            " is_truncated, is_lower_bound, strength, active_ms FROM events"
+            " WHERE bed_id=? AND night=?"
             " ORDER BY onset_ms",
             (bed_id, night),
         )
@@ -163,6 +178,7 @@ class Store:
                 is_truncated=bool(r[8]),
                 is_lower_bound=bool(r[9]),
                 strength=r[10],
+                active_seconds=None if r[11] is None else r[11] / 1000,
             )
             for r in rows
         ]
@@ -212,20 +228,25 @@ class Store:
             for r in rows
         ]
 
-    def add_levels(self, bed_id: str, night: str, levels: list[tuple[float, float]]) -> None:
+    def add_levels(self, bed_id: str, night: str, levels: list[RestingMinute]) -> None:
         """Per-minute resting levels of a night (occupancy is read from them after a restart)."""
         with self._db:
             self._db.executemany(
-                "INSERT OR REPLACE INTO levels VALUES (?,?,?,?)",
-                [(bed_id, night, t, level) for t, level in levels],
+                "INSERT OR REPLACE INTO levels (bed_id, night, t, level, rhythm)"
+                " VALUES (?,?,?,?,?)",
+                [(bed_id, night, m.t, m.level, m.rhythm) for m in levels],
             )
 
-    def levels(self, bed_id: str, night: str) -> list[tuple[float, float]]:
+    def levels(self, bed_id: str, night: str) -> list[RestingMinute]:
         """A night's per-minute resting levels, oldest first."""
         rows = self._db.execute(
-            "SELECT t, level FROM levels WHERE bed_id=? AND night=? ORDER BY t", (bed_id, night)
+            "SELECT t, level, rhythm FROM levels WHERE bed_id=? AND night=? ORDER BY t",
+            (bed_id, night),
         ).fetchall()
-        return [(float(t), float(level)) for t, level in rows]
+        return [
+            RestingMinute(float(t), float(level), None if rhythm is None else float(rhythm))
+            for t, level, rhythm in rows
+        ]
 
     def forget_levels(self, bed_id: str, keep_night: str) -> None:
         """Drop every night's levels but `keep_night`'s: only a running night needs them."""

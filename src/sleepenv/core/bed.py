@@ -27,6 +27,7 @@ from sleepenv.core.model import (
     NightSummary,
     Reading,
     Rejection,
+    RestingMinute,
     SourceKind,
     ZigbeeVibration,
 )
@@ -45,6 +46,8 @@ PER_CLASS_STATES = {
 # Re-run classification at least this often while nothing moves (the onset settles).
 RECLASSIFY_SECONDS = 60.0
 LEVEL_SECONDS = 60.0
+# A pause in a sensor's data longer than this is a gap (the detector's own limit).
+GAP_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +70,8 @@ class Update:
     rejections: list[Rejection] = field(default_factory=list)
     # The closed night's events with their final labels: the store relabels to these.
     final_events: list[MovementEvent] | None = None
-    # New per-minute resting levels (t, level): stored, so occupancy survives a restart.
-    levels: list[tuple[float, float]] = field(default_factory=list)
+    # New per-minute resting levels: stored, so occupancy survives a restart.
+    levels: list[RestingMinute] = field(default_factory=list)
 
     def merge(self, other: Update) -> None:
         """Fold another update into this one (later states win)."""
@@ -90,6 +93,7 @@ class _Sensor:
     is_moving: bool = False
     is_online: bool | None = None
     onsets: list[float] = field(default_factory=list)
+    rhythm_taken_at: float | None = None
 
 
 def last_night_states(night: NightSummary) -> dict[str, Any]:
@@ -123,7 +127,9 @@ class BedTracker:
         self.classify_config = classify_config or ClassifyConfig()
         # Tonight's events (for re-classification) and per-minute resting levels (occupancy).
         self.tonight: list[MovementEvent] = []
-        self.levels: list[tuple[float, float]] = []
+        self.levels: list[RestingMinute] = []
+        # Stretches without data tonight (start, end): unknown, never stillness.
+        self.gaps: list[tuple[float, float]] = []
         # Changes of an optional presence input (t, is_present): it overrides the signal.
         self.presence: list[tuple[float, bool]] = []
         self.classification: NightClassification | None = None
@@ -163,7 +169,7 @@ class BedTracker:
         diagnostics: dict[str, int],
         last_night: NightSummary | None = None,
         history: list[NightSummary] | None = None,
-        levels: list[tuple[float, float]] | None = None,
+        levels: list[RestingMinute] | None = None,
     ) -> Update:
         """Continue from stored state: tonight's events, per-sensor cursors, counters,
         the closed nights the advisory looks at, and tonight's resting levels."""
@@ -179,7 +185,7 @@ class BedTracker:
         self.night_start = self.window.bounds(self.night)[0] if self.night else None
         self.counts_reset_at = self.window.last_boundary(now)
         if self.night_start is not None:
-            self.levels = sorted(lv for lv in levels or [] if lv[0] >= self.night_start)
+            self.levels = sorted(lv for lv in levels or [] if lv.t >= self.night_start)
         for event in sorted(events, key=lambda e: e.onset):
             if self.night_start is not None and event.onset >= self.night_start:
                 self._count(event, now)
@@ -205,7 +211,7 @@ class BedTracker:
             outputs = detector.feed(reading)
         elif isinstance(detector, CoarseTracker) and isinstance(reading, ZigbeeVibration):
             outputs = detector.feed(reading)
-        level = self._record_level(detector, reading.t)
+        level = self._record_level(sensor, reading.t)
         if level is not None:
             update.levels.append(level)
         new: list[MovementEvent] = []
@@ -229,17 +235,20 @@ class BedTracker:
             update.states.update(self.states(now))
         return update
 
-    def _record_level(
-        self, detector: EnvelopeDetector | CoarseTracker, t: float
-    ) -> tuple[float, float] | None:
+    def _record_level(self, sensor: _Sensor, t: float) -> RestingMinute | None:
         """Keep one resting level per minute (occupancy is read from it); the new one."""
+        detector = sensor.detector
         if not isinstance(detector, EnvelopeDetector) or detector.level is None:
             return None
+        if sensor.rhythm_taken_at is not None and t - sensor.rhythm_taken_at < LEVEL_SECONDS:
+            return None
+        sensor.rhythm_taken_at = t
+        rhythm = detector.take_rhythm()  # taken every minute, so it never piles up
         if self.night_start is None or t < self.night_start:
             return None
-        if self.levels and t - self.levels[-1][0] < LEVEL_SECONDS:
+        if self.levels and t - self.levels[-1].t < LEVEL_SECONDS:
             return None
-        self.levels.append((t, detector.level))
+        self.levels.append(RestingMinute(t, detector.level, rhythm))
         return self.levels[-1]
 
     def _is_classification_due(self, now: float) -> bool:
@@ -256,6 +265,7 @@ class BedTracker:
             is_final=is_final,
             config=self.classify_config,
             presence=self._presence_spans(),
+            gaps=self.gaps,
         )
         self._classified_at = now
         return self.classification
@@ -288,6 +298,15 @@ class BedTracker:
                         return reading, Rejection("duplicate", f"frame at {start:.1f} already seen")
             elif start <= sensor.cursor:
                 return reading, Rejection("duplicate", f"report at {start:.1f} already seen")
+        if (
+            isinstance(reading, EnvelopeFrame)
+            and sensor.cursor is not None
+            and start - sensor.cursor > GAP_SECONDS
+            and self.night_start is not None
+            and start >= self.night_start
+        ):
+            # Also across a restart (the cursor is stored): unknown, never stillness.
+            self.gaps.append((sensor.cursor, start))
         sensor.cursor = end
         return reading, None
 
@@ -362,6 +381,7 @@ class BedTracker:
             self.counts = {}
             self.tonight = []
             self.levels = []
+            self.gaps = []
             if self.presence and self.presence[-1][1]:
                 self.presence = [(now, True)]  # still in bed as the new night starts
             else:
@@ -459,7 +479,7 @@ class BedTracker:
             return None
         if c.sleep.in_bed is None:
             return False if self.levels else None
-        return c.sleep.out_of_bed is None or now < c.sleep.out_of_bed
+        return c.sleep.is_in_bed_at(now)
 
     def states(self, now: float) -> dict[str, Any]:
         """Every published state of the bed, keyed by entity key."""

@@ -7,22 +7,27 @@ the onset estimate settles) and once more when the night ends (final labels).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from sleepenv.core.arousal import waking_jerks
-from sleepenv.core.model import MovementClass, MovementEvent, SourceKind
+from sleepenv.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
 from sleepenv.core.sleep import (
     SleepConfig,
     SleepPeriod,
+    Span,
     find_sleep_onset,
     find_wake,
     main_span,
     occupied_spans,
+    occupied_spans_by_level,
 )
 
 HOUR = 3600.0
+# Each resting level covers the minute before its time stamp.
+LEVEL_SECONDS = 60.0
 LEFT, RIGHT, AMBIGUOUS = "left", "right", "ambiguous"
 # Classes the duration classifier gives that classification may refine.
 _REFINABLE = (MovementClass.TWITCH, MovementClass.LIMB_MOVEMENT)
@@ -39,8 +44,8 @@ class ClassifyConfig:
     # under the off-threshold, so series accept slightly shorter detections.
     lm_min_seconds: float = 0.4
     lm_max_seconds: float = 10.0
-    # ≤ 2 s of movement, plus the mattress ringing that a strong jerk adds to its offset.
-    jerk_max_seconds: float = 3.0
+    # ≤ 2 s of movement (measured on the movement, not on the mattress ringing after it).
+    jerk_max_seconds: float = 2.5
     jerk_min_strength: float = 4.5  # baseline units above rest: limb movements stay below
     jerk_isolation_seconds: float = 5.0  # no other movement this close before a jerk
     onset_window: tuple[float, float] = (-600.0, 900.0)  # around estimated sleep onset
@@ -95,12 +100,12 @@ def base_class(event: MovementEvent, reads_posture: bool = False) -> MovementCla
     than a limb movement and did not turn the sleeper is a strong limb movement.
     """
     if event.cls in (MovementClass.HYPNIC_JERK, MovementClass.PLM):
-        return MovementClass.TWITCH if event.duration_seconds < 0.5 else MovementClass.LIMB_MOVEMENT
+        return MovementClass.TWITCH if event.movement_seconds < 0.5 else MovementClass.LIMB_MOVEMENT
     if (
         reads_posture
         and event.cls is MovementClass.ROLLOVER
         and not event.has_posture_change
-        and event.duration_seconds <= 10.0
+        and event.movement_seconds <= 10.0
     ):
         return MovementClass.LIMB_MOVEMENT
     return event.cls
@@ -158,7 +163,7 @@ def periodic_series(
         cls = base_class(e)
         is_lm = (
             cls in _REFINABLE
-            and config.lm_min_seconds <= e.duration_seconds <= config.lm_max_seconds
+            and config.lm_min_seconds <= e.movement_seconds <= config.lm_max_seconds
             and not e.is_truncated
             and not is_jerk_shaped(e, config)
         )
@@ -177,7 +182,7 @@ def periodic_series(
 
 def is_jerk_shaped(e: MovementEvent, config: ClassifyConfig) -> bool:
     """Strong and short: a startle (hypnic jerk), not a limb movement of a series."""
-    return e.duration_seconds <= config.jerk_max_seconds and e.strength >= config.jerk_min_strength
+    return e.movement_seconds <= config.jerk_max_seconds and e.strength >= config.jerk_min_strength
 
 
 def _keep(
@@ -212,7 +217,7 @@ def periodicity_index(
 
 def sleep_period(
     events: Sequence[MovementEvent],
-    levels: Sequence[tuple[float, float]],
+    levels: Sequence[RestingMinute],
     start: float,
     end: float,
     *,
@@ -220,72 +225,109 @@ def sleep_period(
     is_final: bool,
     periodic: set[float],
     config: SleepConfig | None = None,
-    presence: Sequence[tuple[float, float]] | None = None,
+    presence: Sequence[Span] | None = None,
+    gaps: Sequence[Span] = (),
 ) -> SleepPeriod:
     """In bed, sleep onset, wake and out of bed for the data in [start, end)."""
     config = config or SleepConfig()
-    in_bed, out_of_bed = _occupancy(events, levels, start, end, is_coarse, config, presence)
-    if in_bed is None:
+    data = _data_span(events, levels, start, end)
+    spans, is_open = _occupancy(events, levels, data, end, is_coarse, config, presence, gaps)
+    if not spans:
         return SleepPeriod()
-    until = out_of_bed if out_of_bed is not None else end
-    if out_of_bed is None and levels:
-        # The fine sensor's data (its levels) may stop before `end`: nothing is known after.
-        until = min(end, max(levels[-1][0] + 60.0, max((e.offset for e in events), default=0.0)))
+    in_bed = spans[0][0]
+    out_of_bed = None if is_open else spans[-1][1]
+    until = out_of_bed if out_of_bed is not None else data[1]
+    in_bed_spans = (*spans[:-1], (spans[-1][0], math.inf if is_open else spans[-1][1]))
+    breaks = [g for g in gaps if g[1] - g[0] >= config.gap_break_seconds]
+    breaks += [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
     onset, confirmed = find_sleep_onset(
-        events, in_bed, until, is_coarse=is_coarse, periodic=periodic, config=config
+        events,
+        in_bed,
+        until,
+        is_coarse=is_coarse,
+        periodic=periodic,
+        config=config,
+        breaks=breaks,
+        is_final=is_final,
     )
     if onset is None:
-        return SleepPeriod(in_bed=in_bed, out_of_bed=out_of_bed)
+        return SleepPeriod(in_bed=in_bed, out_of_bed=out_of_bed, in_bed_spans=in_bed_spans)
     wake = None
     if is_final or out_of_bed is not None:
         wake = find_wake(events, onset, until, periodic, config)
-    return SleepPeriod(in_bed, onset, wake, out_of_bed, is_onset_confirmed=confirmed)
+    return SleepPeriod(
+        in_bed, onset, wake, out_of_bed, is_onset_confirmed=confirmed, in_bed_spans=in_bed_spans
+    )
+
+
+def _data_span(
+    events: Sequence[MovementEvent], levels: Sequence[RestingMinute], start: float, end: float
+) -> Span:
+    """From the first to the last moment with data (a live night window opens hours
+    before anyone lies down, and a fine sensor's data may stop before `end`)."""
+    if not levels:
+        return start, end
+    first = min(levels[0].t, min((e.onset for e in events), default=math.inf))
+    last = max(levels[-1].t, max((e.offset for e in events), default=0.0))
+    return max(start, first), min(end, last)
 
 
 def _occupancy(
     events: Sequence[MovementEvent],
-    levels: Sequence[tuple[float, float]],
-    start: float,
+    levels: Sequence[RestingMinute],
+    data: Span,
     end: float,
     is_coarse: bool,
     config: SleepConfig,
-    presence: Sequence[tuple[float, float]] | None = None,
-) -> tuple[float | None, float | None]:
-    """(in bed, out of bed) from presence, the resting level, or movement, in that order."""
+    presence: Sequence[Span] | None = None,
+    gaps: Sequence[Span] = (),
+) -> tuple[list[Span], bool]:
+    """(in-bed spans, is the last one still open) from presence, breathing evidence, the
+    resting level, or movement, in that order."""
     if presence is not None:
-        return _from_presence(presence, end)
-    spans = None if is_coarse else occupied_spans(levels, config)
-    if spans is not None:
-        span = main_span(spans)
-        if span is None:
-            return None, None
-        a, b = span
-        # The level rises once the getting-in movement has ended: date it from that movement.
-        entering = [e for e in events if a - 300.0 <= e.onset <= a + 60.0]
-        in_bed = min((e.onset for e in entering), default=a)
-        leaving = [e for e in events if b - 300.0 <= e.offset <= b + 60.0]
-        out_of_bed = max((e.offset for e in leaving), default=b) if b < end else None
-        return in_bed, out_of_bed
+        spans = _joined([(a, b) for a, b in presence if a < end], config.min_absence_seconds)
+        return [(a, min(b, end)) for a, b in spans], bool(spans) and spans[-1][1] > end
+    if not is_coarse:
+        by_rhythm = occupied_spans(levels, events, data, gaps, config)
+        if by_rhythm is not None:
+            return by_rhythm, bool(by_rhythm) and by_rhythm[-1][1] >= data[1]
+        by_level = occupied_spans_by_level(levels, config)
+        if by_level is not None:
+            return _level_occupancy(events, by_level, end)
     if not events:
-        return None, None
-    # Over the stretch with data (a live night window opens hours before anyone lies down).
-    data_start, data_end = start, end
-    if levels:
-        data_start, data_end = max(start, levels[0][0]), min(end, levels[-1][0] + 60.0)
-    hours = max(data_end - data_start, 60.0) / HOUR
+        return [], False
+    hours = max(data[1] - data[0], 60.0) / HOUR
     if not is_coarse and len(events) / hours < config.empty_max_events_per_hour:
-        return None, None  # a flat, quiet signal all night: nobody there
-    return min(e.onset for e in events), None
+        return [], False  # a flat, quiet signal all night: nobody there
+    return [(min(e.onset for e in events), end)], True
 
 
-def _from_presence(
-    presence: Sequence[tuple[float, float]], end: float
-) -> tuple[float | None, float | None]:
-    """(in bed, out of bed) from presence spans; an open span ends at infinity."""
-    span = main_span(presence)
+def _level_occupancy(
+    events: Sequence[MovementEvent], by_level: Sequence[Span], end: float
+) -> tuple[list[Span], bool]:
+    """The main occupied stretch by level, dated from the movements that got in and out."""
+    span = main_span(by_level)
     if span is None:
-        return None, None
-    return span[0], span[1] if span[1] <= end else None
+        return [], False
+    a, b = span
+    # The level rises once the getting-in movement has ended: date it from that movement.
+    entering = [e for e in events if a - 300.0 <= e.onset <= a + 60.0]
+    in_bed = min((e.onset for e in entering), default=a)
+    if b >= end:
+        return [(in_bed, end)], True
+    leaving = [e for e in events if b - 300.0 <= e.offset <= b + 60.0]
+    return [(in_bed, max((e.offset for e in leaving), default=b))], False
+
+
+def _joined(spans: Sequence[Span], gap_seconds: float) -> list[Span]:
+    """Spans in time order, those less than `gap_seconds` apart joined."""
+    joined: list[Span] = []
+    for a, b in sorted(spans):
+        if joined and a - joined[-1][1] < gap_seconds:
+            joined[-1] = (joined[-1][0], max(b, joined[-1][1]))
+        else:
+            joined.append((a, b))
+    return joined
 
 
 def classify_night(
@@ -293,19 +335,23 @@ def classify_night(
     start: float,
     end: float,
     *,
-    levels: Sequence[tuple[float, float]] = (),
+    levels: Sequence[RestingMinute] = (),
     is_final: bool = False,
     config: ClassifyConfig = ClassifyConfig(),
-    presence: Sequence[tuple[float, float]] | None = None,
+    presence: Sequence[Span] | None = None,
+    gaps: Sequence[Span] = (),
 ) -> NightClassification:
     """Label a night's movements (duration classes in, final vocabulary out).
 
-    `levels` are per-minute resting levels (occupancy from the signal); `presence`, when
-    given, are occupied spans from a presence input and take precedence.
+    `levels` are per-minute resting levels with breathing evidence (occupancy from the
+    signal); `presence`, when given, are occupied spans from a presence input and take
+    precedence; `gaps` are stretches without data (unknown, never stillness). Where
+    occupancy is known, movements while nobody is in bed are not the sleeper's: dropped.
     """
     reads_posture = any(e.has_posture_change for e in events)
     sided = [_relabel(e, base_class(e, reads_posture), False) for e in merge_sides(events, config)]
     merged = [e for e in sided if not _is_glitch(e, config)]
+    glitches = len(sided) - len(merged)
     is_coarse = bool(merged) and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in merged)
     series = [] if is_coarse else periodic_series(merged, config)
     periodic = {e.onset for s in series for e in s}
@@ -321,7 +367,10 @@ def classify_night(
         periodic=sleep_neutral,
         config=config.sleep,
         presence=presence,
+        gaps=gaps,
     )
+    if presence is not None or any(m.rhythm is not None for m in levels):
+        merged = [e for e in merged if _is_in_bed(e, sleep.in_bed_spans)]
     labelled = [_label(e, sleep, periodic, merged, config, is_final) for e in merged]
     plmi = _plm_index(labelled, sleep, end) if not is_coarse else None
     pi = None
@@ -337,7 +386,17 @@ def classify_night(
         periodicity_index=pi,
         is_final=is_final,
         is_lower_bound=is_coarse,
-        glitches=len(sided) - len(merged),
+        glitches=glitches,
+    )
+
+
+# A movement this close to a stretch in bed belongs to it (getting in, getting out).
+_IN_BED_MARGIN_SECONDS = 5.0
+
+
+def _is_in_bed(e: MovementEvent, spans: Sequence[Span]) -> bool:
+    return any(
+        a - _IN_BED_MARGIN_SECONDS <= e.onset <= b + _IN_BED_MARGIN_SECONDS for a, b in spans
     )
 
 
@@ -395,6 +454,7 @@ def _relabel(e: MovementEvent, cls: MovementClass, is_hypnagogic: bool) -> Movem
         e.is_lower_bound,
         e.strength,
         is_hypnagogic,
+        e.active_seconds,
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from sleepenv.core.model import (
     DetectorOutput,
@@ -68,6 +69,23 @@ class DetectorConfig:
     # median little, and one partial first sample of a twitch cannot move it at all.
     local_seconds: float = 0.5
     fast_on_factor: float = 5.0
+    # A heartbeat (ballistocardiogram) shows as short regular bursts at rest that a
+    # MAD barely sees: neither test starts an event below spike_factor x the resting
+    # samples' spike_quantile (above the baseline, or above the local reference).
+    spike_factor: float = 1.5
+    spike_quantile: float = 0.99
+    # Classes are decided on the movement's width at this fraction of its height above
+    # rest: a ringing mattress decays below it within a few tenths of a second.
+    active_fraction: float = 0.5
+    # One-second bins of quiet samples a minute needs for its breathing evidence.
+    rhythm_min_bins: int = 30
+    # Data that starts in the middle of a movement (getting into bed as the recording
+    # starts, or after a gap) teaches the baseline the movement's level: a fall below
+    # settle_drop_ratio x that baseline for settle_drop_seconds within settle_seconds of
+    # the start shows it, and the stretch before the fall becomes a movement.
+    settle_seconds: float = 300.0
+    settle_drop_ratio: float = 0.5
+    settle_drop_seconds: float = 3.0
 
 
 def classify_by_duration(
@@ -101,6 +119,41 @@ def _valid_gravity(gravity: Vector | None) -> Vector | None:
     return gravity
 
 
+# A normal distribution's median absolute successive difference, in units of its sd.
+_MEDIAN_ABS_DIFF_TO_SIGMA = 0.9539
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2]
+
+
+def rhythm_ratio(means: list[float], diffs: list[float], samples_per_bin: float) -> float | None:
+    """Breathing evidence: the robust variance of one-second means over the variance
+    white noise would give them (sample-to-sample noise / samples per bin).
+
+    About 1 on an empty bed (only sensor noise), well above it with a breathing person;
+    robust to heartbeat spikes and single glitches. None without enough data.
+    """
+    if len(means) < 3 or not diffs or samples_per_bin <= 0.0:
+        return None
+    center = _median(means)
+    spread = _median([abs(m - center) for m in means]) * MAD_TO_SIGMA
+    sigma = _median(diffs) / _MEDIAN_ABS_DIFF_TO_SIGMA
+    white = sigma * sigma / samples_per_bin
+    if white <= 0.0:
+        return None
+    return min(spread * spread / white, 1e6)
+
+
+def _active_seconds(samples: list[tuple[float, float]], level: float, dt: float) -> float:
+    """Time from the first to the end of the last sample at or above `level`."""
+    above = [t for t, x in samples if x >= level]
+    if not above:
+        return 0.0
+    return above[-1] + dt - above[0]
+
+
 def _strength(event: _OpenEvent) -> float:
     """Largest RMS above baseline in baseline units (noise as the unit for a silent bed)."""
     return (event.max_rms - event.baseline) / max(event.baseline, event.noise)
@@ -122,6 +175,9 @@ class _OpenEvent:
     fast_off: float = -math.inf
     # Samples of a not yet confirmed event: they go back to the baseline if it is a glitch.
     held: list[tuple[float, float, float]] = field(default_factory=list)  # (x, residual, dt)
+    # Every sample (t, x) of the event: its width at half height is measured on them.
+    samples: list[tuple[float, float]] = field(default_factory=list)
+    dt: float = 0.1
 
 
 @dataclass(slots=True)
@@ -133,6 +189,7 @@ class _ClosedEvent:
     peak: float
     is_large: bool
     strength: float = 0.0
+    active: float | None = None
     gravity_before: Vector | None = None
     gravity_after: Vector | None = None
 
@@ -155,6 +212,8 @@ class EnvelopeDetector:
         self._baseline = 0.0
         self._noise = config.noise_floor
         self._off_threshold = math.inf
+        self._on_threshold = math.inf
+        self._fast_spike = math.inf
         self._is_warm = False
         self._next_t: float | None = None  # end of the last sample seen
         self._last_at: float | None = None
@@ -164,6 +223,19 @@ class EnvelopeDetector:
         self._ring_until = -math.inf
         self._ring_amplitude = 0.0
         self.glitches = 0
+        # Breathing evidence: one-second bins of quiet samples (values of the open bin,
+        # then each closed bin's mean and successive differences) until taken.
+        self._bin_key: int | None = None
+        self._bin: list[float] = []
+        self._bin_means: list[float] = []
+        self._bin_diffs: list[float] = []
+        self._bin_samples = 0
+        # The start of the data (or of the data after a gap), and its last few seconds
+        # of samples while a movement at the start may still show itself.
+        self._data_start: float | None = None
+        self._settling = True
+        self._has_moved = False  # a movement was found since the data (re)started
+        self._settle: deque[tuple[float, float]] = deque()
 
     @property
     def is_moving(self) -> bool:
@@ -195,9 +267,16 @@ class EnvelopeDetector:
             out.append(Dropout(start=self._next_t, end=start, sensor=self._sensor))
             self._ring_until = -math.inf
             self._recent.clear()
+            self._bin, self._bin_key = [], None
+            self._data_start, self._settling, self._settle = start, True, deque()
+            self._has_moved = False
         else:
             self._settle_posture(frame, out)
+        if self._data_start is None:
+            self._data_start = start
         self._refresh_baseline()
+        if self._settling:
+            self._check_start(start, 1.0 / frame.hz, out)
         self._scan(frame, first, out)
         self._next_t = frame.end
         gravity = _valid_gravity(frame.gravity)
@@ -222,7 +301,8 @@ class EnvelopeDetector:
             return 0
         if frame.end <= self._next_t + _EPS:
             return len(frame.rms)  # wholly old (checked first: the product below could overflow)
-        skip = math.ceil((self._next_t - _EPS - frame.t) * frame.hz)
+        # An overlap under half a sample is timestamp jitter, not a repeated sample.
+        skip = math.ceil((self._next_t - frame.t) * frame.hz - 0.5)
         return min(max(skip, 0), len(frame.rms))
 
     def _refresh_baseline(self) -> None:
@@ -232,6 +312,11 @@ class EnvelopeDetector:
         self._baseline = self._window.median()
         self._noise = max(self._window.mad() * MAD_TO_SIGMA, self._config.noise_floor)
         self._off_threshold = self._baseline + self._config.off_factor * self._noise
+        cfg = self._config
+        spikes = self._window.quantile(cfg.spike_quantile) - self._baseline
+        self._on_threshold = self._baseline + max(
+            cfg.on_factor * self._noise, cfg.spike_factor * spikes
+        )
         self._is_warm = self._window.seconds >= self._warmup_seconds - _EPS
         if (
             self._config.fast_on_factor > 0
@@ -239,8 +324,10 @@ class EnvelopeDetector:
         ):
             fast = max(self._fast_window.mad() * MAD_TO_SIGMA, self._config.noise_floor)
             self._fast_noise = fast
+            self._fast_spike = cfg.spike_factor * self._fast_window.quantile(cfg.spike_quantile)
         else:
             self._fast_noise = math.inf
+            self._fast_spike = math.inf
 
     def _local_count(self, dt: float) -> int:
         """How many samples of duration dt make local_seconds (1 to 10,000)."""
@@ -274,7 +361,7 @@ class EnvelopeDetector:
         dt = 1.0 / hz
         rms = frame.rms
         peaks = frame.peak if frame.peak is not None and len(frame.peak) == len(rms) else None
-        on_threshold = self._baseline + cfg.on_factor * self._noise
+        on_threshold = self._on_threshold
         for i in range(first, len(rms)):
             x = rms[i]
             if not math.isfinite(x):
@@ -295,7 +382,10 @@ class EnvelopeDetector:
             if self._is_warm and x <= start and ref is not None and t >= self._ring_until:
                 # Fast test (never inside a ringing guard): a quick rise above the local
                 # reference that also clears the slow off-threshold.
-                fast_on = max(ref + cfg.fast_on_factor * self._fast_noise, self._off_threshold)
+                fast_on = max(
+                    ref + max(cfg.fast_on_factor * self._fast_noise, self._fast_spike),
+                    self._off_threshold,
+                )
                 if x > fast_on:
                     start = fast_on
                     fast_off = ref + cfg.off_factor * self._fast_noise
@@ -310,10 +400,16 @@ class EnvelopeDetector:
                     gravity_before=self._last_gravity,
                     fast_off=fast_off,
                     held=[(x, residual, dt)],
+                    samples=[(t, x)],
+                    dt=dt,
                 )
                 self._maybe_confirm(out)
             else:
                 self._add_quiet(x, residual, dt)
+                if t >= self._ring_until:
+                    self._add_rest(t, x)
+                if self._settling:
+                    self._settle.append((t, x))
 
     def _start_threshold(self, t: float, on_threshold: float) -> float:
         """On-threshold, raised after a strong event so that ringing cannot start a new one."""
@@ -335,6 +431,7 @@ class EnvelopeDetector:
         cfg = self._config
         event = self._open
         assert event is not None
+        event.samples.append((t, x))
         if x > self._off_threshold and x > event.fast_off:
             event.last_above = t + dt
             event.peak = max(event.peak, peak)
@@ -360,6 +457,7 @@ class EnvelopeDetector:
         if event.last_above - event.onset < self._config.min_event_seconds - _EPS:
             return
         event.is_confirmed = True
+        self._has_moved = True
         event.held = []
         self._finish_closed(out)  # keep outputs in time order
         out.append(MovementStarted(at=event.onset, sensor=self._sensor))
@@ -385,6 +483,7 @@ class EnvelopeDetector:
             peak=event.peak,
             is_large=is_large,
             strength=_strength(event),
+            active=self._active(event),
             gravity_before=event.gravity_before,
         )
         if event.gravity_before is None:
@@ -413,8 +512,84 @@ class EnvelopeDetector:
             peak=event.peak,
             is_large=is_large,
             strength=_strength(event),
+            active=min(self._active(event), offset - event.onset),
         )
         out.append(self._event(closed, has_posture_change=False, is_truncated=True))
+
+    def _check_start(self, start: float, dt: float, out: list[DetectorOutput]) -> None:
+        """Turn the stretch since the data began into a movement once the level falls far
+        below what the baseline learned from it (see settle_seconds)."""
+        cfg = self._config
+        began = self._data_start
+        if began is None or start - began >= cfg.settle_seconds:
+            self._settling = False
+            self._settle.clear()
+            return
+        if not self._is_warm:
+            return
+        recent = self._settle
+        while recent and recent[0][0] < start - cfg.settle_drop_seconds:
+            recent.popleft()
+        if self._open is not None or self._closed is not None or self._has_moved:
+            # A movement already found since the start: the baseline was not the movement's.
+            self._settling = False
+            return
+        if not recent:
+            return
+        if recent[-1][0] - recent[0][0] < cfg.settle_drop_seconds - 0.5:
+            return
+        if _median([x for _, x in recent]) >= cfg.settle_drop_ratio * self._baseline:
+            return
+        fell_at = recent[0][0]
+        rest = _median([x for _, x in recent])
+        closed = _ClosedEvent(
+            onset=began,
+            offset=fell_at,
+            peak=self._baseline,
+            is_large=True,
+            strength=(self._baseline - rest) / max(rest, cfg.noise_floor),
+            active=fell_at - began,
+        )
+        self._finish_closed(out)
+        out.append(MovementStarted(at=began, sensor=self._sensor))
+        out.append(self._event(closed, has_posture_change=False, is_truncated=True))
+        # Start the baseline again from the level after the fall.
+        self._window = TrailingRobustWindow(cfg.baseline_window_seconds)
+        self._fast_window = TrailingRobustWindow(cfg.baseline_window_seconds)
+        for _, x in recent:
+            self._window.add(x, dt)
+        self._settling = False
+        self._settle = deque()
+        self._refresh_baseline()
+
+    def _active(self, event: _OpenEvent) -> float:
+        """The movement's width at active_fraction of its height above rest."""
+        level = event.baseline + self._config.active_fraction * (event.max_rms - event.baseline)
+        return _active_seconds(event.samples, level, event.dt)
+
+    def _add_rest(self, t: float, x: float) -> None:
+        """A quiet sample outside any ringing: it goes into its one-second bin."""
+        key = math.floor(t)
+        if key != self._bin_key:
+            self._close_bin()
+            self._bin_key = key
+        self._bin.append(x)
+
+    def _close_bin(self) -> None:
+        values = self._bin
+        if len(values) >= 3:
+            self._bin_means.append(sum(values) / len(values))
+            self._bin_diffs += [abs(b - a) for a, b in pairwise(values)]
+            self._bin_samples += len(values)
+        self._bin = []
+
+    def take_rhythm(self) -> float | None:
+        """Breathing evidence of the quiet data since the last call (see rhythm_ratio)."""
+        means, diffs, samples = self._bin_means, self._bin_diffs, self._bin_samples
+        self._bin_means, self._bin_diffs, self._bin_samples = [], [], 0
+        if len(means) < self._config.rhythm_min_bins:
+            return None
+        return rhythm_ratio(means, diffs, samples / len(means))
 
     def _settle_posture(self, frame: EnvelopeFrame, out: list[DetectorOutput]) -> None:
         """Record gravity after a closed event; emit it once the sensor has settled."""
@@ -445,7 +620,7 @@ class EnvelopeDetector:
         self, closed: _ClosedEvent, *, has_posture_change: bool, is_truncated: bool = False
     ) -> MovementEvent:
         """Build the output event, classified by duration, posture and size."""
-        duration = closed.offset - closed.onset
+        duration = closed.offset - closed.onset if closed.active is None else closed.active
         return MovementEvent(
             onset=closed.onset,
             offset=closed.offset,
@@ -457,4 +632,5 @@ class EnvelopeDetector:
             has_posture_change=has_posture_change,
             is_truncated=is_truncated,
             strength=closed.strength,
+            active_seconds=None if closed.active is None else round(closed.active, 3),
         )

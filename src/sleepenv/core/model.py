@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class MovementClass(StrEnum):
@@ -92,11 +93,19 @@ class MovementEvent:
     strength: float = 0.0
     # A twitch in the sleep-onset window (hypnagogic myoclonus), set by classification.
     is_hypnagogic: bool = False
+    # How long the movement itself lasted (its width at half its height above rest),
+    # without the mattress ringing that `offset` includes; None when not measured.
+    active_seconds: float | None = None
 
     @property
     def duration_seconds(self) -> float:
         """Offset minus onset."""
         return self.offset - self.onset
+
+    @property
+    def movement_seconds(self) -> float:
+        """The movement's own duration: classes depend on this, never on the ringing."""
+        return self.duration_seconds if self.active_seconds is None else self.active_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +131,19 @@ class Dropout:
 
 
 DetectorOutput = MovementStarted | MovementEvent | Dropout
+
+
+class RestingMinute(NamedTuple):
+    """One minute of a bed at rest: its level and how strongly it breathes.
+
+    `rhythm` is the variance of one-second means over what white noise of the same
+    sample-to-sample noise would give: about 1 for an empty bed, several times that
+    with someone breathing on it; None when the minute had too little quiet data.
+    """
+
+    t: float
+    level: float
+    rhythm: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

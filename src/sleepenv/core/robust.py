@@ -54,6 +54,13 @@ class TrailingRobustWindow:
             return 0.0
         return self._sorted[len(self._sorted) // 2]
 
+    def quantile(self, q: float) -> float:
+        """The value below which a share `q` of the window lies (0.0 when empty)."""
+        n = len(self._sorted)
+        if n == 0:
+            return 0.0
+        return self._sorted[min(n - 1, max(0, int(q * n)))]
+
     def mad(self) -> float:
         """The upper median of absolute deviations from `median()` (0.0 when empty)."""
         n = len(self._sorted)

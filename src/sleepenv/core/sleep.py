@@ -8,12 +8,18 @@ lie still awake, which is why the hypnic-jerk window around it is wide.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
+from statistics import median
 
-from sleepenv.core.model import MovementClass, MovementEvent
+from sleepenv.core.model import MovementClass, MovementEvent, RestingMinute
 
 MINUTE = 60.0
+# After this long in bed, a night whose still runs all failed confirmation takes its
+# first one rather than none (see find_sleep_onset).
+FALLBACK_AFTER_SECONDS = 2 * 3600.0
+Span = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +34,15 @@ class SleepConfig:
     occupied_ratio: float = 2.5  # resting level above this × the empty floor = occupied
     min_contrast_ratio: float = 2.5  # below this max/min level ratio the night has no contrast
     empty_max_events_per_hour: float = 2.0  # without contrast: this few events = empty bed
+    # Occupancy from breathing evidence (RestingMinute.rhythm, ~1 on an empty bed): a
+    # stretch between two possible getting-in/out movements is occupied at or above
+    # rhythm_occupied, empty at or below rhythm_empty, and keeps the state before it
+    # in between or without evidence.
+    rhythm_occupied: float = 1.8
+    rhythm_empty: float = 1.4
+    transition_min_seconds: float = 5.0  # shorter movements cannot be getting in or out
+    min_absence_seconds: float = 180.0  # a shorter empty stretch in the night is not one
+    gap_break_seconds: float = 20.0  # a data gap this long is unknown, never stillness
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +54,29 @@ class SleepPeriod:
     wake: float | None = None
     out_of_bed: float | None = None
     is_onset_confirmed: bool = False
+    # Every stretch in bed (a night out of bed for a while has several); the last one
+    # ends at infinity while the person is still in bed.
+    in_bed_spans: tuple[Span, ...] = ()
 
     @property
     def total_sleep_seconds(self) -> float | None:
-        """Wake minus onset (movement-based: no subtraction of brief awakenings)."""
+        """Wake minus onset, less the time out of bed in between (movement-based: brief
+        awakenings in bed are not subtracted)."""
         if self.sleep_onset is None or self.wake is None:
             return None
-        return max(0.0, self.wake - self.sleep_onset)
+        away = sum(
+            max(0.0, min(b, self.wake) - max(a, self.sleep_onset)) for a, b in self.absences()
+        )
+        return max(0.0, self.wake - self.sleep_onset - away)
+
+    def absences(self) -> list[Span]:
+        """Stretches out of bed between the first getting in and the last getting out."""
+        spans = self.in_bed_spans
+        return [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
+
+    def is_in_bed_at(self, t: float) -> bool:
+        """True when `t` lies in a stretch in bed."""
+        return any(a <= t < b for a, b in self.in_bed_spans)
 
     @property
     def time_to_fall_asleep_seconds(self) -> float | None:
@@ -55,15 +86,16 @@ class SleepPeriod:
         return max(0.0, self.sleep_onset - self.in_bed)
 
 
-def occupied_spans(
-    levels: Sequence[tuple[float, float]], config: SleepConfig = SleepConfig()
-) -> list[tuple[float, float]] | None:
-    """Occupied stretches from per-minute resting levels `(t, level)`; None without contrast.
+def occupied_spans_by_level(
+    levels: Sequence[RestingMinute], config: SleepConfig = SleepConfig()
+) -> list[Span] | None:
+    """Occupied stretches from per-minute resting levels alone; None without contrast.
 
-    The empty bed carries only the sensor floor; a person adds breathing and heartbeat
-    energy, several times the floor. Without both states in the data the floor is unknown.
+    The fallback for levels stored without breathing evidence: the empty bed carries
+    only the sensor floor, a person adds several times that. Without both states in the
+    data the floor is unknown.
     """
-    values = [v for _, v in levels if v > 0.0]
+    values = [v for _, v, *_ in levels if v > 0.0]
     if len(values) < 2:
         return None
     floor = min(values)
@@ -71,7 +103,7 @@ def occupied_spans(
         return None
     spans: list[tuple[float, float]] = []
     start: float | None = None
-    for i, (t, v) in enumerate(levels):
+    for i, (t, v, *_) in enumerate(levels):
         is_occupied = v >= config.occupied_ratio * floor
         if is_occupied and start is None:
             start = t
@@ -81,6 +113,102 @@ def occupied_spans(
         if i == len(levels) - 1 and start is not None:
             spans.append((start, t + MINUTE))
     return spans
+
+
+def occupied_spans(
+    levels: Sequence[RestingMinute],
+    events: Sequence[MovementEvent],
+    data: Span,
+    gaps: Sequence[Span] = (),
+    config: SleepConfig = SleepConfig(),
+) -> list[Span] | None:
+    """In-bed stretches in `data` (first, last moment with data) from breathing evidence.
+
+    Nobody gets in or out of bed without a movement of some seconds (or unseen, in a
+    gap in the data), so the night is cut at those; each piece is occupied or empty by
+    the breathing evidence of its quiet minutes (a person breathes, an empty bed only
+    carries sensor noise) and keeps the state before it when the evidence is weak or
+    missing. A state change therefore always sits at a movement, and no fixed level
+    ratio or drifting floor is involved. None when no minute has breathing evidence.
+    """
+    if not any(m.rhythm is not None for m in levels):
+        return None
+    cuts = sorted(
+        [
+            (e.onset, e.offset)
+            for e in events
+            if e.duration_seconds >= config.transition_min_seconds and data[0] <= e.onset < data[1]
+        ]
+        + [g for g in gaps if g[1] - g[0] >= config.gap_break_seconds]
+    )
+    pieces: list[Span] = []
+    cursor = data[0]
+    for a, b in cuts:
+        pieces.append((cursor, max(cursor, a)))
+        cursor = max(cursor, b)
+    pieces.append((cursor, max(cursor, data[1])))
+    states = _piece_states(levels, pieces, config)
+    states = _fill_absences(pieces, cuts, states, config)
+    spans: list[Span] = []
+    for i, is_occupied in enumerate(states):
+        if not is_occupied:
+            continue
+        # From the onset of the movement that got the person in (or the data's start)
+        # to the offset of the one that got them out (or the data's end).
+        a = cuts[i - 1][0] if i > 0 else data[0]
+        b = cuts[i][1] if i < len(cuts) else data[1]
+        if spans and spans[-1][1] >= a:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def _piece_states(
+    levels: Sequence[RestingMinute], pieces: Sequence[Span], config: SleepConfig
+) -> list[bool]:
+    """Occupied or not per piece: its evidence, else the state before it (else after)."""
+    known: list[bool | None] = []
+    j = 0
+    for a, b in pieces:
+        rhythms: list[float] = []
+        while j < len(levels) and levels[j].t <= b:
+            m = levels[j]
+            # A minute's evidence covers the minute before its time stamp.
+            if m.t - MINUTE >= a - 1.0 and m.rhythm is not None:
+                rhythms.append(m.rhythm)
+            j += 1
+        evidence = median(rhythms) if rhythms else None
+        if evidence is None or config.rhythm_empty < evidence < config.rhythm_occupied:
+            known.append(None)
+        else:
+            known.append(evidence >= config.rhythm_occupied)
+    first = next((k for k in known if k is not None), False)
+    states: list[bool] = []
+    for k in known:
+        states.append(k if k is not None else (states[-1] if states else first))
+    return states
+
+
+def _fill_absences(
+    pieces: Sequence[Span], cuts: Sequence[Span], states: list[bool], config: SleepConfig
+) -> list[bool]:
+    """Empty stretches between two occupied ones shorter than a real absence are occupied."""
+    out = list(states)
+    i = 0
+    while i < len(out):
+        if out[i]:
+            i += 1
+            continue
+        k = i
+        while k < len(out) and not out[k]:
+            k += 1
+        if i > 0 and k < len(out):
+            away = cuts[k - 1][0] - cuts[i - 1][1]
+            if away < config.min_absence_seconds:
+                out[i:k] = [True] * (k - i)
+        i = k
+    return out
 
 
 def main_span(
@@ -127,27 +255,43 @@ def find_sleep_onset(
     is_coarse: bool = False,
     periodic: set[float] | None = None,
     config: SleepConfig = SleepConfig(),
+    breaks: Sequence[Span] = (),
+    is_final: bool = False,
 ) -> tuple[float | None, bool]:
     """(onset, is_confirmed): start of the first confirmed still run after `search_from`.
 
     `until` is the end of the data (or of the bed occupancy). A still run whose
     confirmation window is not complete yet gives a provisional (unconfirmed) onset;
-    one that fails confirmation (an awakening) restarts the search after it.
+    one that fails confirmation (an awakening) restarts the search after it. `breaks`
+    (data gaps, time out of bed) are never stillness: no still run spans one. When
+    every still run failed its confirmation, a final answer falls back to the first
+    still run (unconfirmed): a person in bed all night with still stretches slept.
     """
     still = config.coarse_still_seconds if is_coarse else config.still_seconds
     periodic = periodic or set()
     moves = sorted((e for e in events if search_from <= e.onset < until), key=lambda e: e.onset)
+    onsets = [e.onset for e in moves]
+    spans = sorted(
+        [(e.onset, e.offset) for e in moves]
+        + [(a, b) for a, b in breaks if b > search_from and a < until]
+    )
     quiet_from = search_from
-    for i in range(len(moves) + 1):
-        next_onset = moves[i].onset if i < len(moves) else until
+    first_still: float | None = None
+    for i in range(len(spans) + 1):
+        next_onset = spans[i][0] if i < len(spans) else until
         if next_onset - quiet_from >= still:
+            if first_still is None:
+                first_still = quiet_from
             confirm_from = quiet_from + still
             if confirm_from + config.confirm_seconds > until:
                 return quiet_from, False  # not enough data after it yet: provisional
-            if _confirmed(moves[i:], confirm_from, config, periodic):
+            later = moves[bisect_left(onsets, confirm_from) :]
+            if _confirmed(later, confirm_from, config, periodic):
                 return quiet_from, True
-        if i < len(moves):
-            quiet_from = max(quiet_from, moves[i].offset)
+        if i < len(spans):
+            quiet_from = max(quiet_from, spans[i][1])
+    if is_final or until - search_from >= FALLBACK_AFTER_SECONDS:
+        return first_still, False
     return None, False
 
 
