@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -121,6 +122,11 @@ def _document(
         "in_bed": _round(sleep.in_bed),
         "wake": _round(sleep.wake),
         "out_of_bed": _round(sleep.out_of_bed),
+        # Every stretch in bed; one still open at the end of the data ends there.
+        "in_bed_spans": [
+            [_round(a), _round(b if math.isfinite(b) or end is None else end)]
+            for a, b in sleep.in_bed_spans
+        ],
         "total_sleep_seconds": _round(sleep.total_sleep_seconds),
         "periodicity_index": _round(final.periodicity_index, 3),
         "hypnagogic_twitches": final.hypnagogic_twitches,
