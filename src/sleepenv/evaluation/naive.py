@@ -5,7 +5,9 @@ The simplest thing that could work on 10 Hz envelope frames, with textbook numbe
 
 - baseline = median of the last 60 s of quiet samples; noise = MAD × 1.4826 (≥ 1e-3);
 - an event starts above baseline + 5 × noise and ends after 0.5 s below baseline +
-  2 × noise; a gap > 1 s in the samples closes an open event as truncated;
+  2 × noise; it counts when at least 0.2 s of it was above baseline + 5 × noise (the
+  scoring rule's minimum, DOMAIN.md §3; shorter is a glitch); a gap > 1 s in the
+  samples closes an open event as truncated;
 - class from the width at half peak: < 0.5 s twitch, ≤ 10 s limb movement, ≤ 45 s
   rollover, longer a bout;
 - getting in / out = the first / last movement ≥ 20 s long; sleep onset = the start of
@@ -33,6 +35,7 @@ NOISE_FLOOR = 1e-3
 ON_FACTOR = 5.0
 OFF_FACTOR = 2.0
 OFF_SECONDS = 0.5
+MIN_ON_SECONDS = 0.2
 MAX_GAP_SECONDS = 1.0
 REFRESH_SECONDS = 1.0  # how often baseline and noise are recomputed from the window
 # Upper bounds of the half-peak width per class (seconds); wider is a bout.
@@ -166,6 +169,9 @@ class _Detector:
             return
         self.open = None
         kept = [(t, v) for t, v in ev.samples if t < offset]
+        on = ev.baseline + ON_FACTOR * ev.noise
+        if sum(1 for _, v in kept if v > on) * self.dt < MIN_ON_SECONDS - 1e-9:
+            return  # a glitch
         peak = max(v for _, v in kept) - ev.baseline
         half = ev.baseline + peak / 2.0
         above = [t for t, v in kept if v >= half]
