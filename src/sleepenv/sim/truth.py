@@ -59,7 +59,9 @@ class TruthEvent:
 def compute_plm_index(
     events: tuple[TruthEvent, ...], sleep_onset: float | None, wake: float | None
 ) -> float | None:
-    """Sleeper PLM events with onset during sleep per hour of sleep (None without sleep)."""
+    """Sleeper PLM events with onset in [sleep_onset, wake) per hour of wake − sleep_onset
+    (None without sleep). Absences and awakenings mid-night stay in the hours: the index
+    is per hour of the sleep period, not of sleep itself."""
     if sleep_onset is None or wake is None or wake <= sleep_onset:
         return None
     count = sum(
@@ -80,6 +82,12 @@ class NightTruth:
     sensor spikes and `dropouts` (start, end) stretches without frames: neither is an event.
     `waking_jerks` are the onsets of the hypnic jerks that woke the sleeper (the awakening
     the simulator drew after them, not merely any movement that happened to follow).
+
+    `absences` are the (out, back) times the sleeper was out of bed mid-night, with the
+    same convention as `in_bed`/`out_of_bed`: out is the offset of the getting-up bout,
+    back the onset of the getting-in bout, so both bouts count as in bed. `sleep_onset`
+    stays the first onset of the night and `wake` the final awakening; the falling asleep
+    again after an absence is not a key moment of its own.
     """
 
     profile: str
@@ -95,6 +103,18 @@ class NightTruth:
     glitches: tuple[float, ...] = ()
     dropouts: tuple[tuple[float, float], ...] = ()
     waking_jerks: tuple[float, ...] = ()
+    absences: tuple[tuple[float, float], ...] = ()
+
+    def occupied_spans(self) -> tuple[tuple[float, float], ...]:
+        """The sleeper's (start, end) spans in bed: in_bed → out_of_bed minus the absences
+        (empty for a night nobody slept in)."""
+        if self.in_bed is None or self.out_of_bed is None:
+            return ()
+        edges = [self.in_bed]
+        for out, back in self.absences:
+            edges += [out, back]
+        edges.append(self.out_of_bed)
+        return tuple(zip(edges[::2], edges[1::2], strict=True))
 
     def sleeper_events(self) -> tuple[TruthEvent, ...]:
         """Events of the sleeper only (not the partner)."""
@@ -116,6 +136,7 @@ class NightTruth:
             "glitches": [round(g, 4) for g in self.glitches],
             "dropouts": [[round(a, 4), round(b, 4)] for a, b in self.dropouts],
             "waking_jerks": [round(j, 4) for j in self.waking_jerks],
+            "absences": [[round(a, 4), round(b, 4)] for a, b in self.absences],
         }
 
     @classmethod
@@ -123,6 +144,8 @@ class NightTruth:
         """Parse what `to_json` wrote."""
         events = cast(list[dict[str, Any]], data["events"])
         dropouts = cast(list[list[float]], data.get("dropouts", []))
+        # Truth files written before absences were simulated have no key.
+        absences = cast(list[list[float]], data.get("absences", []))
         return cls(
             profile=str(data["profile"]),
             seed=int(data["seed"]),
@@ -138,6 +161,7 @@ class NightTruth:
             dropouts=tuple((float(a), float(b)) for a, b in dropouts),
             # Truth files written before waking jerks were recorded have no key.
             waking_jerks=tuple(float(j) for j in cast(list[float], data.get("waking_jerks", []))),
+            absences=tuple((float(a), float(b)) for a, b in absences),
         )
 
 
