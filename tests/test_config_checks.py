@@ -59,17 +59,21 @@ def test_our_own_topics_the_discovery_prefix_and_sys_are_refused() -> None:
             bed("a", "sleepenv/a/state"),
             bed("b", "homeassistant/status"),
             bed("c", "$SYS/broker/uptime"),
-            bed("d", "sleepenv"),
+            bed("d", "sleepenv/status"),
+            bed("e", "sleepenv/bed/envelope", presence_topic="sleepenv/guidance/x/phase"),
         ],
     }
     lines = problems(data)
     assert [line.split(":")[0] for line in lines] == [
-        f"beds[{i}].sensors[0].topic" for i in range(4)
+        *(f"beds[{i}].sensors[0].topic" for i in range(4)),
+        "beds[4].presence_topic",
     ]
     assert "mqtt.base_topic is 'sleepenv'" in lines[0]
     assert "mqtt.discovery_prefix is 'homeassistant'" in lines[1]
     assert "$SYS" in lines[2]
     assert all("allowed:" in line for line in lines)
+    # Only what sleepenv publishes is refused: `sleepenv/bed/envelope` (beds[4]) is fine.
+    assert problems({"beds": [bed("bed_x", "sleepenv/bed/envelope")]}) == []
 
 
 def test_a_sensor_on_a_devices_command_topic_is_refused() -> None:

@@ -70,13 +70,30 @@ def _subscribed(settings: Settings) -> Iterator[tuple[str, str, str]]:
                 yield f"guidance.bedrooms[{k}].devices[{m}].topic", device.topic, "device"
 
 
+def _own_topics(settings: Settings) -> tuple[set[str], tuple[str, ...]]:
+    """Topics sleepenv itself publishes: exact ones, and prefixes of whole families."""
+    base = settings.mqtt.base_topic
+    exact = {f"{base}/{leaf}" for leaf in ("status", "diagnostics", "recorder/status")}
+    prefixes = (*(f"{base}/{bed.id}/" for bed in settings.beds), f"{base}/guidance/")
+    return exact, prefixes
+
+
 def _reserved(topic: str, settings: Settings) -> str | None:
-    """Why `topic` cannot be an input, or None."""
+    """Why `topic` cannot be an input, or None.
+
+    Other topics under `base_topic` stay allowed (a sensor on `sleepenv/bed/envelope` is
+    fine); only what sleepenv publishes itself, Home Assistant's discovery prefix and the
+    broker's `$` topics are refused.
+    """
     base, prefix = settings.mqtt.base_topic, settings.mqtt.discovery_prefix
     if topic.startswith("$"):
         return "topics starting with $ (such as $SYS/...) belong to the broker"
-    if topic == base or topic.startswith(base + "/"):
-        return f"sleepenv publishes its own states there (mqtt.base_topic is {base!r})"
+    exact, families = _own_topics(settings)
+    if topic in exact or topic.startswith(families):
+        return (
+            f"sleepenv publishes its own states there (mqtt.base_topic is {base!r}: "
+            f"{base}/status, {base}/<bed id>/..., {base}/guidance/...)"
+        )
     if topic == prefix or topic.startswith(prefix + "/"):
         return f"that is Home Assistant's discovery prefix (mqtt.discovery_prefix is {prefix!r})"
     return None
