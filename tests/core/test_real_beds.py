@@ -1,0 +1,132 @@
+"""What real beds do that once broke detection, pinned on hand-built signals.
+
+Each test builds a night with tests/core/bed_signals.py (no simulator) and runs it
+through the bed tracker exactly as `analyze` does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, time
+
+import pytest
+
+from sleepenv.core.bed import BedTracker, SensorSpec
+from sleepenv.core.classify import NightClassification
+from sleepenv.core.model import MovementClass, SourceKind
+from sleepenv.core.night import NightWindow
+from tests.core.bed_signals import T0, Bed, Move
+
+H = 3600.0
+
+
+def run(bed: Bed) -> tuple[BedTracker, NightClassification]:
+    """The whole night through one tracker, then its final classification."""
+    window = NightWindow(time(12, 0), time(11, 59), UTC)
+    tracker = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    tracker.restore(T0, [], {}, {})
+    last = T0
+    for frame in bed.frames():
+        tracker.on_reading("s", frame, frame.t)
+        last = frame.end
+    tracker.finish(last)
+    return tracker, tracker.classify_final(last)
+
+
+def test_in_bed_from_the_first_second_stays_in_bed_and_sleeps() -> None:
+    """Getting in as the recording starts: no 'out of bed' two minutes later."""
+    bed = Bed(3 * H, occupied=[(0, 3 * H)], moves=[Move(0, 60, 4.0), Move(4000, 2.0, 2.0)])
+    tracker, night = run(bed)
+    sleep = night.sleep
+    assert sleep.in_bed == pytest.approx(T0, abs=1.0)
+    assert sleep.out_of_bed is None
+    assert len(sleep.in_bed_spans) == 1
+    assert sleep.sleep_onset is not None
+    assert sleep.sleep_onset - T0 < 5 * 60
+    first = night.events[0]
+    assert first.onset == pytest.approx(T0, abs=1.0)
+    assert first.cls is MovementClass.BOUT
+    assert tracker.states(T0 + 3 * H)["in_bed"] is True
+
+
+def test_empty_first_hour_has_no_movements_and_gets_in_at_the_entry() -> None:
+    """An hour of empty bed: no false movements, in bed from the getting-in movement."""
+    bed = Bed(
+        3 * H,
+        occupied=[(H + 30, 3 * H)],
+        moves=[Move(H, 60, 4.0), Move(2 * H, 2.0, 2.0)],
+        noise=0.08,
+    )
+    tracker, night = run(bed)
+    assert night.sleep.in_bed == pytest.approx(T0 + H, abs=2.0)
+    assert [e.onset - T0 for e in night.events] == pytest.approx([H, 2 * H], abs=1.0)
+    assert night.sleep.sleep_onset is not None
+    assert 0 <= night.sleep.sleep_onset - (T0 + H + 60) < 10 * 60
+    assert tracker.states(T0 + 30 * 60)["in_bed"] is False
+    assert tracker.states(T0 + 2 * H)["in_bed"] is True
+
+
+def test_empty_all_night_has_no_one_in_bed_and_no_movements() -> None:
+    tracker, night = run(Bed(2 * H, occupied=[], moves=[Move(1800, 0.3, 0.5)]))
+    assert night.sleep.in_bed is None
+    assert night.events == ()
+    assert tracker.states(T0 + 2 * H)["in_bed"] is False
+
+
+def test_ten_minutes_out_of_bed_mid_night_is_one_absence() -> None:
+    bed = Bed(
+        4 * H,
+        occupied=[(0, 2 * H), (2 * H + 660, 4 * H)],
+        moves=[Move(0, 50, 4.0), Move(2 * H - 50, 50, 4.0), Move(2 * H + 610, 50, 4.0)],
+    )
+    _, night = run(bed)
+    (a, out), (back, end) = night.sleep.in_bed_spans
+    assert a == pytest.approx(T0, abs=1.0)
+    assert out == pytest.approx(T0 + 2 * H, abs=5.0)
+    assert back == pytest.approx(T0 + 2 * H + 610, abs=5.0)
+    assert end == float("inf")
+    total = night.sleep.total_sleep_seconds
+    onset = night.sleep.sleep_onset
+    wake = night.sleep.wake
+    assert total is not None and onset is not None and wake is not None
+    assert total == pytest.approx(wake - onset - (back - out))
+
+
+def test_a_ringing_mattress_keeps_a_twitch_a_twitch() -> None:
+    """The ringing after a short twitch lengthens its offset, never its class."""
+    bed = Bed(
+        H,
+        occupied=[(0, H)],
+        moves=[Move(0, 40, 4.0), Move(1500, 0.3, 1.5, ring=0.7, ring_tau=0.25, beat_hz=1.5)],
+    )
+    _, night = run(bed)
+    twitch = next(e for e in night.events if abs(e.onset - (T0 + 1500)) < 1.0)
+    assert twitch.duration_seconds >= 0.5  # the hysteresis offset includes the ringing
+    assert twitch.movement_seconds < 0.5
+    assert twitch.cls is MovementClass.TWITCH
+
+
+def test_a_drifting_level_with_heartbeat_bursts_stays_in_bed_without_false_movements() -> None:
+    bed = Bed(
+        4 * H,
+        occupied=[(0, 4 * H)],
+        moves=[Move(0, 50, 4.0), Move(2 * H, 2.0, 2.5)],
+        drift=0.3,
+        heart=0.5,
+    )
+    _, night = run(bed)
+    assert [round(e.onset - T0) for e in night.events] == [0, 2 * H]
+    assert night.sleep.out_of_bed is None
+    assert night.sleep.sleep_onset is not None
+
+
+def test_a_gap_in_the_data_is_not_stillness() -> None:
+    """Six minutes without frames must not make a sleep onset (nor hypnic jerks after it):
+    restless before the gap, then movements every 290 s, never 5 still minutes."""
+    restless = [Move(60 + 100 * k, 2.0, 2.0) for k in range(10)]
+    calmer = [Move(1400 + 290 * k, 2.0, 2.0) for k in range(8)]
+    bed = Bed(H, occupied=[(0, H)], moves=[Move(0, 50, 4.0), *restless, *calmer])
+    bed.gaps = [(1000, 1360)]
+    _, night = run(bed)
+    assert night.sleep.in_bed is not None
+    assert night.sleep.sleep_onset is None
+    assert not any(e.cls is MovementClass.HYPNIC_JERK for e in night.events)
