@@ -87,7 +87,9 @@ def test_ten_minutes_out_of_bed_mid_night_is_one_absence() -> None:
     total = night.sleep.total_sleep_seconds
     onset = night.sleep.sleep_onset
     wake = night.sleep.wake
-    assert total is not None and onset is not None and wake is not None
+    assert total is not None
+    assert onset is not None
+    assert wake is not None
     assert total == pytest.approx(wake - onset - (back - out))
 
 
