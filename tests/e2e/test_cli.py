@@ -75,6 +75,8 @@ def test_check_config_reports_unknown_time_zone(tmp_path: Path) -> None:
     proc = sleepenv("check-config", str(cfg))
     assert proc.returncode == 2
     assert "beds[0].timezone: unknown time zone 'Mars/Olympus'" in proc.stderr
+    # Checked on the YAML and again on the settings: reported once.
+    assert proc.stderr.count("unknown time zone") == 1
 
 
 def test_check_config_never_prints_secrets(tmp_path: Path) -> None:
