@@ -151,5 +151,7 @@ def _event_json(event: MovementEvent) -> dict[str, Any]:
         "is_truncated": event.is_truncated,
         "is_lower_bound": event.is_lower_bound,
         "strength": round(event.strength, 2),
+        # The movement's own duration (its width at half height, without the ringing).
+        "movement_seconds": round(event.movement_seconds, 2),
         "is_hypnagogic": event.is_hypnagogic,
     }
