@@ -11,7 +11,9 @@ from sleepenv.core.model import EnvelopeFrame, SourceKind, ZigbeeVibration
 from sleepenv.sim.params import NightParams, draw_params
 from sleepenv.sim.phases import plan_night
 from sleepenv.sim.profiles import PROFILES
-from sleepenv.sim.render import RenderPlan, build_plan, render_frames
+from sleepenv.sim.render import RenderPlan, build_plan
+from sleepenv.sim.stream import draw_dropouts
+from sleepenv.sim.synth import render_frames
 from sleepenv.sim.truth import NightTruth, compute_plm_index
 from sleepenv.sim.zigbee import render_zigbee
 
@@ -33,8 +35,10 @@ class SimNight:
         return self.plan.params
 
     def frames(self) -> Iterator[EnvelopeFrame]:
-        """10 Hz envelope frames, one per second; identical on every call.
+        """10 Hz envelope frames, about one per second; identical on every call.
 
+        With the night's stream faults: frames missing during `truth.dropouts`, some sent
+        twice or swapped with their neighbour, timestamps jittered by up to ±25 ms.
         Also available for the zigbee profile (the same sleeper seen by a fine sensor).
         """
         return render_frames(self.plan)
@@ -62,11 +66,12 @@ def generate_night(
     rng = Random(key)
     params = draw_params(rng, prof)
     phases = plan_night(rng, prof, params, start, hours)
+    end = start + hours * 3600.0
     truth = NightTruth(
         profile=prof.name,
         seed=seed,
         start=start,
-        end=start + hours * 3600.0,
+        end=end,
         in_bed=phases.in_bed,
         sleep_onset=phases.sleep_onset,
         wake=phases.wake,
@@ -74,8 +79,9 @@ def generate_night(
         events=phases.events,
         plm_index=compute_plm_index(phases.events, phases.sleep_onset, phases.wake),
         glitches=phases.glitches,
-        dropouts=phases.dropouts,
+        dropouts=draw_dropouts(key + ":dropouts", params.dropouts_per_hour, start, end),
         waking_jerks=phases.waking_jerks,
+        absences=phases.absences,
     )
     plan = build_plan(rng, key + ":noise", params, truth)
     return SimNight(truth=truth, source=prof.source, plan=plan)

@@ -1,7 +1,15 @@
 """The shape of a night: getting in, restless pre-sleep, sleep with PLM series, getting up.
 
-Nights shorter than 4 h compress the pre-bed, pre-sleep and post-wake phases in
-proportion (pre-sleep at least 3 min) so that short test nights still contain a sleep.
+Getting in happens at 0–3 s into the recording on `entry_at_start_prob` of nights,
+otherwise uniform over `entry_minutes`. Nights shorter than 4 h (`entry_full_hours`)
+compress the entry window, the pre-sleep and the post-wake phases in proportion
+(pre-sleep at least 3 min), and the entry is never later than 25 min before the end, so
+that short test nights still contain a sleep.
+
+Absences (out of bed mid-night): an awakening rollover, a getting-up bout, 5–15 min of
+empty bed, a getting-in bout, 2–8 min of settling (rollovers, twitches), then ≥ 5.5 still
+minutes. They are drawn only where the sleep can hold them; randomised profiles draw one
+with `absence_prob` only on nights with ≥ 3 h of sleep.
 """
 
 from __future__ import annotations
@@ -21,7 +29,17 @@ MIN = 60.0
 STILL_SECONDS = 330.0
 # Hypnic jerks fall within this window around sleep onset (DOMAIN.md §3).
 JERK_WINDOW = (-600.0, 900.0)
+# (onset relative to the series start, duration, amplitude) of each PLM of a series.
+Series = list[tuple[float, float, float]]
 _RESTLESS = {"limb": 0.5, "rollover": 0.25, "twitch": 0.25}
+# Settling after coming back to bed: no limb movements, so none can join a PLM series.
+_SETTLE = {"rollover": 0.5, "twitch": 0.5}
+# Latest entry: this long before the end of the recording.
+ENTRY_MARGIN_SECONDS = 25.0 * MIN
+# Randomised absences only on nights with at least this much sleep.
+ABSENCE_MIN_SLEEP_SECONDS = 3.0 * 3600.0
+# Room an absence needs besides the time away (awakening, bouts, settling, stillness).
+_ABSENCE_EXTRA_SECONDS = 2.0 * MIN + 2.0 * 100.0 + 8.0 * MIN + STILL_SECONDS + 2.0 * PAD_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +52,8 @@ class Phases:
     out_of_bed: float | None
     events: tuple[TruthEvent, ...]
     glitches: tuple[float, ...]
-    dropouts: tuple[tuple[float, float], ...]
     waking_jerks: tuple[float, ...] = ()  # onsets of the jerks that woke the sleeper
+    absences: tuple[tuple[float, float], ...] = ()  # (getting-up offset, getting-in onset)
 
 
 def plan_night(
@@ -44,10 +62,10 @@ def plan_night(
     """Draw the timeline of a night of `hours` starting at `start`."""
     end = start + hours * 3600.0
     if not profile.is_occupied:
-        return Phases(None, None, None, None, (), (), _dropouts(rng, profile, start, end))
+        return Phases(None, None, None, None, (), ())
     k = min(1.0, hours / 4.0)
     tl = Timeline(rng, params, start)
-    entry = tl.add(tl.draw("entry", start + rng.uniform(0.0, 20.0 * MIN) * k))
+    entry = tl.add(tl.draw("entry", _entry_time(rng, profile, start, hours)))
     presleep = max(3.0 * MIN, rng.uniform(*profile.presleep_minutes) * MIN * k)
     waking: tuple[float, ...] = ()
     if profile.has_restless_onset:
@@ -57,7 +75,8 @@ def plan_night(
         onset = tl.walk(entry.offset, entry.offset + presleep, (60.0, 180.0), _RESTLESS)
     wake = end - rng.uniform(15.0, 30.0) * MIN * max(k, 0.25)
     out_of_bed = _awake_and_getup(tl, wake, end)
-    _plm_series(tl, profile, onset, wake)
+    absences, windows = _absences(tl, profile, onset, wake)
+    _plm_series(tl, profile, onset, wake, windows)
     _onset_extras(tl, profile, entry.offset, onset, wake)
     _sleep_events(tl, profile, onset + STILL_SECONDS, wake - 30.0)
     events = tl.events
@@ -70,9 +89,21 @@ def plan_night(
         out_of_bed=out_of_bed,
         events=tuple(events),
         glitches=_glitches(tl, profile, entry.offset, out_of_bed),
-        dropouts=_dropouts(rng, profile, start, end),
         waking_jerks=waking,
+        absences=absences,
     )
+
+
+def _entry_time(rng: Random, profile: Profile, start: float, hours: float) -> float:
+    """When getting in starts: right at the start, or within the profile's window."""
+    at_start = rng.random() < profile.entry_at_start_prob
+    u = rng.random()
+    if at_start:
+        return start + 3.0 * u
+    lo, hi = profile.entry_minutes
+    scale = min(1.0, hours / profile.entry_full_hours)
+    latest = max(0.0, hours * 3600.0 - ENTRY_MARGIN_SECONDS)
+    return start + min((lo + u * (hi - lo)) * MIN * scale, latest)
 
 
 def _onset(ev: TruthEvent) -> float:
@@ -119,15 +150,72 @@ def _awake_and_getup(tl: Timeline, wake: float, end: float) -> float:
     return getup.offset
 
 
-def _plm_series(tl: Timeline, profile: Profile, onset: float, wake: float) -> None:
-    """Lay out the night's PLM series in sleep, spread with random gaps between them."""
+def _absences(
+    tl: Timeline, profile: Profile, onset: float, wake: float
+) -> tuple[tuple[tuple[float, float], ...], list[tuple[float, float]]]:
+    """Times out of bed mid-night; returns the absences (out, back) and the windows
+    (awakening to the end of the renewed stillness) that nothing else may enter."""
+    rng = tl.rng
+    lo, hi = onset + STILL_SECONDS + 10.0 * MIN, wake - 15.0 * MIN
+    is_drawn = rng.random() < profile.absence_prob
+    count = rng.randint(*profile.absence_count)
+    if not is_drawn or (profile.absence_prob < 1.0 and wake - onset < ABSENCE_MIN_SLEEP_SECONDS):
+        return (), []
+    absences: list[tuple[float, float]] = []
+    windows: list[tuple[float, float]] = []
+    slot = (hi - lo) / count
+    for i in range(count):
+        away = rng.uniform(*profile.absence_minutes) * MIN
+        room = slot - away - _ABSENCE_EXTRA_SECONDS
+        if room <= 0.0:
+            continue
+        t0 = lo + i * slot + PAD_SECONDS + rng.uniform(0.0, room)
+        awake = tl.add(tl.draw("rollover", t0))
+        getup = tl.add(tl.draw("getup", awake.offset + rng.uniform(10.0, 60.0)))
+        entry = tl.add(tl.draw("entry", getup.offset + away))
+        settle = rng.uniform(2.0, 8.0) * MIN
+        again = tl.walk(entry.offset, entry.offset + settle, (60.0, 180.0), _SETTLE)
+        window = (t0 - PAD_SECONDS, again + STILL_SECONDS)
+        tl.block(*window)
+        absences.append((getup.offset, entry.onset))
+        windows.append(window)
+    return tuple(absences), windows
+
+
+def _plm_series(
+    tl: Timeline,
+    profile: Profile,
+    onset: float,
+    wake: float,
+    windows: list[tuple[float, float]],
+) -> None:
+    """Lay out the night's PLM series in sleep, spread with random gaps between them,
+    outside the absence windows."""
     rng = tl.rng
     is_high = rng.random() < profile.plm_high_prob
     target = rng.uniform(*(profile.plmi_high if is_high else profile.plmi_low))
     count = math.ceil(target * (wake - onset) / 3600.0)
     len_range = profile.series_len_high if is_high else profile.series_len_low
     series = [_draft_series(rng, n) for n in _split(rng, count, len_range)]
-    lo, hi = onset + STILL_SECONDS + LIMB_GAP_SECONDS, wake - 60.0 - LIMB_GAP_SECONDS
+    edges = [onset + STILL_SECONDS, *(x for w in windows for x in w), wake - 60.0]
+    segments = [
+        (a + LIMB_GAP_SECONDS, b - LIMB_GAP_SECONDS)
+        for a, b in zip(edges[::2], edges[1::2], strict=True)
+    ]
+    if len(segments) == 1:
+        _place_series(tl, series, *segments[0])
+        return
+    weights = [max(0.0, b - a) for a, b in segments]
+    if not sum(weights):
+        return
+    chosen = [rng.choices(range(len(segments)), weights)[0] for _ in series]
+    for i, (a, b) in enumerate(segments):
+        _place_series(tl, [s for s, c in zip(series, chosen, strict=True) if c == i], a, b)
+
+
+def _place_series(tl: Timeline, series: list[Series], lo: float, hi: float) -> None:
+    """Place whole series in [lo, hi) with random gaps (dropping those that do not fit)."""
+    rng = tl.rng
     gap = 2.0 * LIMB_GAP_SECONDS + 10.0
 
     def needed() -> float:
@@ -162,11 +250,11 @@ def _split(rng: Random, count: int, len_range: tuple[int, int]) -> list[int]:
     return lengths
 
 
-def _draft_series(rng: Random, n: int) -> list[tuple[float, float, float]]:
+def _draft_series(rng: Random, n: int) -> Series:
     """(onset relative to series start, duration, amplitude) of n periodic limb movements."""
     amp = log_uniform(rng, 0.7, 2.5)
     period = rng.uniform(18.0, 35.0)
-    members: list[tuple[float, float, float]] = []
+    members: Series = []
     t = 0.0
     for i in range(n):
         if i:
@@ -217,14 +305,3 @@ def _glitches(tl: Timeline, profile: Profile, lo: float, hi: float) -> tuple[flo
         if tl.busy.is_free(t - 3.0, t + 3.0):
             times.append(t)
     return tuple(sorted(times))
-
-
-def _dropouts(
-    rng: Random, profile: Profile, start: float, end: float
-) -> tuple[tuple[float, float], ...]:
-    """Whole-frame stretches of 2–5 s without data."""
-    spans: list[tuple[float, float]] = []
-    for _ in range(poisson(rng, profile.dropouts_per_hour * (end - start) / 3600.0)):
-        a = start + rng.randrange(60, max(61, int(end - start) - 60))
-        spans.append((float(a), float(a + rng.randint(2, 5))))
-    return tuple(sorted(spans))

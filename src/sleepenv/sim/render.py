@@ -1,33 +1,45 @@
 """Turning a night's truth into 10 Hz envelope samples, lazily, one frame per second.
 
 Everything random about the shape of each burst is drawn up front into a RenderPlan;
-`render_frames` then only draws per-sample noise from its own RNG, so every call
-yields identical frames.
+`synth.render_frames` then only draws per-sample noise, heartbeats and stream faults
+from their own RNGs, so every call yields identical frames.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass
 from random import Random
 
-from sleepenv.core.model import EnvelopeFrame, MovementClass
-from sleepenv.sim.params import FLOOR_REL, NightParams, log_uniform
+from sleepenv.core.model import MovementClass
+from sleepenv.sim.params import NightParams, log_uniform
+from sleepenv.sim.ringing import STOP_REL, ring_samples
 from sleepenv.sim.truth import PARTNER, SLEEPER, NightTruth, TruthEvent
 
 HZ = 10
-# Bursts at least this many baseline units above baseline make the mattress ring.
-RING_MIN_REL = 2.5
-# Partner at rest adds this much (times the attenuation) to the resting level.
+# Partner at rest adds this much (times the attenuation) to the resting level, and
+# breathes with this amplitude (times the attenuation).
 PARTNER_REST_REL = 0.4
+PARTNER_BREATH_REL = 0.1
+# Each movement's ring level is the night's ratio times this (uniform).
+RING_SPREAD = (0.8, 1.2)
+# The heartbeat's size is re-drawn by this factor at every posture change.
+BCG_POSTURE = (0.5, 1.6)
 _TWO_PI = 2.0 * math.pi
+
+Span = tuple[float, float]
 
 
 @dataclass(frozen=True, slots=True)
 class Burst:
-    """The envelope shape of one true event: rise, irregular plateau, fall, ringing."""
+    """The envelope shape of one true event: rise, irregular plateau, fall, ringing.
+
+    Sleeper movements rise and fall within the event (fast edges from 0.35 of the level);
+    partner movements are low-passed (`lp` > 0: rise 1 − e^(−t/lp) and an exponential
+    tail after the offset). The ringing is `ring[j]` on the sample starting at
+    ring_t0 + j / 10.
+    """
 
     on: float
     off: float
@@ -35,33 +47,38 @@ class Burst:
     rise: float
     fall: float
     mod: tuple[float, float, float, float] | None  # (w1, p1, w2, p2) for long events
-    ring_amp: float
-    ring_tau: float
-    ring_w: float
-    end: float  # when the ringing has died away
+    lp: float
+    ring_t0: float
+    ring: tuple[float, ...]
+    end: float  # when the ringing and the tail have died away
 
     def level(self, ts: float) -> float:
         """Noise-free envelope contribution to the sample [ts, ts + 0.1)."""
+        v = 0.0
         lo = self.on if self.on > ts else ts
         hi = self.off if self.off < ts + 0.1 else ts + 0.1
         if hi > lo:
-            tm = min(max(ts + 0.05, self.on), self.off)
-            u_on, u_off = tm - self.on, self.off - tm
+            v = self.amp * math.sqrt((hi - lo) * HZ) * self._shape(ts)
+        if ts + 0.1 > self.off:
+            j = int((ts - self.ring_t0) * HZ + 0.5)
+            if 0 <= j < len(self.ring):
+                v += self.ring[j]
+            dt = ts + 0.05 - self.off
+            if self.lp and dt > 0.0:
+                v += self.amp * self._shape(self.off) * math.exp(-dt / self.lp)
+        return v
+
+    def _shape(self, ts: float) -> float:
+        tm = min(max(ts + 0.05, self.on), self.off)
+        u_on, u_off = tm - self.on, self.off - tm
+        if self.lp:
+            shape = 1.0 - math.exp(-u_on / self.lp)
+        else:
             shape = min(1.0, 0.35 + 0.65 * u_on / self.rise, 0.35 + 0.65 * u_off / self.fall)
-            if self.mod is not None:
-                w1, p1, w2, p2 = self.mod
-                shape *= 0.7 + 0.3 * (
-                    0.6 * math.sin(w1 * u_on + p1) + 0.4 * math.sin(w2 * u_on + p2)
-                )
-            return self.amp * math.sqrt((hi - lo) * HZ) * shape
-        dt = ts + 0.05 - self.off
-        if dt >= 0.0 and ts < self.end:
-            return (
-                self.ring_amp
-                * math.exp(-dt / self.ring_tau)
-                * (0.5 + 0.5 * math.cos(self.ring_w * dt))
-            )
-        return 0.0
+        if self.mod is not None:
+            w1, p1, w2, p2 = self.mod
+            shape *= 0.7 + 0.3 * (0.6 * math.sin(w1 * u_on + p1) + 0.4 * math.sin(w2 * u_on + p2))
+        return shape
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +114,18 @@ class RenderPlan:
     start: float
     n_frames: int
     params: NightParams
-    occupied: tuple[float, float] | None  # sleeper in bed (baseline up) between these
-    partner: tuple[float, float] | None
+    occupied: tuple[Span, ...]  # sleeper in bed (baseline up) during these
+    partner: tuple[Span, ...]
     bursts: tuple[Burst, ...]
     posture: Posture
     glitches: tuple[tuple[int, float], ...]  # (sample index, amplitude)
     dropped_frames: frozenset[int]
+    bcg_changes: tuple[float, ...] = ()  # posture changes: the heartbeat's size is redrawn
+    bcg_factors: tuple[float, ...] = ()
+
+    def is_occupied(self, t: float) -> bool:
+        """True while the sleeper's weight is on the bed (between the bouts' midpoints)."""
+        return any(a <= t < b for a, b in self.occupied)
 
 
 def build_plan(rng: Random, noise_key: str, params: NightParams, truth: NightTruth) -> RenderPlan:
@@ -117,6 +140,7 @@ def build_plan(rng: Random, noise_key: str, params: NightParams, truth: NightTru
     dropped = frozenset(
         k for a, b in truth.dropouts for k in range(int(a - start), math.ceil(b - start))
     )
+    changes = [e.offset for e in truth.sleeper_events() if e.has_posture_change]
     return RenderPlan(
         noise_key=noise_key,
         start=start,
@@ -128,6 +152,8 @@ def build_plan(rng: Random, noise_key: str, params: NightParams, truth: NightTru
         posture=_posture(rng, truth.events),
         glitches=glitches,
         dropped_frames=dropped,
+        bcg_changes=tuple(changes),
+        bcg_factors=tuple(rng.uniform(*BCG_POSTURE) for _ in changes),
     )
 
 
@@ -141,9 +167,13 @@ def _burst(rng: Random, params: NightParams, start: float, ev: TruthEvent) -> Bu
             _TWO_PI * rng.uniform(0.7, 1.5),
             rng.uniform(0.0, _TWO_PI),
         )
-    rel = ev.peak / params.base_at(ev.onset - start)
-    ring_amp = rng.uniform(0.25, 0.4) * ev.peak if rel >= RING_MIN_REL else 0.0
-    tau = rng.uniform(0.35, 0.7)
+    base = params.base_at(ev.offset - start)
+    ring_level = params.ring_ratio * rng.uniform(*RING_SPREAD) * ev.peak
+    tau = params.ring_tau_seconds
+    ring_t0, ring = ring_samples(
+        ev.offset, start, ring_level, params.ring_hz, tau, params.ring_balance, STOP_REL * base
+    )
+    lp = params.partner_lp_seconds if ev.side == PARTNER else 0.0
     return Burst(
         on=ev.onset,
         off=ev.offset,
@@ -151,20 +181,28 @@ def _burst(rng: Random, params: NightParams, start: float, ev: TruthEvent) -> Bu
         rise=min(0.25, 0.3 * dur),
         fall=min(0.6, 0.3 * dur),
         mod=mod,
-        ring_amp=ring_amp,
-        ring_tau=tau,
-        ring_w=_TWO_PI * rng.uniform(3.0, 6.0),
-        end=ev.offset + (5.0 * tau if ring_amp else 0.0),
+        lp=lp,
+        ring_t0=ring_t0,
+        ring=ring,
+        end=max(ring_t0 + len(ring) / HZ, ev.offset + 6.0 * lp),
     )
 
 
-def _occupancy(events: tuple[TruthEvent, ...], side: str) -> tuple[float, float] | None:
-    """From the middle of getting in to the middle of getting up (first/last events)."""
+def _occupancy(events: tuple[TruthEvent, ...], side: str) -> tuple[Span, ...]:
+    """From the middle of each getting-in bout to the middle of the next getting-up bout
+    (the partner: from the middle of their first event to the middle of their last)."""
     mine = [e for e in events if e.side == side]
     if not mine:
-        return None
-    first, last = mine[0], mine[-1]
-    return ((first.onset + first.offset) / 2.0, (last.onset + last.offset) / 2.0)
+        return ()
+    if side == PARTNER:
+        first, last = mine[0], mine[-1]
+        return (((first.onset + first.offset) / 2.0, (last.onset + last.offset) / 2.0),)
+    bouts = [
+        (e.onset + e.offset) / 2.0
+        for e in mine
+        if e.cls is MovementClass.BOUT and e.has_posture_change
+    ]
+    return tuple(zip(bouts[::2], bouts[1::2], strict=False))
 
 
 def _posture(rng: Random, events: tuple[TruthEvent, ...]) -> Posture:
@@ -172,11 +210,11 @@ def _posture(rng: Random, events: tuple[TruthEvent, ...]) -> Posture:
     changes = [e for e in events if e.has_posture_change and e.side == SLEEPER]
     segments: list[tuple[float, float, float, float]] = []
     angle = 0.0
-    for i, ev in enumerate(changes):
-        if i == 0:
-            new = rng.choice((-1.0, 1.0)) * rng.uniform(20.0, 90.0)
-        elif i == len(changes) - 1 and ev.cls is MovementClass.BOUT:
-            new = 0.0
+    is_in_bed = False
+    for ev in changes:
+        if ev.cls is MovementClass.BOUT:
+            is_in_bed = not is_in_bed
+            new = rng.choice((-1.0, 1.0)) * rng.uniform(20.0, 90.0) if is_in_bed else 0.0
         else:
             delta = rng.uniform(20.0, 90.0)
             sign = rng.choice((-1.0, 1.0))
@@ -186,117 +224,3 @@ def _posture(rng: Random, events: tuple[TruthEvent, ...]) -> Posture:
         segments.append((ev.onset, ev.offset, angle, new))
         angle = new
     return Posture(tuple(s[0] for s in segments), tuple(segments))
-
-
-@dataclass(frozen=True, slots=True)
-class _Levels:
-    """The resting signal of one second: level, noise sd, oscillator amplitudes."""
-
-    base: float
-    level: float
-    sd: float
-    breath_amp: float
-    heart_amp: float
-    partner_amp: float
-    breath_step: float
-    is_occupied: bool
-
-
-def _levels(plan: RenderPlan, k: int, wobble_phase: float) -> _Levels:
-    """Resting levels for frame k (the bed's occupancy, drift, breathing rate)."""
-    p = plan.params
-    mid = plan.start + k + 0.5
-    occ_lo, occ_hi = plan.occupied or (math.inf, math.inf)
-    par_lo, par_hi = plan.partner or (math.inf, math.inf)
-    is_occ = occ_lo <= mid < occ_hi
-    has_partner = par_lo <= mid < par_hi
-    base = p.gain * p.drift_factor(k + 0.5)
-    level = base if is_occ else base * FLOOR_REL
-    rate = p.breath_hz * (1.0 + 0.08 * math.sin(k / 300.0 + wobble_phase))
-    return _Levels(
-        base=base,
-        level=level + (base * p.partner_att * PARTNER_REST_REL if has_partner else 0.0),
-        sd=p.noise_rel * (base if is_occ else base * FLOOR_REL * 1.5),
-        breath_amp=level * p.breath_amp if is_occ else 0.0,
-        heart_amp=level * p.heart_amp if is_occ else 0.0,
-        partner_amp=base * p.partner_att * 0.1 if has_partner else 0.0,
-        breath_step=_TWO_PI * rate / HZ,
-        is_occupied=is_occ,
-    )
-
-
-class _Synth:
-    """Per-sample synthesis state: the noise RNG and the oscillators' phases."""
-
-    def __init__(self, plan: RenderPlan) -> None:
-        self.rng = Random(plan.noise_key)
-        self.tail_prob = plan.params.tail_prob
-        self.glitches = dict(plan.glitches)
-        self.phases = [self.rng.random() * _TWO_PI for _ in range(3)]
-        self.heart_step = _TWO_PI * plan.params.heart_hz / HZ
-        self.partner_step = _TWO_PI * plan.params.partner_breath_hz / HZ
-        self.wobble_phase = self.rng.random() * _TWO_PI
-
-    def samples(
-        self, lv: _Levels, t: float, k: int, active: list[Burst]
-    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """rms and peak values of the ten samples of frame k starting at t."""
-        gauss, rnd, sin, exp = self.rng.gauss, self.rng.random, math.sin, math.exp
-        b_ph, h_ph, p_ph = self.phases
-        rms: list[float] = []
-        peak: list[float] = []
-        floor = 0.01 * lv.base * FLOOR_REL
-        for i in range(HZ):
-            b_ph += lv.breath_step
-            h_ph += self.heart_step
-            p_ph += self.partner_step
-            v = lv.level + lv.breath_amp * sin(b_ph) + lv.heart_amp * sin(h_ph)
-            v += lv.partner_amp * sin(p_ph)
-            noise = gauss(0.0, lv.sd)
-            if self.tail_prob and rnd() < self.tail_prob:
-                noise *= 3.0
-            v += noise
-            r = rnd()
-            pk = v * (1.3 + 0.3 * r)
-            if active:
-                c = sum(b.level(t + i / HZ) for b in active)
-                if c > 0.0:
-                    c *= exp(gauss(0.0, 0.2))
-                    v += c
-                    pk += c * (1.6 + 0.8 * r)
-            g = self.glitches.get(k * HZ + i) if self.glitches else None
-            if g is not None:
-                v += g
-                pk += 2.5 * g
-            v = max(v, floor)
-            rms.append(v)
-            peak.append(max(pk, v))
-        self.phases = [b_ph, h_ph, p_ph]
-        return tuple(rms), tuple(peak)
-
-    def gravity(self, plan: RenderPlan, lv: _Levels, t: float) -> tuple[float, float, float]:
-        """Mean gravity over the frame: the posture plus a little noise."""
-        tilt = plan.params.head_tilt if lv.is_occupied else 0.005
-        gx, gy, gz = gravity(plan.posture.angle_at(t), tilt)
-        gauss = self.rng.gauss
-        return (gx + gauss(0.0, 0.002), gy + gauss(0.0, 0.002), gz + gauss(0.0, 0.002))
-
-
-def render_frames(plan: RenderPlan) -> Iterator[EnvelopeFrame]:
-    """The night's envelope frames: one per second, 10 rms + 10 peak values, gravity."""
-    synth = _Synth(plan)
-    bursts, n_bursts, bi = plan.bursts, len(plan.bursts), 0
-    active: list[Burst] = []
-    for k in range(plan.n_frames):
-        t = plan.start + k
-        while bi < n_bursts and bursts[bi].on < t + 1.0:
-            active.append(bursts[bi])
-            bi += 1
-        if active:
-            active = [b for b in active if b.end > t]
-        lv = _levels(plan, k, synth.wobble_phase)
-        rms, peak = synth.samples(lv, t, k, active)
-        if k in plan.dropped_frames:
-            continue
-        grav = synth.gravity(plan, lv, t + 0.5)
-        yield EnvelopeFrame(t=t, hz=float(HZ), rms=rms, peak=peak, gravity=grav)

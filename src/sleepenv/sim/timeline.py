@@ -36,7 +36,8 @@ KINDS: dict[str, Kind] = {
     "plm": Kind(MovementClass.PLM, (0.5, 5.0), (0.7, 2.5)),
     "rollover": Kind(MovementClass.ROLLOVER, (3.0, 20.0), (2.5, 7.0), has_posture_change=True),
     "cramp": Kind(MovementClass.BOUT, (50.0, 150.0), (2.0, 5.0)),
-    "entry": Kind(MovementClass.BOUT, (46.0, 80.0), (3.0, 6.0), has_posture_change=True),
+    # Getting in is a long bout: lying down, settling, pulling up the covers.
+    "entry": Kind(MovementClass.BOUT, (30.0, 100.0), (3.0, 6.0), has_posture_change=True),
     "getup": Kind(MovementClass.BOUT, (46.0, 75.0), (3.0, 6.0), has_posture_change=True),
 }
 

@@ -43,7 +43,7 @@ def render_zigbee(truth: NightTruth, plan: RenderPlan) -> Iterator[ZigbeeVibrati
 
     def report(t: float, action: str | None, **kw: float) -> None:
         """Append a report carrying the current angles, battery and link quality."""
-        tilt = plan.params.head_tilt if _in_bed(plan, t) else 0.005
+        tilt = plan.params.head_tilt if plan.is_occupied(t) else 0.005
         angles = angles_xyz(gravity(plan.posture.angle_at(t), tilt))
         lq = float(rng.randint(60, 130))
         reports.append(
@@ -83,8 +83,3 @@ def _triggers(rng: Random, truth: NightTruth, plan: RenderPlan) -> list[tuple[fl
             t += RETRIGGER_SECONDS
     out.sort()
     return out
-
-
-def _in_bed(plan: RenderPlan, t: float) -> bool:
-    occ = plan.occupied
-    return occ is not None and occ[0] <= t < occ[1]
