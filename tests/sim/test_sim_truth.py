@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 
@@ -19,12 +20,14 @@ DURATIONS = {
     MovementClass.LIMB_MOVEMENT: (0.5, 10.0),
     MovementClass.PLM: (0.5, 5.0),
     MovementClass.ROLLOVER: (3.0, 20.0),
-    MovementClass.BOUT: (45.0, 300.0),
+    MovementClass.BOUT: (30.0, 300.0),  # getting in: 30–100 s
 }
 
 
-def nights(hours: float = 8.0) -> list[NightTruth]:
-    return [generate_night(s, p, hours=hours).truth for p in OCCUPIED for s in SEEDS]
+@functools.cache
+def nights(hours: float = 8.0) -> tuple[NightTruth, ...]:
+    """The truths of every occupied profile's nights (generated once per module)."""
+    return tuple(generate_night(s, p, hours=hours).truth for p in OCCUPIED for s in SEEDS)
 
 
 def plm_series(truth: NightTruth) -> list[list[TruthEvent]]:
@@ -60,7 +63,7 @@ def test_key_moments_are_in_order(hours: float) -> None:
         assert t.wake is not None
         assert t.out_of_bed is not None
         assert t.start <= t.in_bed < t.sleep_onset < t.wake < t.out_of_bed <= t.end
-        assert t.in_bed - t.start <= 20 * 60
+        assert t.in_bed - t.start <= 75 * 60
         if hours == 8.0:
             assert 15 * 60 <= t.end - t.wake <= 30 * 60
 
@@ -160,7 +163,7 @@ def test_truth_json_round_trip() -> None:
     assert back.profile == t.profile
     assert back.seed == t.seed
     assert back.sleep_onset == t.sleep_onset
-    assert back.plm_index == pytest.approx(t.plm_index)
+    assert back.plm_index == pytest.approx(t.plm_index, abs=1e-4)  # 4 decimals in JSON
     assert len(back.events) == len(t.events)
     for a, b in zip(back.events, t.events, strict=True):
         assert a.cls is b.cls
