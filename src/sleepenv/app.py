@@ -11,7 +11,7 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +20,7 @@ import aiomqtt
 import platformdirs
 
 from sleepenv.adapters import discovery
+from sleepenv.adapters.health import HEARTBEAT_FILE, Health, write_heartbeat
 from sleepenv.adapters.intake import (
     DEFAULT_CLIENT_ID,
     TAKEOVER_WINDOW_SECONDS,
@@ -29,11 +30,11 @@ from sleepenv.adapters.intake import (
     clip,
     default_client_id,
 )
-from sleepenv.adapters.mqtt import Backoff, make_client
-from sleepenv.adapters.store import Store
+from sleepenv.adapters.mqtt import Backoff, ack, has_queued, make_client, refused
+from sleepenv.adapters.store import StorageError, Store
 from sleepenv.clock import Clock, RealClock
-from sleepenv.core.bed import Update
-from sleepenv.core.model import MovementEvent, Rejection
+from sleepenv.core.bed import BedTracker, Update
+from sleepenv.core.model import MovementEvent, NightSummary, Rejection
 from sleepenv.guidance_runner import GuidanceRunner
 from sleepenv.pipeline import Pipeline
 from sleepenv.settings import ConfigError, Settings, is_addon
@@ -44,6 +45,11 @@ HEARTBEAT_SECONDS = 10.0
 CHECKPOINT_SECONDS = 2.0
 FLUSH_SECONDS = 0.2
 MAX_PENDING_EVENTS = 10_000
+# Messages are acknowledged once what they changed is stored: after at most this many
+# (below Mosquitto's default of 20 unacknowledged messages in flight per client), or
+# as soon as the receive queue is empty.
+ACK_BATCH = 10
+RESUBSCRIBE_SECONDS = 60.0
 HA_STATUS_SUFFIX = "/status"
 
 
@@ -143,6 +149,21 @@ def check_environment(settings: Settings) -> list[str]:
     return problems
 
 
+def _is_open(night: NightSummary, tracker: BedTracker, now: float) -> bool:
+    """Whether a stored night is over by `now` but was never closed.
+
+    A closed night is stored with its window's end; a running one with the time of its
+    last update, which is earlier.
+    """
+    try:
+        start, end = tracker.window.bounds(date.fromisoformat(night.night))
+    except ValueError:
+        return False
+    # Only a night this tracker stored (it starts at its window's start) is replayed.
+    is_ours = abs(night.start - start) < 1.0
+    return is_ours and now >= end and (night.end is None or night.end < end - 1.0)
+
+
 class Service:
     """The long-running service: MQTT in, core decisions, MQTT and SQLite out."""
 
@@ -154,6 +175,9 @@ class Service:
         self.data_dir = data_dir(settings)
         self.client_id = client_id(settings, self.data_dir)
         self.intake = Intake()
+        self.health = Health()
+        self._unacked: list[aiomqtt.Message] = []
+        self._refused: list[tuple[str, int]] = []  # subscriptions the broker refused
         self._last_intake: dict[str, Any] | None = None
         self.store = Store(self.data_dir / "sleepenv.db")
         self.pipeline = Pipeline(settings, timezones(settings))
@@ -187,6 +211,7 @@ class Service:
     def _restore(self) -> None:
         now = self.clock.now()
         for bed_id, tracker in self.pipeline.trackers.items():
+            self._close_missed_night(bed_id, now)
             night = tracker.window.night_of(now)
             events = self.store.events(bed_id, night.isoformat()) if night else []
             tonight = night.isoformat() if night else None
@@ -201,6 +226,32 @@ class Service:
                 levels=self.store.levels(bed_id, tonight) if tonight else None,
             )
             self._apply(bed_id, update)
+
+    def _close_missed_night(self, bed_id: str, now: float) -> None:
+        """Close the stored night that ended while the service was down.
+
+        The tracker closes a night when a tick crosses its end; a restart after the end
+        never saw that tick, so the night kept its provisional labels and never became
+        "last night". Replay it up to its end, then let a tick close it as usual.
+        """
+        tracker = self.pipeline.trackers[bed_id]
+        stored = self.store.nights(bed_id, 9)
+        if not stored or not _is_open(stored[0], tracker, now):
+            return
+        last = stored[0]
+        night_end = tracker.window.bounds(date.fromisoformat(last.night))[1]
+        update = tracker.restore(
+            night_end - 0.001,
+            self.store.events(bed_id, last.night),
+            self.store.cursors(bed_id),
+            self.store.counters(bed_id),
+            stored[1] if len(stored) > 1 else None,
+            history=stored[1:],
+            levels=self.store.levels(bed_id, last.night),
+        )
+        update.merge(tracker.tick(now))
+        log.info("closing night %s of bed %s: it ended while sleepenv was down", last.night, bed_id)
+        self._apply(bed_id, update)
 
     def _apply(self, bed_id: str, update: Update) -> None:
         """Persist and queue what an update changed."""
@@ -341,6 +392,7 @@ class Service:
         client = self._client
         if client is None:
             return
+        self._ack_stored(client)
         with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
             async with asyncio.timeout(3):
                 await self._flush(client, final=True)
@@ -359,9 +411,11 @@ class Service:
             connected_at: float | None = None
             try:
                 async with make_client(
-                    mqtt, status, client_id=self.client_id, queue_type=queue_type
-                ) as client:
+                    mqtt, status, client_id=self.client_id, queue_type=queue_type,
+                    is_persistent=True,
+                ) as client:  # fmt: skip
                     connected_at = time.monotonic()
+                    self.health.mqtt_problem = None
                     if outage_since is not None and not takeover.is_looping:
                         log.info("broker back after %.0f s", time.monotonic() - outage_since)
                     outage_since = None
@@ -376,10 +430,19 @@ class Service:
                         if not isinstance(payload, bytes | bytearray):
                             payload = str(payload).encode()
                         self.handle_message(str(message.topic), bytes(payload), message.retain)
+                        self._unacked.append(message)
+                        if len(self._unacked) >= ACK_BATCH or not has_queued(client):
+                            self._ack_stored(client)
             except aiomqtt.MqttError as exc:
                 self._client = None
                 self.is_connected.clear()
+                # The broker sends these again (persistent session): the cursors and the
+                # stored events keep them from counting twice.
+                self._unacked.clear()
                 self._raise_if_stopping(exc)
+                self.health.mqtt_problem = (
+                    f"not connected to the MQTT broker {mqtt.host}:{mqtt.port}: {exc}"
+                )
                 if connected_at is not None:
                     self._on_disconnect(takeover, time.monotonic() - connected_at)
                 if outage_since is None:
@@ -391,7 +454,24 @@ class Service:
                         mqtt.port,
                         exc,
                     )
-                await asyncio.sleep(backoff.next_delay())
+                # Takeover loops keep the doubling schedule; a plain outage is retried
+                # in proportion to its length, so a restarted broker is found promptly.
+                outage = None if takeover.is_looping else time.monotonic() - outage_since
+                await asyncio.sleep(backoff.next_delay(outage))
+
+    def _ack_stored(self, client: aiomqtt.Client) -> None:
+        """Store cursors and counters, then acknowledge the messages they cover.
+
+        Events are stored as they are detected; with the checkpoint, everything an
+        acknowledged message changed is on disk (or, during a storage fault, buffered in
+        memory). Unacknowledged messages come back after a crash (persistent session).
+        """
+        if not self._unacked:
+            return
+        self._persist_progress()
+        for message in self._unacked:
+            ack(client, message)
+        self._unacked.clear()
 
     def _on_disconnect(self, takeover: TakeoverWatch, connected_seconds: float) -> None:
         """Warn once when the broker keeps dropping us right after we connect."""
@@ -415,13 +495,17 @@ class Service:
         self._client = client
         await client.publish(discovery.status_topic(mqtt), b"online", qos=1, retain=True)
         await self._publish_discovery(client)
-        topics = [*self.pipeline.topics(), self._ha_status_topic]
+        # Sensor data at QoS 1: the persistent session queues it while we are away and
+        # it is acknowledged once stored. Everything else at QoS 0, which Mosquitto does
+        # not queue for an absent client: a command sent while sleepenv was down must not
+        # act when it comes back (a retained copy still arrives, flagged, and is refused).
+        topics = [(t, 1) for t in self.pipeline.topics()] + [(self._ha_status_topic, 0)]
         if self.guidance is not None:
-            topics += self.guidance.topics()
-        await client.subscribe([(t, 1) for t in topics])
+            topics += [(t, 0) for t in self.guidance.topics()]
         # Retained configs of an older layout (or a removed bed) come back here and are
         # cleared, so Home Assistant ends up with exactly the current entities.
-        await client.subscribe([(t, 1) for t in discovery.discovery_filters(mqtt)])
+        topics += [(t, 0) for t in discovery.discovery_filters(mqtt)]
+        await self._subscribe(client, topics)
         if self.guidance is not None:
             for topic, payload in self.guidance.state_requests():
                 await client.publish(topic, payload, qos=1)
@@ -434,6 +518,23 @@ class Service:
             mqtt.port,
             self.client_id,
         )
+
+    async def _subscribe(self, client: aiomqtt.Client, topics: list[tuple[str, int]]) -> None:
+        """Subscribe and note what the broker refused (SUBACK failure)."""
+        codes = await client.subscribe(topics)
+        denied = refused([t for t, _ in topics], list(codes))
+        self._refused = [(t, q) for t, q in topics if t in denied]
+        if denied and denied != self.health.refused_topics:
+            log.error(
+                "the MQTT broker refused the subscription to %s: check the broker's ACL for "
+                "user %r; retrying every %.0f s",
+                ", ".join(denied),
+                self.settings.mqtt.username or "(anonymous)",
+                RESUBSCRIBE_SECONDS,
+            )
+        elif self.health.refused_topics and not denied:
+            log.warning("the MQTT broker now accepts every subscription")
+        self.health.refused_topics = denied
 
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         mqtt = self.settings.mqtt
@@ -499,20 +600,91 @@ class Service:
                 self._apply(bed_id, update)
 
     async def _housekeeping(self) -> None:
-        heartbeat = self.data_dir / "heartbeat"
-        last_beat = 0.0
+        heartbeat = self.data_dir / HEARTBEAT_FILE
+        last_beat = last_subscribe = 0.0
+        beat_problem: str | None = None
+        last_problems: list[str] = []
         while True:
             await asyncio.sleep(CHECKPOINT_SECONDS)
+            self._check_storage()
             self._checkpoint()
-            if time.monotonic() - last_beat >= HEARTBEAT_SECONDS:
-                heartbeat.write_text(f"{time.time():.0f}\n")
-                last_beat = time.monotonic()
+            client = self._client
+            if (
+                client is not None
+                and self.health.refused_topics
+                and time.monotonic() - last_subscribe >= RESUBSCRIBE_SECONDS
+            ):
+                last_subscribe = time.monotonic()
+                with contextlib.suppress(aiomqtt.MqttError):
+                    await self._subscribe(client, self._refused)
+            problems = self.health.problems()
+            if (
+                time.monotonic() - last_beat >= HEARTBEAT_SECONDS
+                or beat_problem
+                or problems != last_problems
+            ):
+                last_beat, last_problems = time.monotonic(), problems
+                beat_problem = self._beat(heartbeat, beat_problem)
+
+    def _beat(self, heartbeat: Path, problem: str | None) -> str | None:
+        """Write the heartbeat; log once when it fails and once when it works again."""
+        try:
+            write_heartbeat(heartbeat, self.health, time.time())
+        except OSError as exc:
+            now_problem = f"cannot write the heartbeat file {heartbeat}: {exc.strerror or exc}"
+            if problem is None:
+                log.error("%s; `sleepenv healthcheck` will report unhealthy", now_problem)
+            return now_problem
+        if problem is not None:
+            log.warning("the heartbeat file %s is written again", heartbeat)
+        return None
+
+    def _check_storage(self) -> None:
+        """Retry buffered writes; notice a database deleted or replaced under us."""
+        store = self.store
+        lost = store.check_file() if store.problem is None else None
+        if lost is not None:
+            log.error(
+                "%s: storing again in a new file from now on, with tonight's data so far "
+                "from memory; earlier nights are lost. `sleepenv healthcheck` reports this "
+                "until sleepenv restarts.",
+                lost,
+            )
+            self.health.incident = lost
+            store.reopen()
+            self._store_from_memory()
+        store.retry()
+        self.health.storage_problem = (
+            None
+            if store.problem is None
+            else f"{store.problem} ({store.buffered} writes kept in memory until it works again)"
+        )
+
+    def _store_from_memory(self) -> None:
+        """Write what the trackers hold of the running night into a fresh database."""
+        now = self.clock.now()
+        for bed_id, tracker in self.pipeline.trackers.items():
+            if tracker.night is None:
+                continue
+            night = tracker.night.isoformat()
+            for event in tracker.tonight:
+                self.store.add_event(bed_id, night, event)
+            if tracker.levels:
+                self.store.add_levels(bed_id, night, tracker.levels)
+            self.store.save_night(tracker.summary(now))
+            if tracker.last_night is not None:
+                self.store.save_night(tracker.last_night)
+
+    def _persist_progress(self) -> None:
+        """Store every bed's cursors and counters (a small transaction per bed)."""
+        for bed_id, tracker in self.pipeline.trackers.items():
+            self.store.checkpoint(bed_id, tracker.cursors(), tracker.diagnostics())
 
     def _checkpoint(self) -> None:
         self._queue_intake()
+        self._persist_progress()
         for bed_id, tracker in self.pipeline.trackers.items():
             diagnostics = tracker.diagnostics()
-            self.store.checkpoint(bed_id, tracker.cursors(), diagnostics)
             if diagnostics != self._last_diagnostics.get(bed_id):
                 self._last_diagnostics[bed_id] = diagnostics
                 self._apply(bed_id, Update(states=dict(diagnostics)))
@@ -526,14 +698,22 @@ class Service:
 def run_forever(settings: Settings, clock: Clock | None = None) -> None:
     """Run the service until SIGTERM or SIGINT."""
 
-    async def main() -> None:
+    async def main() -> str | None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        service = Service(settings, clock)
+        try:
+            service = Service(settings, clock)
+        except StorageError as exc:
+            return str(exc)
         log.info("sleepenv started; data in %s", service.data_dir)
         await service.run(stop)
         log.info("stopped cleanly")
+        return None
 
-    asyncio.run(main())
+    problem = asyncio.run(main())
+    if problem is not None:
+        # Nothing sensible can run without a usable database: one line, exit once.
+        log.error("%s", problem)
+        raise SystemExit(1)

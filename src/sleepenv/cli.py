@@ -241,18 +241,13 @@ def _data_dir_from_config(args: argparse.Namespace) -> Path:
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
-    """Exit 0 when the main loop's heartbeat is fresh (for container HEALTHCHECKs)."""
-    heartbeat = _data_dir_from_config(args) / "heartbeat"
-    try:
-        age = time.time() - heartbeat.stat().st_mtime
-    except OSError:
-        print(f"unhealthy: no heartbeat at {heartbeat}")
-        return 1
-    if age > HEARTBEAT_MAX_AGE_SECONDS:
-        print(f"unhealthy: heartbeat is {age:.0f} s old")
-        return 1
-    print(f"healthy: heartbeat {age:.0f} s ago")
-    return 0
+    """Exit 0 when the service is connected, subscribed and storing (container HEALTHCHECKs)."""
+    from sleepenv.adapters.health import HEARTBEAT_FILE, read_heartbeat  # noqa: PLC0415
+
+    heartbeat = _data_dir_from_config(args) / HEARTBEAT_FILE
+    is_healthy, line = read_heartbeat(heartbeat, time.time(), HEARTBEAT_MAX_AGE_SECONDS)
+    print(line)
+    return 0 if is_healthy else 1
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -389,7 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     add_plan_parser(sub).set_defaults(func=cmd_plan)
 
-    health = sub.add_parser("healthcheck", help="exit 0 if the service's heartbeat is fresh")
+    health = sub.add_parser(
+        "healthcheck", help="exit 0 if the service is connected, subscribed and storing"
+    )
     health.add_argument("--config", help="config file (for the data directory)")
     health.set_defaults(func=cmd_healthcheck)
     return parser

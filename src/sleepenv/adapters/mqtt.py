@@ -6,6 +6,8 @@ import asyncio
 import random
 import socket
 import ssl
+from collections.abc import Sequence
+from typing import Any
 
 import aiomqtt
 
@@ -17,18 +19,36 @@ from sleepenv.settings import MqttSettings
 MAX_QUEUED_INCOMING = MAX_QUEUED_MESSAGES
 
 
+class TlsFileError(aiomqtt.MqttError):
+    """A TLS file that cannot be used; retried like any other connection problem."""
+
+
 def tls_context(mqtt: MqttSettings) -> ssl.SSLContext | None:
-    """An SSL context from the TLS settings, or None when TLS is off."""
+    """An SSL context from the TLS settings, or None when TLS is off.
+
+    TlsFileError (an MqttError) when a file cannot be used: check-config refuses such
+    files, but one can change after the service started.
+    """
     tls = mqtt.tls
     if not tls.enabled:
         return None
-    ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
-    if tls.cert_file is not None and tls.key_file is not None:
-        ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file))
+    try:
+        ctx = ssl.create_default_context(cafile=str(tls.ca_file) if tls.ca_file else None)
+        if tls.cert_file is not None and tls.key_file is not None:
+            # A password callback, so an encrypted key fails here instead of OpenSSL
+            # prompting "Enter PEM pass phrase:" on a terminal nobody watches.
+            ctx.load_cert_chain(str(tls.cert_file), str(tls.key_file), password=_no_pass_phrase)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise TlsFileError(f"unusable TLS file: {exc}") from exc
     if not tls.verify:
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def _no_pass_phrase() -> str:
+    """Refuse to unlock an encrypted key: sleepenv has no pass phrase to give."""
+    raise ValueError("the TLS key file is encrypted; sleepenv needs an unencrypted key")
 
 
 def make_client(
@@ -38,14 +58,17 @@ def make_client(
     *,
     client_id: str | None = None,
     queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
+    is_persistent: bool = False,
 ) -> aiomqtt.Client:
     """A client with a retained `offline` last will and TCP_NODELAY (see DESIGN.md).
 
     `client_id` replaces `mqtt.client_id`; `queue_type` bounds the receive queue (see
-    `intake.bounded_queue_type`).
+    `intake.bounded_queue_type`). `is_persistent` asks for a persistent session (the
+    broker keeps our QoS 1 subscriptions and queues for us while we are away) and turns
+    on manual acknowledgements: call `ack` once a message's effect is stored.
     """
     password = mqtt.password.get_secret_value() if mqtt.password is not None else None
-    return aiomqtt.Client(
+    client = aiomqtt.Client(
         mqtt.host,
         mqtt.port,
         username=mqtt.username,
@@ -58,11 +81,53 @@ def make_client(
         max_queued_incoming_messages=MAX_QUEUED_INCOMING,
         queue_type=queue_type,
         timeout=10,
+        clean_session=False if is_persistent else None,
     )
+    if is_persistent:
+        # aiomqtt 2.x has no manual-ack option; paho-mqtt 2 (underneath) has. Without it
+        # paho acknowledges on arrival, and a SIGKILL loses everything still queued.
+        _paho(client).manual_ack_set(True)
+    return client
+
+
+def _paho(client: aiomqtt.Client) -> Any:
+    """The paho-mqtt client inside aiomqtt (aiomqtt 2.x keeps it in `_client`)."""
+    return client._client
+
+
+def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
+    """Acknowledge a QoS 1 message received with manual acks (no-op for QoS 0)."""
+    if message.qos > 0:
+        _paho(client).ack(message.mid, message.qos)
+
+
+def has_queued(client: aiomqtt.Client) -> bool:
+    """Whether messages wait in the client's receive queue."""
+    return not client._queue.empty()
+
+
+def refused(topics: Sequence[str], codes: Sequence[Any]) -> list[str]:
+    """Topics whose subscription the broker refused in its SUBACK (e.g. by an ACL)."""
+    return [t for t, c in zip(topics, codes, strict=False) if _is_failure(c)]
+
+
+def _is_failure(code: Any) -> bool:
+    failure = getattr(code, "is_failure", None)
+    return bool(failure) if failure is not None else int(code) >= 0x80
+
+
+# While an outage lasts, the next retry waits at most this share of its length so far:
+# a broker back after 10 s is found within ~2.5 s, not after a doubled 16 s wait.
+OUTAGE_SHARE = 0.25
 
 
 class Backoff:
-    """Capped exponential backoff with full jitter, reset after a good connection."""
+    """Capped, jittered backoff, reset after a good connection.
+
+    Given how long the outage has lasted, the wait grows with it (at most a quarter of
+    it, so a returning broker is found promptly); without, it doubles per attempt (the
+    slow schedule for a takeover loop, where retrying fast makes things worse).
+    """
 
     def __init__(self, first_seconds: float = 0.5, cap_seconds: float = 30.0) -> None:
         """Start at `first_seconds`, never wait longer than `cap_seconds`."""
@@ -70,11 +135,17 @@ class Backoff:
         self.cap = cap_seconds
         self.attempt = 0
 
-    def next_delay(self) -> float:
-        """The next wait: random in [first/2, min(cap, first * 2**attempt)]."""
+    def next_delay(self, outage_seconds: float | None = None) -> float:
+        """The next wait, random in [ceiling/2, ceiling].
+
+        The ceiling is min(cap, first * 2**attempt), and with `outage_seconds` also at
+        most max(first, OUTAGE_SHARE * outage_seconds).
+        """
         ceiling = min(self.cap, self.first * 2**self.attempt)
+        if outage_seconds is not None:
+            ceiling = min(ceiling, max(self.first, OUTAGE_SHARE * outage_seconds))
         self.attempt += 1
-        return random.uniform(min(self.first / 2, ceiling), ceiling)
+        return random.uniform(ceiling / 2, ceiling)
 
     def reset(self) -> None:
         """Back to the first delay."""

@@ -1,10 +1,21 @@
-"""SQLite store (WAL): every event, per-night totals, sensor cursors and counters."""
+"""SQLite store (WAL): every event, per-night totals, sensor cursors and counters.
+
+Storage faults never stop the service. A database that cannot be opened at start-up is
+a StorageError with one clear sentence (the caller exits with it). Later, a write that
+fails (disk full, read-only, a broken file) is kept in memory, in order, and retried by
+`retry()` until the disk is back; `problem` says what is wrong meanwhile, and the
+memory it takes is bounded (`MAX_BUFFERED_WRITES`, the oldest go first and are counted).
+A database file deleted or replaced under us is noticed by `check_file()`.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Final
 
 from sleepenv.core.model import (
     MovementClass,
@@ -13,6 +24,44 @@ from sleepenv.core.model import (
     RestingMinute,
     SourceKind,
 )
+
+log = logging.getLogger(__name__)
+
+# About two nights of events and levels of a busy bed; beyond it the oldest writes go.
+MAX_BUFFERED_WRITES: Final = 100_000
+
+Write = Callable[[sqlite3.Connection], object]
+
+
+_INSERT_EVENT: Final = (
+    "INSERT OR IGNORE INTO events (bed_id, night, sensor, onset_ms, offset_ms, peak,"
+    " class, side, source, has_posture_change, is_truncated, is_lower_bound, strength,"
+    " active_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+class StorageError(Exception):
+    """The database cannot be used at all; the message says which file and why."""
+
+
+def _open_problem(path: Path, exc: Exception) -> str:
+    """One sentence about why the database at `path` cannot be opened."""
+    if isinstance(exc, OSError):
+        return (
+            f"cannot create the data directory {path.parent}: {exc.strerror or exc} "
+            "(make it writable, or set storage.data_dir to a directory that is)"
+        )
+    text = str(exc)
+    if "not a database" in text or not isinstance(exc, sqlite3.OperationalError):
+        return (
+            f"{path} is not a sleepenv database ({text}): move the file away (sleepenv "
+            "then starts a new one) or set storage.data_dir to another directory"
+        )
+    return (
+        f"cannot open the database {path} ({text}): make its directory writable and "
+        "give it free space, or set storage.data_dir to another directory"
+    )
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -75,17 +124,136 @@ CREATE TABLE IF NOT EXISTS counters (
 
 
 class Store:
-    """A small synchronous SQLite store; every write commits, so a SIGKILL loses nothing."""
+    """A small synchronous SQLite store; every write commits, so a SIGKILL loses nothing.
+
+    Writes that fail are buffered in memory and retried (see the module docstring).
+    """
 
     def __init__(self, path: Path) -> None:
-        """Open (and create) the database at `path`."""
-        path.parent.mkdir(parents=True, exist_ok=True)
+        """Open (and create) the database at `path`; StorageError if that is impossible."""
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
-        self._migrate()
+        self.problem: str | None = None  # why writes are being buffered, None while fine
+        self.writes_lost = 0  # buffered writes dropped for want of memory
+        self._pending: dict[object, Write] = {}
+        self._serial = 0
+        self._identity: tuple[int, int] | None = None
+        self._is_detached = False  # closed, to be opened again by `retry`
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(_open_problem(path, exc)) from exc
+
+    def _open(self) -> sqlite3.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(SCHEMA)
+            self._db = db
+            self._migrate()
+        except BaseException:
+            db.close()
+            raise
+        st = self.path.stat()
+        self._identity = (st.st_dev, st.st_ino)
+        return db
+
+    # -- faults -----------------------------------------------------------------------
+
+    def _write(self, op: Write, key: object = None) -> object:
+        """Run a write now, or buffer it while the store is failing; None when buffered.
+
+        A keyed write replaces a buffered one with the same key (only the latest
+        checkpoint or night total matters) and moves to the end, keeping the order.
+        """
+        if key is None:
+            self._serial += 1
+            key = self._serial
+        if self.problem is None and not self._is_detached:
+            try:
+                return op(self._db)
+            except sqlite3.Error as exc:
+                self._fail(f"cannot write to the database {self.path}: {exc}")
+        self._pending.pop(key, None)
+        self._pending[key] = op
+        while len(self._pending) > MAX_BUFFERED_WRITES:
+            del self._pending[next(iter(self._pending))]
+            self.writes_lost += 1
+        return None
+
+    def _fail(self, problem: str) -> None:
+        if self.problem is None:
+            log.error(
+                "%s; keeping new data in memory and retrying (at most %d writes)",
+                problem,
+                MAX_BUFFERED_WRITES,
+            )
+        self.problem = problem
+
+    @property
+    def buffered(self) -> int:
+        """Writes waiting in memory for the disk to come back."""
+        return len(self._pending)
+
+    def retry(self) -> bool:
+        """Write what was buffered, in order; True when the store works again."""
+        if self._is_detached and not self._reattach():
+            return False
+        if self.problem is None:
+            return True
+        while self._pending:
+            key = next(iter(self._pending))
+            try:
+                self._pending[key](self._db)
+            except sqlite3.Error as exc:
+                self.problem = f"cannot write to the database {self.path}: {exc}"
+                return False
+            del self._pending[key]
+        log.warning(
+            "the database %s works again: buffered data written%s",
+            self.path,
+            f" ({self.writes_lost} oldest writes were dropped for want of memory)"
+            if self.writes_lost
+            else "",
+        )
+        self.problem = None
+        return True
+
+    def check_file(self) -> str | None:
+        """Why the open database file is no longer the one at `path`, or None.
+
+        SQLite keeps writing to a deleted file: without this check every later event
+        would vanish silently.
+        """
+        try:
+            st = self.path.stat()
+        except FileNotFoundError:
+            return f"the database {self.path} was deleted while sleepenv was running"
+        except OSError as exc:
+            return f"cannot see the database {self.path}: {exc.strerror or exc}"
+        if (st.st_dev, st.st_ino) != self._identity:
+            return f"the database {self.path} was replaced while sleepenv was running"
+        return None
+
+    def reopen(self) -> bool:
+        """Open the file at `path` again (a new one if it is gone); False if that fails.
+
+        Whatever could not be written stays buffered for `retry()`, which also retries
+        the opening.
+        """
+        self._db.close()
+        self._is_detached = True
+        return self.retry()
+
+    def _reattach(self) -> bool:
+        try:
+            self._db = self._open()
+        except (sqlite3.Error, OSError) as exc:
+            self._fail(_open_problem(self.path, exc))
+            return False
+        self._is_detached = False
+        return True
 
     def _migrate(self) -> None:
         """Add columns that later versions introduced to a database made by an earlier one."""
@@ -106,29 +274,28 @@ class Store:
         self._db.close()
 
     def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:
-        """Store an event; False when the same sensor already has one at that onset."""
-        cur = self._db.execute(
-            "INSERT OR IGNORE INTO events (bed_id, night, sensor, onset_ms, offset_ms, peak,"
-            " class, side, source, has_posture_change, is_truncated, is_lower_bound, strength,"
-            " active_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                bed_id,
-                night,
-                event.sensor,
-                round(event.onset * 1000),
-                round(event.offset * 1000),
-                event.peak,
-                event.cls.value,
-                event.side,
-                event.source.value,
-                int(event.has_posture_change),
-                int(event.is_truncated),
-                int(event.is_lower_bound),
-                event.strength,
-                None if event.active_seconds is None else round(event.active_seconds * 1000),
-            ),
+        """Store an event; False when the same sensor already has one at that onset.
+
+        True while buffered: the tracker's own de-duplication covers a running service.
+        """
+        row = (
+            bed_id,
+            night,
+            event.sensor,
+            round(event.onset * 1000),
+            round(event.offset * 1000),
+            event.peak,
+            event.cls.value,
+            event.side,
+            event.source.value,
+            int(event.has_posture_change),
+            int(event.is_truncated),
+            int(event.is_lower_bound),
+            event.strength,
+            None if event.active_seconds is None else round(event.active_seconds * 1000),
         )
-        return cur.rowcount == 1
+        inserted = self._write(lambda db: db.execute(_INSERT_EVENT, row).rowcount == 1)
+        return inserted is not False
 
     def relabel_night(self, bed_id: str, night: str, events: list[MovementEvent]) -> None:
         """Make a night's stored events match its final labels, in one transaction.
@@ -137,24 +304,29 @@ class Store:
         two-sensor bed) are deleted; the others get their final class and side.
         """
         keep = {(e.sensor, round(e.onset * 1000)): e for e in events}
-        with self._db:
-            self._db.execute("BEGIN")
-            rows = self._db.execute(
-                "SELECT sensor, onset_ms FROM events WHERE bed_id=? AND night=?", (bed_id, night)
-            ).fetchall()
-            for sensor, onset_ms in rows:
-                event = keep.get((sensor, onset_ms))
-                if event is None:
-                    self._db.execute(
-                        "DELETE FROM events WHERE bed_id=? AND sensor=? AND onset_ms=?",
-                        (bed_id, sensor, onset_ms),
-                    )
-                else:
-                    self._db.execute(
-                        "UPDATE events SET class=?, side=? WHERE bed_id=? AND sensor=?"
-                        " AND onset_ms=?",
-                        (event.cls.value, event.side, bed_id, sensor, onset_ms),
-                    )
+
+        def relabel(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                rows = db.execute(
+                    "SELECT sensor, onset_ms FROM events WHERE bed_id=? AND night=?",
+                    (bed_id, night),
+                ).fetchall()
+                for sensor, onset_ms in rows:
+                    event = keep.get((sensor, onset_ms))
+                    if event is None:
+                        db.execute(
+                            "DELETE FROM events WHERE bed_id=? AND sensor=? AND onset_ms=?",
+                            (bed_id, sensor, onset_ms),
+                        )
+                    else:
+                        db.execute(
+                            "UPDATE events SET class=?, side=? WHERE bed_id=? AND sensor=?"
+                            " AND onset_ms=?",
+                            (event.cls.value, event.side, bed_id, sensor, onset_ms),
+                        )
+
+        self._write(relabel, ("relabel", bed_id, night))
 
     def events(self, bed_id: str, night: str) -> list[MovementEvent]:
         """A night's events in time order."""
@@ -185,20 +357,24 @@ class Store:
 
     def save_night(self, summary: NightSummary) -> None:
         """Insert or replace a night's totals."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO nights (bed_id, night, start, end, counts, sleep_onset,"
-            " plm_index, rejected, waking_jerks) VALUES (?,?,?,?,?,?,?,?,?)",
-            (
-                summary.bed_id,
-                summary.night,
-                summary.start,
-                summary.end,
-                json.dumps(summary.counts, sort_keys=True),
-                summary.sleep_onset,
-                summary.plm_index,
-                summary.rejected,
-                summary.waking_jerks,
+        row = (
+            summary.bed_id,
+            summary.night,
+            summary.start,
+            summary.end,
+            json.dumps(summary.counts, sort_keys=True),
+            summary.sleep_onset,
+            summary.plm_index,
+            summary.rejected,
+            summary.waking_jerks,
+        )
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO nights (bed_id, night, start, end, counts, sleep_onset,"
+                " plm_index, rejected, waking_jerks) VALUES (?,?,?,?,?,?,?,?,?)",
+                row,
             ),
+            ("night", summary.bed_id, summary.night),
         )
 
     def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:
@@ -230,12 +406,17 @@ class Store:
 
     def add_levels(self, bed_id: str, night: str, levels: list[RestingMinute]) -> None:
         """Per-minute resting levels of a night (occupancy is read from them after a restart)."""
-        with self._db:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO levels (bed_id, night, t, level, rhythm)"
-                " VALUES (?,?,?,?,?)",
-                [(bed_id, night, m.t, m.level, m.rhythm) for m in levels],
-            )
+        rows = [(bed_id, night, m.t, m.level, m.rhythm) for m in levels]
+
+        def add(db: sqlite3.Connection) -> None:
+            with db:
+                db.executemany(
+                    "INSERT OR REPLACE INTO levels (bed_id, night, t, level, rhythm)"
+                    " VALUES (?,?,?,?,?)",
+                    rows,
+                )
+
+        self._write(add)
 
     def levels(self, bed_id: str, night: str) -> list[RestingMinute]:
         """A night's per-minute resting levels, oldest first."""
@@ -250,25 +431,32 @@ class Store:
 
     def forget_levels(self, bed_id: str, keep_night: str) -> None:
         """Drop every night's levels but `keep_night`'s: only a running night needs them."""
-        self._db.execute("DELETE FROM levels WHERE bed_id=? AND night<>?", (bed_id, keep_night))
+        self._write(
+            lambda db: db.execute(
+                "DELETE FROM levels WHERE bed_id=? AND night<>?", (bed_id, keep_night)
+            )
+        )
 
     def checkpoint(self, bed_id: str, cursors: dict[str, float], counters: dict[str, int]) -> None:
         """Save sensor cursors and counters in one transaction."""
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT OR REPLACE INTO cursors VALUES (?,?,?)",
-                [(bed_id, k, t) for k, t in cursors.items()],
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO counters VALUES (?,?,?)",
-                [(bed_id, k, v) for k, v in counters.items()],
-            )
+        cursor_rows = [(bed_id, k, t) for k, t in cursors.items()]
+        counter_rows = [(bed_id, k, v) for k, v in counters.items()]
+
+        def save(db: sqlite3.Connection) -> None:
+            with db:
+                db.execute("BEGIN")
+                db.executemany("INSERT OR REPLACE INTO cursors VALUES (?,?,?)", cursor_rows)
+                db.executemany("INSERT OR REPLACE INTO counters VALUES (?,?,?)", counter_rows)
+
+        self._write(save, ("checkpoint", bed_id))
 
     def save_screen_minutes(self, room: str, evening: str, minutes: float) -> None:
         """Minutes a screen was on in the no-screen window (and after) on one evening."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO screen_minutes VALUES (?,?,?)", (room, evening, minutes)
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO screen_minutes VALUES (?,?,?)", (room, evening, minutes)
+            ),
+            ("screen", room, evening),
         )
 
     def screen_minutes(self, room: str, limit: int = 14) -> dict[str, float]:
