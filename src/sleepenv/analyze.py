@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sleepenv.adapters.recording import RecordedMessage, read_recording, sniff_source
+from sleepenv.adapters.recording import RecordedMessage, own_time, read_recording, sniff_source
 from sleepenv.core.arousal import waking_jerks
 from sleepenv.core.bed import BedTracker, SensorSpec
 from sleepenv.core.classify import ClassifyConfig, NightClassification
@@ -48,15 +48,18 @@ def analyze_recording(path: Path, config: ClassifyConfig | None = None) -> dict[
     source = sniff_source(recorded)
     topics = sorted({m.topic for m in recorded if m.topic}) or [DEFAULT_TOPIC]
     topic = topics[0]
-    first = next((m.t for m in recorded if m.t is not None), None)
+    # By each frame's own time: a recording of a replayed night (the demo) arrives long
+    # after the frames' times, and judged by arrival every frame would be "too old".
+    times = [own_time(m) for m in recorded]
+    first = next((t for t in times if t is not None), None)
     pipeline = Pipeline(_settings_for(source, topics, first), {RECORDING_BED: UTC})
     if config is not None:
         pipeline.trackers[RECORDING_BED].classify_config = config
     start: float | None = None
     end: float | None = None
     previous: float | None = None
-    for msg in recorded:
-        t = msg.t if msg.t is not None else previous
+    for msg, own in zip(recorded, times, strict=True):
+        t = own if own is not None else previous
         if t is None:
             rejected += 1
             continue

@@ -24,14 +24,15 @@ from sleepenv.adapters.mqtt import make_client
 from sleepenv.app import Service
 from sleepenv.clock import ScaledClock
 from sleepenv.core.classify import NightClassification
-from sleepenv.core.model import MovementEvent
+from sleepenv.core.model import MovementEvent, SourceKind
 from sleepenv.demo_guidance import clock_start, demo_bedroom, with_guidance
 from sleepenv.settings import Settings
 from sleepenv.sim.night import SimNight, generate_night
-from sleepenv.sim.recording import frame_to_payload
+from sleepenv.sim.recording import frame_to_payload, zigbee_to_payload
 
 DEMO_BED = "demo"
 SENSOR_TOPIC = "sleepenv_demo/bed/envelope"
+ZIGBEE_TOPIC = "sleepenv_demo/bed/vibration"
 BATCH_REAL_SECONDS = 0.02
 DEMO_HOST = "127.0.0.1"  # where start_mosquitto and AmqttBroker listen
 
@@ -78,15 +79,19 @@ async def local_broker(
             await amqtt.stop()
 
 
-def demo_settings(host: str, port: int, data_dir: Path) -> Settings:
-    """One bed with one envelope sensor, on the demo broker, storing into `data_dir`."""
+def demo_settings(
+    host: str, port: int, data_dir: Path, source: SourceKind = SourceKind.ENVELOPE
+) -> Settings:
+    """One bed with one sensor of the night's kind, on the demo broker, storing into
+    `data_dir`."""
+    topic = ZIGBEE_TOPIC if source is SourceKind.ZIGBEE_VIBRATION else SENSOR_TOPIC
     return Settings(
         mqtt={"host": host, "port": port, "client_id": "sleepenv-demo"},
         beds=[
             {
                 "id": DEMO_BED,
                 "name": "Demo bed",
-                "sensors": [{"kind": "envelope", "topic": SENSOR_TOPIC}],
+                "sensors": [{"kind": source.value, "topic": topic}],
             }
         ],
         storage={"data_dir": data_dir},
@@ -99,8 +104,22 @@ def night_start() -> float:
     return yesterday.replace(hour=22, minute=30, second=0, microsecond=0).timestamp()
 
 
-async def play(settings: Settings, night: SimNight, clock: ScaledClock, console: Console) -> None:
-    """Publish the night's frames in step with the scaled clock, with a progress bar."""
+def sensor_messages(night: SimNight) -> list[tuple[float, str, bytes]]:
+    """(time, topic, payload) of what the night's sensor sends: Zigbee2MQTT reports for
+    the zigbee profile, envelope frames for the others."""
+    if night.source is SourceKind.ZIGBEE_VIBRATION:
+        return [
+            (r.t, ZIGBEE_TOPIC, json.dumps(zigbee_to_payload(r)).encode())
+            for r in night.zigbee_readings()
+        ]
+    return [(f.end, SENSOR_TOPIC, json.dumps(frame_to_payload(f)).encode()) for f in night.frames()]
+
+
+async def play(
+    settings: Settings, night: SimNight, clock: ScaledClock, console: Console
+) -> float | None:
+    """Publish the night's sensor messages in step with the scaled clock, with a progress
+    bar; the time of the last one sent."""
     truth = night.truth
     columns = (
         TextColumn("[progress.description]{task.description}"),
@@ -111,20 +130,23 @@ async def play(settings: Settings, night: SimNight, clock: ScaledClock, console:
     async with make_client(settings.mqtt, "sleepenv_demo/player/status", "-player") as client:
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("playing the night", total=truth.end - truth.start, sim="")
-            for frame in night.frames():
-                if frame.end > clock.now():
-                    await clock.sleep_until(frame.end)
-                payload = json.dumps(frame_to_payload(frame)).encode()
-                await client.publish(SENSOR_TOPIC, payload, qos=1)
+            last: float | None = None
+            for at, topic, payload in sensor_messages(night):
+                if at > clock.now():
+                    await clock.sleep_until(at)
+                await client.publish(topic, payload, qos=1)
+                last = at
                 progress.update(
                     task,
-                    completed=frame.end - truth.start,
-                    sim=datetime.fromtimestamp(frame.t).strftime("%H:%M"),
+                    completed=at - truth.start,
+                    sim=datetime.fromtimestamp(at).strftime("%H:%M"),
                 )
+    return last
 
 
 async def wait_drained(service: Service, last_t: float, timeout_seconds: float = 30.0) -> None:
-    """Wait until the service has admitted the last frame (or give up after a while)."""
+    """Wait until the service has admitted the last message (a frame's end, a report's
+    time), or give up after a while."""
     tracker = service.pipeline.trackers[DEMO_BED]
     async with asyncio.timeout(timeout_seconds):
         while max(tracker.cursors().values(), default=0.0) < last_t - 0.01:  # noqa: ASYNC110
@@ -190,7 +212,7 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
             local_broker(console, args.port, args.broker) as (host, port),
             contextlib.AsyncExitStack() as stack,
         ):
-            settings = demo_settings(host, port, Path(tmp))
+            settings = demo_settings(host, port, Path(tmp), night.source)
             if guided:
                 settings = with_guidance(settings, start, args.hours)
             service = Service(settings, clock)
@@ -204,10 +226,12 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
             await asyncio.wait_for(service.is_connected.wait(), 10)
             console.print(
                 f"service: connected; playing a {args.hours:g} h night "
-                f"(profile {args.profile}, seed {args.seed}) at {args.speed:g}x"
+                f"(profile {args.profile}, seed {args.seed}, {night.source.value} sensor) "
+                f"at {args.speed:g}x"
             )
-            await play(settings, night, clock, console)
-            await wait_drained(service, night.truth.end)
+            last = await play(settings, night, clock, console)
+            if last is not None:
+                await wait_drained(service, last)
             tracker = next(iter(service.pipeline.trackers.values()))
             run.final = tracker.classify_final(night.truth.end)
             console.print(hourly_table(run))

@@ -106,6 +106,21 @@ def sniff_source(
     raise ValueError(f"no envelope frame or Zigbee vibration payload in {max_messages} messages")
 
 
+def own_time(message: RecordedMessage) -> float | None:
+    """The time a message carries itself (an envelope frame's `t`), else when it was
+    received (None if unknown).
+
+    A frame recorded from a replay (the demo plays last night at high speed) arrives
+    long after its own time; judged against the arrival time it would be rejected as
+    too old, so a recording is analysed by the frames' own clock.
+    """
+    obj = _as_object(message.payload)
+    t = obj.get("t") if obj is not None else None
+    if isinstance(t, int | float) and not isinstance(t, bool) and _finite(t):
+        return float(t)
+    return message.t
+
+
 def _parse_line(raw: bytes, line_no: int, previous_t: float | None) -> RecordedMessage:
     """One non-blank line as a message; raises Invalid."""
     try:
