@@ -75,14 +75,21 @@ class DetectorConfig:
     spike_factor: float = 1.5
     spike_quantile: float = 0.99
     # Classes are decided on the movement's width at this fraction of its height above
-    # rest: a ringing mattress decays below it within a few tenths of a second.
-    active_fraction: float = 0.5
+    # rest: a ringing mattress decays below it within a few tenths of a second, and a
+    # movement's own slopes stay mostly above it (at one half, limb movements measured
+    # 0.16 s short on the tuning nights; at a third, ringing twitches grew too long).
+    active_fraction: float = 0.45
     # One-second bins of quiet samples a minute needs for its breathing evidence.
     rhythm_min_bins: int = 30
     # Data that starts in the middle of a movement (getting into bed as the recording
     # starts, or after a gap) teaches the baseline the movement's level: a fall below
     # settle_drop_ratio x that baseline for settle_drop_seconds within settle_seconds of
     # the start shows it, and the stretch before the fall becomes a movement.
+    # A movement starts where it rose above the off-threshold, not where it crossed the
+    # on-threshold: its onset moves back over the samples just before, up to this long.
+    backtrack_seconds: float = 3.0
+    # Samples an event needs above the threshold that started it (1: any confirmed one).
+    min_on_samples: int = 1
     settle_seconds: float = 300.0
     settle_drop_ratio: float = 0.5
     settle_drop_seconds: float = 3.0
@@ -147,11 +154,24 @@ def rhythm_ratio(means: list[float], diffs: list[float], samples_per_bin: float)
 
 
 def _active_seconds(samples: list[tuple[float, float]], level: float, dt: float) -> float:
-    """Time from the first to the end of the last sample at or above `level`."""
-    above = [t for t, x in samples if x >= level]
+    """Width at `level`: from the rising to the falling crossing, each placed between the
+    centres of the samples either side of it (a sample at or above `level` with none
+    before or after it counts whole)."""
+    above = [i for i, (_, x) in enumerate(samples) if x >= level]
     if not above:
         return 0.0
-    return above[-1] + dt - above[0]
+    first, last = above[0], above[-1]
+    t_first, x_first = samples[first]
+    rise = t_first
+    if first > 0:
+        t0, x0 = samples[first - 1]
+        rise = t0 + dt / 2 + (level - x0) / (x_first - x0) * (t_first - t0)
+    t_last, x_last = samples[last]
+    fall = t_last + dt
+    if last + 1 < len(samples):
+        t1, x1 = samples[last + 1]
+        fall = t_last + dt / 2 + (x_last - level) / (x_last - x1) * (t1 - t_last)
+    return max(fall - rise, dt / 2)
 
 
 def _strength(event: _OpenEvent) -> float:
@@ -178,6 +198,8 @@ class _OpenEvent:
     # Every sample (t, x) of the event: its width at half height is measured on them.
     samples: list[tuple[float, float]] = field(default_factory=list)
     dt: float = 0.1
+    start_threshold: float = -math.inf
+    on_samples: int = 1
 
 
 @dataclass(slots=True)
@@ -234,6 +256,9 @@ class EnvelopeDetector:
         # of samples while a movement at the start may still show itself.
         self._data_start: float | None = None
         self._settling = True
+        self._last_x = 0.0  # the sample before the current one (an onset's foot)
+        self._tail: deque[tuple[float, float]] = deque(maxlen=64)  # the last samples
+        self._last_offset = -math.inf
         self._has_moved = False  # a movement was found since the data (re)started
         self._settle: deque[tuple[float, float]] = deque()
 
@@ -261,13 +286,16 @@ class EnvelopeDetector:
             return []  # nothing new: a duplicate or a frame from the past
         out: list[DetectorOutput] = []
         start = frame.t + first / frame.hz
-        if self._next_t is not None and start - self._next_t > self._config.max_gap_seconds:
+        # Half a sample of slack: one lost frame amid timestamp jitter is not a gap.
+        slack = 0.5 / frame.hz
+        if self._next_t is not None and start - self._next_t > self._config.max_gap_seconds + slack:
             self._finish_closed(out)
             self._close_truncated(self._next_t, out)
             out.append(Dropout(start=self._next_t, end=start, sensor=self._sensor))
             self._ring_until = -math.inf
             self._recent.clear()
             self._bin, self._bin_key = [], None
+            self._tail.clear()
             self._data_start, self._settling, self._settle = start, True, deque()
             self._has_moved = False
         else:
@@ -335,18 +363,19 @@ class EnvelopeDetector:
             return 1
         return max(1, round(min(self._config.local_seconds / dt, 10_000.0)))
 
-    def _local_reference(self, dt: float) -> float | None:
-        """Median of the last local_seconds of samples (None until that many are seen)."""
-        if len(self._recent) < self._local_count(dt):
+    def _local_reference(self, n: int) -> float | None:
+        """Median of the last n samples, local_seconds' worth (None until that many)."""
+        recent = self._recent
+        if len(recent) < n:
             return None
-        return sorted(self._recent)[len(self._recent) // 2]
+        return sorted(recent)[len(recent) // 2]
 
-    def _remember(self, x: float, dt: float) -> None:
-        """Keep x among the last local_seconds of samples."""
-        n = self._local_count(dt)
-        self._recent.append(x)
-        while len(self._recent) > n:
-            self._recent.popleft()
+    def _remember(self, x: float, n: int) -> None:
+        """Keep x among the last n samples."""
+        recent = self._recent
+        recent.append(x)
+        while len(recent) > n:
+            recent.popleft()
 
     def _add_quiet(self, x: float, residual: float, dt: float) -> None:
         """A sample of no movement: it feeds the baseline and the fast noise scale."""
@@ -362,6 +391,8 @@ class EnvelopeDetector:
         rms = frame.rms
         peaks = frame.peak if frame.peak is not None and len(frame.peak) == len(rms) else None
         on_threshold = self._on_threshold
+        n_local = self._local_count(dt)  # once per frame: every sample of it lasts dt
+        tail = self._tail
         for i in range(first, len(rms)):
             x = rms[i]
             if not math.isfinite(x):
@@ -371,9 +402,11 @@ class EnvelopeDetector:
             peak = x
             if peaks is not None and math.isfinite(peaks[i]):
                 peak = peaks[i]
-            ref = self._local_reference(dt)
-            self._remember(x, dt)
+            ref = self._local_reference(n_local)
+            self._remember(x, n_local)
             residual = x - ref if ref is not None else math.nan
+            last_x, self._last_x = self._last_x, x
+            tail.append((t, x))
             if self._open is not None:
                 self._continue_event(t, dt, x, residual, peak, out)
                 continue
@@ -400,14 +433,18 @@ class EnvelopeDetector:
                     gravity_before=self._last_gravity,
                     fast_off=fast_off,
                     held=[(x, residual, dt)],
-                    samples=[(t, x)],
+                    samples=[(t - dt, last_x), (t, x)],
                     dt=dt,
+                    start_threshold=start,
                 )
                 self._maybe_confirm(out)
             else:
                 self._add_quiet(x, residual, dt)
                 if t >= self._ring_until:
-                    self._add_rest(t, x)
+                    if math.floor(t) == self._bin_key:
+                        self._bin.append(x)
+                    else:
+                        self._add_rest(t, x)
                 if self._settling:
                     self._settle.append((t, x))
 
@@ -434,6 +471,8 @@ class EnvelopeDetector:
         event.samples.append((t, x))
         if x > self._off_threshold and x > event.fast_off:
             event.last_above = t + dt
+            if x > event.start_threshold:
+                event.on_samples += 1
             event.peak = max(event.peak, peak)
             event.max_rms = max(event.max_rms, x)
             self._maybe_confirm(out)
@@ -448,6 +487,19 @@ class EnvelopeDetector:
             # otherwise hold one event open forever: let the baseline follow it.
             self._window.add(x, dt)
 
+    def _backtrack(self, event: _OpenEvent) -> None:
+        """Move the onset back over the samples just before it that were above the
+        off-threshold (the movement's foot), never into the previous movement."""
+        earliest = max(event.onset - self._config.backtrack_seconds, self._last_offset)
+        onset = event.onset
+        for t, x in reversed(self._tail):
+            if t >= event.onset - _EPS:
+                continue
+            if t < earliest - _EPS or x <= self._off_threshold or onset - t > 1.5 * event.dt:
+                break
+            onset = t
+        event.onset = min(event.onset, onset)
+
     def _maybe_confirm(self, out: list[DetectorOutput]) -> None:
         """Confirm the open event once it has lasted min_event_seconds."""
         event = self._open
@@ -456,7 +508,10 @@ class EnvelopeDetector:
             return
         if event.last_above - event.onset < self._config.min_event_seconds - _EPS:
             return
+        if event.on_samples < self._config.min_on_samples:
+            return
         event.is_confirmed = True
+        self._backtrack(event)
         self._has_moved = True
         event.held = []
         self._finish_closed(out)  # keep outputs in time order
@@ -473,6 +528,7 @@ class EnvelopeDetector:
                 self._add_quiet(value, residual, seconds)
             return
         cfg = self._config
+        self._last_offset = event.last_above
         if cfg.ringing_guard_seconds > 0:
             self._ring_until = event.last_above + cfg.ringing_guard_seconds
             self._ring_amplitude = cfg.ringing_fraction * (event.max_rms - event.baseline)
@@ -542,17 +598,19 @@ class EnvelopeDetector:
             return
         fell_at = recent[0][0]
         rest = _median([x for _, x in recent])
-        closed = _ClosedEvent(
-            onset=began,
-            offset=fell_at,
-            peak=self._baseline,
-            is_large=True,
-            strength=(self._baseline - rest) / max(rest, cfg.noise_floor),
-            active=fell_at - began,
-        )
-        self._finish_closed(out)
-        out.append(MovementStarted(at=began, sensor=self._sensor))
-        out.append(self._event(closed, has_posture_change=False, is_truncated=True))
+        if fell_at - began >= 1.0:  # else the level was already low: only re-learn it
+            closed = _ClosedEvent(
+                onset=began,
+                offset=fell_at,
+                peak=self._baseline,
+                is_large=True,
+                strength=(self._baseline - rest) / max(rest, cfg.noise_floor),
+                active=fell_at - began,
+            )
+            self._finish_closed(out)
+            out.append(MovementStarted(at=began, sensor=self._sensor))
+            out.append(self._event(closed, has_posture_change=False, is_truncated=True))
+            self._last_offset = fell_at
         # Start the baseline again from the level after the fall.
         self._window = TrailingRobustWindow(cfg.baseline_window_seconds)
         self._fast_window = TrailingRobustWindow(cfg.baseline_window_seconds)

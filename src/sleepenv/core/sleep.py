@@ -147,7 +147,7 @@ def occupied_spans(
         pieces.append((cursor, max(cursor, a)))
         cursor = max(cursor, b)
     pieces.append((cursor, max(cursor, data[1])))
-    states = _piece_states(levels, pieces, config)
+    states = _piece_states(levels, pieces, cuts, config)
     states = _fill_absences(pieces, cuts, states, config)
     spans: list[Span] = []
     for i, is_occupied in enumerate(states):
@@ -165,9 +165,12 @@ def occupied_spans(
 
 
 def _piece_states(
-    levels: Sequence[RestingMinute], pieces: Sequence[Span], config: SleepConfig
+    levels: Sequence[RestingMinute],
+    pieces: Sequence[Span],
+    cuts: Sequence[Span],
+    config: SleepConfig,
 ) -> list[bool]:
-    """Occupied or not per piece: its evidence, else the state before it (else after)."""
+    """Occupied or not per piece, by its evidence (see _resolve for pieces without)."""
     known: list[bool | None] = []
     j = 0
     for a, b in pieces:
@@ -183,11 +186,34 @@ def _piece_states(
             known.append(None)
         else:
             known.append(evidence >= config.rhythm_occupied)
-    first = next((k for k in known if k is not None), False)
-    states: list[bool] = []
-    for k in known:
-        states.append(k if k is not None else (states[-1] if states else first))
-    return states
+    return _resolve(known, cuts)
+
+
+def _resolve(known: list[bool | None], cuts: Sequence[Span]) -> list[bool]:
+    """Fill pieces without evidence. Between an empty and an occupied piece the change
+    sits at the longest movement in between (getting in or out is a long one); at the
+    ends of the night, the nearest known state holds."""
+    states = list(known)
+    i = 0
+    while i < len(states):
+        if states[i] is not None:
+            i += 1
+            continue
+        k = i
+        while k < len(states) and states[k] is None:
+            k += 1
+        before = states[i - 1] if i > 0 else None
+        after = states[k] if k < len(states) else None
+        if before is None or after is None or before == after:
+            fill = before if before is not None else after
+            states[i:k] = [bool(fill)] * (k - i)
+        else:
+            # Cut j separates piece j from piece j + 1: cuts i - 1 .. k - 1 are candidates.
+            j = max(range(i - 1, k), key=lambda c: cuts[c][1] - cuts[c][0])
+            states[i : j + 1] = [before] * (j + 1 - i)
+            states[j + 1 : k] = [after] * (k - j - 1)
+        i = k
+    return [bool(s) for s in states]
 
 
 def _fill_absences(
