@@ -225,7 +225,8 @@ class BedTracker:
                 if self._is_new(sensor, out):
                     new.append(out)
                     self._count(out, now)
-        is_classified = bool(new) or self._is_classification_due(now)
+        # A new minute of resting evidence can change occupancy: classify on it too.
+        is_classified = bool(new) or level is not None or self._is_classification_due(now)
         if is_classified:
             self._classify(now)
         update.events += [self._provisional(e) for e in new]

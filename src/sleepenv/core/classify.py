@@ -285,7 +285,7 @@ def _occupancy(
     """(in-bed spans, is the last one still open) from presence, breathing evidence, the
     resting level, or movement, in that order."""
     if presence is not None:
-        spans = _joined([(a, b) for a, b in presence if a < end], config.min_absence_seconds)
+        spans = _joined([(a, b) for a, b in presence if a <= end], config.min_absence_seconds)
         return [(a, min(b, end)) for a, b in spans], bool(spans) and spans[-1][1] > end
     if not is_coarse:
         by_rhythm = occupied_spans(levels, events, data, gaps, config)
