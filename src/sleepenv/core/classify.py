@@ -238,7 +238,7 @@ def sleep_period(
     out_of_bed = None if is_open else spans[-1][1]
     until = out_of_bed if out_of_bed is not None else data[1]
     in_bed_spans = (*spans[:-1], (spans[-1][0], math.inf if is_open else spans[-1][1]))
-    breaks = [g for g in gaps if g[1] - g[0] >= config.gap_break_seconds]
+    breaks = list(gaps)
     breaks += [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
     onset, confirmed = find_sleep_onset(
         events,

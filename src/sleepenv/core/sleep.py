@@ -42,7 +42,11 @@ class SleepConfig:
     rhythm_empty: float = 1.4
     transition_min_seconds: float = 5.0  # shorter movements cannot be getting in or out
     min_absence_seconds: float = 180.0  # a shorter empty stretch in the night is not one
-    gap_break_seconds: float = 20.0  # a data gap this long is unknown, never stillness
+    # A data gap this long may hide getting in or out: occupancy is cut there.
+    gap_cut_seconds: float = 20.0
+    # Gaps are unknown, never stillness: a still run needs still_seconds of data, and a
+    # gap this long ends it (shorter ones only do not count towards it).
+    gap_break_seconds: float = 120.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +143,7 @@ def occupied_spans(
             for e in events
             if e.duration_seconds >= config.transition_min_seconds and data[0] <= e.onset < data[1]
         ]
-        + [g for g in gaps if g[1] - g[0] >= config.gap_break_seconds]
+        + [g for g in gaps if g[1] - g[0] >= config.gap_cut_seconds]
     )
     pieces: list[Span] = []
     cursor = data[0]
@@ -289,26 +293,30 @@ def find_sleep_onset(
     `until` is the end of the data (or of the bed occupancy). A still run whose
     confirmation window is not complete yet gives a provisional (unconfirmed) onset;
     one that fails confirmation (an awakening) restarts the search after it. `breaks`
-    (data gaps, time out of bed) are never stillness: no still run spans one. When
-    every still run failed its confirmation, a final answer falls back to the first
-    still run (unconfirmed): a person in bed all night with still stretches slept.
+    (data gaps, time out of bed) are never stillness: one of gap_break_seconds or more
+    ends a still run, a shorter one does not count towards it. When every still run
+    failed its confirmation, a final answer falls back to the first still run
+    (unconfirmed): a person in bed all night with still stretches slept.
     """
     still = config.coarse_still_seconds if is_coarse else config.still_seconds
     periodic = periodic or set()
     moves = sorted((e for e in events if search_from <= e.onset < until), key=lambda e: e.onset)
     onsets = [e.onset for e in moves]
+    relevant = [(a, b) for a, b in breaks if b > search_from and a < until]
+    short = sorted(g for g in relevant if g[1] - g[0] < config.gap_break_seconds)
     spans = sorted(
         [(e.onset, e.offset) for e in moves]
-        + [(a, b) for a, b in breaks if b > search_from and a < until]
+        + [g for g in relevant if g[1] - g[0] >= config.gap_break_seconds]
     )
     quiet_from = search_from
     first_still: float | None = None
     for i in range(len(spans) + 1):
         next_onset = spans[i][0] if i < len(spans) else until
-        if next_onset - quiet_from >= still:
+        unseen = _overlap(short, quiet_from, next_onset)
+        if next_onset - quiet_from - unseen >= still:
             if first_still is None:
                 first_still = quiet_from
-            confirm_from = quiet_from + still
+            confirm_from = quiet_from + still + unseen
             if confirm_from + config.confirm_seconds > until:
                 return quiet_from, False  # not enough data after it yet: provisional
             later = moves[bisect_left(onsets, confirm_from) :]
@@ -319,6 +327,11 @@ def find_sleep_onset(
     if is_final or until - search_from >= FALLBACK_AFTER_SECONDS:
         return first_still, False
     return None, False
+
+
+def _overlap(spans: Sequence[Span], a: float, b: float) -> float:
+    """Seconds of `spans` inside [a, b)."""
+    return sum(max(0.0, min(hi, b) - max(lo, a)) for lo, hi in spans if hi > a and lo < b)
 
 
 def find_wake(
