@@ -105,7 +105,10 @@ def parse_object(text: str, max_depth: int = MAX_JSON_DEPTH) -> dict[str, object
         raise Invalid("bad_json", f"{type(exc).__name__}: {preview(text)}") from None
     if not isinstance(value, dict):
         raise Invalid("not_an_object", f"JSON {type(value).__name__}: {preview(text)}")
-    if _depth_exceeds(value, max_depth):
+    # Fewer opening brackets in the whole text than the limit cannot nest deeper: the
+    # common case (a sensor frame) skips the walk, which cost ~6 % of a frame's handling.
+    brackets = text.count("[") + text.count("{")
+    if brackets > max_depth and _depth_exceeds(value, max_depth):
         raise Invalid("too_deep", f"nested deeper than {max_depth}: {preview(text)}")
     return value
 
