@@ -256,8 +256,10 @@ class EnvelopeDetector:
         # of samples while a movement at the start may still show itself.
         self._data_start: float | None = None
         self._settling = True
-        self._last_x = 0.0  # the sample before the current one (an onset's foot)
-        self._tail: deque[tuple[float, float]] = deque(maxlen=64)  # the last samples
+        # The last few frames (an onset moves back over their samples) and the sample
+        # before the current one (an onset's foot).
+        self._frames: deque[EnvelopeFrame] = deque(maxlen=4)
+        self._last_x = 0.0
         self._last_offset = -math.inf
         self._has_moved = False  # a movement was found since the data (re)started
         self._settle: deque[tuple[float, float]] = deque()
@@ -295,7 +297,7 @@ class EnvelopeDetector:
             self._ring_until = -math.inf
             self._recent.clear()
             self._bin, self._bin_key = [], None
-            self._tail.clear()
+            self._frames.clear()
             self._data_start, self._settling, self._settle = start, True, deque()
             self._has_moved = False
         else:
@@ -392,7 +394,10 @@ class EnvelopeDetector:
         peaks = frame.peak if frame.peak is not None and len(frame.peak) == len(rms) else None
         on_threshold = self._on_threshold
         n_local = self._local_count(dt)  # once per frame: every sample of it lasts dt
-        tail = self._tail
+        self._frames.append(frame)
+        # Breathing evidence and the start-of-data check read whole quiet frames (per
+        # sample bookkeeping cost a quarter of the detector's time).
+        is_rest = self._open is None and frame.t >= self._ring_until
         for i in range(first, len(rms)):
             x = rms[i]
             if not math.isfinite(x):
@@ -405,8 +410,6 @@ class EnvelopeDetector:
             ref = self._local_reference(n_local)
             self._remember(x, n_local)
             residual = x - ref if ref is not None else math.nan
-            last_x, self._last_x = self._last_x, x
-            tail.append((t, x))
             if self._open is not None:
                 self._continue_event(t, dt, x, residual, peak, out)
                 continue
@@ -433,20 +436,41 @@ class EnvelopeDetector:
                     gravity_before=self._last_gravity,
                     fast_off=fast_off,
                     held=[(x, residual, dt)],
-                    samples=[(t - dt, last_x), (t, x)],
+                    samples=[(t - dt, rms[i - 1] if i > 0 else self._last_x), (t, x)],
                     dt=dt,
                     start_threshold=start,
                 )
                 self._maybe_confirm(out)
+                is_rest = False
             else:
                 self._add_quiet(x, residual, dt)
-                if t >= self._ring_until:
-                    if math.floor(t) == self._bin_key:
-                        self._bin.append(x)
-                    else:
-                        self._add_rest(t, x)
-                if self._settling:
-                    self._settle.append((t, x))
+        if math.isfinite(rms[-1]):
+            self._last_x = rms[-1]
+        if is_rest and self._open is None and first < len(rms):
+            self._add_rest(frame, first)
+
+    def _add_rest(self, frame: EnvelopeFrame, first: int) -> None:
+        """A frame without movement or ringing: its samples are breathing evidence (one-
+        second bins) and, at the start of the data, the level a fall is judged by."""
+        values = frame.rms[first:]
+        if not all(math.isfinite(x) for x in values):
+            return
+        t0 = frame.t + first / frame.hz
+        key = math.floor(t0)
+        if key == math.floor(frame.end - 0.5 / frame.hz):
+            if key != self._bin_key:
+                self._close_bin()
+                self._bin_key = key
+            self._bin += values
+        else:  # a frame across a second boundary: sample by sample
+            for i, x in enumerate(values):
+                k = math.floor(t0 + i / frame.hz)
+                if k != self._bin_key:
+                    self._close_bin()
+                    self._bin_key = k
+                self._bin.append(x)
+        if self._settling:
+            self._settle += ((t0 + i / frame.hz, x) for i, x in enumerate(values))
 
     def _start_threshold(self, t: float, on_threshold: float) -> float:
         """On-threshold, raised after a strong event so that ringing cannot start a new one."""
@@ -492,13 +516,18 @@ class EnvelopeDetector:
         off-threshold (the movement's foot), never into the previous movement."""
         earliest = max(event.onset - self._config.backtrack_seconds, self._last_offset)
         onset = event.onset
-        for t, x in reversed(self._tail):
-            if t >= event.onset - _EPS:
-                continue
-            if t < earliest - _EPS or x <= self._off_threshold or onset - t > 1.5 * event.dt:
-                break
-            onset = t
-        event.onset = min(event.onset, onset)
+        for frame in reversed(self._frames):
+            hz = frame.hz
+            for i in range(len(frame.rms) - 1, -1, -1):
+                t = frame.t + i / hz
+                if t >= onset - _EPS:
+                    continue
+                x = frame.rms[i]
+                if t < earliest - _EPS or not x > self._off_threshold or onset - t > 1.5 / hz:
+                    event.onset = onset
+                    return
+                onset = t
+        event.onset = onset
 
     def _maybe_confirm(self, out: list[DetectorOutput]) -> None:
         """Confirm the open event once it has lasted min_event_seconds."""
@@ -624,14 +653,6 @@ class EnvelopeDetector:
         """The movement's width at active_fraction of its height above rest."""
         level = event.baseline + self._config.active_fraction * (event.max_rms - event.baseline)
         return _active_seconds(event.samples, level, event.dt)
-
-    def _add_rest(self, t: float, x: float) -> None:
-        """A quiet sample outside any ringing: it goes into its one-second bin."""
-        key = math.floor(t)
-        if key != self._bin_key:
-            self._close_bin()
-            self._bin_key = key
-        self._bin.append(x)
 
     def _close_bin(self) -> None:
         values = self._bin
