@@ -154,6 +154,10 @@ def test_plain_text_uses_configured_rate() -> None:
         (frame(hz=0), "out_of_range"),
         (frame(hz=-10), "out_of_range"),
         (frame(hz=1001), "out_of_range"),
+        # 1e-300 Hz would make three values span 3e300 s and push the cursor past
+        # every later frame (issue: one such frame blocked a sensor for good)
+        (frame(hz=1e-300), "out_of_range"),
+        (frame(hz=0.5, rms=[1.0] * 40), "out_of_range"),  # 80 s in one frame
         (frame(rms=[10**400]), "out_of_range"),  # an integer no float can hold
         (frame(rms=[]), "bad_length"),
         (frame(rms=[1.0] * 201), "bad_length"),

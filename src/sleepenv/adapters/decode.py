@@ -47,6 +47,10 @@ class DecodeLimits:
     max_payload_bytes: int = 65536
     max_values_per_frame: int = 200
     max_hz: float = 1000.0
+    # Slower than this is no envelope: 10 samples at 1e-300 Hz would claim 1e301 s of
+    # data and push the sensor's cursor past every later frame.
+    min_hz: float = 0.5
+    max_frame_seconds: float = 60.0  # one frame covers at most this long
     max_value: float = 1e6
     max_future_seconds: float = 300.0  # frame time may be at most this far after receive time
     max_past_seconds: float = 86400.0  # ... and at most this far before it

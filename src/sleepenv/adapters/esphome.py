@@ -65,11 +65,14 @@ def _decode_frame(
     # Any finite t first; its window against the receive time is checked next.
     t = as_number(obj["t"], "t", -math.inf, math.inf)
     check_time(t, received_at, limits)
-    hz = as_number(obj["hz"], "hz", 0.0, limits.max_hz)
-    if hz <= 0.0:
-        raise Invalid("out_of_range", f"hz: {hz:g} must be > 0")
+    hz = as_number(obj["hz"], "hz", limits.min_hz, limits.max_hz)
     n_max = limits.max_values_per_frame
     rms = as_number_array(obj["rms"], "rms", 0.0, limits.max_value, n_max)
+    if len(rms) / hz > limits.max_frame_seconds:
+        raise Invalid(
+            "out_of_range",
+            f"{len(rms)} values at {hz:g} Hz span more than {limits.max_frame_seconds:g} s",
+        )
     peak: tuple[float, ...] | None = None
     if obj.get("peak") is not None:
         peak = as_number_array(obj["peak"], "peak", 0.0, limits.max_value, n_max)
