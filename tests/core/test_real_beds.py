@@ -132,3 +132,24 @@ def test_a_gap_in_the_data_is_not_stillness() -> None:
     assert night.sleep.in_bed is not None
     assert night.sleep.sleep_onset is None
     assert not any(e.cls is MovementClass.HYPNIC_JERK for e in night.events)
+
+
+def test_a_restart_learns_the_rest_level_from_redelivered_frames() -> None:
+    """After a kill the broker redelivers the last unacknowledged frames: they are
+    duplicates, but the fresh detector learns its baseline from them, so a movement
+    seconds after the restart is not lost to the warm-up."""
+    bed = Bed(200, occupied=[(0, 200)], moves=[Move(60 + 30 * k, 2.0, 2.0) for k in range(4)])
+    frames = list(bed.frames())
+    window = NightWindow(time(12, 0), time(11, 59), UTC)
+    first = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    first.restore(T0, [], {}, {})
+    stored = []
+    for frame in frames[:55]:  # killed 5 s before the first movement
+        stored += first.on_reading("s", frame, frame.t).events
+    again = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    again.restore(T0 + 55, stored, first.cursors(), first.diagnostics())
+    for frame in frames[45:]:  # ten redelivered frames, then the new ones
+        again.on_reading("s", frame, frame.t)
+    assert again.messages_rejected == 10
+    onsets = [round(e.onset - T0) for e in again.tonight]
+    assert onsets == [60, 90, 120, 150]

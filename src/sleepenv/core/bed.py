@@ -296,6 +296,8 @@ class BedTracker:
                         )
                         end = reading.end
                     else:
+                        if isinstance(sensor.detector, EnvelopeDetector):
+                            sensor.detector.warm(reading)
                         return reading, Rejection("duplicate", f"frame at {start:.1f} already seen")
             elif start <= sensor.cursor:
                 return reading, Rejection("duplicate", f"report at {start:.1f} already seen")

@@ -314,6 +314,17 @@ class EnvelopeDetector:
             self._last_gravity = gravity
         return out
 
+    def warm(self, frame: EnvelopeFrame) -> None:
+        """Learn the resting level from a frame already counted before a restart (the
+        broker redelivers the last unacknowledged ones): a fresh detector is then warm
+        at once instead of blind for its warm-up. Only before the first new frame."""
+        if self._next_t is not None or not frame.hz > 0:
+            return
+        dt = 1.0 / frame.hz
+        for x in frame.rms:
+            if math.isfinite(x):
+                self._window.add(x, dt)
+
     def flush(self, at: float) -> list[DetectorOutput]:
         """End of data: emit what is pending and close an open event as truncated.
 
