@@ -51,11 +51,27 @@ def test_duplicate_and_out_of_order_frames_are_rejected_not_counted() -> None:
     bed = tracker()
     fs = list(frames(T0, 150, BURSTS))
     feed(bed, fs)
-    update = feed(bed, fs[40:80])
+    update = Update()
+    for f in fs[40:80]:  # replayed later: the clock has moved on
+        update.merge(bed.on_reading("both", f, T0 + 200))
     assert update.events == []
     assert bed.messages_rejected == 40
     assert bed.states(T0 + 150)["movements_tonight"] == 3
     assert {r.reason for r in update.rejections} == {"duplicate"}
+
+
+def test_a_frame_from_the_future_does_not_block_the_stream() -> None:
+    """One well-formed frame 200 s ahead of the clock moves the cursor there; the live
+    frames behind it are refused only until three in a row show the cursor was wrong."""
+    bed = tracker()
+    fs = list(frames(T0, 150, BURSTS))
+    feed(bed, fs[:20])
+    ahead = EnvelopeFrame(T0 + 220, 10.0, (1.0,) * 10)
+    bed.on_reading("both", ahead, T0 + 21)
+    feed(bed, fs[20:])
+    assert bed.messages_rejected == 2  # the first two live frames behind it
+    assert bed.states(T0 + 150)["movements_tonight"] == 3
+    assert bed.cursors()["both"] == fs[-1].end
 
 
 def test_restart_restores_counts_and_ignores_replayed_events() -> None:

@@ -48,6 +48,10 @@ RECLASSIFY_SECONDS = 60.0
 LEVEL_SECONDS = 60.0
 # A pause in a sensor's data longer than this is a gap (the detector's own limit).
 GAP_SECONDS = 1.0
+# A cursor this far past the clock is wrong once REANCHOR_FRAMES live frames in a row
+# arrive behind it (a frame from the future would otherwise block a stream for minutes).
+AHEAD_SECONDS = 10.0
+REANCHOR_FRAMES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,9 @@ class _Sensor:
     is_online: bool | None = None
     onsets: list[float] = field(default_factory=list)
     rhythm_taken_at: float | None = None
+    # Live frames refused in a row as already seen while the cursor is ahead of the
+    # clock: one frame from the future (or a sensor clock set back) put it there.
+    behind: int = 0
 
 
 def last_night_states(night: NightSummary) -> dict[str, Any]:
@@ -199,7 +206,7 @@ class BedTracker:
         """Feed one decoded reading; duplicates and out-of-order frames are rejected."""
         sensor = self._sensors[sensor_key]
         update = self.tick(now)
-        reading, rejection = self._admit(sensor, reading)
+        reading, rejection = self._admit(sensor, reading, now)
         if rejection is not None:
             update.merge(self.on_rejection(rejection))
             return update
@@ -281,7 +288,9 @@ class BedTracker:
                     break
         return event
 
-    def _admit(self, sensor: _Sensor, reading: Reading) -> tuple[Reading, Rejection | None]:
+    def _admit(
+        self, sensor: _Sensor, reading: Reading, now: float
+    ) -> tuple[Reading, Rejection | None]:
         """Apply the per-sensor cursor: reject replays, absorb receive-time jitter."""
         start = reading.t
         end = reading.end if isinstance(reading, EnvelopeFrame) else reading.t
@@ -295,7 +304,7 @@ class BedTracker:
                             sensor.cursor, reading.hz, reading.rms, reading.peak
                         )
                         end = reading.end
-                    else:
+                    elif self._is_already_seen(sensor, start, now):
                         if isinstance(sensor.detector, EnvelopeDetector):
                             sensor.detector.warm(reading)
                         return reading, Rejection("duplicate", f"frame at {start:.1f} already seen")
@@ -311,7 +320,22 @@ class BedTracker:
             # Also across a restart (the cursor is stored): unknown, never stillness.
             self.gaps.append((sensor.cursor, start))
         sensor.cursor = end
+        sensor.behind = 0
         return reading, None
+
+    def _is_already_seen(self, sensor: _Sensor, start: float, now: float) -> bool:
+        """True to refuse a frame before the cursor as already seen. False when the cursor
+        lies in the future of the clock while frames of now keep arriving behind it (the
+        REANCHOR_FRAMES-th in a row): it was wrong, and the stream is taken from here
+        again, the detector starting over at it. A replay of old data is still refused."""
+        cursor = sensor.cursor
+        is_live = cursor is not None and start <= now + AHEAD_SECONDS < cursor
+        sensor.behind = sensor.behind + 1 if is_live else 0
+        if sensor.behind < REANCHOR_FRAMES:
+            return True
+        if isinstance(sensor.detector, EnvelopeDetector):
+            sensor.detector.rewind()
+        return False
 
     def on_rejection(self, rejection: Rejection) -> Update:
         """Count a message that could not be used."""

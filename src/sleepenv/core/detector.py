@@ -325,6 +325,17 @@ class EnvelopeDetector:
             if math.isfinite(x):
                 self._window.add(x, dt)
 
+    def rewind(self) -> None:
+        """Take the stream again from whatever frame comes next, even an earlier one (its
+        time base was wrong): an open movement is dropped, the baseline is kept."""
+        self._next_t = None
+        self._open = None
+        self._closed = None
+        self._recent.clear()
+        self._frames.clear()
+        self._bin, self._bin_key = [], None
+        self._ring_until = -math.inf
+
     def flush(self, at: float) -> list[DetectorOutput]:
         """End of data: emit what is pending and close an open event as truncated.
 
