@@ -188,6 +188,9 @@ class Service:
         self.is_connected = asyncio.Event()
         self.on_event: Callable[[str, MovementEvent], None] | None = None
         self._rediscover = False
+        # Home Assistant birth messages answered with discovery and states (the log line
+        # about them is rate-limited, this count is not).
+        self.rediscoveries = 0
         self._stopping = False
         self._closing = False
         self._last_diagnostics: dict[str, dict[str, int]] = {}
@@ -572,6 +575,7 @@ class Service:
                 if self._rediscover:
                     self._rediscover = False
                     await self._publish_discovery(client)
+                    self.rediscoveries += 1
                 await self._flush(client)
             except aiomqtt.MqttError as exc:
                 self._raise_if_stopping(exc)
