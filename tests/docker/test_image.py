@@ -101,7 +101,9 @@ def _write_config(path: Path, broker: MosquittoProcess, prefix: str) -> None:
                 "name": "Container test bed",
                 "timezone": "UTC",
                 "sensors": [
-                    {"kind": "envelope", "topic": f"{prefix}/bed/envelope", "side": "left"}
+                    # Not under the discovery prefix (which is the test's prefix here):
+                    # check-config refuses inputs there.
+                    {"kind": "envelope", "topic": f"{prefix}-sensor/envelope", "side": "left"}
                 ],
             }
         ],
