@@ -88,8 +88,6 @@ class DetectorConfig:
     # A movement starts where it rose above the off-threshold, not where it crossed the
     # on-threshold: its onset moves back over the samples just before, up to this long.
     backtrack_seconds: float = 3.0
-    # Samples an event needs above the threshold that started it (1: any confirmed one).
-    min_on_samples: int = 1
     settle_seconds: float = 300.0
     settle_drop_ratio: float = 0.5
     settle_drop_seconds: float = 3.0
@@ -198,8 +196,6 @@ class _OpenEvent:
     # Every sample (t, x) of the event: its width at half height is measured on them.
     samples: list[tuple[float, float]] = field(default_factory=list)
     dt: float = 0.1
-    start_threshold: float = -math.inf
-    on_samples: int = 1
 
 
 @dataclass(slots=True)
@@ -460,7 +456,6 @@ class EnvelopeDetector:
                     held=[(x, residual, dt)],
                     samples=[(t - dt, rms[i - 1] if i > 0 else self._last_x), (t, x)],
                     dt=dt,
-                    start_threshold=start,
                 )
                 self._maybe_confirm(out)
                 is_rest = False
@@ -517,8 +512,6 @@ class EnvelopeDetector:
         event.samples.append((t, x))
         if x > self._off_threshold and x > event.fast_off:
             event.last_above = t + dt
-            if x > event.start_threshold:
-                event.on_samples += 1
             event.peak = max(event.peak, peak)
             event.max_rms = max(event.max_rms, x)
             self._maybe_confirm(out)
@@ -558,8 +551,6 @@ class EnvelopeDetector:
         if event.is_confirmed:
             return
         if event.last_above - event.onset < self._config.min_event_seconds - _EPS:
-            return
-        if event.on_samples < self._config.min_on_samples:
             return
         event.is_confirmed = True
         self._backtrack(event)
