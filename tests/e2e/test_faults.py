@@ -140,11 +140,16 @@ async def test_sigkill_during_a_backlog_loses_nothing(
         runner.proc.wait()
         runner.proc = None
         runner.start()
-        await w.wait_for(lambda: count(w, prefix) == "20", 30)
-        await w.wait_for(lambda: w.text(f"{prefix}/main/frames_received") == "621", 15)
+        await w.wait_for(lambda: w.text(f"{prefix}/main/frames_received") == "621", 30)
+        # Every frame exactly once. Every movement at most once; a fresh detector learns
+        # its baseline from the frames the broker redelivers, but when the kill fell just
+        # after an acknowledgement few come back, and a movement starting within the
+        # remaining seconds of its 10 s warm-up is missed (README: Faults).
+        await w.wait_for(lambda: count(w, prefix) in ("19", "20"), 30)
         code, out = runner.signal(signal.SIGTERM)
     assert code == 0, out
-    assert stored_events(db) == 20
+    assert stored_events(db) in (19, 20)
+    assert str(stored_events(db)) == count(w, prefix)
     assert stored_frames(db) == 621
 
 
