@@ -46,6 +46,10 @@ PER_CLASS_STATES = {
 # Re-run classification at least this often while nothing moves (the onset settles).
 RECLASSIFY_SECONDS = 60.0
 LEVEL_SECONDS = 60.0
+# While resting-level minutes arrive (each one re-classifies), the timer above waits this
+# much longer: clock and data time drift apart (duplicates, gaps, a ticker of its own),
+# and a timer firing just before each new minute would classify twice a minute.
+LEVEL_SLACK_SECONDS = 30.0
 # A pause in a sensor's data longer than this is a gap (the detector's own limit).
 GAP_SECONDS = 1.0
 # A cursor this far past the clock is wrong once REANCHOR_FRAMES live frames in a row
@@ -141,6 +145,7 @@ class BedTracker:
         self.presence: list[tuple[float, bool]] = []
         self.classification: NightClassification | None = None
         self._classified_at: float | None = None
+        self._level_recorded_at: float | None = None  # clock time of the last new level
         self.window = window
         self._sensors: dict[str, _Sensor] = {}
         fine, coarse = detector_config or DetectorConfig(), coarse_config or CoarseConfig()
@@ -205,7 +210,9 @@ class BedTracker:
     def on_reading(self, sensor_key: str, reading: Reading, now: float) -> Update:
         """Feed one decoded reading; duplicates and out-of-order frames are rejected."""
         sensor = self._sensors[sensor_key]
-        update = self.tick(now)
+        # Classification waits for the reading: a due one and a new level minute in the same
+        # frame would otherwise classify twice (once without the new minute).
+        update = self.tick(now, is_classifying=False)
         reading, rejection = self._admit(sensor, reading, now)
         if rejection is not None:
             update.merge(self.on_rejection(rejection))
@@ -221,6 +228,7 @@ class BedTracker:
         level = self._record_level(sensor, reading.t)
         if level is not None:
             update.levels.append(level)
+            self._level_recorded_at = now
         new: list[MovementEvent] = []
         for out in outputs:
             if isinstance(out, MovementStarted):
@@ -260,7 +268,13 @@ class BedTracker:
         return self.levels[-1]
 
     def _is_classification_due(self, now: float) -> bool:
-        return self._classified_at is None or now - self._classified_at >= RECLASSIFY_SECONDS
+        if self._classified_at is None:
+            return True
+        after = RECLASSIFY_SECONDS
+        recorded = self._level_recorded_at
+        if recorded is not None and now - recorded < RECLASSIFY_SECONDS + LEVEL_SLACK_SECONDS:
+            after += LEVEL_SLACK_SECONDS
+        return now - self._classified_at >= after
 
     def _classify(self, now: float, *, is_final: bool = False) -> NightClassification:
         """Label tonight's events as far as the data allows (provisional until the end)."""
@@ -390,8 +404,9 @@ class BedTracker:
 
     # -- time ----------------------------------------------------------------------
 
-    def tick(self, now: float) -> Update:
-        """Advance to `now`: night boundaries and the rolling last-hour window."""
+    def tick(self, now: float, *, is_classifying: bool = True) -> Update:
+        """Advance to `now`: night boundaries, the rolling last-hour window and, unless
+        `is_classifying` is False, the periodic re-classification."""
         update = Update()
         night = self.window.night_of(now)
         if night != self.night:
@@ -421,7 +436,7 @@ class BedTracker:
         while self.recent_onsets and self.recent_onsets[0] < now - HOUR_SECONDS:
             self.recent_onsets.popleft()
             update.states["movements_last_hour"] = len(self.recent_onsets)
-        if self.night is not None and self._is_classification_due(now):
+        if is_classifying and self.night is not None and self._is_classification_due(now):
             self._classify(now)
             update.states.update(self._sleep_states(now))
         return update
