@@ -117,7 +117,7 @@ async def demo_bedroom(
         minutes = engine.last_night_screen_minutes
     console.print(
         f"bedroom: {len(room.commands)} device commands; room {room.room_celsius:g} °C; "
-        f"screen minutes in the no-screen window and after: {minutes:g}"
+        f"screen minutes in the no-screen window: {minutes:g}"
     )
 
 

@@ -149,6 +149,53 @@ def test_screen_minutes_in_the_window_are_counted() -> None:
     assert r.guidance.states(r.now)["screen_minutes_in_window"] == 20.0
 
 
+def screen_minutes(*switches: tuple[float, bool], until: float) -> float:
+    """Tonight's screen minutes after a TV (off at 20:00) is switched at the given times.
+
+    Bedtime 22:30, so the no-screen window is 21:30-22:30; nothing enforces it.
+    """
+    r = room(config(), at(2026, 11, 20, 20, 0), tv=DeviceState(is_on=False))
+    for t, is_on in switches:
+        r.run_until(t)
+        r.report("tv", DeviceState(is_on=is_on), t)
+    r.run_until(until)
+    minutes: float = r.guidance.states(r.now)["screen_minutes_in_window"]
+    return minutes
+
+
+def test_screen_on_ten_minutes_inside_the_window_counts_ten() -> None:
+    on, off = at(2026, 11, 20, 21, 50), at(2026, 11, 20, 22, 0)
+    assert screen_minutes((on, True), (off, False), until=at(2026, 11, 21, 6, 45)) == 10.0
+
+
+def test_screen_off_when_the_window_opens_counts_nothing() -> None:
+    on, off = at(2026, 11, 20, 20, 15), at(2026, 11, 20, 21, 30)
+    assert screen_minutes((on, True), (off, False), until=at(2026, 11, 20, 23, 0)) == 0.0
+
+
+def test_screen_still_on_at_lights_out_counts_to_lights_out_only() -> None:
+    # On through the night until the morning: the window ends at lights-out (22:30).
+    on, off = at(2026, 11, 20, 22, 10), at(2026, 11, 21, 6, 0)
+    assert screen_minutes((on, True), (off, False), until=at(2026, 11, 21, 6, 45)) == 20.0
+    assert screen_minutes((on, True), until=at(2026, 11, 21, 6, 45)) == 20.0
+
+
+def test_screen_never_on_counts_nothing() -> None:
+    assert screen_minutes(until=at(2026, 11, 21, 6, 45)) == 0.0
+
+
+def test_screen_on_after_lights_out_is_not_in_the_window() -> None:
+    on = at(2026, 11, 20, 22, 50)
+    assert screen_minutes((on, True), until=at(2026, 11, 21, 6, 45)) == 0.0
+
+
+def test_last_nights_screen_minutes_survive_the_next_day() -> None:
+    r = room(config(), at(2026, 11, 20, 21, 0))  # the TV is on from 21:00 and stays on
+    r.run_until(at(2026, 11, 21, 8, 0))  # past wake + 30 min: the next evening's plan
+    assert r.guidance.last_night_screen_minutes == 60.0
+    assert r.guidance.states(r.now)["screen_minutes_in_window"] == 0.0
+
+
 def test_a_lamp_that_is_off_is_never_turned_on() -> None:
     r = room(config(), at(2026, 11, 20, 20, 0), lamp=DeviceState(is_on=False))
     r.run_until(at(2026, 11, 21, 12, 0))

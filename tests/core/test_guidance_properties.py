@@ -137,3 +137,38 @@ def test_every_plan_is_ordered_and_offsets_are_real_minutes(
     if base_plan(cfg, evening - timedelta(days=1)).day_at <= starts[0]:
         for start in starts[:-1]:
             assert evening_for(cfg, start) == evening
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    switches=st.lists(st.tuples(st.floats(0, 10.5 * 3600), st.booleans()), max_size=12),
+    ticks=st.lists(st.floats(0, 10.5 * 3600), max_size=8),
+)
+def test_screen_minutes_are_the_time_on_inside_the_window(
+    switches: list[tuple[float, bool]], ticks: list[float]
+) -> None:
+    """Whatever the order of reports and ticks, the count is the overlap of the time a
+    screen was on with the no-screen window (21:30 to lights-out at 22:30)."""
+    cfg = GuidanceConfig(tz=BERLIN)  # bedtime 22:30, wake 06:30
+    g = Guidance("room", cfg, Devices((DeviceSpec("tv", Role.SCREEN),)))
+    start = at(2026, 11, 20, 20, 0)
+    g.on_state("tv", DeviceState(is_on=False), start)
+    events: list[tuple[float, bool | None]] = [(start + t, on) for t, on in switches]
+    events = sorted(events + [(start + t, None) for t in ticks], key=lambda e: e[0])
+    window_lo, window_hi = at(2026, 11, 20, 21, 30), at(2026, 11, 20, 22, 30)
+    expected, is_on, since = 0.0, False, start
+    for t, on in events:
+        if on is None:
+            g.tick(t)
+            continue
+        g.on_state("tv", DeviceState(is_on=on), t)
+        if is_on:
+            expected += max(0.0, min(t, window_hi) - max(since, window_lo))
+        is_on, since = on, t
+    end = start + 10.5 * 3600  # 06:30, still the same night
+    if is_on:
+        expected += max(0.0, min(end, window_hi) - max(since, window_lo))
+    g.tick(end)
+    minutes = g.states(end)["screen_minutes_in_window"]
+    assert abs(minutes - expected / 60) <= 0.05 + 1e-9  # published to 0.1 min
+    assert minutes <= 60.0

@@ -279,13 +279,15 @@ class Guidance:
     # -- outputs ---------------------------------------------------------------------
 
     def _account_screens(self, now: float) -> None:
+        """Add the time since the last call that a screen was on inside the no-screen
+        window (its start until lights-out; several screens on at once count once)."""
         last, self._accounted_at = self._accounted_at, now
         if last is None or now <= last or self._night is None:
             return
         if not any(self._screens_on.values()):
             return
         plan = adjusted(base_plan(self.config, self._night.evening), self._night.adj)
-        lo, hi = max(last, plan.no_screen_at), min(now, plan.wake_at)
+        lo, hi = max(last, plan.no_screen_at), min(now, plan.bedtime_at)
         if hi > lo:
             self._night.screen_seconds += hi - lo
 
