@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -146,3 +147,18 @@ def test_switches_survive_a_restart(tmp_path: Path) -> None:
     path.write_text("not json")
     third = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
     assert third.engines["bedroom"].is_enabled is True
+
+
+def test_start_wind_down_in_the_morning_is_answered_where_a_person_looks(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    runner, _clock, outbox = runner_at(settings(tmp_path), 6, 40)
+    runner.publish_states("bedroom")
+    assert outbox.states["sleepenv/guidance/bedroom/note"] == b"None"  # unknown in HA
+    with caplog.at_level(logging.INFO, logger="sleepenv.guidance_runner"):
+        assert runner.handle("sleepenv/guidance/bedroom/start_wind_down/set", b"PRESS")
+    note = "Wind-down is for the evening; next at 21:00"
+    assert outbox.states["sleepenv/guidance/bedroom/note"] == note.encode()
+    assert outbox.states["sleepenv/guidance/bedroom/phase"] == b"wake"
+    assert not outbox.messages  # no command to any light
+    assert any(r.levelno == logging.INFO and note in r.getMessage() for r in caplog.records)

@@ -265,6 +265,8 @@ class GuidanceRunner:
     def apply(self, room: str, decision: Decision) -> None:
         """Send a decision's actions, log its reasons, publish changed states."""
         now = self.clock.now()
+        if decision.message:  # the answer to a button press: also the bedroom's Note entity
+            log.info("bedroom %s: %s", room, decision.message)
         for note in decision.notes:
             log.debug("%s: %s", room, note)
             if self.on_note is not None:

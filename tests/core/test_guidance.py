@@ -355,6 +355,53 @@ def test_start_wind_down_now() -> None:
     assert r.guidance.plan(r.now).bedtime_at == at(2026, 11, 20, 22, 30)
 
 
+def test_start_wind_down_in_the_morning_says_why_it_does_nothing() -> None:
+    r = room(config(), at(2026, 11, 21, 6, 0))  # Saturday morning, the night before ran
+    r.run_until(at(2026, 11, 21, 6, 40))
+    assert r.guidance.phase is Phase.WAKE
+    before = len(r.log)
+    decision = r.guidance.start_wind_down(r.now)
+    r.apply(decision)
+    note = "Wind-down is for the evening; next at 21:00"
+    assert decision.message == note
+    assert r.guidance.states(r.now)["note"] == note
+    assert r.guidance.states(r.now)["phase"] == "wake"
+    assert len(r.log) == before
+    r.run_until(at(2026, 11, 21, 7, 0))  # the day phase starts: the note has had its time
+    assert r.guidance.states(r.now)["note"] is None
+
+
+def test_start_wind_down_before_noon_does_not_dim_the_day() -> None:
+    r = room(config(), at(2026, 11, 21, 8, 0))
+    r.apply(r.guidance.start_wind_down(r.now))
+    assert r.guidance.states(r.now)["note"] == "Wind-down is for the evening; next at 21:00"
+    assert r.guidance.plan(r.now).wind_down_at == at(2026, 11, 21, 21, 0)
+    r.run_until(at(2026, 11, 21, 12, 0))
+    assert not lights(r)
+    assert r.guidance.states(r.now)["phase"] == "day"
+    r.apply(r.guidance.start_wind_down(r.now))  # from noon it is the evening's button
+    assert lights(r)[0][0] == at(2026, 11, 21, 12, 0)
+    assert r.guidance.states(r.now)["phase"] == "wind_down"
+    assert r.guidance.states(r.now)["note"] == "Wind-down started; lights-out at 22:30"
+
+
+def test_start_wind_down_during_and_after_the_wind_down() -> None:
+    r = room(config(), at(2026, 11, 20, 21, 10))
+    r.apply(r.guidance.start_wind_down(r.now))
+    assert r.guidance.note == "Wind-down is already under way"
+    r.run_until(at(2026, 11, 20, 23, 0))
+    decision = r.guidance.start_wind_down(r.now)
+    assert decision.message == "Lights are out already; next wind-down at 21:00"
+    assert not decision.actions
+
+
+def test_snooze_says_what_it_did() -> None:
+    r = room(config(), at(2026, 11, 20, 20, 0))
+    assert r.guidance.snooze(r.now).message == "Snoozed by 15 min; lights-out at 22:45"
+    r.run_until(at(2026, 11, 20, 23, 0))
+    assert r.guidance.snooze(r.now).message == "Snooze works only before lights-out"
+
+
 def test_bedtime_follows_me_on_bed_presence() -> None:
     r = room(config(bedtime_follows_me=True), at(2026, 11, 20, 21, 0))
     r.run_until(at(2026, 11, 20, 21, 40))

@@ -9,7 +9,7 @@ returns actions, skipped decisions with reasons, and the next moment to be woken
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sleepenv.core.actions import Action, DeviceState, Notify, Role, Skipped, kind_of
@@ -17,6 +17,7 @@ from sleepenv.core.overrides import OverrideConfig, Overrides
 from sleepenv.core.timeline import (
     MINUTE,
     NIGHT_PHASES,
+    NOON,
     Adjustments,
     Devices,
     GuidanceConfig,
@@ -26,22 +27,32 @@ from sleepenv.core.timeline import (
     base_plan,
     evening_for,
     planned_actions,
+    to_instant,
 )
 
 # A reminder more than this late (a restart, a paused evening) is not worth sending.
 STALE_NOTIFY_SECONDS = 15 * 60.0
 MAX_SLEEP_SECONDS = 900.0
 BEFORE_LIGHTS_OUT = frozenset({Phase.DAY, Phase.CAFFEINE_CUTOFF, Phase.WIND_DOWN, Phase.NO_SCREEN})
+# "Start wind-down now" works in the evening: from noon of the evening's date, or this long
+# before the scheduled wind-down when that is earlier (a bedtime early in the afternoon).
+# Pressed in the morning it would dim the lights for the whole day.
+START_NOW_LEAD_SECONDS = 2 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What one call decided: actions to send, actions skipped, notes, when to wake."""
+    """What one call decided: actions to send, actions skipped, notes, when to wake.
+
+    `message` is what the person who pressed a button should see (e.g. why it did
+    nothing); `notes` are for the debug log.
+    """
 
     actions: tuple[Action, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     notes: tuple[str, ...] = ()
     wake_at: float = 0.0
+    message: str = ""
 
 
 @dataclass(slots=True)
@@ -73,6 +84,8 @@ class Guidance:
         self.phase: Phase | None = None
         self.room_celsius: float | None = None
         self.last_reason = ""
+        # The answer to the last button press, shown until the next phase starts.
+        self.note: str | None = None
         self.last_night_screen_minutes: float | None = None
         self._night: _Night | None = None
         self._screens_on: dict[str, bool] = {}
@@ -111,6 +124,7 @@ class Guidance:
         if phase != self.phase:
             notes.append(f"{self.id}: phase {self.phase} → {phase}")
             self.phase = phase
+            self.note = None
             notes += self.overrides.on_phase(phase.value)
         notes += self.overrides.expire(now)
         actions, skipped = self._due(plan, night, now)
@@ -228,27 +242,64 @@ class Guidance:
         return [f"{self.id}: bedtime follows me ({why}): lights-out now"]
 
     def start_wind_down(self, now: float) -> Decision:
-        """The start-wind-down-now button."""
+        """The start-wind-down-now button: in the evening, tonight's wind-down starts now;
+        otherwise nothing changes and the note says why."""
         night = self._ensure_night(now)
-        if self.plan(now).phase_at(now) not in (Phase.DAY, Phase.CAFFEINE_CUTOFF):
-            self.last_reason = "start wind-down: already winding down or later"
-            return replace(self.tick(now), notes=(self.last_reason,))
+        plan = self.plan(now)
+        refusal = self._start_now_refusal(plan, now)
+        if refusal is not None:
+            return self._answer(now, f"start wind-down: {refusal}", refusal)
         night.adj = replace(night.adj, wind_down_now_at=now, snooze_seconds=0.0)
-        self.last_reason = "wind-down started by button"
-        return replace(self.tick(now), notes=(self.last_reason,))
+        bedtime = self.plan(now).bedtime_at
+        return self._answer(
+            now,
+            "wind-down started by button",
+            f"Wind-down started; lights-out at {self._clock(bedtime)}",
+        )
+
+    def _start_now_refusal(self, plan: NightPlan, now: float) -> str | None:
+        """Why the start-now button does nothing at `now`, or None when it starts."""
+        phase = plan.phase_at(now)
+        if phase in (Phase.WIND_DOWN, Phase.NO_SCREEN):
+            return "Wind-down is already under way"
+        if phase in (Phase.DAY, Phase.CAFFEINE_CUTOFF):
+            noon = to_instant(plan.evening, NOON, self.config.tz)
+            if now >= min(noon, plan.wind_down_at - START_NOW_LEAD_SECONDS):
+                return None
+            return f"Wind-down is for the evening; next at {self._clock(plan.wind_down_at)}"
+        # Lights-out, asleep or the morning: tonight is over, the next evening is meant.
+        following = base_plan(self.config, plan.evening + timedelta(days=1))
+        if phase is Phase.WAKE:
+            return f"Wind-down is for the evening; next at {self._clock(following.wind_down_at)}"
+        return f"Lights are out already; next wind-down at {self._clock(following.wind_down_at)}"
 
     def snooze(self, now: float) -> Decision:
         """The snooze button: tonight's wind-down, no-screen and lights-out move later."""
         night = self._ensure_night(now)
         if self.plan(now).phase_at(now) not in BEFORE_LIGHTS_OUT:
-            self.last_reason = "snooze: only before lights-out"
-            return replace(self.tick(now), notes=(self.last_reason,))
+            return self._answer(
+                now, "snooze: only before lights-out", "Snooze works only before lights-out"
+            )
         step = self.config.snooze_minutes * MINUTE
         night.adj = replace(
             night.adj, snooze_seconds=night.adj.snooze_seconds + step, wind_down_now_at=None
         )
-        self.last_reason = f"snoozed by {self.config.snooze_minutes:g} min"
-        return replace(self.tick(now), notes=(self.last_reason,))
+        minutes = f"{self.config.snooze_minutes:g} min"
+        bedtime = self._clock(self.plan(now).bedtime_at)
+        return self._answer(
+            now, f"snoozed by {minutes}", f"Snoozed by {minutes}; lights-out at {bedtime}"
+        )
+
+    def _answer(self, now: float, reason: str, message: str) -> Decision:
+        """Tick after a button press; the person sees `message` until the next phase."""
+        self.last_reason = reason
+        decision = self.tick(now)
+        self.note = message  # after the tick: a phase the press started keeps it
+        return replace(decision, notes=(reason, *decision.notes), message=message)
+
+    def _clock(self, at: float) -> str:
+        """A local wall-clock time of this bedroom, for notes (22:30)."""
+        return datetime.fromtimestamp(at, self.config.tz).strftime("%H:%M")
 
     def set_times(self, bedtime: time | None, wake: time | None, now: float) -> Decision:
         """A new bedtime or wake time for every day (e.g. from a Home Assistant helper)."""
@@ -312,6 +363,7 @@ class Guidance:
             "room_temperature_deviation": deviation,
             "room_too_warm": too_warm,
             "screen_minutes_in_window": round(night.screen_seconds / MINUTE, 1),
+            "note": self.note,
         }
 
     def attributes(self) -> dict[str, Any]:
