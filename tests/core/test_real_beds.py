@@ -10,6 +10,7 @@ from datetime import UTC, time
 
 import pytest
 
+from sleepenv.core import bed as bed_module
 from sleepenv.core.bed import BedTracker, SensorSpec
 from sleepenv.core.classify import NightClassification
 from sleepenv.core.model import MovementClass, SourceKind
@@ -153,3 +154,30 @@ def test_a_restart_learns_the_rest_level_from_redelivered_frames() -> None:
     assert again.messages_rejected == 10
     onsets = [round(e.onset - T0) for e in again.tonight]
     assert onsets == [60, 90, 120, 150]
+
+
+def test_a_silent_sensor_makes_occupancy_unknown_not_empty() -> None:
+    """A Wi-Fi hiccup is not getting out of bed: while no frame arrives occupancy is
+    unknown (published as such by the next tick), and in bed again when frames resume."""
+    bed = Bed(H, occupied=[(0, H)], moves=[Move(0, 60, 4.0)], gaps=[(1800, 1830)], heart=0.3)
+    window = NightWindow(time(12, 0), time(11, 59), UTC)
+    tracker = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    tracker.restore(T0, [], {}, {})
+    seen: list[bool | None] = []
+    for frame in bed.frames():
+        update = tracker.on_reading("s", frame, frame.end)
+        if "in_bed" in update.states:
+            seen.append(update.states["in_bed"])
+        if frame.t == T0 + 1799:
+            # The ticker wakes when the silence begins and says "unknown" then.
+            assert tracker.wake_at(frame.end + 1) == frame.end + bed_module.SILENT_SECONDS
+            assert "in_bed" not in tracker.tick(frame.end + 5).states
+            silent = tracker.tick(frame.end + bed_module.SILENT_SECONDS)
+            assert silent.states["in_bed"] is None
+            assert tracker.states(frame.end + 25)["in_bed"] is None
+            seen.append(None)
+    # Unknown before the first minute with evidence, then in bed; never "empty".
+    assert False not in seen
+    assert seen.index(None, 1) > seen.index(True)
+    assert seen[-1] is True
+    assert tracker.states(T0 + H)["in_bed"] is True

@@ -56,6 +56,10 @@ GAP_SECONDS = 1.0
 # arrive behind it (a frame from the future would otherwise block a stream for minutes).
 AHEAD_SECONDS = 10.0
 REANCHOR_FRAMES = 3
+# With no frame from any envelope sensor for this long (a Wi-Fi hiccup, a sensor reboot),
+# occupancy is unknown: silence says nothing about the bed, and "Clear" would start
+# "got out of bed" automations.
+SILENT_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,7 @@ class _Sensor:
     is_online: bool | None = None
     onsets: list[float] = field(default_factory=list)
     rhythm_taken_at: float | None = None
+    heard_at: float | None = None  # clock time of the last admitted reading
     # Live frames refused in a row as already seen while the cursor is ahead of the
     # clock: one frame from the future (or a sensor clock set back) put it there.
     behind: int = 0
@@ -146,6 +151,7 @@ class BedTracker:
         self.classification: NightClassification | None = None
         self._classified_at: float | None = None
         self._level_recorded_at: float | None = None  # clock time of the last new level
+        self._in_bed_sent: bool | None = None  # the occupancy last put in a state update
         self.window = window
         self._sensors: dict[str, _Sensor] = {}
         fine, coarse = detector_config or DetectorConfig(), coarse_config or CoarseConfig()
@@ -218,6 +224,7 @@ class BedTracker:
             update.merge(self.on_rejection(rejection))
             return update
         self.frames_received += 1
+        sensor.heard_at = now
         outputs: list[DetectorOutput] = []
         detector = sensor.detector
         # Two branches so each detector gets the reading type it takes.
@@ -439,6 +446,11 @@ class BedTracker:
         if is_classifying and self.night is not None and self._is_classification_due(now):
             self._classify(now)
             update.states.update(self._sleep_states(now))
+        elif is_classifying:
+            in_bed = self._is_in_bed(now)
+            if in_bed != self._in_bed_sent:  # the sensor fell silent (or spoke again)
+                update.states["in_bed"] = in_bed
+                self._in_bed_sent = in_bed
         return update
 
     def _night_end(self, now: float) -> float:
@@ -449,7 +461,19 @@ class BedTracker:
         moments = [self.window.next_boundary(now)]
         if self.recent_onsets:
             moments.append(self.recent_onsets[0] + HOUR_SECONDS)
+        heard = self._last_heard()
+        if heard is not None and heard + SILENT_SECONDS > now:
+            moments.append(heard + SILENT_SECONDS)  # occupancy turns unknown then
         return min(moments)
+
+    def _last_heard(self) -> float | None:
+        """Clock time of the latest reading from an envelope sensor; None without one."""
+        heard = [
+            s.heard_at
+            for s in self._sensors.values()
+            if s.spec.kind is SourceKind.ENVELOPE and s.heard_at is not None
+        ]
+        return max(heard) if heard else None
 
     def finish(self, at: float) -> Update:
         """End of data (analysis of a recording): close open events at `at`."""
@@ -511,16 +535,21 @@ class BedTracker:
         states["sleep_onset"] = sleep.sleep_onset if sleep else None
         latency = sleep.time_to_fall_asleep_seconds if sleep else None
         states["time_to_fall_asleep"] = round(latency / 60.0) if latency is not None else None
-        states["in_bed"] = self._is_in_bed(now)
+        states["in_bed"] = self._in_bed_sent = self._is_in_bed(now)
         return states
 
     def _is_in_bed(self, now: float) -> bool | None:
-        """Occupancy now, from the night's classification; None when it cannot tell."""
+        """Occupancy now, from the night's classification; None when it cannot tell
+        (no classification, or envelope sensors silent with no presence input)."""
         c = self.classification
         if c is None or self.night is None:
             return None
+        heard = self._last_heard()
+        if not self.presence and heard is not None and now - heard >= SILENT_SECONDS:
+            return None
         if c.sleep.in_bed is None:
-            return False if self.levels else None
+            # Empty by breathing evidence, or nothing to tell by yet.
+            return False if any(m.rhythm is not None for m in self.levels) else None
         return c.sleep.is_in_bed_at(now)
 
     def states(self, now: float) -> dict[str, Any]:

@@ -291,7 +291,10 @@ def _occupancy(
         by_rhythm = occupied_spans(levels, events, data, gaps, config)
         if by_rhythm is not None:
             return by_rhythm, bool(by_rhythm) and by_rhythm[-1][1] >= data[1]
-        by_level = occupied_spans_by_level(levels, config)
+        # Levels stored before breathing evidence existed; with evidence that cannot place
+        # a piece yet (the first minutes), movement decides below.
+        has_rhythm = any(m.rhythm is not None for m in levels)
+        by_level = None if has_rhythm else occupied_spans_by_level(levels, config)
         if by_level is not None:
             return _level_occupancy(events, by_level, end)
     if not events:

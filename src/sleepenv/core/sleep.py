@@ -151,8 +151,10 @@ def occupied_spans(
         pieces.append((cursor, max(cursor, a)))
         cursor = max(cursor, b)
     pieces.append((cursor, max(cursor, data[1])))
-    states = _piece_states(levels, pieces, cuts, config)
-    states = _fill_absences(pieces, cuts, states, config)
+    known = _piece_evidence(levels, pieces, config)
+    if all(k is None for k in known):
+        return None  # minutes with evidence, but none inside a piece yet (getting in)
+    states = _fill_absences(pieces, cuts, _resolve(known, cuts), config)
     spans: list[Span] = []
     for i, is_occupied in enumerate(states):
         if not is_occupied:
@@ -168,13 +170,10 @@ def occupied_spans(
     return spans
 
 
-def _piece_states(
-    levels: Sequence[RestingMinute],
-    pieces: Sequence[Span],
-    cuts: Sequence[Span],
-    config: SleepConfig,
-) -> list[bool]:
-    """Occupied or not per piece, by its evidence (see _resolve for pieces without)."""
+def _piece_evidence(
+    levels: Sequence[RestingMinute], pieces: Sequence[Span], config: SleepConfig
+) -> list[bool | None]:
+    """Occupied or not per piece by its evidence; None where it is weak or missing."""
     known: list[bool | None] = []
     j = 0
     for a, b in pieces:
@@ -190,7 +189,7 @@ def _piece_states(
             known.append(None)
         else:
             known.append(evidence >= config.rhythm_occupied)
-    return _resolve(known, cuts)
+    return known
 
 
 def _resolve(known: list[bool | None], cuts: Sequence[Span]) -> list[bool]:
