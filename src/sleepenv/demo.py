@@ -30,9 +30,12 @@ from sleepenv.settings import Settings
 from sleepenv.sim.night import SimNight, generate_night
 from sleepenv.sim.recording import frame_to_payload, zigbee_to_payload
 
-DEMO_BED = "demo"
+# The bed id the shipped dashboard (automations/dashboards/sleepenv.yaml) is written for.
+DEMO_BED = "bedroom"
 SENSOR_TOPIC = "sleepenv_demo/bed/envelope"
 ZIGBEE_TOPIC = "sleepenv_demo/bed/vibration"
+# The simulated sensor's online/offline, as ESPHome's `<node>/status` (the player's will).
+SENSOR_STATUS_TOPIC = "sleepenv_demo/bed/status"
 BATCH_REAL_SECONDS = 0.02
 DEMO_HOST = "127.0.0.1"  # where start_mosquitto and AmqttBroker listen
 
@@ -91,7 +94,9 @@ def demo_settings(
             {
                 "id": DEMO_BED,
                 "name": "Demo bed",
-                "sensors": [{"kind": source.value, "topic": topic}],
+                "sensors": [
+                    {"kind": source.value, "topic": topic, "status_topic": SENSOR_STATUS_TOPIC}
+                ],
             }
         ],
         storage={"data_dir": data_dir},
@@ -127,7 +132,8 @@ async def play(
         TextColumn("{task.fields[sim]}"),
         TimeRemainingColumn(),
     )
-    async with make_client(settings.mqtt, "sleepenv_demo/player/status", "-player") as client:
+    async with make_client(settings.mqtt, SENSOR_STATUS_TOPIC, "-player") as client:
+        await client.publish(SENSOR_STATUS_TOPIC, b"online", qos=1, retain=True)
         with Progress(*columns, console=console, transient=False) as progress:
             task = progress.add_task("playing the night", total=truth.end - truth.start, sim="")
             last: float | None = None

@@ -27,20 +27,24 @@ from sleepenv.settings_guidance import (
 )
 from sleepenv.sim.bedroom import LIGHT, PLUG, SENSOR, SETPOINT_KEY, TRV, SimBedroom, run_bedroom
 
-ROOM = "demo_bedroom"
+# The ids the README's dashboard and blueprints are written for, so that `sleepenv demo`
+# next to Home Assistant fills them: bed `bedroom` (in demo.py) and its guidance room.
+ROOM = "bedroom"
 # The clock starts this long before bedtime so the whole wind-down plays.
 LEAD_SECONDS = 95 * 60.0
 WAKE_BEFORE_END_SECONDS = 15 * 60.0
 
 
-def guidance_for(start: float, hours: float) -> GuidanceSettings:
-    """Bedtime at the night's start, wake 15 min before its end, screens enforced."""
+def guidance_for(start: float, hours: float, bed: str) -> GuidanceSettings:
+    """Bedtime at the night's start, wake 15 min before its end, screens enforced; the
+    room follows `bed`, so the bed's sleep onset moves it from lights-out to asleep."""
     bedtime = datetime.fromtimestamp(start).time().replace(second=0, microsecond=0)
     end = start + hours * 3600 - WAKE_BEFORE_END_SECONDS
     wake = datetime.fromtimestamp(max(end, start + 60)).time().replace(second=0, microsecond=0)
     room = BedroomSettings(
         id=ROOM,
         name="Demo bedroom",
+        bed=bed,
         schedule=ScheduleSettings(bedtime=bedtime, wake=wake),
         devices=[
             DeviceSettings(id="lights", role="light", topic=LIGHT),
@@ -53,8 +57,9 @@ def guidance_for(start: float, hours: float) -> GuidanceSettings:
 
 
 def with_guidance(settings: Settings, start: float, hours: float) -> Settings:
-    """The demo settings plus the simulated bedroom's guidance."""
-    return settings.model_copy(update={"guidance": guidance_for(start, hours)})
+    """The demo settings plus the simulated bedroom's guidance, following the demo's bed."""
+    bed = settings.beds[0].id
+    return settings.model_copy(update={"guidance": guidance_for(start, hours, bed)})
 
 
 def _at(when: float) -> str:
