@@ -72,7 +72,9 @@ class Pipeline:
                 specs.append(SensorSpec(route.sensor, route.kind, sensor.side))
             if bed.presence_topic is not None:
                 self.presence_routes[bed.presence_topic] = bed.id
-            window = NightWindow(settings.night.start, settings.night.end, timezones[bed.id])
+            window = NightWindow(
+                settings.night.start, settings.night.end, timezones[bed.id], settings.night.morning
+            )
             self.trackers[bed.id] = BedTracker(
                 bed.id,
                 window,

@@ -105,6 +105,11 @@ class NightSettings(_Strict):
 
     start: time = Field(time(18, 0), description="Local time a night starts (counters reset).")
     end: time = Field(time(12, 0), description="Local time a night ends (summary is final).")
+    morning: time | None = Field(
+        time(4, 0),
+        description="From this local time, the night closes once the sleeper has been up for "
+        "20 minutes after sleeping (last night is published then); null: only at `end`.",
+    )
 
     @model_validator(mode="after")
     def _not_equal(self) -> NightSettings:

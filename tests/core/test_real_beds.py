@@ -181,3 +181,65 @@ def test_a_silent_sensor_makes_occupancy_unknown_not_empty() -> None:
     assert seen.index(None, 1) > seen.index(True)
     assert seen[-1] is True
     assert tracker.states(T0 + H)["in_bed"] is True
+
+
+def _morning_night(bed: Bed) -> tuple[BedTracker, list[tuple[float, str]]]:
+    """Feed `bed` live (clock = frame end) through a 18:00-12:00 window whose mornings
+    start at 04:00; the nights it closed, as (clock time, night)."""
+    window = NightWindow(time(18, 0), time(12, 0), UTC, time(4, 0))
+    tracker = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    tracker.restore(T0, [], {}, {})
+    closed: list[tuple[float, str]] = []
+    for frame in bed.frames():
+        update = tracker.on_reading("s", frame, frame.end)
+        if update.closed_night is not None:
+            closed.append((frame.end, update.closed_night.night))
+    return tracker, closed
+
+
+def test_getting_up_in_the_morning_closes_the_night_then() -> None:
+    """Up at 06:30 (T0 is 22:00): the night closes 20 minutes later, not at noon, so
+    "last night" is the night that just ended when people look in the morning; a
+    restart that morning keeps it closed."""
+    up = 8.5 * H
+    bed = Bed(9 * H, occupied=[(0, up)], moves=[Move(0, 60, 4.0), Move(up, 40, 4.0)])
+    tracker, closed = _morning_night(bed)
+    assert len(closed) == 1
+    at, night = closed[0]
+    assert night == "2026-01-05"
+    assert T0 + up + bed_module.UP_SECONDS <= at < T0 + up + bed_module.UP_SECONDS + 60
+    last = tracker.last_night
+    assert last is not None
+    assert last.sleep_onset is not None
+    assert last.end == pytest.approx(at, abs=1.0)
+    states = tracker.states(T0 + 9 * H)
+    assert states["movements_tonight"] == 0  # tonight starts afresh at 18:00
+    assert states["sleep_onset_last_night"] == last.sleep_onset
+    assert tracker.tick(T0 + 14 * H).closed_night is None  # noon: nothing closes twice
+    again = BedTracker("bed", tracker.window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    again.restore(T0 + 10 * H, [], {}, {}, last_night=last, history=[last])
+    assert again.night is None
+    assert again.tick(T0 + 13 * H).closed_night is None
+    assert again.tick(T0 + 20 * H).closed_night is None  # 18:00 next day: a new night
+    assert again.night is not None
+    assert again.night.isoformat() == "2026-01-06"
+
+
+def test_a_bathroom_trip_or_a_night_awake_up_before_morning_does_not_close_it() -> None:
+    """Out for 10 minutes at 02:00 and for 40 minutes at 03:00 (before 04:00): the night
+    stays open and closes at its end."""
+    bed = Bed(
+        7 * H,
+        occupied=[(0, 4 * H), (4 * H + 600, 5 * H), (5 * H + 2400, 7 * H)],
+        moves=[
+            Move(0, 60, 4.0),
+            Move(4 * H, 30, 4.0),
+            Move(4 * H + 600, 30, 4.0),
+            Move(5 * H, 30, 4.0),
+            Move(5 * H + 2400, 30, 4.0),
+        ],
+    )
+    tracker, closed = _morning_night(bed)
+    assert closed == []
+    assert tracker.night is not None
+    assert tracker.tick(T0 + 14 * H).closed_night is not None  # at 12:00

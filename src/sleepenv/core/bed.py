@@ -60,6 +60,10 @@ REANCHOR_FRAMES = 3
 # occupancy is unknown: silence says nothing about the bed, and "Clear" would start
 # "got out of bed" automations.
 SILENT_SECONDS = 15.0
+# After the window's `morning`, a night closes once the sleeper has been out of bed this
+# long after sleeping: "last night" is then the night that just ended, in the morning when
+# people look (a bathroom trip is shorter; back in bed before this keeps the night open).
+UP_SECONDS = 20 * 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +156,7 @@ class BedTracker:
         self._classified_at: float | None = None
         self._level_recorded_at: float | None = None  # clock time of the last new level
         self._in_bed_sent: bool | None = None  # the occupancy last put in a state update
+        self._closed_early: date | None = None  # a night closed when the sleeper got up
         self.window = window
         self._sensors: dict[str, _Sensor] = {}
         fine, coarse = detector_config or DetectorConfig(), coarse_config or CoarseConfig()
@@ -200,8 +205,12 @@ class BedTracker:
             if key in self._sensors:
                 self._sensors[key].cursor = cursor
         self.night = self.window.night_of(now)
-        self.night_start = self.window.bounds(self.night)[0] if self.night else None
         self.counts_reset_at = self.window.last_boundary(now)
+        if last_night is not None and self.night and last_night.night == self.night.isoformat():
+            # Closed this morning when the sleeper got up: the rest of it is daytime.
+            self._closed_early, self.night = self.night, None
+            self.counts_reset_at = last_night.end
+        self.night_start = self.window.bounds(self.night)[0] if self.night else None
         if self.night_start is not None:
             self.levels = sorted(lv for lv in levels or [] if lv.t >= self.night_start)
         for event in sorted(events, key=lambda e: e.onset):
@@ -416,6 +425,9 @@ class BedTracker:
         `is_classifying` is False, the periodic re-classification."""
         update = Update()
         night = self.window.night_of(now)
+        is_up = self._is_up_for_the_day(now)
+        if is_up or night == self._closed_early:
+            night = None
         if night != self.night:
             if self.night is not None:
                 final = self._classify(self._night_end(now), is_final=True)
@@ -424,9 +436,10 @@ class BedTracker:
                 self.last_night = update.closed_night
                 self.history = [*self.history[-13:], update.closed_night]
                 self.advisory = advise(self.history)
+                self._closed_early = self.night if is_up else None
             self.night = night
             self.night_start = self.window.bounds(night)[0] if night else None
-            self.counts_reset_at = self.window.last_boundary(now)
+            self.counts_reset_at = now if is_up else self.window.last_boundary(now)
             self.counts = {}
             self.tonight = []
             self.levels = []
@@ -452,6 +465,23 @@ class BedTracker:
                 update.states["in_bed"] = in_bed
                 self._in_bed_sent = in_bed
         return update
+
+    def _is_up_for_the_day(self, now: float) -> bool:
+        """True once, in the morning, the sleeper has been out of bed UP_SECONDS after
+        sleeping (the night then closes before the window's end)."""
+        c = self.classification
+        if self.night is None or c is None:
+            return False
+        morning = self.window.morning_of(self.night)
+        s = c.sleep
+        return (
+            morning is not None
+            and now >= morning
+            and s.sleep_onset is not None
+            and s.out_of_bed is not None
+            and s.out_of_bed > s.sleep_onset
+            and now - s.out_of_bed >= UP_SECONDS
+        )
 
     def _night_end(self, now: float) -> float:
         return min(self.window.bounds(self.night)[1], now) if self.night else now

@@ -13,6 +13,9 @@ class NightWindow:
     start: time
     end: time
     tz: tzinfo
+    # From this local time on, a night may close before `end` once the sleeper is up
+    # (BedTracker decides when); None: nights close at `end` only.
+    morning: time | None = None
 
     @property
     def crosses_midnight(self) -> bool:
@@ -25,6 +28,18 @@ class NightWindow:
         end_day = night + timedelta(days=1) if self.crosses_midnight else night
         end = datetime.combine(end_day, self.end, self.tz)
         return start.timestamp(), end.timestamp()
+
+    def morning_of(self, night: date) -> float | None:
+        """Unix time of the first `morning` after the night's start, if before its end."""
+        if self.morning is None:
+            return None
+        start, end = self.bounds(night)
+        day = night
+        while True:
+            at = datetime.combine(day, self.morning, self.tz).timestamp()
+            if at > start:
+                return at if at < end else None
+            day += timedelta(days=1)
 
     def night_of(self, at: float) -> date | None:
         """The local date of the night containing `at`, or None in the daytime gap."""
