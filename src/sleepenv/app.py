@@ -42,6 +42,7 @@ from sleepenv.settings import ConfigError, Settings, is_addon
 log = logging.getLogger(__name__)
 
 HEARTBEAT_SECONDS = 10.0
+TICK_SECONDS = 5.0  # the ticker's longest sleep (clock time)
 CHECKPOINT_SECONDS = 2.0
 FLUSH_SECONDS = 0.2
 MAX_PENDING_EVENTS = 10_000
@@ -608,7 +609,9 @@ class Service:
     async def _ticker(self) -> None:
         while True:
             now = self.clock.now()
-            await self.clock.sleep_until(min(self.pipeline.wake_at(now), now + 60.0))
+            # Frames arriving meanwhile move wake_at (a sensor falling silent is due 15 s
+            # after its last frame), so the ticker looks again at least every TICK_SECONDS.
+            await self.clock.sleep_until(min(self.pipeline.wake_at(now), now + TICK_SECONDS))
             for bed_id, update in self.pipeline.tick(self.clock.now()):
                 self._apply(bed_id, update)
 
