@@ -30,7 +30,16 @@ from sleepenv.adapters.intake import (
     clip,
     default_client_id,
 )
-from sleepenv.adapters.mqtt import Backoff, ack, has_queued, make_client, refused
+from sleepenv.adapters.mqtt import (
+    Backoff,
+    ack,
+    ensure_nodelay,
+    has_queued,
+    make_client,
+    refused,
+)
+from sleepenv.adapters.publisher import Publisher
+from sleepenv.adapters.publisher import counters as publisher_counters
 from sleepenv.adapters.store import StorageError, Store
 from sleepenv.clock import Clock, RealClock
 from sleepenv.core.bed import BedTracker, Update
@@ -44,8 +53,6 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 10.0
 TICK_SECONDS = 5.0  # the ticker's longest sleep (clock time)
 CHECKPOINT_SECONDS = 2.0
-FLUSH_SECONDS = 0.2
-MAX_PENDING_EVENTS = 10_000
 # Messages are acknowledged once what they changed is stored: after at most this many
 # (below Mosquitto's default of 20 unacknowledged messages in flight per client), or
 # as soon as the receive queue is empty.
@@ -188,12 +195,13 @@ class Service:
         self.store = Store(self.data_dir / "sleepenv.db")
         self.pipeline = Pipeline(settings, timezones(settings))
         self.kinds = {b.id: discovery.entity_kinds(b) for b in settings.beds}
-        self._dirty: dict[str, bytes] = {}
-        self._events: list[tuple[str, bytes]] = []
+        # States and events go out as soon as they exist, coalesced only while the link
+        # is busy (see adapters/publisher.py).
+        self.publisher = Publisher()
         self._client: aiomqtt.Client | None = None
         self.is_connected = asyncio.Event()
         self.on_event: Callable[[str, MovementEvent], None] | None = None
-        self._rediscover = False
+        self._rediscover = asyncio.Event()
         # Home Assistant birth messages answered with discovery and states (the log line
         # about them is rate-limited, this count is not).
         self.rediscoveries = 0
@@ -283,8 +291,7 @@ class Service:
         for event in update.events:
             if self.store.add_event(bed_id, night, event):
                 topic = discovery.event_topic(self.settings.mqtt, bed_id)
-                if len(self._events) < MAX_PENDING_EVENTS:
-                    self._events.append((topic, discovery.encode_event(event)))
+                self.publisher.message(topic, discovery.encode_event(event))
                 if self.on_event is not None:
                     self.on_event(bed_id, event)
                 if self.guidance is not None:
@@ -300,10 +307,13 @@ class Service:
             kind = kinds.get(key, "count")
             topic = discovery.state_topic(self.settings.mqtt, bed_id, key)
             # counts_reset_at is set by restore, which runs before any update is applied.
-            self._dirty[topic] = discovery.encode_state(value, kind, tracker.counts_reset_at)
+            self.publisher.state(
+                topic, discovery.encode_state(value, kind, tracker.counts_reset_at)
+            )
 
     def _mark_all_dirty(self) -> None:
         now = self.clock.now()
+        self.publisher.forget_sent()
         for bed_id, tracker in self.pipeline.trackers.items():
             self._apply(bed_id, Update(states=tracker.states(now)))
         self._last_intake = None
@@ -311,20 +321,19 @@ class Service:
 
     def _queue_intake(self) -> None:
         """Publish the service-wide counters when they changed."""
-        snapshot = self.intake.snapshot()
+        snapshot = {**self.intake.snapshot(), **publisher_counters(self.publisher)}
         if snapshot != self._last_intake:
             self._last_intake = snapshot
             topic = discovery.diagnostics_topic(self.settings.mqtt)
-            self._dirty[topic] = json.dumps(snapshot).encode()
+            self.publisher.state(topic, json.dumps(snapshot).encode())
 
     def queue_message(self, topic: str, payload: bytes) -> None:
-        """Publish once at the next flush, in order (guidance commands and reminders)."""
-        if len(self._events) < MAX_PENDING_EVENTS:
-            self._events.append((topic, payload))
+        """Publish once, in order (guidance commands and reminders)."""
+        self.publisher.message(topic, payload)
 
     def queue_state(self, topic: str, payload: bytes) -> None:
-        """Publish retained at the next flush, coalesced per topic."""
-        self._dirty[topic] = payload
+        """Publish retained, coalesced per topic while the link is busy."""
+        self.publisher.state(topic, payload)
 
     def handle_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
         """One incoming MQTT message (sensor data, sensor status or HA's birth); never raises
@@ -344,7 +353,7 @@ class Service:
                     "clearing retained discovery of an older layout: %s",
                     clip(topic),
                 )
-                self._dirty[topic] = b""
+                self.publisher.state(topic, b"")
             return
         if self.guidance is not None and self.guidance.handle(topic, payload, retain):
             return
@@ -357,7 +366,7 @@ class Service:
             self.intake.rate_log.info(
                 "ha online", "Home Assistant came online: republishing discovery and states"
             )
-            self._rediscover = True
+            self._rediscover.set()
         elif payload != b"offline":
             detail = f"expected online or offline, got {clip(payload)!r}"
             self.intake.reject("status", topic, Rejection("bad_status", detail))
@@ -379,7 +388,7 @@ class Service:
             mqtt_task = tg.create_task(self._mqtt_loop(), name="mqtt")
             workers = [
                 tg.create_task(self._ticker(), name="ticker"),
-                tg.create_task(self._flusher(), name="flusher"),
+                tg.create_task(self._rediscoverer(), name="rediscover"),
                 tg.create_task(self._housekeeping(), name="housekeeping"),
             ]
             if self.guidance is not None:
@@ -404,7 +413,7 @@ class Service:
         self._ack_stored(client)
         with contextlib.suppress(aiomqtt.MqttError, asyncio.TimeoutError):
             async with asyncio.timeout(3):
-                await self._flush(client, final=True)
+                await self.publisher.drain()
                 await client.publish(
                     discovery.status_topic(self.settings.mqtt), b"offline", qos=1, retain=True
                 )
@@ -447,6 +456,7 @@ class Service:
                             self._ack_stored(client)
             except aiomqtt.MqttError as exc:
                 self._client = None
+                self.publisher.detach()
                 self.is_connected.clear()
                 # The broker sends these again (persistent session): the cursors and the
                 # stored events keep them from counting twice.
@@ -508,6 +518,10 @@ class Service:
         self._client = client
         await client.publish(discovery.status_topic(mqtt), b"online", qos=1, retain=True)
         await self._publish_discovery(client)
+        if not ensure_nodelay(client):
+            log.debug("TCP_NODELAY not available on this connection")
+        # States and events queued meanwhile (and those of `_publish_discovery`) go now.
+        self.publisher.attach(client)
         # Sensor data at QoS 1: the persistent session queues it while we are away and
         # it is acknowledged once stored. Everything else at QoS 0, which Mosquitto does
         # not queue for an absent client: a command sent while sleepenv was down must not
@@ -573,38 +587,21 @@ class Service:
         if self._stopping or (task is not None and task.cancelling()):
             raise asyncio.CancelledError from exc
 
-    async def _flusher(self) -> None:
-        """Coalesce state publishes: at most one per topic per flush interval."""
+    async def _rediscoverer(self) -> None:
+        """Answer Home Assistant's birth with discovery and every state."""
         # Python 3.11's wait_for can swallow a cancellation mid-publish: the flag ends it.
         while not self._stopping:
-            await asyncio.sleep(FLUSH_SECONDS)
+            await self._rediscover.wait()
+            self._rediscover.clear()
             client = self._client
             if client is None:
-                continue
+                continue  # the next connection publishes discovery anyway
             try:
-                if self._rediscover:
-                    self._rediscover = False
-                    await self._publish_discovery(client)
-                    self.rediscoveries += 1
-                await self._flush(client)
+                await self._publish_discovery(client)
+                self.rediscoveries += 1
             except aiomqtt.MqttError as exc:
                 self._raise_if_stopping(exc)
-                log.debug("publish failed, will retry after reconnect: %s", exc)
-
-    async def _flush(self, client: aiomqtt.Client, final: bool = False) -> None:
-        while self._events and (final or not self._stopping):
-            topic, payload = self._events[0]
-            await client.publish(topic, payload, qos=1)
-            self._events.pop(0)
-        dirty, self._dirty = self._dirty, {}
-        try:
-            while dirty and (final or not self._stopping):
-                topic, payload = next(iter(dirty.items()))
-                await client.publish(topic, payload, qos=1, retain=True)
-                del dirty[topic]
-        finally:
-            # Anything not sent goes back, unless a newer value arrived meanwhile.
-            self._dirty = {**dirty, **self._dirty}
+                log.debug("discovery not published, will be after reconnect: %s", exc)
 
     async def _ticker(self) -> None:
         while True:

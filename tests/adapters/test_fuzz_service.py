@@ -176,7 +176,7 @@ async def test_fuzz_every_subscribed_topic(
                 bad_status_sent += 1
                 await _settle(service, bad_status_sent)
                 assert service.is_connected.is_set(), f"disconnected after round {restart}"
-                assert len(service._events) <= 10_000
+                assert service.publisher.pending_messages <= 10_000
                 await w.wait_for(lambda: w.value(f"{prefix}/main/messages_rejected") != "0", 10)
                 await w.wait_for(lambda: diagnostics(w, prefix).get("messages_dropped", 0) > 0)
                 counters = diagnostics(w, prefix)

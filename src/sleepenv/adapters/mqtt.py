@@ -79,6 +79,8 @@ def make_client(
         tls_context=tls_context(mqtt),
         socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         max_queued_incoming_messages=MAX_QUEUED_INCOMING,
+        # Unlimited in paho: the Publisher bounds what is in flight (MAX_IN_FLIGHT).
+        max_inflight_messages=0,
         queue_type=queue_type,
         timeout=10,
         clean_session=False if is_persistent else None,
@@ -99,6 +101,20 @@ def ack(client: aiomqtt.Client, message: aiomqtt.Message) -> None:
     """Acknowledge a QoS 1 message received with manual acks (no-op for QoS 0)."""
     if message.qos > 0:
         _paho(client).ack(message.mid, message.qos)
+
+
+def ensure_nodelay(client: aiomqtt.Client) -> bool:
+    """Turn TCP_NODELAY on for a connected client's socket; True when it is on.
+
+    `make_client` passes it in `socket_options`, which aiomqtt applies after connecting;
+    this makes sure of it (without it a publish waits for the broker's delayed ACK).
+    False for a socket that is not TCP.
+    """
+    sock = _paho(client).socket()
+    if not isinstance(sock, socket.socket) or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return False
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
 
 
 def has_queued(client: aiomqtt.Client) -> bool:
