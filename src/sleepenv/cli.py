@@ -240,6 +240,13 @@ def _data_dir_from_config(args: argparse.Namespace) -> Path:
     return data_dir(load_or_exit(path))
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render a stored night (or a trend, or a recording) as a PNG chart."""
+    from sleepenv.report.command import run  # noqa: PLC0415
+
+    return run(args)
+
+
 def cmd_healthcheck(args: argparse.Namespace) -> int:
     """Exit 0 when the service is connected, subscribed and storing (container HEALTHCHECKs)."""
     from sleepenv.adapters.health import HEARTBEAT_FILE, read_heartbeat  # noqa: PLC0415
@@ -381,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--nights", type=int, default=14, help="how many nights (default 14)")
     history.set_defaults(func=cmd_history)
 
+    _add_report(sub)
     _add_evaluate(sub)
     add_plan_parser(sub).set_defaults(func=cmd_plan)
 
@@ -390,6 +398,14 @@ def build_parser() -> argparse.ArgumentParser:
     health.add_argument("--config", help="config file (for the data directory)")
     health.set_defaults(func=cmd_healthcheck)
     return parser
+
+
+def _add_report(sub: Any) -> None:
+    from sleepenv.report.command import add_arguments  # noqa: PLC0415
+
+    report = sub.add_parser("report", help="draw a stored night (or --nights N) as a PNG chart")
+    add_arguments(report)
+    report.set_defaults(func=cmd_report)
 
 
 def _add_evaluate(sub: Any) -> None:
