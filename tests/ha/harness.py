@@ -68,8 +68,15 @@ class HomeAssistant:
         *,
         extra_yaml: str = "",
         files: dict[str, str] | None = None,
+        real_frontend: bool = False,
     ) -> None:
-        """Prepare a config dir (not started yet); `files` are extra paths relative to it."""
+        """Prepare a config dir (not started yet); `files` are extra paths relative to it.
+
+        `real_frontend` serves the release's own frontend (for a browser) instead of an
+        empty development repo.
+        """
+        if real_frontend and not installation.frontend:
+            raise HomeAssistantError("no home-assistant-frontend installed: run scripts/ha-env")
         self.installation = installation
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -87,7 +94,7 @@ class HomeAssistant:
             config_yaml(
                 self.port,
                 self._config_dir_inside,
-                f"{self._config_dir_inside}/frontend",
+                None if real_frontend else f"{self._config_dir_inside}/frontend",
                 extra_yaml,
             )
         )

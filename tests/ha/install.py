@@ -20,6 +20,7 @@ class Installation:
     root: Path | None
     hass: str  # path of the hass executable, as seen inside the chroot if there is one
     version: str
+    frontend: str = ""  # the home-assistant-frontend version installed ("" when none is)
 
     @classmethod
     def from_env_output(cls, text: str) -> Installation:
@@ -31,6 +32,7 @@ class Installation:
             root=Path(root) if root else None,
             hass=values["HASS"],
             version=values["VERSION"],
+            frontend=values.get("FRONTEND", ""),
         )
 
     def command(self, *args: str) -> list[str]:
@@ -57,9 +59,20 @@ def build_installation(*, floor: bool = False, timeout_seconds: float = 1800.0) 
 
 
 def config_yaml(
-    port: int, config_dir_inside: str, frontend_dir_inside: str, extra_yaml: str
+    port: int, config_dir_inside: str, frontend_dir_inside: str | None, extra_yaml: str
 ) -> str:
-    """configuration.yaml for a headless instance; paths as hass sees them."""
+    """configuration.yaml for a headless instance; paths as hass sees them.
+
+    With `frontend_dir_inside` None, Home Assistant serves its real frontend (the installed
+    home-assistant-frontend package) instead of an empty development repo.
+    """
+    # Without the home-assistant-frontend package Home Assistant would fall into recovery
+    # mode (0.0.0.0:8123, no config entries); an empty development repo satisfies it.
+    frontend = (
+        "frontend:\n"
+        if frontend_dir_inside is None
+        else f"frontend:\n  development_repo: {frontend_dir_inside}\n"
+    )
     return f"""\
 homeassistant:
   name: sleepenv test
@@ -79,11 +92,7 @@ http:
 api:
 websocket_api:
 
-# Without the home-assistant-frontend package Home Assistant would fall into recovery mode
-# (0.0.0.0:8123, no config entries); an empty development repo satisfies it.
-frontend:
-  development_repo: {frontend_dir_inside}
-
+{frontend}
 recorder:
   db_url: sqlite:///{config_dir_inside}/home-assistant_v2.db
   commit_interval: 1
