@@ -103,7 +103,7 @@ def test_the_coarse_sensor_gets_its_own_row_and_says_counts_are_lower_bounds() -
     assert set(coarse[:, 1]) == {row_of(fig, "movement")}
     text = " ".join(t.get_text() for t in fig.texts)
     assert "lower bounds" in text
-    assert "at least twitch 0" in text
+    assert "at least: movement 7" in text
 
 
 def test_stored_night_shades_in_bed_and_asleep_and_draws_onset_and_wake() -> None:

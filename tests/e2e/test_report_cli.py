@@ -165,3 +165,10 @@ def test_renders_a_recording_without_a_store(tmp_path: Path) -> None:
     proc = sleepenv("report", "--recording", str(tmp_path / "missing.jsonl"))
     assert proc.returncode == 2
     assert "missing.jsonl" in proc.stderr
+    proc = sleepenv("report", "--recording", str(recording), "--nights", "3", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "leave out --night and --nights" in proc.stderr
+    proc = sleepenv("report", "--recording", str(recording), "--bed", "attic", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no bed 'attic'" in proc.stderr
+    assert list(tmp_path.glob("*.png")) == [out]

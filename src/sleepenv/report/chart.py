@@ -69,14 +69,14 @@ def _header(night: ChartNight) -> tuple[str, str]:
     per_class = []
     for cls in (c for c, _ in ROWS):
         n = counts.get(cls, 0)
-        if cls is MovementClass.MOVEMENT and not n:
-            continue
+        if not n and (cls is MovementClass.MOVEMENT or night.is_lower_bound):
+            continue  # a coarse sensor cannot tell these classes: no row of zeros
         word = LABELS[cls]
         if cls is MovementClass.HYPNIC_JERK:
             per_class.append(f"{word} {n} ({len(night.waking_onsets)} woke)")
         else:
             per_class.append(f"{word} {n}")
-    bound = "at least " if night.is_lower_bound else ""
+    bound = "at least: " if night.is_lower_bound else ""
     lines = " · ".join(parts) + "\n" + bound + " · ".join(per_class)
     return title, lines
 

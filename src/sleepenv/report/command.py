@@ -25,7 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The report command's options."""
     parser.add_argument("--config", help="config file (data directory, bed names, time zones)")
     parser.add_argument("--data-dir", help="data directory (overrides the config)")
-    parser.add_argument("--bed", default=None, help="bed id (default: the first with nights)")
+    parser.add_argument(
+        "--bed",
+        default=None,
+        help="bed id (default: the first with stored nights; with --recording, the config's "
+        "bed whose name and time zone the chart uses)",
+    )
     parser.add_argument(
         "--night",
         type=date.fromisoformat,
@@ -82,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     """Write the requested chart; 0, or 1 with a message naming what exists."""
     if args.nights is not None and args.nights < 1:
         return _fail("--nights must be at least 1", EXIT_CONFIG)
+    if args.recording is not None and (args.nights is not None or args.night is not None):
+        return _fail("--recording draws the recording's night: leave out --night and --nights")
     settings = _settings(args)
     if args.recording is not None:
         return _from_recording(args, settings)
@@ -109,7 +116,11 @@ def _from_recording(args: argparse.Namespace, settings: Settings | None) -> int:
         doc = analyze_recording(path)
     except (OSError, ValueError) as exc:
         return _fail(f"cannot render {path}: {exc}", EXIT_CONFIG)
-    bed = settings.beds[0] if settings is not None and settings.beds else None
+    beds = settings.beds if settings is not None else []
+    bed = next((b for b in beds if args.bed in (None, b.id)), None)
+    if args.bed is not None and bed is None:
+        known = ", ".join(b.id for b in beds) or "none: pass --config"
+        return _fail(f"no bed {args.bed!r} in the config (beds: {known})", EXIT_CONFIG)
     tz = _zone(settings, bed.id if bed else None)
     night = from_analysis(doc, tz, bed.name if bed else f"Recording {path.name}")
     out = Path(args.out or f"sleepenv-{path.stem}.png")
