@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -172,3 +173,31 @@ def test_renders_a_recording_without_a_store(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "no bed 'attic'" in proc.stderr
     assert list(tmp_path.glob("*.png")) == [out]
+
+
+def test_tonight_is_skipped_until_its_morning(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    tonight = (now - timedelta(hours=2)).date().isoformat()
+    data = tmp_path / "data"
+    store_night(data / "sleepenv.db", "main", "2026-01-05", T0, jerks=1, plm=0)
+    store_night(data / "sleepenv.db", "main", tonight, now.timestamp() - 3600, jerks=2, plm=0)
+    bed = {"id": "main", "name": "Main", "timezone": "UTC",
+           "sensors": [{"kind": "envelope", "topic": "main/env"}]}  # fmt: skip
+
+    def report_with_morning_in(hours: float) -> str:
+        night = {
+            "start": f"{now - timedelta(hours=2):%H:%M}",
+            "morning": f"{now + timedelta(hours=hours):%H:%M}",
+            "end": f"{now + timedelta(hours=4):%H:%M}",
+        }
+        config = tmp_path / "sleepenv.yaml"
+        settings = {"beds": [bed], "night": night, "storage": {"data_dir": str(data)}}
+        config.write_text(yaml.safe_dump(settings))
+        proc = sleepenv("report", "--config", str(config), "--out", str(tmp_path / "n.png"))
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    # Before its morning tonight's night is still running: the one before is drawn.
+    assert "night 2026-01-05 of bed main" in report_with_morning_in(2)
+    # After its morning it may have closed (the sleeper got up): it is drawn.
+    assert f"night {tonight} of bed main" in report_with_morning_in(-1)

@@ -51,7 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE.jsonl",
         help="render a recording (as `sleepenv analyze` reads it) instead of a stored night",
     )
-    parser.add_argument("--out", default=None, metavar="FILE.png", help="where to write the PNG")
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE.png",
+        help="where to write the PNG (default: sleepenv-BED-NIGHT.png here)",
+    )
 
 
 def _fail(message: str, code: int = EXIT_NOTHING) -> int:
@@ -172,6 +177,19 @@ def _from_store(args: argparse.Namespace, settings: Settings | None) -> int:
         store.close()
 
 
+def _pick_night(
+    requested: date | None, nights: list[NightSummary], settings: Settings | None, tz: tzinfo
+) -> NightSummary | None:
+    """The requested night, else the latest one that is not still running (newest first)."""
+    if requested is not None:
+        return next((n for n in nights if n.night == requested.isoformat()), None)
+    n = settings.night if settings is not None else NightSettings()
+    window = NightWindow(n.start, n.end, tz, n.morning)
+    now = datetime.now().timestamp()
+    closed = [x for x in nights if not _is_running(x, window, now)]
+    return closed[0] if closed else nights[0]
+
+
 def _render_stored(args: argparse.Namespace, settings: Settings | None, store: Store) -> int:
     from sleepenv.report.chart import render_night, render_trend  # noqa: PLC0415
     from sleepenv.report.night import from_store  # noqa: PLC0415
@@ -193,18 +211,11 @@ def _render_stored(args: argparse.Namespace, settings: Settings | None, store: S
         out = Path(args.out or f"sleepenv-{bed_id}-trend.png")
         return _write(out, render_trend(chosen, name), f"{len(chosen)} nights of bed {bed_id}")
     tz = _zone(settings, bed_id)
-    if args.night is not None:
-        summary = next((n for n in nights if n.night == args.night.isoformat()), None)
-        if summary is None:
-            listed = ", ".join(n.night for n in nights[:10])
-            more = f" and {len(nights) - 10} older" if len(nights) > 10 else ""
-            return _fail(f"bed {bed_id} has no stored night {args.night} (stored: {listed}{more})")
-    else:
-        n = settings.night if settings is not None else NightSettings()
-        window = NightWindow(n.start, n.end, tz, n.morning)
-        now = datetime.now().timestamp()
-        closed = [x for x in nights if not _is_running(x, window, now)]
-        summary = closed[0] if closed else nights[0]
+    summary = _pick_night(args.night, nights, settings, tz)
+    if summary is None:
+        listed = ", ".join(n.night for n in nights[:10])
+        more = f" and {len(nights) - 10} older" if len(nights) > 10 else ""
+        return _fail(f"bed {bed_id} has no stored night {args.night} (stored: {listed}{more})")
     screen = None
     rooms = settings.guidance.bedrooms if settings is not None and settings.guidance else []
     room = next((r for r in rooms if r.bed == bed_id), None)
