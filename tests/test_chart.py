@@ -176,7 +176,7 @@ def test_trend_stacks_each_class_per_night() -> None:
     plm = [p for p in bars if p.get_gid() == MARKS_GID + "plm"]
     assert [p.get_height() for p in plm] == [0, 10]
     assert [p.get_y() for p in plm] == [1, 4]  # on top of the twitches
-    assert [t.get_text() for t in ax.texts] == ["2/h"]
+    assert [t.get_text() for t in ax.texts] == ["2.0/h"]
 
 
 def test_the_command_line_does_not_import_matplotlib_until_it_draws() -> None:

@@ -223,7 +223,14 @@ def trend_figure(nights: Sequence[NightSummary], bed_name: str) -> Figure:
     ax.set_ylabel("movements per night", fontsize=FONT_PT)
     for x, n, top in zip(xs, ordered, bottom, strict=True):
         if n.plm_index is not None:
-            ax.text(x, top, f"{n.plm_index:.0f}/h", ha="center", va="bottom", fontsize=FONT_PT)
+            ax.text(
+                x,
+                top,
+                f"{n.plm_index:.{0 if n.plm_index >= 10 else 1}f}/h",
+                ha="center",
+                va="bottom",
+                fontsize=FONT_PT,
+            )
     ax.legend(
         loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=7, fontsize=FONT_PT, frameon=False
     )
