@@ -3,6 +3,7 @@ matplotlib figure's artists before it is saved (not from pixels)."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from datetime import UTC
@@ -128,6 +129,23 @@ def test_stored_night_shades_in_bed_and_asleep_and_draws_onset_and_wake() -> Non
     assert "hypnic jerk 2 (1 woke)" in header
     assert "PLM index 1.0/h" in header
     assert "Not a diagnosis" in header
+
+
+def test_stored_occupancy_and_wake_are_used_as_stored() -> None:
+    """A night stored with its stretches in bed and wake: no estimate from movements, and
+    the time out of bed is left out of the time asleep."""
+    stored = dataclasses.replace(
+        SUMMARY,
+        in_bed_spans=((T0 - 120, T0 + 10000), (T0 + 10600, T0 + 25100)),
+        wake=T0 + 24000,
+    )
+    night = from_store(stored, EVENTS, UTC)
+    assert night.in_bed_spans == stored.in_bed_spans
+    assert night.wake == T0 + 24000
+    assert night.in_bed_note is None
+    assert night.time_to_fall_asleep_seconds == 720
+    assert night.total_sleep_seconds == 24000 - 600 - 600
+    assert from_store(SUMMARY, EVENTS, UTC).in_bed_note is not None  # older nights
 
 
 def test_analysis_document_keeps_its_spans_and_waking_jerks() -> None:

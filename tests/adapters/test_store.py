@@ -75,10 +75,25 @@ def test_waking_jerks_round_trip_and_older_databases_gain_the_column(tmp_path: P
     db.commit()
     db.close()
     store = Store(path)
-    store.save_night(NightSummary("main", "2026-01-05", 1.0, 2.0, {}, waking_jerks=3))
+    store.save_night(
+        NightSummary(
+            "main",
+            "2026-01-05",
+            1.0,
+            20.0,
+            {},
+            waking_jerks=3,
+            in_bed_spans=((2.0, 8.0), (9.5, 19.0)),
+            wake=18.0,
+        )
+    )
     old, new = sorted(store.nights("main"), key=lambda n: n.night)
     assert old.waking_jerks is None  # not known for a night stored before
+    assert old.in_bed_spans == ()
+    assert old.wake is None
     assert new.waking_jerks == 3
+    assert new.in_bed_spans == ((2.0, 8.0), (9.5, 19.0))
+    assert new.wake == 18.0
 
 
 def test_levels_of_the_running_night_round_trip_and_old_ones_are_forgotten(

@@ -212,6 +212,12 @@ def test_getting_up_in_the_morning_closes_the_night_then() -> None:
     assert last is not None
     assert last.sleep_onset is not None
     assert last.end == pytest.approx(at, abs=1.0)
+    # Occupancy and wake are kept with the night (the nightly chart draws them).
+    assert len(last.in_bed_spans) == 1
+    assert last.in_bed_spans[0][0] == pytest.approx(T0, abs=1.0)
+    assert last.in_bed_spans[0][1] == pytest.approx(T0 + up + 40, abs=5.0)
+    assert last.wake is not None
+    assert last.sleep_onset < last.wake <= last.in_bed_spans[0][1]
     states = tracker.states(T0 + 9 * H)
     assert states["movements_tonight"] == 0  # tonight starts afresh at 18:00
     assert states["sleep_onset_last_night"] == last.sleep_onset

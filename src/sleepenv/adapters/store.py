@@ -92,6 +92,8 @@ CREATE TABLE IF NOT EXISTS nights (
     plm_index REAL,
     rejected INTEGER NOT NULL,
     waking_jerks INTEGER,
+    in_bed_spans TEXT,
+    wake REAL,
     PRIMARY KEY (bed_id, night)
 );
 CREATE TABLE IF NOT EXISTS levels (
@@ -268,6 +270,9 @@ class Store:
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(nights)")}
         if "waking_jerks" not in columns:  # NULL for nights stored before: not known
             self._db.execute("ALTER TABLE nights ADD COLUMN waking_jerks INTEGER")
+        if "in_bed_spans" not in columns:  # NULL for nights stored before: not known
+            self._db.execute("ALTER TABLE nights ADD COLUMN in_bed_spans TEXT")
+            self._db.execute("ALTER TABLE nights ADD COLUMN wake REAL")
 
     def close(self) -> None:
         """Close the connection."""
@@ -367,11 +372,14 @@ class Store:
             summary.plm_index,
             summary.rejected,
             summary.waking_jerks,
+            json.dumps([list(s) for s in summary.in_bed_spans]) if summary.in_bed_spans else None,
+            summary.wake,
         )
         self._write(
             lambda db: db.execute(
                 "INSERT OR REPLACE INTO nights (bed_id, night, start, end, counts, sleep_onset,"
-                " plm_index, rejected, waking_jerks) VALUES (?,?,?,?,?,?,?,?,?)",
+                " plm_index, rejected, waking_jerks, in_bed_spans, wake)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 row,
             ),
             ("night", summary.bed_id, summary.night),
@@ -381,7 +389,7 @@ class Store:
         """The most recent nights first, for one bed or all."""
         query = (
             "SELECT bed_id, night, start, end, counts, sleep_onset, plm_index, rejected,"
-            " waking_jerks FROM nights"
+            " waking_jerks, in_bed_spans, wake FROM nights"
         )
         args: tuple[object, ...] = ()
         if bed_id is not None:
@@ -400,6 +408,8 @@ class Store:
                 plm_index=r[6],
                 rejected=r[7],
                 waking_jerks=r[8],
+                in_bed_spans=_spans(r[9]),
+                wake=r[10],
             )
             for r in rows
         ]
@@ -477,3 +487,13 @@ class Store:
         """Counters saved at the last checkpoint."""
         rows = self._db.execute("SELECT key, value FROM counters WHERE bed_id=?", (bed_id,))
         return {r[0]: r[1] for r in rows}
+
+
+def _spans(text: str | None) -> tuple[tuple[float, float], ...]:
+    """Stored in-bed stretches; none when not stored (or unreadable: shown as unknown)."""
+    if not text:
+        return ()
+    try:
+        return tuple((float(a), float(b)) for a, b in json.loads(text))
+    except (ValueError, TypeError):
+        return ()

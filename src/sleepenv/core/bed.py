@@ -545,6 +545,11 @@ class BedTracker:
             plm_index=c.plm_index if c is not None else None,
             rejected=self.messages_rejected,
             waking_jerks=c.waking_jerks if c is not None else None,
+            # A still-open stretch ends with the summary (the night's end, or now).
+            in_bed_spans=tuple(
+                (a, min(b, end, now)) for a, b in (c.sleep.in_bed_spans if c is not None else ())
+            ),
+            wake=c.sleep.wake if c is not None else None,
         )
 
     def classify_final(self, now: float) -> NightClassification:

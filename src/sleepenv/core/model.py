@@ -169,6 +169,10 @@ class NightSummary:
     # Hypnic jerks followed by an awakening; None when not known (nights stored before
     # sleepenv counted them, or no classification).
     waking_jerks: int | None = None
+    # Occupancy and wake as the final classification saw them; empty / None for nights
+    # stored before sleepenv kept them (or without a classification).
+    in_bed_spans: tuple[tuple[float, float], ...] = ()
+    wake: float | None = None
 
     @property
     def total_movements(self) -> int:

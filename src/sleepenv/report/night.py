@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from itertools import pairwise
 from typing import Any
 
 from sleepenv.core.arousal import waking_jerks
@@ -85,24 +86,30 @@ def from_store(
     sensors: int = 1,
     screen_minutes: float | None = None,
 ) -> ChartNight:
-    """A stored night: its final labels, onset and PLM index as stored.
+    """A stored night: its final labels, onset, PLM index, stretches in bed and wake as
+    stored.
 
-    The store keeps no occupancy for a closed night, so the stretch in bed is taken from
-    the first to the last movement (getting in and getting up are movements) and the
-    wake from the movements before getting up, as the live service finds it.
+    Nights stored before sleepenv kept occupancy have none: for those the stretch in bed
+    is taken from the first to the last movement (getting in and getting up are
+    movements) and the wake from the movements before getting up, as the live service
+    finds it, and the footer says so.
     """
     events = tuple(sorted(events, key=lambda e: e.onset))
-    spans: tuple[Span, ...] = ()
-    wake = total = latency = None
-    if events:
-        in_bed, out = events[0].onset, max(e.offset for e in events)
-        spans = ((in_bed, out),)
-        onset = summary.sleep_onset
-        if onset is not None:
+    spans: tuple[Span, ...] = tuple(summary.in_bed_spans)
+    wake = summary.wake
+    note = None
+    if not spans and events:
+        spans = ((events[0].onset, max(e.offset for e in events)),)
+        note = "in bed from the first to the last movement"
+    total = latency = None
+    onset = summary.sleep_onset
+    if spans and onset is not None:
+        if wake is None:
             periodic = {e.onset for e in events if e.cls is MovementClass.PLM}
-            wake = find_wake(events, onset, out, periodic)
-            total = max(0.0, wake - onset)
-            latency = max(0.0, onset - in_bed)
+            wake = find_wake(events, onset, spans[-1][1], periodic)
+        away = sum(max(0.0, min(a2, wake) - max(b1, onset)) for (_, b1), (a2, _) in pairwise(spans))
+        total = max(0.0, wake - onset - away)
+        latency = max(0.0, onset - spans[0][0])
     fallback = (summary.start, summary.end if summary.end is not None else summary.start)
     return ChartNight(
         bed_name=bed_name or summary.bed_id,
@@ -120,7 +127,7 @@ def from_store(
         is_lower_bound=bool(events) and all(e.is_lower_bound for e in events),
         sensors=sensors,
         screen_minutes=screen_minutes,
-        in_bed_note="in bed from the first to the last movement" if events else None,
+        in_bed_note=note,
     )
 
 
