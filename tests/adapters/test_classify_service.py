@@ -52,15 +52,15 @@ async def test_discovery_has_the_classification_entities(
         assert cmps["in_bed"]["p"] == "binary_sensor"
         assert cmps["in_bed"]["device_class"] == "occupancy"
         for key in ("twitches", "hypnic_jerks", "plm", "rollovers", "plm_index"):
-            assert "state_class" not in cmps[f"{key}_last_night"]
+            assert cmps[f"{key}_last_night"]["state_class"] == "measurement"  # the trend
         assert cmps["worth_discussing"]["p"] == "binary_sensor"
         assert cmps["worth_discussing"]["json_attributes_topic"] == (
             f"{prefix}/main/worth_discussing_attributes"
         )
-        assert {"hypnic_jerk", "plm", "twitch", "rollover"} <= set(
+        assert {"Hypnic jerk", "PLM-like movement", "Twitch", "Rollover"} <= set(
             cmps["movement_event"]["event_types"]
         )
-        assert all(c.get("state_class") != "measurement" for c in cmps.values())
+        assert cmps["movements_tonight"]["state_class"] != "measurement"
         # A single-sensor bed says that a partner's movements cannot be separated.
         await w.wait_for(lambda: f"{prefix}/main/attributes" in w.latest)
         assert "partner" in w.json(f"{prefix}/main/attributes")["partner_movement"]

@@ -37,7 +37,14 @@ def test_device_payload_shape() -> None:
     for c in cmps.values():
         assert c["default_entity_id"] == f"{c['p']}.{c['unique_id']}"
         assert "object_id" not in c
-        assert c.get("state_class") != "measurement"
+    # Never `measurement` for an accumulating count: only for snapshots (last night's
+    # figures) and the rolling rate, so the trend has statistics and the rate draws a line.
+    measured = {k for k, c in cmps.items() if c.get("state_class") == "measurement"}
+    assert measured == {
+        "movements_last_hour",
+        *(k for k in cmps if k.endswith("_last_night") and "onset" not in k),
+    }
+    assert payload["dev"]["sa"] == "Bedroom"
 
 
 def test_counters_and_diagnostics() -> None:
@@ -45,12 +52,34 @@ def test_counters_and_diagnostics() -> None:
     cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
     assert cmps["movements_tonight"]["state_class"] == "total_increasing"
     assert cmps["movements_tonight"]["state_topic"] == "sleepenv/main/movements_tonight"
-    assert "state_class" not in cmps["movements_last_hour"]
+    assert cmps["movements_last_hour"]["state_class"] == "measurement"
+    assert cmps["movements_last_hour"]["unit_of_measurement"] == "/h"
     assert cmps["last_movement"]["device_class"] == "timestamp"
     assert cmps["movement"]["p"] == "binary_sensor"
     assert cmps["frames_received"]["entity_category"] == "diagnostic"
     assert cmps["sensor_both_online"]["device_class"] == "connectivity"
-    assert set(cmps["movement_event"]["event_types"]) == {c.value for c in MovementClass}
+    assert len(cmps["movement_event"]["event_types"]) == len(MovementClass)
+    assert "Limb movement" in cmps["movement_event"]["event_types"]
+
+
+def test_names_are_distinct_and_short() -> None:
+    """Two entities never share a name (a binary sensor and an event both called
+    "Movement" were indistinguishable); names fit a phone's entity row."""
+    s = settings()
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    names = [c["name"] for c in cmps.values()]
+    assert len(names) == len(set(names))
+    assert max(len(n) for n in names) <= 30
+    icons = [c["icon"] for c in cmps.values() if "icon" in c]
+    assert len(icons) == len(set(icons)), "two entities share an icon"
+
+
+def test_chatty_entities_start_disabled() -> None:
+    """A state change per movement floods the logbook: those entities are opt-in."""
+    s = settings()
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    disabled = {k for k, c in cmps.items() if c.get("enabled_by_default") is False}
+    assert disabled == {"movement_event", "last_movement", "movement"}
 
 
 def test_two_sensors_same_side_get_distinct_keys() -> None:

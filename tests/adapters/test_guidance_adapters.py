@@ -315,7 +315,7 @@ def test_guidance_discovery_is_device_based_with_unique_ids() -> None:
     }
     assert cmps["next_bedtime"]["device_class"] == "timestamp"
     assert cmps["phase"]["json_attributes_topic"] == "sleepenv/guidance/bedroom/attributes"
-    assert "lights_out" in cmps["phase"]["options"]
+    assert "Lights out" in cmps["phase"]["options"]
     assert cmps["screen_minutes_in_window"]["state_class"] == "total_increasing"
     assert payload["avty"] == [{"t": "sleepenv/status"}]
     assert gd.encode("wind_down", True) == b"ON"

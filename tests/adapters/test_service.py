@@ -87,7 +87,7 @@ async def test_discovery_online_and_ha_birth(
         assert cmps["movements_tonight"]["state_class"] == "total_increasing"
         assert cmps["movements_tonight"]["unique_id"] == "sleepenv_main_movements_tonight"
         assert cmps["movement_event"]["p"] == "event"
-        assert "rollover" in cmps["movement_event"]["event_types"]
+        assert "Rollover" in cmps["movement_event"]["event_types"]
         assert cmps["sensor_both_online"]["device_class"] == "connectivity"
         assert all("object_id" not in c for c in cmps.values())
         await w.wait_for(lambda: state(w, prefix, "movements_tonight") == "0")

@@ -221,7 +221,11 @@ async def test_guidance_entities_in_home_assistant(
         start = await asyncio.to_thread(entity, "start_wind_down")
         for key in ("wind_down", "no_screen_window", "room_too_warm", "screen_minutes_in_window"):
             await asyncio.to_thread(entity, key)
-        await asyncio.to_thread(ha.wait_for_state, phase, "day")  # no caffeine cutoff set
+        # Readable states (MQTT entities have no translations), from a fixed list of options.
+        await asyncio.to_thread(ha.wait_for_state, phase, "Day")  # no caffeine cutoff set
+        registry = await asyncio.to_thread(ha.entity_registry_entry, phase)
+        assert "Wind-down" in registry["capabilities"]["options"]
+        assert not [o for o in registry["capabilities"]["options"] if "_" in o]
         await asyncio.to_thread(ha.wait_for_state, bedtime, "2026-11-20T21:30:00+00:00")
 
         await asyncio.to_thread(ha.call_service, "button", "press", {"entity_id": snooze})
@@ -233,7 +237,7 @@ async def test_guidance_entities_in_home_assistant(
         await asyncio.to_thread(ha.wait_for_state, switch, "on")
 
         await asyncio.to_thread(ha.call_service, "button", "press", {"entity_id": start})
-        state = await asyncio.to_thread(ha.wait_for_state, phase, "wind_down")
+        state = await asyncio.to_thread(ha.wait_for_state, phase, "Wind-down")
         assert "overrides" in state["attributes"]
         assert "last_reason" in state["attributes"]
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import paho.mqtt.client as mqtt
 import paho.mqtt.publish as mqtt_publish
@@ -52,6 +53,10 @@ SPEED = 240.0  # one simulated hour in 15 s
 NIGHT_HOURS = 1.0
 PROFILE, SEED = "restless_onset", 2
 COMPILE_PERIOD_SECONDS = 300
+MAX_NAME_CHARS = 30
+# The logbook (Settings → Activity) is part of default_config; this instance loads it alone.
+HA_EXTRA_YAML = "logbook:\n"
+LOGBOOK_BOUND = 20  # logbook entries of the entities enabled by default, for one night
 COMPILE_OFFSET_SECONDS = 10
 RECORD_MARGIN_SECONDS = 5
 
@@ -88,9 +93,10 @@ LEGACY_UNIQUE_IDS = ("sleepenv_bedroom_movements_total", "sleepenv_attic_movemen
 EXPECTED: dict[str, dict[str, str | None]] = {
     "movements_tonight": {"p": "sensor", "state_class": "total_increasing", "category": None},
     "twitches_tonight": {"p": "sensor", "state_class": "total", "category": None},
-    "movements_last_night": {"p": "sensor", "state_class": None, "category": None},
-    "last_movement": {"p": "sensor", "device_class": "timestamp"},
-    "movement": {"p": "binary_sensor", "device_class": "motion"},
+    "movements_last_night": {"p": "sensor", "state_class": "measurement", "category": None},
+    "movements_last_hour": {"p": "sensor", "state_class": "measurement", "category": None},
+    "last_movement": {"p": "sensor", "device_class": "timestamp", "disabled_by": "integration"},
+    "movement": {"p": "binary_sensor", "device_class": "motion", "disabled_by": "integration"},
     "movement_event": {"p": "event", "device_class": None},
     "frames_received": {"p": "sensor", "category": "diagnostic"},
     "sensor_both_online": {"p": "binary_sensor", "device_class": "connectivity"},
@@ -157,6 +163,7 @@ class Sleepenv:
     broker: MosquittoProcess
     thread: ServiceThread
     night_published_at: list[datetime] = field(default_factory=list)
+    night_started_at: list[datetime] = field(default_factory=list)
     event_changes: list[JSON] = field(default_factory=list)
 
     def restart(self) -> None:
@@ -215,6 +222,8 @@ def expected_states(ha: HomeAssistant, running: Sleepenv) -> dict[str, str]:
             if key not in kinds:  # e.g. a JSON attributes topic, not an entity of its own
                 continue
             entry = entries[f"sleepenv_{bed.id}_{key}"]
+            if entry.get("disabled_by"):  # shipped disabled: no state in Home Assistant
+                continue
             expected[entry["entity_id"]] = ha_state_of(value, kinds.get(key, "count"))
     return expected
 
@@ -260,6 +269,26 @@ def test_night_is_played(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> N
     night = generate_night(SEED, PROFILE, start=running.clock.now(), hours=NIGHT_HOURS)
     entry = home_assistant.entity_by_unique_id(f"sleepenv_{BED}_movement_event")
     assert entry is not None
+    # Shipped disabled (one change per movement); a user who wants it enables it.
+    assert entry["disabled_by"] == "integration"
+    home_assistant.ws(
+        {
+            "type": "config/entity_registry/update",
+            "entity_id": entry["entity_id"],
+            "disabled_by": None,
+        }
+    )
+    home_assistant.wait_for(  # Home Assistant reloads the MQTT entry ~30 s later
+        lambda: (
+            (state := home_assistant.state(entry["entity_id"])) is not None
+            and not state["attributes"].get("restored")
+        ),  # the registry's placeholder
+        timeout=90,
+        interval=1,
+        message="the enabled event entity has a state",
+    )
+    wait_states_match(home_assistant, running)
+    running.night_started_at.append(datetime.now(UTC))
     changes = home_assistant.subscribe_events("state_changed")
     running.event_changes = changes
 
@@ -310,6 +339,10 @@ def check_entity(ha: HomeAssistant, entry: JSON, c: Component) -> None:
     eid = entry["entity_id"]
     assert eid.split(".")[0] == c.platform, c.unique_id
     full = ha.entity_registry_entry(eid)
+    if full["disabled_by"] is not None:
+        assert full["disabled_by"] == "integration", eid
+        assert c.config.get("enabled_by_default") is False, eid
+        return  # no state to look at
     assert full["original_device_class"] == c.config.get("device_class"), eid
     assert full["entity_category"] == c.config.get("entity_category"), eid
     capabilities = full.get("capabilities") or {}
@@ -321,7 +354,10 @@ def check_entity(ha: HomeAssistant, entry: JSON, c: Component) -> None:
     assert state["attributes"].get("unit_of_measurement") == c.config.get("unit_of_measurement"), (
         eid
     )
-    assert c.config.get("state_class") != "measurement" or "unit_of_measurement" in c.config
+    # `measurement` only for the rolling rate (with a unit, so it draws a line) and for last
+    # night's figures (snapshots: the trend draws their hourly mean).
+    if c.config.get("state_class") == "measurement":
+        assert "unit_of_measurement" in c.config or c.key.endswith("_last_night"), eid
     if version_tuple(ha.version) >= (2025, 10):
         assert eid == c.config["default_entity_id"]
 
@@ -340,11 +376,13 @@ def test_current_entities_as_intended(home_assistant: HomeAssistant, sleepenv: S
             assert state_class == want["state_class"], key
         if "category" in want:
             assert full["entity_category"] == want["category"], key
+        if "disabled_by" in want:
+            assert entry["disabled_by"] == want["disabled_by"], key
     assert f"sleepenv_{GUEST}_movements_tonight" in entries
     assert not [u for u in entries if u.startswith(f"sleepenv_{GUEST}_sensor_")]
     event = entries[f"sleepenv_{BED}_movement_event"]
     types = home_assistant.entity_registry_entry(event["entity_id"])["capabilities"]["event_types"]
-    assert {"twitch", "rollover", "hypnic_jerk", "plm"} <= set(types)
+    assert {"Twitch", "Rollover", "Hypnic jerk", "PLM-like movement"} <= set(types)
     guest = home_assistant.state(entries[f"sleepenv_{GUEST}_movements_tonight"]["entity_id"])
     assert guest is not None
     assert guest["attributes"]["counts_are_lower_bounds"] is True
@@ -354,12 +392,17 @@ def test_names_read_well(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> N
     """Friendly names are "<bed> <entity>", with no repetition, ids or odd spacing."""
     components = sleepenv.components()
     entries = wait_registered(home_assistant, components)
-    seen: dict[tuple[str, str], str] = {}  # two entities of one platform, one name
+    seen: dict[tuple[str, str], str] = {}  # two entities of a device, one name
     for c in components:
         device_name = str(c.device["name"])
-        state = home_assistant.state(entries[c.unique_id]["entity_id"])
-        assert state is not None
-        friendly = state["attributes"]["friendly_name"]
+        eid = entries[c.unique_id]["entity_id"]
+        state = home_assistant.state(eid)
+        if state is None:  # shipped disabled: the name Home Assistant would show
+            full = home_assistant.entity_registry_entry(eid)
+            assert full["disabled_by"] == "integration", eid
+            friendly = f"{device_name} {full['original_name']}"
+        else:
+            friendly = state["attributes"]["friendly_name"]
         if c.config["name"] is None:  # the device's main feature: named like the device
             assert friendly == device_name, c.unique_id
             continue
@@ -371,8 +414,12 @@ def test_names_read_well(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> N
         assert device_words[-1] != name_words[0], f"repeats a word: {friendly!r}"
         assert "_" not in friendly
         assert "  " not in friendly
-        seen_key = (c.device_topic, f"{c.platform}:{friendly}")
-        assert seen_key not in seen, f"two {c.platform} entities named {friendly!r}"
+        # Fits an entity row of a phone (412 px wide) next to its state.
+        assert len(name) <= MAX_NAME_CHARS, f"too long: {name!r}"
+        # Across platforms too: a binary sensor and an event both named "Movement" could not
+        # be told apart in pickers, lists and the logbook.
+        seen_key = (c.device_topic, friendly.lower())
+        assert seen_key not in seen, f"two entities named {friendly!r}: {seen.get(seen_key)}"
         seen[seen_key] = c.key
     problems = home_assistant.log_lines("mqtt")
     assert not problems, "\n".join(problems)
@@ -411,7 +458,7 @@ def test_event_entity_fired_each_movement(
 
     def fired() -> Counter[str]:
         return Counter(
-            change["data"]["new_state"]["attributes"]["event_type"]
+            change["data"]["new_state"]["attributes"]["movement_class"]
             for change in sleepenv.event_changes
             if change["data"]["entity_id"] == eid
             and change["data"]["new_state"]["state"] != "unavailable"
@@ -428,14 +475,44 @@ def test_event_entity_fired_each_movement(
     )
     assert last["attributes"]["duration_seconds"] >= 0
     assert last["attributes"]["sensor"]
+    assert last["attributes"]["event_type"] in last["attributes"]["event_types"]
+    assert "_" not in last["attributes"]["event_type"]  # readable, e.g. "Limb movement"
     datetime.fromisoformat(last["state"])
+
+
+def test_logbook_stays_readable(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
+    """The night leaves a few logbook entries, not one or more per movement: the rolling
+    count has a state class and unit, the per-movement entities ship disabled."""
+    entries = registry_by_unique_id(home_assistant)
+    bed_entities = {
+        e["entity_id"]: unique_id.removeprefix(f"sleepenv_{BED}_")
+        for unique_id, e in entries.items()
+        if unique_id.startswith(f"sleepenv_{BED}_")
+    }
+    start = sleepenv.night_started_at[0].isoformat()
+    end = datetime.now(UTC).isoformat()
+    logbook = home_assistant.rest("GET", f"/api/logbook/{quote(start)}?end_time={quote(end)}")
+    per_key = Counter(
+        bed_entities[e["entity_id"]] for e in logbook if e.get("entity_id") in bed_entities
+    )
+    movements = sum(1 for bed, _ in sleepenv.thread.events if bed == BED)
+    assert per_key["movement_event"] > 0, "the enabled event entity logs: the query works"
+    for key in ("movements_last_hour", "last_movement", "movement", "movements_tonight"):
+        assert per_key[key] == 0, (key, per_key)
+    shipped = sum(n for key, n in per_key.items() if key != "movement_event")
+    assert shipped <= LOGBOOK_BOUND < movements, (per_key, movements)
 
 
 def test_availability_follows_sleepenv(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
     """Stopping sleepenv makes every entity unavailable; a restart brings them all back."""
     components = sleepenv.components()
     entries = wait_registered(home_assistant, components)
-    entity_ids = [entries[c.unique_id]["entity_id"] for c in components]
+    entity_ids = [
+        entries[c.unique_id]["entity_id"]
+        for c in components
+        if not entries[c.unique_id]["disabled_by"]  # shipped disabled: no state
+    ]
+    assert len(entity_ids) > len(components) / 2
     sleepenv.thread.stop()
     for eid in entity_ids:
         home_assistant.wait_for_state(eid, "unavailable")
@@ -458,8 +535,9 @@ def test_home_assistant_restart(home_assistant: HomeAssistant, sleepenv: Sleepen
     after = wait_registered(home_assistant, components)
     assert {u: after[u]["entity_id"] for u in before} == before
     wait_states_match(home_assistant, sleepenv)
-    for eid in before.values():
-        home_assistant.wait_for_state(eid, lambda s: s["state"] != "unavailable")
+    for unique_id, eid in before.items():
+        if not after[unique_id]["disabled_by"]:
+            home_assistant.wait_for_state(eid, lambda s: s["state"] != "unavailable")
     problems = home_assistant.log_lines("mqtt") + home_assistant.log_lines(levels=("ERROR",))
     assert not problems, "\n".join(problems)
     # It saw the birth message and sent discovery and states again (its log line about

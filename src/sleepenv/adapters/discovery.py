@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sleepenv import __version__
+from sleepenv.adapters import ha_labels
 from sleepenv.adapters.decode import json_object
 from sleepenv.core.model import MovementClass, MovementEvent, Rejection
 from sleepenv.settings import BedSettings, MqttSettings
 
 ORIGIN = {"name": "sleepenv", "sw": __version__}
-EVENT_TYPES = [c.value for c in MovementClass]
+EVENT_TYPES = [ha_labels.MOVEMENT_LABELS[c] for c in MovementClass]
 PARTNER_NOTE = "One sensor under the bed: a partner's movements cannot be told apart from yours."
 LOWER_BOUND_NOTE = (
     "Zigbee vibration sensor: at most one report a minute, so counts are lower bounds."
@@ -21,6 +22,7 @@ LOWER_BOUND_NOTE = (
 
 
 ADVISORY_ATTRIBUTES = "worth_discussing_attributes"
+DEFAULT_AREA = "Bedroom"
 # A count published with the moment it was last reset: `{"count": n, "last_reset": iso}`.
 NIGHTLY_COUNT = "nightly_count"
 
@@ -32,15 +34,39 @@ class Entity:
     key: str
     platform: str
     name: str
-    kind: str = "count"  # count | nightly_count | timestamp | binary | event | number
+    kind: str = "count"  # count | nightly_count | timestamp | binary | event | number | ...
     device_class: str | None = None
     state_class: str | None = None
     entity_category: str | None = None
     icon: str | None = None
     unit: str | None = None
+    # The chattiest entities (a state change per movement) start disabled: they flood
+    # Home Assistant's logbook, and the counts and "last night" figures tell the night.
+    enabled_by_default: bool = True
 
+
+# Reads the advisory's attributes topic: its state is the pattern, in plain words.
+ADVISORY_REASON = "advisory_reason"
 
 BED_ENTITIES: tuple[Entity, ...] = (
+    Entity("in_bed", "binary_sensor", "In bed", kind="binary", device_class="occupancy"),
+    Entity(
+        "sleep_onset",
+        "sensor",
+        "Sleep onset tonight",
+        kind="timestamp",
+        device_class="timestamp",
+        icon="mdi:sleep",
+    ),
+    Entity(
+        "time_to_fall_asleep",
+        "sensor",
+        "Time to fall asleep",
+        kind="number",
+        device_class="duration",
+        unit="min",
+        icon="mdi:timer-sand",
+    ),
     Entity(
         "movements_tonight",
         "sensor",
@@ -55,10 +81,10 @@ BED_ENTITIES: tuple[Entity, ...] = (
         Entity(key, "sensor", name, kind=NIGHTLY_COUNT, state_class="total", icon=icon)
         for key, name, icon in (
             ("twitches_tonight", "Twitches tonight", "mdi:lightning-bolt-outline"),
-            ("limb_movements_tonight", "Limb movements tonight", "mdi:shoe-print"),
-            ("rollovers_tonight", "Rollovers tonight", "mdi:rotate-3d-variant"),
             ("hypnic_jerks_tonight", "Hypnic jerks tonight", "mdi:flash-alert-outline"),
+            ("limb_movements_tonight", "Limb movements tonight", "mdi:shoe-print"),
             ("plm_tonight", "PLM-like movements tonight", "mdi:metronome"),
+            ("rollovers_tonight", "Rollovers tonight", "mdi:rotate-3d-variant"),
         )
     ),
     Entity(
@@ -69,40 +95,40 @@ BED_ENTITIES: tuple[Entity, ...] = (
         unit="/h",
         icon="mdi:chart-bell-curve",
     ),
-    Entity("sleep_onset", "sensor", "Sleep onset", kind="timestamp", device_class="timestamp"),
+    # A rolling count is a rate: a unit and `measurement` make Home Assistant draw it as a
+    # line and keep it out of the logbook (a change per movement flooded it).
     Entity(
-        "time_to_fall_asleep",
+        "movements_last_hour",
         "sensor",
-        "Time to fall asleep",
-        kind="number",
-        device_class="duration",
-        unit="min",
+        "Movements per hour",
+        state_class="measurement",
+        unit="/h",
+        icon="mdi:chart-timeline-variant",
     ),
-    Entity("in_bed", "binary_sensor", "In bed", kind="binary", device_class="occupancy"),
-    # Last night's final figures: no state class (they are replaced, not accumulated).
+    # Last night's final figures, replaced when a night closes. `measurement` (a snapshot,
+    # not an accumulating count) gives them long-term statistics (hourly mean, min, max),
+    # which is what the dashboard's multi-night trend draws: the counters of tonight only
+    # keep state and sum, and their daily maximum does not exist.
     *(
-        Entity(f"{key}_last_night", "sensor", f"{name} last night", icon="mdi:calendar-check")
-        for key, name in (
-            ("twitches", "Twitches"),
-            ("hypnic_jerks", "Hypnic jerks"),
-            ("limb_movements", "Limb movements"),
-            ("plm", "PLM-like movements"),
-            ("rollovers", "Rollovers"),
+        Entity(key, "sensor", name, state_class="measurement", icon=icon)
+        for key, name, icon in (
+            ("movements_last_night", "Movements last night", "mdi:bed-outline"),
+            ("twitches_last_night", "Twitches last night", "mdi:lightning-bolt"),
+            ("hypnic_jerks_last_night", "Hypnic jerks last night", "mdi:flash-alert"),
+            ("waking_jerks_last_night", "Waking jerks last night", "mdi:alarm-light-outline"),
+            ("limb_movements_last_night", "Limb movements last night", "mdi:walk"),
+            ("plm_last_night", "PLM-like movements last night", "mdi:metronome-tick"),
+            ("rollovers_last_night", "Rollovers last night", "mdi:rotate-3d"),
         )
-    ),
-    Entity(
-        "waking_jerks_last_night",
-        "sensor",
-        "Hypnic jerks followed by waking last night",
-        icon="mdi:calendar-check",
     ),
     Entity(
         "plm_index_last_night",
         "sensor",
         "PLM index last night",
         kind="number",
+        state_class="measurement",
         unit="/h",
-        icon="mdi:calendar-check",
+        icon="mdi:chart-bell-curve-cumulative",
     ),
     Entity(
         "sleep_onset_last_night",
@@ -110,6 +136,7 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "Sleep onset last night",
         kind="timestamp",
         device_class="timestamp",
+        icon="mdi:bed-clock",
     ),
     Entity(
         "worth_discussing",
@@ -118,11 +145,38 @@ BED_ENTITIES: tuple[Entity, ...] = (
         kind="binary",
         icon="mdi:doctor",
     ),
-    Entity("movements_last_hour", "sensor", "Movements in the last hour", icon="mdi:history"),
-    Entity("movements_last_night", "sensor", "Movements last night", icon="mdi:calendar-check"),
-    Entity("last_movement", "sensor", "Last movement", kind="timestamp", device_class="timestamp"),
-    Entity("movement", "binary_sensor", "Movement", kind="binary", device_class="motion"),
-    Entity("movement_event", "event", "Movement", kind="event", icon="mdi:run"),
+    Entity(
+        ADVISORY_REASON,
+        "sensor",
+        "Pattern to discuss",
+        kind=ADVISORY_REASON,
+        icon="mdi:clipboard-text-outline",
+    ),
+    Entity(
+        "last_movement",
+        "sensor",
+        "Last movement",
+        kind="timestamp",
+        device_class="timestamp",
+        icon="mdi:clock-outline",
+        enabled_by_default=False,
+    ),
+    Entity(
+        "movement",
+        "binary_sensor",
+        "Moving",
+        kind="binary",
+        device_class="motion",
+        enabled_by_default=False,
+    ),
+    Entity(
+        "movement_event",
+        "event",
+        "Live movement",
+        kind="event",
+        icon="mdi:run",
+        enabled_by_default=False,
+    ),
     Entity(
         "frames_received",
         "sensor",
@@ -162,7 +216,7 @@ SERVICE_ENTITIES: tuple[Entity, ...] = (
         kind=SERVICE,
         state_class="total_increasing",
         entity_category="diagnostic",
-        icon="mdi:alert-circle-outline",
+        icon="mdi:alert-octagon-outline",
     ),
 )
 
@@ -232,6 +286,14 @@ def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str,
     if entity.kind == "event":
         cfg["state_topic"] = event_topic(mqtt, bed.id)
         cfg["event_types"] = EVENT_TYPES
+        # Readable types; the class stays as `movement_class`, and the label is marked live.
+        cfg["value_template"] = ha_labels.event_template(
+            ha_labels.MOVEMENT_LABELS, "movement_class", ha_labels.LIVE_NOTE
+        )
+    elif entity.kind == ADVISORY_REASON:
+        cfg["state_topic"] = state_topic(mqtt, bed.id, ADVISORY_ATTRIBUTES)
+        cfg["value_template"] = ha_labels.advisory_reason_template()
+        cfg["json_attributes_topic"] = cfg["state_topic"]
     elif entity.kind == SERVICE:
         cfg["state_topic"] = diagnostics_topic(mqtt)
         cfg["value_template"] = f"{{{{ value_json.{entity.key} }}}}"
@@ -251,11 +313,16 @@ def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str,
     if entity.key == "worth_discussing":
         # The triggering pattern and the informational wording, as attributes.
         cfg["json_attributes_topic"] = state_topic(mqtt, bed.id, ADVISORY_ATTRIBUTES)
+    if not entity.enabled_by_default:
+        cfg["enabled_by_default"] = False
     return cfg
 
 
-def bed_discovery(mqtt: MqttSettings, bed: BedSettings) -> tuple[str, dict[str, Any]]:
-    """The device-based discovery message for one bed."""
+def bed_discovery(
+    mqtt: MqttSettings, bed: BedSettings, area: str = DEFAULT_AREA
+) -> tuple[str, dict[str, Any]]:
+    """The device-based discovery message for one bed (`area`: where Home Assistant puts
+    the device when it first sees it; the user can move it)."""
     device_id = f"sleepenv_{bed.id}"
     payload: dict[str, Any] = {
         "dev": {
@@ -264,6 +331,7 @@ def bed_discovery(mqtt: MqttSettings, bed: BedSettings) -> tuple[str, dict[str, 
             "mf": "sleepenv",
             "mdl": "Bed movement sensor",
             "sw": __version__,
+            "sa": area,
         },
         "o": ORIGIN,
         "avty": [{"t": status_topic(mqtt)}],

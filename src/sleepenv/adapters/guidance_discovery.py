@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sleepenv import __version__
+from sleepenv.adapters import ha_labels
 from sleepenv.adapters.discovery import ORIGIN, Entity, encode_state, status_topic
 from sleepenv.core.timeline import Phase
 from sleepenv.settings import MqttSettings
@@ -37,7 +38,7 @@ ENTITIES: tuple[Entity, ...] = (
     Entity(
         "room_temperature_deviation",
         "sensor",
-        "Room temperature deviation",
+        "Room temperature vs target",
         kind="number",
         state_class="measurement",
         unit="°C",
@@ -47,7 +48,7 @@ ENTITIES: tuple[Entity, ...] = (
     Entity(
         "screen_minutes_in_window",
         "sensor",
-        "Screen minutes in the no-screen window",
+        "Screen time before bed",
         kind="number",
         device_class="duration",
         state_class="total_increasing",
@@ -56,6 +57,9 @@ ENTITIES: tuple[Entity, ...] = (
     ),
     Entity("start_wind_down", "button", "Start wind-down now", kind="button", icon="mdi:play"),
     Entity("snooze", "button", "Snooze", kind="button", icon="mdi:alarm-snooze"),
+    # The answer to the last button press (what it did, or why it did nothing), beside
+    # the buttons until the next phase starts.
+    Entity("note", "sensor", "Note", kind="text", icon="mdi:message-text-outline"),
     Entity("reminder", "event", "Reminder", kind="event", icon="mdi:bell-ring-outline"),
 )
 KINDS = {e.key: e.kind for e in ENTITIES}
@@ -92,10 +96,13 @@ def _component(mqtt: MqttSettings, room: BedroomSettings, e: Entity) -> dict[str
         cfg["command_topic"] = command_topic(mqtt, room.id, e.key)
     if e.platform == "button":
         cfg["payload_press"] = PRESS
+    # Readable states (MQTT entities have no translations); the topics keep machine values.
     if e.platform == "event":
-        cfg["event_types"] = ["caffeine_cutoff", "no_screen"]
+        cfg["event_types"] = list(ha_labels.REMINDER_LABELS.values())
+        cfg["value_template"] = ha_labels.event_template(ha_labels.REMINDER_LABELS, "reminder")
     if e.key == "phase":
-        cfg["options"] = [p.value for p in Phase]
+        cfg["options"] = [ha_labels.PHASE_LABELS[p] for p in Phase]
+        cfg["value_template"] = ha_labels.state_template(ha_labels.PHASE_LABELS)
         cfg["json_attributes_topic"] = room_topic(mqtt, room.id, "attributes")
     for field in ("device_class", "state_class", "icon"):
         value = getattr(e, field)
@@ -116,6 +123,7 @@ def bedroom_discovery(mqtt: MqttSettings, room: BedroomSettings) -> tuple[str, d
             "mf": "sleepenv",
             "mdl": "Bedtime guidance",
             "sw": __version__,
+            "sa": room.name,
         },
         "o": ORIGIN,
         "avty": [{"t": status_topic(mqtt)}],

@@ -1,0 +1,78 @@
+"""Readable words for Home Assistant, put into discovery's value templates.
+
+MQTT entities cannot use Home Assistant's translations (MQTT discovery has no
+`translation_key`, up to 2026.11), so Home Assistant would show machine values such as
+"Limb_movement" or "no_screen". The published payloads keep the machine values (other
+MQTT clients and the tests read them); the templates below turn them into readable states
+in Home Assistant and keep the machine value as an attribute where there is room for one.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sleepenv.core.advisory import AdvisoryConfig
+from sleepenv.core.model import MovementClass
+from sleepenv.core.timeline import Phase
+
+MOVEMENT_LABELS: dict[str, str] = {
+    MovementClass.TWITCH: "Twitch",
+    MovementClass.HYPNIC_JERK: "Hypnic jerk",
+    MovementClass.LIMB_MOVEMENT: "Limb movement",
+    MovementClass.PLM: "PLM-like movement",
+    MovementClass.ROLLOVER: "Rollover",
+    MovementClass.BOUT: "Long bout",
+    MovementClass.MOVEMENT: "Movement",
+}
+PHASE_LABELS: dict[str, str] = {
+    Phase.DAY: "Day",
+    Phase.CAFFEINE_CUTOFF: "Caffeine cut-off",
+    Phase.WIND_DOWN: "Wind-down",
+    Phase.NO_SCREEN: "No screens",
+    Phase.LIGHTS_OUT: "Lights out",
+    Phase.ASLEEP: "Asleep",
+    Phase.WAKE: "Wake-up",
+}
+REMINDER_LABELS: dict[str, str] = {
+    Phase.CAFFEINE_CUTOFF: "Caffeine cut-off",
+    Phase.NO_SCREEN: "No screens",
+}
+# Live labels are provisional: the night is classified again as it goes on and once more
+# when it ends, so the events of a night need not add up to its final counts.
+LIVE_NOTE = (
+    "Live label, may change as the night goes on: the last-night figures are the final count."
+)
+NO_PATTERN = "No pattern"
+TOO_FEW_NIGHTS = "Too few nights yet"
+STATE_MAX_CHARS = 255  # Home Assistant refuses a longer state
+
+
+def _labels(labels: dict[str, str]) -> str:
+    """A Jinja dict literal (JSON is one) of machine value -> readable word."""
+    return json.dumps({str(k): v for k, v in labels.items()}, sort_keys=True)
+
+
+def state_template(labels: dict[str, str]) -> str:
+    """A sensor's value template: the readable word, or the value itself when unknown."""
+    return f"{{{{ {_labels(labels)}.get(value, value) }}}}"
+
+
+def event_template(labels: dict[str, str], machine_key: str, note: str | None = None) -> str:
+    """An event entity's value template: a readable event type, the machine value kept
+    as the attribute `machine_key` (and an optional note)."""
+    extra = f", note={json.dumps(note)}" if note is not None else ""
+    return (
+        f"{{% set d = value_json %}}{{{{ dict(d, event_type={_labels(labels)}"
+        f".get(d.event_type, d.event_type), {machine_key}=d.event_type{extra}) | tojson }}}}"
+    )
+
+
+def advisory_reason_template() -> str:
+    """The advisory's reason as a state: its patterns, or why there is none."""
+    min_nights = AdvisoryConfig().min_nights
+    return (
+        "{% set p = value_json.patterns or [] %}"
+        f"{{% if p %}}{{{{ (p | join('; '))[:{STATE_MAX_CHARS}] }}}}"
+        f"{{% elif (value_json.nights_considered or 0) < {min_nights} %}}{TOO_FEW_NIGHTS}"
+        f"{{% else %}}{NO_PATTERN}{{% endif %}}"
+    )
