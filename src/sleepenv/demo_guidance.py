@@ -43,7 +43,8 @@ def guidance_for(start: float, hours: float, bed: str) -> GuidanceSettings:
     wake = datetime.fromtimestamp(max(end, start + 60)).time().replace(second=0, microsecond=0)
     room = BedroomSettings(
         id=ROOM,
-        name="Demo bedroom",
+        # Suggested as the device's area: the same area the demo's bed lands in.
+        name="Bedroom",
         bed=bed,
         schedule=ScheduleSettings(bedtime=bedtime, wake=wake),
         devices=[

@@ -179,6 +179,8 @@ def test_demo_fills_the_shipped_dashboard(demo: DemoRun) -> None:
             assert entity_id == f"{component['p']}.{component['unique_id']}"
             created[entity_id] = component
     missing = sorted(referenced - set(created))
+    # The bed and its guidance land in one area of Home Assistant.
+    assert len({c["dev"].get("sa") for c in demo.discovery().values()}) == 1
     assert not missing, f"the dashboard shows 'Entity not found' for {missing}"
     # The sensor-health rows have something to show: the simulated sensor said online.
     online = [e for e in referenced if e.startswith("binary_sensor.") and e.endswith("_online")]
