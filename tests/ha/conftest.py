@@ -16,6 +16,7 @@ import pytest
 
 from sleepenv.adapters.broker import MosquittoProcess, start_mosquitto
 
+from .browser import chromium, frontend_home_assistant  # noqa: F401  (fixtures)
 from .harness import HomeAssistant, HomeAssistantError, Installation, build_installation
 
 
