@@ -13,6 +13,7 @@ drawn without waiting days.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -34,6 +35,7 @@ CHROMIUM = Path(os.environ.get("SLEEPENV_CHROMIUM", "/usr/bin/chromium"))
 PHONE_VIEWPORT: ViewportSize = {"width": 412, "height": 915}
 ARTEFACTS = REPO_ROOT / "test-artifacts" / "browser"
 RENDER_TIMEOUT_MS = 30_000
+ICON_TIMEOUT_MS = 5_000
 MAX_SCREENSHOT_HEIGHT = 4000
 
 # Every element's own text, through open shadow roots; hidden elements are left out.
@@ -96,6 +98,23 @@ CHART_SERIES_JS = """
       (v) => v !== null && v !== undefined && typeof v !== 'object' && !Number.isNaN(Number(v))
     ).map(Number),
   })));
+}
+"""
+
+# True once every visible icon has its picture.
+ICONS_LOADED_JS = """
+() => {
+  const walk = (root, found) => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.shadowRoot) walk(el.shadowRoot, found);
+      if (el.localName === 'ha-icon' && el.getClientRects().length > 0) found.push(el);
+    }
+    return found;
+  };
+  return walk(document, []).every((icon) => {
+    const svg = icon.shadowRoot && icon.shadowRoot.querySelector('ha-svg-icon');
+    return !icon.icon || (svg && svg.path);
+  });
 }
 """
 
@@ -263,6 +282,10 @@ class Frontend:
             self.page.locator("ha-card").first.wait_for(state="visible")
             self.page.wait_for_function(RENDERED_JS, timeout=RENDER_TIMEOUT_MS)
             self.page.evaluate("document.fonts.ready.then(() => true)")
+            # Icons load lazily, by icon set; only the pictures need them, so an icon that
+            # never comes (a wrong name) costs a few seconds and fails nothing.
+            with contextlib.suppress(PlaywrightTimeoutError):
+                self.page.wait_for_function(ICONS_LOADED_JS, timeout=ICON_TIMEOUT_MS)
         except PlaywrightTimeoutError:
             self.screenshot(f"{name}-timeout")
             raise
