@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sleepenv.adapters import discovery
+from sleepenv.adapters import bed_entities, discovery
 from sleepenv.core.model import MovementClass, MovementEvent
 from sleepenv.settings import Settings
 
@@ -114,11 +114,11 @@ def test_per_class_counts_are_totals_with_the_night_start_as_last_reset() -> Non
     for key in ("hypnic_jerks_tonight", "plm_tonight"):
         assert cmps[key]["state_class"] == "total"
     assert "last_reset_value_template" not in cmps["movements_tonight"]
-    doc = json.loads(discovery.encode_state(3, discovery.NIGHTLY_COUNT, 0.0))
+    doc = json.loads(discovery.encode_state(3, bed_entities.NIGHTLY_COUNT, 0.0))
     assert doc == {"count": 3, "last_reset": "1970-01-01T00:00:00+00:00"}
-    assert json.loads(discovery.encode_state(None, discovery.NIGHTLY_COUNT, 60.0))["count"] == 0
+    assert json.loads(discovery.encode_state(None, bed_entities.NIGHTLY_COUNT, 60.0))["count"] == 0
     with pytest.raises(ValueError, match="reset"):
-        discovery.encode_state(3, discovery.NIGHTLY_COUNT)
+        discovery.encode_state(3, bed_entities.NIGHTLY_COUNT)
 
 
 def test_event_payload_carries_class_and_details() -> None:

@@ -18,7 +18,7 @@ import paho.mqtt.publish as mqtt_publish
 import pytest
 import yaml
 
-from sleepenv.adapters import discovery
+from sleepenv.adapters import bed_entities, discovery
 from sleepenv.adapters.broker import MosquittoProcess
 from sleepenv.core.model import MovementClass, MovementEvent
 from sleepenv.settings import Settings
@@ -181,12 +181,12 @@ def test_advisory_carries_its_pattern(home_assistant: HomeAssistant, bed: Bed) -
     assert state["attributes"]["patterns"] == attrs["patterns"]
     assert "not a diagnosis" in state["attributes"]["note"]
     # The reason is a state of its own, so the device page shows it without ⋮ → Details.
-    reason = ha.wait_for_state(entity(ha, discovery.ADVISORY_REASON), pattern)
+    reason = ha.wait_for_state(entity(ha, bed_entities.ADVISORY_REASON), pattern)
     assert "not a diagnosis" in reason["attributes"]["note"]
     bed.state("worth_discussing_attributes", {**attrs, "patterns": []})
-    ha.wait_for_state(entity(ha, discovery.ADVISORY_REASON), "No pattern")
+    ha.wait_for_state(entity(ha, bed_entities.ADVISORY_REASON), "No pattern")
     bed.state("worth_discussing_attributes", {**attrs, "patterns": [], "nights_considered": 2})
-    ha.wait_for_state(entity(ha, discovery.ADVISORY_REASON), "Too few nights yet")
+    ha.wait_for_state(entity(ha, bed_entities.ADVISORY_REASON), "Too few nights yet")
 
 
 def test_event_entity_fires_the_class_with_peak_and_side(

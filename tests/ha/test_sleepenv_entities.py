@@ -28,7 +28,7 @@ import paho.mqtt.publish as mqtt_publish
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sleepenv.adapters import discovery
+from sleepenv.adapters import bed_entities, discovery
 from sleepenv.adapters.broker import MosquittoProcess
 from sleepenv.clock import ScaledClock
 from sleepenv.settings import Settings
@@ -207,7 +207,7 @@ def ha_state_of(value: Any, kind: str) -> str:
         return "unknown"
     if kind == "binary":
         return "on" if value else "off"
-    if kind == discovery.NIGHTLY_COUNT:
+    if kind == bed_entities.NIGHTLY_COUNT:
         return str(value)  # the JSON's `count`, through the value_template
     return discovery.encode_state(value, kind).decode()
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from sleepenv import __version__
 from sleepenv.adapters import ha_labels
-from sleepenv.adapters.discovery import ORIGIN, Entity, encode_state, status_topic
+from sleepenv.adapters.bed_entities import Entity
+from sleepenv.adapters.discovery import ORIGIN, encode_state, status_topic
 from sleepenv.core.timeline import Phase
 from sleepenv.settings import MqttSettings
 from sleepenv.settings_guidance import BedroomSettings
