@@ -128,6 +128,10 @@ class Publisher:
         """State topics waiting for their turn (not counting those in flight)."""
         return len(self._states)
 
+    def is_waiting(self, topic: str) -> bool:
+        """Whether a value for the state `topic` waits for its turn."""
+        return topic in self._states
+
     @property
     def in_flight(self) -> int:
         """Publishes handed to the client and not yet acknowledged."""
