@@ -8,6 +8,7 @@ import contextlib
 import signal
 import sys
 import time
+from collections.abc import Callable
 
 import aiomqtt
 
@@ -23,8 +24,10 @@ async def record_async(
     duration: float | None = None,
     count: int | None = None,
     stop: asyncio.Event | None = None,
+    on_subscribed: Callable[[], None] | None = None,
 ) -> int:
-    """Subscribe to `topics` and append every message to `out`; returns how many were written."""
+    """Subscribe to `topics` and append every message to `out`; returns how many were written.
+    `on_subscribed` runs once the broker has confirmed the subscription."""
     stop = stop or asyncio.Event()
     written = 0
     deadline = time.monotonic() + duration if duration else None
@@ -33,6 +36,8 @@ async def record_async(
         suffix = f"-rec-{time.time_ns() % 10**6}"
         async with make_client(mqtt, will_topic, client_suffix=suffix) as c:
             await c.subscribe([(t, 1) for t in topics])
+            if on_subscribed is not None:
+                on_subscribed()
             while not stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     break
@@ -63,12 +68,18 @@ def record(args: argparse.Namespace, settings: Settings | None) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        print(
-            f"recording {', '.join(args.topic)} from {mqtt.host}:{mqtt.port} to {args.out}"
-            " (Ctrl-C to stop)",
-            file=sys.stderr,
+
+        def subscribed() -> None:  # said once messages can arrive, not before
+            print(
+                f"recording {', '.join(args.topic)} from {mqtt.host}:{mqtt.port} to {args.out}"
+                " (Ctrl-C to stop)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        return await record_async(
+            mqtt, args.topic, args.out, args.duration, args.count, stop, subscribed
         )
-        return await record_async(mqtt, args.topic, args.out, args.duration, args.count, stop)
 
     try:
         written = asyncio.run(main())

@@ -32,8 +32,8 @@ async def test_analyze_finds_the_events_of_a_recorded_replay(
         text=True,
     )  # fmt: skip
     assert rec.stderr is not None
-    assert "recording" in rec.stderr.readline()
-    await asyncio.sleep(2.0)  # the recorder subscribes a moment after it says so
+    # Said once the broker has confirmed the subscription: nothing published after is lost.
+    assert "recording" in await asyncio.to_thread(rec.stderr.readline)
     await publish_many(mosquitto.host, mosquitto.port, night)
     _, err = rec.communicate(timeout=30)
     assert rec.returncode == 0, err
