@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from sleepenv.adapters import bed_entities, discovery
-from sleepenv.core.model import MovementClass, MovementEvent
+from sleepenv.adapters import bed_entities, discovery, ha_labels
+from sleepenv.core.advisory import advise
+from sleepenv.core.model import MovementClass, MovementEvent, NightSummary
 from sleepenv.settings import Settings
 
 
@@ -161,3 +162,25 @@ def test_stale_discovery_is_ours_and_not_current() -> None:
     assert not stale(
         s.mqtt, {current}, "homeassistant/sensor/0x00/v/config", json.dumps(z2m).encode()
     )
+
+
+def test_each_advisory_pattern_has_a_short_name() -> None:
+    """The advisory's reason sensor shows a short name per pattern, found by a word of the
+    pattern's sentence: every sentence the advisory writes holds exactly one such word."""
+    nights = [
+        NightSummary(
+            "main",
+            f"2026-01-{day:02d}",
+            0.0,
+            1.0,
+            counts={"hypnic_jerk": 4, "twitch": 60 if day > 4 else 1},
+            plm_index=20.0,
+            waking_jerks=1,
+        )
+        for day in range(1, 8)
+    ]
+    patterns = advise(nights).patterns
+    assert len(patterns) == 3  # every pattern the advisory knows
+    for sentence in patterns:
+        words = [word for word, _ in ha_labels.PATTERN_NAMES if word in sentence]
+        assert len(words) == 1, sentence

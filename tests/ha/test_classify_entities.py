@@ -181,8 +181,13 @@ def test_advisory_carries_its_pattern(home_assistant: HomeAssistant, bed: Bed) -
     assert state["attributes"]["patterns"] == attrs["patterns"]
     assert "not a diagnosis" in state["attributes"]["note"]
     # The reason is a state of its own, so the device page shows it without ⋮ → Details.
-    reason = ha.wait_for_state(entity(ha, bed_entities.ADVISORY_REASON), pattern)
+    # Short, so the name beside it is not cut off on a phone; the sentences are attributes.
+    reason = ha.wait_for_state(entity(ha, bed_entities.ADVISORY_REASON), "PLM-like movements")
     assert "not a diagnosis" in reason["attributes"]["note"]
+    assert reason["attributes"]["patterns"] == [pattern]
+    rising = "twitches and jerks rising: 40 a night lately, 12 before"
+    bed.state("worth_discussing_attributes", {**attrs, "patterns": [rising, pattern]})
+    ha.wait_for_state(entity(ha, bed_entities.ADVISORY_REASON), "Twitches rising +1")
     bed.state("worth_discussing_attributes", {**attrs, "patterns": []})
     ha.wait_for_state(entity(ha, bed_entities.ADVISORY_REASON), "No pattern")
     bed.state("worth_discussing_attributes", {**attrs, "patterns": [], "nights_considered": 2})

@@ -44,7 +44,6 @@ LIVE_NOTE = (
 )
 NO_PATTERN = "No pattern"
 TOO_FEW_NIGHTS = "Too few nights yet"
-STATE_MAX_CHARS = 255  # Home Assistant refuses a longer state
 
 
 def _labels(labels: dict[str, str]) -> str:
@@ -67,12 +66,29 @@ def event_template(labels: dict[str, str], machine_key: str, note: str | None = 
     )
 
 
+# Short names of the advisory's patterns (core/advisory.py words them in full), by a word
+# each pattern's sentence holds, tried in this order. Short, so that the state leaves room
+# for the entity's name on a phone; the full sentences are attributes and on the dashboard.
+PATTERN_NAMES: tuple[tuple[str, str], ...] = (
+    ("PLM-like", "PLM-like movements"),
+    ("awakening", "Waking jerks"),
+    ("rising", "Twitches rising"),
+)
+PATTERN_FALLBACK_CHARS = 24
+
+
 def advisory_reason_template() -> str:
-    """The advisory's reason as a state: its patterns, or why there is none."""
+    """The advisory's reason as a short state: the first pattern's short name (and how
+    many more), or why there is none."""
     min_nights = AdvisoryConfig().min_nights
+    names = "".join(
+        f"{{% elif {json.dumps(word)} in t %}}{name}" for word, name in PATTERN_NAMES
+    ).removeprefix("{% el")
     return (
         "{% set p = value_json.patterns or [] %}"
-        f"{{% if p %}}{{{{ (p | join('; '))[:{STATE_MAX_CHARS}] }}}}"
+        f"{{% if p %}}{{% set t = p[0] %}}{{% {names}"
+        f"{{% else %}}{{{{ t[:{PATTERN_FALLBACK_CHARS}] }}}}{{% endif %}}"
+        "{% if p | length > 1 %} +{{ p | length - 1 }}{% endif %}"
         f"{{% elif (value_json.nights_considered or 0) < {min_nights} %}}{TOO_FEW_NIGHTS}"
         f"{{% else %}}{NO_PATTERN}{{% endif %}}"
     )
