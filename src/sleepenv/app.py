@@ -565,8 +565,13 @@ class Service:
 
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         mqtt = self.settings.mqtt
+        # A bed lands in the area of the guidance bedroom that follows it, if any.
+        rooms = self.settings.guidance.bedrooms if self.settings.guidance else []
+        areas = {r.bed: r.name for r in rooms if r.bed is not None}
         for bed_id, bed in self.beds.items():
-            topic, payload = discovery.bed_discovery(mqtt, bed)
+            topic, payload = discovery.bed_discovery(
+                mqtt, bed, areas.get(bed_id, discovery.DEFAULT_AREA)
+            )
             self._discovery_topics.add(topic)
             await client.publish(topic, json.dumps(payload).encode(), qos=1, retain=True)
             tracker = self.pipeline.trackers[bed_id]

@@ -201,3 +201,28 @@ def test_screen_minutes_per_evening_are_stored(
     assert service.store.screen_minutes("bedroom") == {}
     service.guidance.publish_states("bedroom")
     assert service.store.screen_minutes("bedroom") == {"2026-11-20": 0.0}
+
+
+async def test_the_bed_lands_in_its_bedroom_and_the_phase_value_is_an_attribute(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    """A bed followed by a guidance bedroom is suggested for that bedroom's area, and the
+    phase's machine value rides along as an attribute (the entity shows a readable one)."""
+    settings = guidance_settings(mosquitto, prefix, tmp_path)
+    assert settings.guidance is not None
+    room = settings.guidance.bedrooms[0].model_copy(update={"bed": "main", "name": "Loft"})
+    guidance = settings.guidance.model_copy(update={"bedrooms": [room]})
+    settings = settings.model_copy(update={"guidance": guidance})
+    clock = ScaledClock(berlin(21, 10), 1.0)
+    host, port = mosquitto.host, mosquitto.port
+    async with (
+        watch(host, port, [f"{prefix}/#", f"{prefix}ha/#"]) as w,
+        run_bedroom(host, port, clock, SimBedroom(prefix=prefix)),
+        running(settings, clock),
+    ):
+        bed_topic = f"{prefix}ha/device/sleepenv_main/config"
+        await w.wait_for(lambda: w.json(bed_topic) is not None, 10)
+        assert w.json(bed_topic)["dev"]["sa"] == "Loft"
+        base = f"{prefix}/guidance/bedroom"
+        await w.wait_for(lambda: (w.json(f"{base}/attributes") or {}).get("phase") is not None, 10)
+        assert w.json(f"{base}/attributes")["phase"] == "wind_down"

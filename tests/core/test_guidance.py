@@ -225,6 +225,16 @@ def test_states_through_the_evening() -> None:
     assert r.guidance.states(r.now)["next_bedtime"] == at(2026, 11, 21, 22, 30)
 
 
+def test_the_phase_machine_value_is_an_attribute() -> None:
+    """Home Assistant shows the readable phase; automations and other clients can still
+    read the machine value."""
+    r = room(config(), at(2026, 11, 20, 20, 0))
+    r.run_until(at(2026, 11, 20, 21, 20))
+    assert r.guidance.attributes()["phase"] == "wind_down"
+    r.run_until(at(2026, 11, 20, 21, 40))
+    assert r.guidance.attributes()["phase"] == "no_screen"
+
+
 # -- overrides -----------------------------------------------------------------------
 
 

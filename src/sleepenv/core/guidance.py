@@ -375,4 +375,6 @@ class Guidance:
             }
             for device, by_attr in self.overrides.holds().items()
         }
-        return {"overrides": holds, "last_reason": self.last_reason}
+        # The phase's machine value (the entity shows a readable one) for automations.
+        phase = self.phase.value if self.phase is not None else None
+        return {"overrides": holds, "last_reason": self.last_reason, "phase": phase}
