@@ -257,10 +257,6 @@ class Frontend:
         )
         self.context.set_default_timeout(RENDER_TIMEOUT_MS)
         self.page: Page = self.context.new_page()
-        self.console_errors: list[str] = []
-        self.page.on(
-            "console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None
-        )
         self._log_in()
 
     def _log_in(self) -> None:
@@ -322,11 +318,6 @@ class Frontend:
         """Per chart on the page, its series: id, name and the values of its points."""
         result: list[list[dict[str, Any]]] = self.page.evaluate(CHART_SERIES_JS)
         return result
-
-    def visible_text(self, text: str) -> bool:
-        """True when `text` is shown somewhere on the page (not hidden in a dialog)."""
-        locator = self.page.get_by_text(text, exact=False)
-        return any(locator.nth(i).is_visible() for i in range(locator.count()))
 
     def close(self) -> None:
         """Close the page and its context."""
