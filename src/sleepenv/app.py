@@ -46,6 +46,7 @@ from sleepenv.core.bed import BedTracker, Update
 from sleepenv.core.model import MovementEvent, NightSummary, Rejection
 from sleepenv.guidance_runner import GuidanceRunner
 from sleepenv.pipeline import Pipeline
+from sleepenv.report import entity as chart_entity
 from sleepenv.settings import ConfigError, Settings, is_addon
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,12 @@ class Service:
         self._last_diagnostics: dict[str, dict[str, int]] = {}
         self._onsets: dict[str, float] = {}  # sleep onset last passed on to guidance
         self._discovery_topics: set[str] = set()
+        # The chart entity: the night each bed's chart is due for, and the PNG last drawn,
+        # kept to answer Home Assistant's birth without drawing again.
+        self._charts_due: dict[str, NightSummary] = {}
+        self._chart_wanted = asyncio.Event()
+        self._charts: dict[str, bytes] = {}
+        self.chart_failures = 0  # charts that could not be drawn (logged, rate-limited)
         self.guidance: GuidanceRunner | None = None
         if settings.guidance is not None:
             self.guidance = GuidanceRunner(
@@ -243,6 +250,13 @@ class Service:
                 levels=self.store.levels(bed_id, tonight) if tonight else None,
             )
             self._apply(bed_id, update)
+            if bed_id not in self._charts_due and tracker.last_night is not None:
+                self._want_chart(bed_id, tracker.last_night)
+
+    def _want_chart(self, bed_id: str, night: NightSummary) -> None:
+        """Draw this night's chart for the bed's image entity (the charter task does it)."""
+        self._charts_due[bed_id] = night
+        self._chart_wanted.set()
 
     def _close_missed_night(self, bed_id: str, now: float) -> None:
         """Close the stored night that ended while the service was down.
@@ -288,6 +302,7 @@ class Service:
                 bed_id,
                 update.closed_night.total_movements,
             )
+            self._want_chart(bed_id, update.closed_night)
         for event in update.events:
             if self.store.add_event(bed_id, night, event):
                 topic = discovery.event_topic(self.settings.mqtt, bed_id)
@@ -318,6 +333,8 @@ class Service:
             self._apply(bed_id, Update(states=tracker.states(now)))
         self._last_intake = None
         self._queue_intake()
+        for bed_id, png in self._charts.items():
+            self.publisher.state(discovery.chart_topic(self.settings.mqtt, bed_id), png)
 
     def _queue_intake(self) -> None:
         """Publish the service-wide counters when they changed."""
@@ -389,6 +406,7 @@ class Service:
             workers = [
                 tg.create_task(self._ticker(), name="ticker"),
                 tg.create_task(self._rediscoverer(), name="rediscover"),
+                tg.create_task(self._charter(), name="charts"),
                 tg.create_task(self._housekeeping(), name="housekeeping"),
             ]
             if self.guidance is not None:
@@ -607,6 +625,41 @@ class Service:
             except aiomqtt.MqttError as exc:
                 self._raise_if_stopping(exc)
                 log.debug("discovery not published, will be after reconnect: %s", exc)
+
+    async def _charter(self) -> None:
+        """Draw each due chart in a worker thread and publish it retained."""
+        # Connected first: drawing (and importing matplotlib) never delays the start.
+        await self.is_connected.wait()
+        while not self._stopping:
+            while self._charts_due:
+                bed_id, night = self._charts_due.popitem()
+                await self._publish_chart(bed_id, night)
+            await self._chart_wanted.wait()
+            self._chart_wanted.clear()
+
+    async def _publish_chart(self, bed_id: str, night: NightSummary) -> None:
+        """Draw one night's chart and publish it; a failure is logged and counted."""
+        bed = self.beds[bed_id]
+        rooms = self.settings.guidance.bedrooms if self.settings.guidance else []
+        room = next((r.id for r in rooms if r.bed == bed_id), None)
+        tz = self.pipeline.trackers[bed_id].window.tz
+        try:
+            chart_night = chart_entity.gather(self.store, bed, night, tz, room)
+            png = await asyncio.to_thread(chart_entity.render, chart_night)
+        except Exception as exc:  # any failure: a chart is never worth the service
+            self.chart_failures += 1
+            self.intake.rate_log.warning(
+                "chart",
+                "cannot draw the chart of night %s of bed %s (%d failed so far): %r",
+                night.night,
+                bed_id,
+                self.chart_failures,
+                exc,
+            )
+            return
+        self._charts[bed_id] = png
+        self.publisher.state(discovery.chart_topic(self.settings.mqtt, bed_id), png)
+        log.debug("chart of night %s of bed %s published (%d bytes)", night.night, bed_id, len(png))
 
     async def _ticker(self) -> None:
         while True:

@@ -63,6 +63,19 @@ def test_counters_and_diagnostics() -> None:
     assert "Limb movement" in cmps["movement_event"]["event_types"]
 
 
+def test_the_chart_is_an_image_of_raw_png_on_its_own_topic() -> None:
+    s = settings()
+    chart = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]["last_night_chart"]
+    assert chart["p"] == "image"
+    assert chart["name"] == "Last night chart"
+    assert chart["image_topic"] == discovery.chart_topic(s.mqtt, "main")
+    assert chart["image_topic"] == "sleepenv/main/last_night_chart"
+    assert chart["content_type"] == "image/png"
+    # Raw bytes, no template: neither a state topic nor an encoding for Home Assistant.
+    assert not {"state_topic", "image_encoding", "value_template"} & chart.keys()
+    assert chart["default_entity_id"] == "image.sleepenv_main_last_night_chart"
+
+
 def test_names_are_distinct_and_short() -> None:
     """Two entities never share a name (a binary sensor and an event both called
     "Movement" were indistinguishable); names fit a phone's entity row."""

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 ADVISORY_ATTRIBUTES = "worth_discussing_attributes"
 # A count published with the moment it was last reset: `{"count": n, "last_reset": iso}`.
 NIGHTLY_COUNT = "nightly_count"
+# An MQTT `image`: the retained PNG of the last closed night's chart (report/chart.py).
+CHART = "chart"
+CHART_CONTENT_TYPE = "image/png"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,13 @@ BED_ENTITIES: tuple[Entity, ...] = (
         kind="timestamp",
         device_class="timestamp",
         icon="mdi:bed-clock",
+    ),
+    Entity(
+        "last_night_chart",
+        "image",
+        "Last night chart",
+        kind=CHART,
+        icon="mdi:chart-timeline",
     ),
     Entity(
         "worth_discussing",

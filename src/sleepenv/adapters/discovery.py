@@ -12,6 +12,8 @@ from sleepenv.adapters.bed_entities import (
     ADVISORY_ATTRIBUTES,
     ADVISORY_REASON,
     BED_ENTITIES,
+    CHART,
+    CHART_CONTENT_TYPE,
     NIGHTLY_COUNT,
     SERVICE,
     SERVICE_ENTITIES,
@@ -48,6 +50,11 @@ def state_topic(mqtt: MqttSettings, bed_id: str, key: str) -> str:
 def event_topic(mqtt: MqttSettings, bed_id: str) -> str:
     """Where movement events are published (not retained)."""
     return f"{mqtt.base_topic}/{bed_id}/event"
+
+
+def chart_topic(mqtt: MqttSettings, bed_id: str) -> str:
+    """Where the last closed night's chart is published (retained PNG bytes)."""
+    return f"{mqtt.base_topic}/{bed_id}/last_night_chart"
 
 
 def attributes_topic(mqtt: MqttSettings, bed_id: str) -> str:
@@ -103,6 +110,10 @@ def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str,
         cfg["state_topic"] = state_topic(mqtt, bed.id, ADVISORY_ATTRIBUTES)
         cfg["value_template"] = ha_labels.advisory_reason_template()
         cfg["json_attributes_topic"] = cfg["state_topic"]
+    elif entity.kind == CHART:
+        # Raw PNG bytes on a retained topic: Home Assistant keeps the latest as the image.
+        cfg["image_topic"] = chart_topic(mqtt, bed.id)
+        cfg["content_type"] = CHART_CONTENT_TYPE
     elif entity.kind == SERVICE:
         cfg["state_topic"] = diagnostics_topic(mqtt)
         cfg["value_template"] = f"{{{{ value_json.{entity.key} }}}}"
