@@ -237,6 +237,9 @@ class EnvelopeDetector:
         self._recent: deque[float] = deque()
         self._fast_window = TrailingRobustWindow(config.baseline_window_seconds)
         self._fast_noise = math.inf
+        # Quiet samples of the frame being scanned, for the two windows (see _add_quiet).
+        self._quiet: list[tuple[float, float]] = []
+        self._quiet_fast: list[tuple[float, float]] = []
         self._warmup_seconds = min(config.warmup_seconds, config.baseline_window_seconds)
         self._baseline = 0.0
         self._noise = config.noise_floor
@@ -403,98 +406,147 @@ class EnvelopeDetector:
             return 1
         return max(1, round(min(self._config.local_seconds / dt, 10_000.0)))
 
-    def _local_reference(self, n: int) -> float | None:
-        """Median of the last n samples, local_seconds' worth (None until that many)."""
-        recent = self._recent
-        if len(recent) < n:
-            return None
-        return sorted(recent)[len(recent) // 2]
-
-    def _remember(self, x: float, n: int) -> None:
-        """Keep x among the last n samples."""
-        recent = self._recent
-        recent.append(x)
-        while len(recent) > n:
-            recent.popleft()
-
     def _add_quiet(self, x: float, residual: float, dt: float) -> None:
-        """A sample of no movement: it feeds the baseline and the fast noise scale."""
-        self._window.add(x, dt)
-        if math.isfinite(residual):
-            self._fast_window.add(residual, dt)
+        """A sample of no movement: it feeds the baseline and the fast noise scale.
 
-    def _scan(self, frame: EnvelopeFrame, first: int, out: list[DetectorOutput]) -> None:
-        """Run the hysteresis over the new samples of one frame."""
+        Queued, in order, until the end of the frame's scan: nothing reads the windows
+        before the next frame's refresh, and one `extend` per frame saves a call per sample.
+        """
+        self._quiet.append((x, dt))
+        if math.isfinite(residual):
+            self._quiet_fast.append((residual, dt))
+
+    def _flush_quiet(self) -> None:
+        """Hand the samples queued during a scan to the baseline and fast windows."""
+        if self._quiet:
+            self._window.extend(self._quiet)
+            self._quiet.clear()
+        if self._quiet_fast:
+            self._fast_window.extend(self._quiet_fast)
+            self._quiet_fast.clear()
+
+    # One loop with its state in locals: per-sample helper calls were a large share of it.
+    def _scan(self, frame: EnvelopeFrame, first: int, out: list[DetectorOutput]) -> None:  # noqa: PLR0912, PLR0915
+        """Run the hysteresis over the new samples of one frame.
+
+        The thresholds only change in `_refresh_baseline` (once per frame, before this),
+        so they are read once here; the per-sample loop is the detector's hot path.
+        """
         cfg = self._config
         hz = frame.hz
+        t0 = frame.t
         dt = 1.0 / hz
         rms = frame.rms
-        peaks = frame.peak if frame.peak is not None and len(frame.peak) == len(rms) else None
+        n = len(rms)
+        peaks = frame.peak if frame.peak is not None and len(frame.peak) == n else None
         on_threshold = self._on_threshold
+        off_threshold = self._off_threshold
+        is_warm = self._is_warm
+        fast_margin = max(cfg.fast_on_factor * self._fast_noise, self._fast_spike)
+        fast_off_margin = cfg.off_factor * self._fast_noise
+        energy_on = self._energy_on
         n_local = self._local_count(dt)  # once per frame: every sample of it lasts dt
+        recent = self._recent
         energies = self._energies
+        quiet = self._quiet
+        quiet_fast = self._quiet_fast
+        isfinite = math.isfinite
+        nan = math.nan
         self._frames.append(frame)
         # Breathing evidence and the start-of-data check read whole quiet frames (per
         # sample bookkeeping cost a quarter of the detector's time).
-        is_rest = self._open is None and frame.t >= self._ring_until
-        for i in range(first, len(rms)):
+        is_rest = self._open is None and t0 >= self._ring_until
+        all_finite = True
+        last_at = self._last_at
+        for i in range(first, n):
             x = rms[i]
-            if not math.isfinite(x):
+            if not isfinite(x):
+                all_finite = False
                 continue  # the decoder rejects these; skipping keeps the state sane
-            t = frame.t + i / hz
-            self._last_at = t
-            peak = x
-            if peaks is not None and math.isfinite(peaks[i]):
-                peak = peaks[i]
-            ref = self._local_reference(n_local)
-            self._remember(x, n_local)
-            residual = x - ref if ref is not None else math.nan
-            energies.append(residual * residual if residual > 0.0 else 0.0)
+            t = t0 + i / hz
+            last_at = t
+            # The local reference: the median of the last n_local samples (before x).
+            if len(recent) < n_local:
+                ref: float | None = None
+                residual = nan
+                energies.append(0.0)
+            else:
+                ref = sorted(recent)[len(recent) // 2]
+                residual = x - ref
+                energies.append(residual * residual if residual > 0.0 else 0.0)
+            recent.append(x)
+            while len(recent) > n_local:
+                recent.popleft()
             if self._open is not None:
+                peak = x
+                if peaks is not None and isfinite(peaks[i]):
+                    peak = peaks[i]
                 self._continue_event(t, dt, x, residual, peak, out)
                 continue
-            start = self._start_threshold(t, on_threshold)
+            ring_until = self._ring_until
+            if t >= ring_until:
+                start = on_threshold
+            else:
+                decay = (ring_until - t) / cfg.ringing_guard_seconds
+                start = max(on_threshold, self._baseline + self._ring_amplitude * decay)
             fast_off = -math.inf
-            if self._is_warm and x <= start and ref is not None and t >= self._ring_until:
+            if is_warm and x <= start and ref is not None and t >= ring_until:
                 # Fast test (never inside a ringing guard): a quick rise above the local
                 # reference that also clears the slow off-threshold; or a weaker rise whose
                 # energy over the last few samples is more than one beat's.
-                fast_on = max(
-                    ref + max(cfg.fast_on_factor * self._fast_noise, self._fast_spike),
-                    self._off_threshold,
-                )
-                if x > fast_on or (x > self._off_threshold and sum(energies) > self._energy_on):
+                fast_on = max(ref + fast_margin, off_threshold)
+                if x > fast_on or (x > off_threshold and sum(energies) > energy_on):
                     start = min(fast_on, x - _EPS)
-                    fast_off = ref + cfg.off_factor * self._fast_noise
-            if self._is_warm and x > start:
-                self._open = _OpenEvent(
-                    onset=t,
-                    last_above=t + dt,
-                    peak=peak,
-                    max_rms=x,
-                    baseline=self._baseline,
-                    noise=self._noise,
-                    gravity_before=self._last_gravity,
-                    fast_off=fast_off,
-                    held=[(x, residual, dt)],
-                    samples=[(t - dt, rms[i - 1] if i > 0 else self._last_x), (t, x)],
-                    dt=dt,
-                )
-                self._maybe_confirm(out)
+                    fast_off = ref + fast_off_margin
+            if is_warm and x > start:
+                peak = x
+                if peaks is not None and isfinite(peaks[i]):
+                    peak = peaks[i]
+                prev = rms[i - 1] if i > 0 else self._last_x
+                self._open_event(t, dt, x, residual, peak, fast_off, prev, out)
                 is_rest = False
             else:
-                self._add_quiet(x, residual, dt)
-        if math.isfinite(rms[-1]):
+                quiet.append((x, dt))
+                if isfinite(residual):
+                    quiet_fast.append((residual, dt))
+        self._last_at = last_at
+        self._flush_quiet()
+        if isfinite(rms[-1]):
             self._last_x = rms[-1]
-        if is_rest and self._open is None and first < len(rms):
+        if is_rest and all_finite and self._open is None and first < n:
             self._add_rest(frame, first)
+
+    def _open_event(
+        self,
+        t: float,
+        dt: float,
+        x: float,
+        residual: float,
+        peak: float,
+        fast_off: float,
+        prev: float,
+        out: list[DetectorOutput],
+    ) -> None:
+        """Start an event at the sample (t, x); `prev` is the sample before it (its foot)."""
+        self._open = _OpenEvent(
+            onset=t,
+            last_above=t + dt,
+            peak=peak,
+            max_rms=x,
+            baseline=self._baseline,
+            noise=self._noise,
+            gravity_before=self._last_gravity,
+            fast_off=fast_off,
+            held=[(x, residual, dt)],
+            samples=[(t - dt, prev), (t, x)],
+            dt=dt,
+        )
+        self._maybe_confirm(out)
 
     def _add_rest(self, frame: EnvelopeFrame, first: int) -> None:
         """A frame without movement or ringing: its samples are breathing evidence (one-
         second bins) and, at the start of the data, the level a fall is judged by."""
-        values = frame.rms[first:]
-        if not all(math.isfinite(x) for x in values):
-            return
+        values = frame.rms[first:]  # all finite: `_scan` calls this only then
         t0 = frame.t + first / frame.hz
         key = math.floor(t0)
         if key == math.floor(frame.end - 0.5 / frame.hz):
@@ -511,13 +563,6 @@ class EnvelopeDetector:
                 self._bin.append(x)
         if self._settling:
             self._settle += ((t0 + i / frame.hz, x) for i, x in enumerate(values))
-
-    def _start_threshold(self, t: float, on_threshold: float) -> float:
-        """On-threshold, raised after a strong event so that ringing cannot start a new one."""
-        if t >= self._ring_until:
-            return on_threshold
-        decay = (self._ring_until - t) / self._config.ringing_guard_seconds
-        return max(on_threshold, self._baseline + self._ring_amplitude * decay)
 
     def _continue_event(
         self,
@@ -547,7 +592,7 @@ class EnvelopeDetector:
         elif t - event.onset > cfg.baseline_window_seconds:
             # A lasting step in the background level (a fan, a partner lying down) would
             # otherwise hold one event open forever: let the baseline follow it.
-            self._window.add(x, dt)
+            self._quiet.append((x, dt))
 
     def _backtrack(self, event: _OpenEvent) -> None:
         """Move the onset back over the samples just before it that were above the
