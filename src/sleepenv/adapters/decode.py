@@ -147,6 +147,10 @@ def _depth_exceeds(value: object, max_depth: int) -> bool:
     return False
 
 
+# The JSON types a number decodes to (bool, a subclass of int, is not among them).
+_NUMBER_TYPES: Final = frozenset({int, float})
+
+
 def finite_number(value: object) -> float | None:
     """A JSON number as a finite float; None for booleans, non-numbers, NaN, ±inf, huge ints."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -187,6 +191,17 @@ def as_number_array(
         raise Invalid("wrong_type", f"{name}: expected an array, got {type(value).__name__}")
     if not 1 <= len(value) <= max_len:
         raise Invalid("bad_length", f"{name}: {len(value)} values, allowed 1..{max_len}")
+    # Per frame, not per value: when every item is an int or a float (never a bool,
+    # whose type is bool), the floats' sum is finite and min/max lie in [lo, hi], each
+    # value passes `as_number` unchanged. Anything else (or a sum that overflows) takes
+    # the value-by-value path, which finds the first bad item and its reason.
+    if set(map(type, value)) <= _NUMBER_TYPES:
+        try:
+            numbers = tuple(map(float, value))
+        except OverflowError:
+            numbers = ()
+        if numbers and math.isfinite(sum(numbers)) and lo <= min(numbers) and max(numbers) <= hi:
+            return numbers
     return tuple(as_number(item, f"{name}[{i}]", lo, hi) for i, item in enumerate(value))
 
 
