@@ -81,8 +81,12 @@ async def test_start_wind_down_in_the_morning_shows_why(
         assert full["entity_category"] is None
         assert full["disabled_by"] is None
         assert full["hidden_by"] is None
-        before = await asyncio.to_thread(ha.state, phase["entity_id"])
-        assert before is not None
+        # The service is up (subscribed to its buttons) once its first states are shown.
+        before = await asyncio.to_thread(
+            ha.wait_for_state,
+            phase["entity_id"],
+            lambda s: s["state"] not in ("unknown", "unavailable"),
+        )
 
         await asyncio.to_thread(
             ha.call_service, "button", "press", {"entity_id": button["entity_id"]}
