@@ -12,8 +12,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
+
+import yaml
 
 from sleepenv.adapters.broker import MosquittoProcess
 from sleepenv.app import Service
@@ -21,6 +24,7 @@ from sleepenv.clock import ScaledClock
 from sleepenv.settings import Settings
 
 from .harness import JSON, HomeAssistant
+from .install import REPO_ROOT
 
 # The logbook (the device page's Activity) is part of default_config; load it alone.
 HA_EXTRA_YAML = "logbook:\n"
@@ -102,3 +106,24 @@ async def test_start_wind_down_in_the_morning_shows_why(
             return any(e.get("state") == NOTE for e in entries)
 
         await asyncio.to_thread(ha.wait_for, in_activity, 20, 0.5, "the note in the logbook")
+
+        # The shipped dashboard shows the note in full under the Bedtime card.
+        card = note_card()
+        shown = card["card"]["content"].replace(DASHBOARD_NOTE, note["entity_id"])
+        text = await asyncio.to_thread(ha.rest, "POST", "/api/template", {"template": shown})
+        assert str(text).strip() == NOTE
+        assert {c["entity"] for c in card["conditions"]} == {DASHBOARD_NOTE}
+
+
+DASHBOARD = REPO_ROOT / "automations" / "dashboards" / "sleepenv.yaml"
+DASHBOARD_NOTE = "sensor.sleepenv_guidance_bedroom_note"
+
+
+def note_card() -> dict[str, Any]:
+    """The dashboard's conditional card that shows the guidance note."""
+    dashboard = yaml.safe_load(DASHBOARD.read_text())
+    for view in dashboard["views"]:
+        for card in view.get("cards", []):
+            if card.get("type") == "conditional" and DASHBOARD_NOTE in str(card["card"]):
+                return dict(card)
+    raise AssertionError("no card shows the guidance note")
