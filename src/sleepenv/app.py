@@ -627,17 +627,23 @@ class Service:
                 log.debug("discovery not published, will be after reconnect: %s", exc)
 
     async def _charter(self) -> None:
-        """Draw each due chart in a worker thread and publish it retained."""
-        # Connected first: drawing (and importing matplotlib) never delays the start.
+        """Draw each due chart in a child process and publish it retained."""
+        # Connected first: drawing (and starting its process) never delays the start.
         await self.is_connected.wait()
-        while not self._stopping:
-            while self._charts_due:
-                bed_id, night = self._charts_due.popitem()
-                await self._publish_chart(bed_id, night)
-            await self._chart_wanted.wait()
-            self._chart_wanted.clear()
+        renderer = chart_entity.Renderer()
+        try:
+            while not self._stopping:
+                while self._charts_due:
+                    bed_id, night = self._charts_due.popitem()
+                    await self._publish_chart(renderer, bed_id, night)
+                await self._chart_wanted.wait()
+                self._chart_wanted.clear()
+        finally:
+            renderer.close()  # the service stops: a child still drawing is killed
 
-    async def _publish_chart(self, bed_id: str, night: NightSummary) -> None:
+    async def _publish_chart(
+        self, renderer: chart_entity.Renderer, bed_id: str, night: NightSummary
+    ) -> None:
         """Draw one night's chart and publish it; a failure is logged and counted."""
         bed = self.beds[bed_id]
         rooms = self.settings.guidance.bedrooms if self.settings.guidance else []
@@ -645,7 +651,7 @@ class Service:
         tz = self.pipeline.trackers[bed_id].window.tz
         try:
             chart_night = chart_entity.gather(self.store, bed, night, tz, room)
-            png = await asyncio.to_thread(chart_entity.render, chart_night)
+            png = await renderer.render(chart_night)
         except Exception as exc:  # any failure: a chart is never worth the service
             self.chart_failures += 1
             self.intake.rate_log.warning(

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import multiprocessing
+import pickle
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
 
 from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.adapters.store import Store
 from sleepenv.clock import ScaledClock
 from sleepenv.report import entity as chart_entity
 from sleepenv.report.chart import DPI, HEIGHT_IN, WIDTH_IN
@@ -25,6 +31,34 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SIZE = (round(WIDTH_IN * DPI), round(HEIGHT_IN * DPI))  # 800 × 550
 # The first chart imports matplotlib and draws on a shared, loaded machine: generous.
 CHART_SECONDS = 90.0
+ROOT = Path(__file__).resolve().parents[2]
+
+# The service in a process of its own, started at 15:00 after a stored night: once the
+# chart is on the broker it prints the chart's size, the failures and whether matplotlib
+# is imported in the service's process. (The test process cannot tell: other tests of
+# the same run draw charts in it.)
+SERVICE_DRAWS_A_CHART = """
+import asyncio, sys, types
+from pathlib import Path
+from sleepenv.clock import ScaledClock
+from tests.adapters.test_chart_publish import CHART_SECONDS, chart_topic
+from tests.adapters.test_faults_service import local
+from tests.adapters.test_service import make_settings, running
+from tests.helpers.mqtt import watch
+
+async def main(host: str, port: str, prefix: str, data_dir: str) -> None:
+    broker = types.SimpleNamespace(host=host, port=int(port))
+    settings = make_settings(broker, prefix, Path(data_dir))
+    topic = chart_topic(prefix)
+    async with (
+        watch(host, int(port), [topic]) as w,
+        running(settings, ScaledClock(local(0, 15), 1.0)) as service,
+    ):
+        await w.wait_for(lambda: bool(w.on(topic)), CHART_SECONDS)
+        print(len(w.on(topic)[-1]), service.chart_failures, "matplotlib" in sys.modules)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
 
 
 def chart_topic(prefix: str) -> str:
@@ -126,36 +160,113 @@ async def test_a_restart_and_home_assistants_birth_send_the_chart_again(
     assert_chart(closed)
 
 
-async def test_a_chart_that_cannot_be_drawn_is_logged_and_counted(
+def corrupt_events(data_dir: Path) -> None:
+    """Move every stored movement to a time no chart can show (year 146 million): a
+    stored row the renderer rejects, as a damaged or hand-edited database would hold."""
+    db = sqlite3.connect(data_dir / "sleepenv.db")
+    try:
+        with db:
+            n = db.execute("UPDATE events SET onset_ms = ?, offset_ms = ?", (2**62, 2**62 + 1))
+            assert n.rowcount > 0
+    finally:
+        db.close()
+
+
+async def test_a_chart_the_child_cannot_draw_is_logged_and_counted(
     mosquitto: MosquittoProcess,
     prefix: str,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def broken(night: object) -> bytes:
-        raise MemoryError("no memory left for the figure")
-
-    monkeypatch.setattr(chart_entity, "render", broken)
     settings = make_settings(mosquitto, prefix, tmp_path)
+    topic = chart_topic(prefix)
     await play_night(mosquitto, settings, prefix, 1, 1)
-    clock = ScaledClock(local(0, 15), 1.0)
+    async with watch(mosquitto.host, mosquitto.port, [topic]) as w:
+        await close_night(mosquitto, settings, prefix, 0, w)
+    corrupt_events(tmp_path)
+    await publish_many(mosquitto.host, mosquitto.port, [(topic, b"")], retain=True)
+    # Restarted, the service draws the stored night again: the child fails on it.
+    clock = ScaledClock(local(0, 16), 1.0)
     t0 = clock.now() - 100
     msgs = [(f"{prefix}/bed/env", payload(f)) for f in frames(t0, 60, (Burst(t0 + 20, 2.0),))]
     async with (
         watch(mosquitto.host, mosquitto.port, [f"{prefix}/#"]) as w,
         running(settings, clock) as service,
     ):
-        await w.wait_for(lambda: service.chart_failures == 1, 30)
+        await w.wait_for(lambda: service.chart_failures == 1, CHART_SECONDS)
         # The service carries on: the closed night's figures are out, new frames count.
         await w.wait_for(lambda: state(w, prefix, "movements_last_night") == "1")
         await w.wait_for(lambda: state(w, prefix, "frames_received") is not None)
         before = int(state(w, prefix, "frames_received") or 0)
         await publish_many(mosquitto.host, mosquitto.port, msgs)
         await w.wait_for(lambda: int(state(w, prefix, "frames_received") or 0) > before)
-        assert not w.on(chart_topic(prefix))
+        assert not w.on(topic)
+        assert service.chart_failures == 1
+        await w.wait_for(lambda: not multiprocessing.active_children())  # the child ended
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("cannot draw the chart of night" in r.getMessage() for r in warnings)
+
+
+async def test_a_child_that_takes_too_long_is_killed_and_counted(
+    mosquitto: MosquittoProcess,
+    prefix: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = make_settings(mosquitto, prefix, tmp_path)
+    await play_night(mosquitto, settings, prefix, 1, 1)
+    # Shorter than a fresh interpreter takes to start: the child is always too late.
+    monkeypatch.setattr(chart_entity, "RENDER_TIMEOUT_SECONDS", 0.001)
+    async with (
+        watch(mosquitto.host, mosquitto.port, [f"{prefix}/#"]) as w,
+        running(settings, ScaledClock(local(0, 15), 1.0)) as service,
+    ):
+        await w.wait_for(lambda: service.chart_failures == 1, CHART_SECONDS)
+        await w.wait_for(lambda: state(w, prefix, "movements_last_night") == "1")
+        await w.wait_for(lambda: not multiprocessing.active_children())  # killed
+        assert not w.on(chart_topic(prefix))
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("was not drawn within 0.001 s (child killed)" in m for m in warnings)
+
+
+async def test_a_running_service_never_imports_matplotlib(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    settings = make_settings(mosquitto, prefix, tmp_path)
+    topic = chart_topic(prefix)
+    await play_night(mosquitto, settings, prefix, 1, 2)
+    args = [mosquitto.host, str(mosquitto.port), prefix, str(tmp_path)]
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", SERVICE_DRAWS_A_CHART, *args,
+        cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(CHART_SECONDS + 30):
+        out, err = await child.communicate()
+    assert child.returncode == 0, err.decode()
+    size, failures, imported = out.decode().split()
+    assert (failures, imported) == ("0", "False")
+    async with watch(mosquitto.host, mosquitto.port, [topic]) as w:
+        await w.wait_for(lambda: len(w.latest.get(topic, b"")) == int(size))
+        assert_chart(w.latest[topic])  # drawn, and not in the service's process
+
+
+async def test_the_gathered_night_crosses_to_the_child_unchanged(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    settings = make_settings(mosquitto, prefix, tmp_path)
+    await play_night(mosquitto, settings, prefix, 1, 3)
+    async with watch(mosquitto.host, mosquitto.port, [chart_topic(prefix)]) as w:
+        await close_night(mosquitto, settings, prefix, 0, w)
+    store = Store(tmp_path / "sleepenv.db")
+    try:
+        summary = store.nights("main", 1)[0]
+        tz = ZoneInfo("Europe/Berlin")
+        night = chart_entity.gather(store, settings.beds[0], summary, tz, None)
+    finally:
+        store.close()
+    assert len(night.events) == 3
+    assert pickle.loads(pickle.dumps(night)) == night  # noqa: S301 - our own bytes
 
 
 def test_the_service_starts_without_importing_matplotlib() -> None:
