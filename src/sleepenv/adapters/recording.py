@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import BinaryIO, Final, Protocol
 
 from sleepenv.adapters.decode import (
+    MAX_JSON_DEPTH,
+    DecodeLimits,
     Invalid,
     as_number,
     json_object,
@@ -29,6 +31,20 @@ MAX_LINE_BYTES: Final = 1 << 20
 BARE_LINE_STEP_SECONDS: Final = 1.0
 
 _ZIGBEE_KEYS: Final = frozenset({"action", "vibration", "angle_x", "strength"})
+
+# How write_message lays out a wrapper line: these keys in this order, no spaces.
+_WRAPPER_T: Final = '{"t":'
+_WRAPPER_TOPIC: Final = ',"topic":'
+_WRAPPER_PAYLOAD: Final = ',"payload":'
+# The same decoder as json.loads uses, for reading one value at a given position.
+_JSON: Final = json.JSONDecoder()
+# An object payload is handed on as written in the line when it is at most this long.
+# Re-serialised it could be up to 6 times longer (a raw DEL byte becomes `\u007f`, `é`
+# `\u00e9`, `1e15` `1000000000000000.0`) or much shorter (spaces), and only its length
+# could change a decoder's verdict (everything else depends on the parsed value): this
+# far below the decoders' size limit, both forms pass it. Longer payloads are
+# re-serialised as before.
+_VERBATIM_MAX_BYTES: Final = DecodeLimits().max_payload_bytes // 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +143,9 @@ def _parse_line(raw: bytes, line_no: int, previous_t: float | None) -> RecordedM
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Invalid("bad_encoding", f"not UTF-8: {preview(raw)}") from None
+    message = _read_wrapper(raw, text, line_no)
+    if message is not None:
+        return message
     obj = parse_object(text)
     if "topic" in obj and "payload" in obj:
         return _unwrap(obj, line_no)
@@ -139,6 +158,55 @@ def _parse_line(raw: bytes, line_no: int, previous_t: float | None) -> RecordedM
     else:
         t = None
     return RecordedMessage(t=t, topic=None, payload=raw, line=line_no)
+
+
+def _read_wrapper(raw: bytes, text: str, line_no: int) -> RecordedMessage | None:
+    """A line as write_message lays it out, with an object payload of at most
+    _VERBATIM_MAX_BYTES, read without re-serialising the payload; None for any other line.
+
+    Each value is read by the decoder json.loads uses, so a line taken here is one
+    json.loads reads to the same object; the payload keeps the bytes of the line. Lines
+    not taken (other layouts, nesting to check, bad JSON, values _unwrap rejects) go the
+    general way, which accepts and rejects them exactly as before.
+    """
+    parts = _wrapper_parts(text)
+    if parts is None:
+        return None
+    t, topic, begin, end = parts
+    if not isinstance(topic, str):
+        return None  # _unwrap words the rejection
+    when: float | None = None
+    if t is not None:
+        if isinstance(t, bool) or not isinstance(t, int | float) or not _finite(t):
+            return None  # likewise
+        when = float(t)
+    # Indices into the text are indices into the bytes when every character is ASCII.
+    payload = raw[begin:end] if len(raw) == len(text) else text[begin:end].encode()
+    if len(payload) > _VERBATIM_MAX_BYTES:
+        return None
+    return RecordedMessage(t=when, topic=topic, payload=payload, line=line_no)
+
+
+def _wrapper_parts(text: str) -> tuple[object, object, int, int] | None:
+    """`t`, `topic` and where the payload begins and ends, for a wrapper line in
+    write_message's layout whose payload is an object; None for any other line."""
+    if not text.startswith(_WRAPPER_T) or not text.endswith("}"):
+        return None
+    if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
+        return None  # parse_object decides whether it nests too deeply
+    try:
+        t, i = _JSON.raw_decode(text, len(_WRAPPER_T))
+        if not text.startswith(_WRAPPER_TOPIC, i):
+            return None
+        topic, i = _JSON.raw_decode(text, i + len(_WRAPPER_TOPIC))
+        if not text.startswith(_WRAPPER_PAYLOAD, i):
+            return None
+        begin = i + len(_WRAPPER_PAYLOAD)
+        body, end = _JSON.raw_decode(text, begin)
+    # As parse_object: JSONDecodeError, integers too long to convert, deep nesting.
+    except (ValueError, RecursionError):
+        return None
+    return (t, topic, begin, end) if isinstance(body, dict) and end == len(text) - 1 else None
 
 
 def _unwrap(obj: dict[str, object], line_no: int) -> RecordedMessage:
