@@ -207,3 +207,21 @@ def test_the_command_line_does_not_import_matplotlib_until_it_draws() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_a_night_whose_movements_are_gone_shows_its_stored_figures() -> None:
+    """The store keeps movements for about two nights: an older night's chart shows its
+    own final counts in the header and says the rows are empty for that reason."""
+    stored = dataclasses.replace(
+        SUMMARY, counts={"twitch": 15, "hypnic_jerk": 8, "plm": 146}, waking_jerks=1
+    )
+    night = from_store(stored, (), UTC)
+    assert night.movements_missing
+    fig = night_figure(night)
+    text = " ".join(t.get_text() for t in fig.texts)
+    assert "twitch 15" in text
+    assert "hypnic jerk 8 (1 woke)" in text
+    assert "no longer stored" in text
+    with_events = from_store(stored, EVENTS, UTC)
+    assert not with_events.movements_missing
+    assert with_events.counts()[C.PLM] == 146  # the night's own final figure

@@ -73,7 +73,7 @@ def _header(night: ChartNight) -> tuple[str, str]:
             continue  # a coarse sensor cannot tell these classes: no row of zeros
         word = LABELS[cls]
         if cls is MovementClass.HYPNIC_JERK:
-            per_class.append(f"{word} {n} ({len(night.waking_onsets)} woke)")
+            per_class.append(f"{word} {n} ({night.waking_jerk_count} woke)")
         else:
             per_class.append(f"{word} {n}")
     bound = "at least: " if night.is_lower_bound else ""
@@ -91,6 +91,8 @@ def _footer(night: ChartNight) -> str:
         seen.append(
             "Zigbee vibration sensor: one report a minute at most, counts are lower bounds."
         )
+    if night.movements_missing:
+        seen.append("This night's movements are no longer stored: the figures are its own.")
     estimate = "Sleep is estimated from stillness (onset runs early when lying awake still)"
     if night.in_bed_note:
         estimate += f"; {night.in_bed_note}"

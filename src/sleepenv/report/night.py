@@ -55,13 +55,36 @@ class ChartNight:
     screen_minutes: float | None = None
     # How the in-bed stretch was found when it is an estimate (said in the footer).
     in_bed_note: str | None = None
+    # The night's own final figures when stored (the store keeps the movements themselves
+    # for about two nights only): the header shows these rather than what is drawn.
+    stored_counts: dict[str, int] | None = None
+    stored_waking_jerks: int | None = None
 
     def counts(self) -> dict[MovementClass, int]:
-        """Movements per class."""
+        """Movements per class: the night's stored figures, else the drawn movements."""
         counts: dict[MovementClass, int] = {}
+        if self.stored_counts:
+            for value, n in self.stored_counts.items():
+                try:
+                    counts[MovementClass(value)] = n
+                except ValueError:
+                    continue  # a class this version does not know: not drawn either
+            return counts
         for e in self.events:
             counts[e.cls] = counts.get(e.cls, 0) + 1
         return counts
+
+    @property
+    def waking_jerk_count(self) -> int:
+        """Hypnic jerks followed by waking: stored, else those drawn."""
+        if self.stored_waking_jerks is not None:
+            return self.stored_waking_jerks
+        return len(self.waking_onsets)
+
+    @property
+    def movements_missing(self) -> bool:
+        """True when the night had movements but they are no longer stored."""
+        return not self.events and any((self.stored_counts or {}).values())
 
 
 def night_of(t: float, tz: tzinfo) -> str:
@@ -128,6 +151,8 @@ def from_store(
         sensors=sensors,
         screen_minutes=screen_minutes,
         in_bed_note=note,
+        stored_counts=dict(summary.counts) or None,
+        stored_waking_jerks=summary.waking_jerks,
     )
 
 
