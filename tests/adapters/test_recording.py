@@ -304,6 +304,9 @@ def _decoded(message: RecordedMessage | Rejection) -> object:
     if isinstance(message, Rejection):
         return message
     payload = message.payload
+    # The payload's own time found with the line is what parsing the payload gives.
+    reparsed = RecordedMessage(message.t, message.topic, payload, message.line)
+    assert own_time(message) == own_time(reparsed)
     return (
         message.t,
         message.topic,
@@ -332,9 +335,15 @@ wrapper_lines = st.builds(
     st.sampled_from([None, None, None, -1, -2]) | st.integers(0, 200),
 )
 
+bare_lines = st.builds(
+    lambda body: json.dumps(body).encode(),
+    st.dictionaries(st.sampled_from(["t", "hz", "rms", "action"]), json_values)
+    | st.fixed_dictionaries({"t": st.sampled_from([math.nan, True, 1, 10**400, "1"])}),
+)
+
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(wrapper_lines | st.binary(max_size=40), min_size=1, max_size=6))
+@given(st.lists(wrapper_lines | bare_lines | st.binary(max_size=40), min_size=1, max_size=6))
 def test_reading_without_reserialising_changes_no_verdict(
     tmp_path: Path, lines: list[bytes]
 ) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import BinaryIO, Final, Protocol
+from typing import BinaryIO, Final, Literal, Protocol
 
 from sleepenv.adapters.decode import (
     MAX_JSON_DEPTH,
@@ -47,6 +48,12 @@ _JSON: Final = json.JSONDecoder()
 _VERBATIM_MAX_BYTES: Final = DecodeLimits().max_payload_bytes // 7
 
 
+class _Unread(Enum):
+    """The payload's own time was not read with the line: own_time parses the payload."""
+
+    UNREAD = "unread"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedMessage:
     """One message of a recording: receive time (None if unknown), topic, raw payload."""
@@ -55,6 +62,11 @@ class RecordedMessage:
     topic: str | None
     payload: bytes
     line: int
+    # The payload's own finite `t` (None: it has none), found when the line was parsed,
+    # so that own_time need not parse the payload again.
+    payload_t: float | Literal[_Unread.UNREAD] | None = field(
+        default=_Unread.UNREAD, repr=False, compare=False
+    )
 
 
 class TextSink(Protocol):
@@ -130,11 +142,19 @@ def own_time(message: RecordedMessage) -> float | None:
     long after its own time; judged against the arrival time it would be rejected as
     too old, so a recording is analysed by the frames' own clock.
     """
-    obj = _as_object(message.payload)
-    t = obj.get("t") if obj is not None else None
+    t = message.payload_t
+    if t is _Unread.UNREAD:
+        obj = _as_object(message.payload)
+        t = None if obj is None else _finite_t(obj)
+    return message.t if t is None else t
+
+
+def _finite_t(obj: dict[str, object]) -> float | None:
+    """An object's `t` as float when it is a finite number (not a boolean), else None."""
+    t = obj.get("t")
     if isinstance(t, int | float) and not isinstance(t, bool) and _finite(t):
         return float(t)
-    return message.t
+    return None
 
 
 def _parse_line(raw: bytes, line_no: int, previous_t: float | None) -> RecordedMessage:
@@ -149,15 +169,15 @@ def _parse_line(raw: bytes, line_no: int, previous_t: float | None) -> RecordedM
     obj = parse_object(text)
     if "topic" in obj and "payload" in obj:
         return _unwrap(obj, line_no)
-    own_t = obj.get("t")
+    own_t = _finite_t(obj)
     t: float | None
-    if isinstance(own_t, int | float) and not isinstance(own_t, bool) and _finite(own_t):
-        t = float(own_t)
+    if own_t is not None:
+        t = own_t
     elif previous_t is not None:
         t = previous_t + BARE_LINE_STEP_SECONDS
     else:
         t = None
-    return RecordedMessage(t=t, topic=None, payload=raw, line=line_no)
+    return RecordedMessage(t=t, topic=None, payload=raw, line=line_no, payload_t=own_t)
 
 
 def _read_wrapper(raw: bytes, text: str, line_no: int) -> RecordedMessage | None:
@@ -172,7 +192,7 @@ def _read_wrapper(raw: bytes, text: str, line_no: int) -> RecordedMessage | None
     parts = _wrapper_parts(text)
     if parts is None:
         return None
-    t, topic, begin, end = parts
+    t, topic, begin, end, body = parts
     if not isinstance(topic, str):
         return None  # _unwrap words the rejection
     when: float | None = None
@@ -184,12 +204,14 @@ def _read_wrapper(raw: bytes, text: str, line_no: int) -> RecordedMessage | None
     payload = raw[begin:end] if len(raw) == len(text) else text[begin:end].encode()
     if len(payload) > _VERBATIM_MAX_BYTES:
         return None
-    return RecordedMessage(t=when, topic=topic, payload=payload, line=line_no)
+    return RecordedMessage(
+        t=when, topic=topic, payload=payload, line=line_no, payload_t=_finite_t(body)
+    )
 
 
-def _wrapper_parts(text: str) -> tuple[object, object, int, int] | None:
-    """`t`, `topic` and where the payload begins and ends, for a wrapper line in
-    write_message's layout whose payload is an object; None for any other line."""
+def _wrapper_parts(text: str) -> tuple[object, object, int, int, dict[str, object]] | None:
+    """`t`, `topic`, where the payload begins and ends, and the payload, for a wrapper
+    line in write_message's layout whose payload is an object; None for any other line."""
     if not text.startswith(_WRAPPER_T) or not text.endswith("}"):
         return None
     if text.count("[") + text.count("{") > MAX_JSON_DEPTH:
@@ -206,7 +228,7 @@ def _wrapper_parts(text: str) -> tuple[object, object, int, int] | None:
     # As parse_object: JSONDecodeError, integers too long to convert, deep nesting.
     except (ValueError, RecursionError):
         return None
-    return (t, topic, begin, end) if isinstance(body, dict) and end == len(text) - 1 else None
+    return (t, topic, begin, end, body) if isinstance(body, dict) and end == len(text) - 1 else None
 
 
 def _unwrap(obj: dict[str, object], line_no: int) -> RecordedMessage:
@@ -221,16 +243,14 @@ def _unwrap(obj: dict[str, object], line_no: int) -> RecordedMessage:
             payload = json.dumps(body, separators=(",", ":")).encode()
         except RecursionError:
             raise Invalid("bad_json", "payload: nested too deeply") from None
-    elif isinstance(body, str):
+        return RecordedMessage(t, topic, payload, line_no, payload_t=_finite_t(body))
+    if isinstance(body, str):
         try:
             payload = body.encode("utf-8", "surrogateescape")
         except UnicodeEncodeError:  # a lone surrogate that no byte string produced
             raise Invalid("bad_encoding", f"payload: {preview(body)}") from None
-    else:
-        raise Invalid(
-            "wrong_type", f"payload: expected an object or string, got {type(body).__name__}"
-        )
-    return RecordedMessage(t=t, topic=topic, payload=payload, line=line_no)
+        return RecordedMessage(t=t, topic=topic, payload=payload, line=line_no)
+    raise Invalid("wrong_type", f"payload: expected an object or string, got {type(body).__name__}")
 
 
 def _as_object(payload: bytes) -> dict[str, object] | None:
