@@ -630,16 +630,14 @@ class Service:
         """Draw each due chart in a child process and publish it retained."""
         # Connected first: drawing (and starting its process) never delays the start.
         await self.is_connected.wait()
+        # A child still drawing when the service stops is killed by the cancellation.
         renderer = chart_entity.Renderer()
-        try:
-            while not self._stopping:
-                while self._charts_due:
-                    bed_id, night = self._charts_due.popitem()
-                    await self._publish_chart(renderer, bed_id, night)
-                await self._chart_wanted.wait()
-                self._chart_wanted.clear()
-        finally:
-            renderer.close()  # the service stops: a child still drawing is killed
+        while not self._stopping:
+            while self._charts_due:
+                bed_id, night = self._charts_due.popitem()
+                await self._publish_chart(renderer, bed_id, night)
+            await self._chart_wanted.wait()
+            self._chart_wanted.clear()
 
     async def _publish_chart(
         self, renderer: chart_entity.Renderer, bed_id: str, night: NightSummary

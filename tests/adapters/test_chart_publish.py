@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import multiprocessing
+import os
 import pickle
 import sqlite3
 import subprocess
@@ -160,6 +160,22 @@ async def test_a_restart_and_home_assistants_birth_send_the_chart_again(
     assert_chart(closed)
 
 
+def chart_children() -> list[int]:
+    """Chart processes among this process's children (from /proc)."""
+    me = str(os.getpid())
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (proc / "stat").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except (FileNotFoundError, PermissionError, ProcessLookupError):  # ended meanwhile
+            continue
+        ppid = stat.rsplit(")", 1)[-1].split()[1]
+        if ppid == me and chart_entity.__name__.encode() in cmdline:
+            found.append(int(proc.name))
+    return found
+
+
 def corrupt_events(data_dir: Path) -> None:
     """Move every stored movement to a time no chart can show (year 146 million): a
     stored row the renderer rejects, as a damaged or hand-edited database would hold."""
@@ -202,7 +218,7 @@ async def test_a_chart_the_child_cannot_draw_is_logged_and_counted(
         await w.wait_for(lambda: int(state(w, prefix, "frames_received") or 0) > before)
         assert not w.on(topic)
         assert service.chart_failures == 1
-        await w.wait_for(lambda: not multiprocessing.active_children())  # the child ended
+        assert not chart_children()  # the child ended
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert any("cannot draw the chart of night" in r.getMessage() for r in warnings)
 
@@ -223,11 +239,24 @@ async def test_a_child_that_takes_too_long_is_killed_and_counted(
         running(settings, ScaledClock(local(0, 15), 1.0)) as service,
     ):
         await w.wait_for(lambda: service.chart_failures == 1, CHART_SECONDS)
+        assert not chart_children()  # killed, not left drawing
         await w.wait_for(lambda: state(w, prefix, "movements_last_night") == "1")
-        await w.wait_for(lambda: not multiprocessing.active_children())  # killed
         assert not w.on(chart_topic(prefix))
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert any("was not drawn within 0.001 s (child killed)" in m for m in warnings)
+
+
+async def test_a_child_still_drawing_when_the_service_stops_is_ended(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    settings = make_settings(mosquitto, prefix, tmp_path)
+    await play_night(mosquitto, settings, prefix, 1, 1)
+    async with (
+        watch(mosquitto.host, mosquitto.port, [chart_topic(prefix)]) as w,
+        running(settings, ScaledClock(local(0, 15), 1.0)),
+    ):
+        await w.wait_for(lambda: bool(chart_children()), CHART_SECONDS)  # drawing now
+    assert not chart_children()
 
 
 async def test_a_running_service_never_imports_matplotlib(

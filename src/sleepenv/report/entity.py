@@ -9,8 +9,8 @@ holds it (measured: the service's RSS went from 43 to 90 MiB for good at the fir
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import pickle
+import sys
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
@@ -26,14 +26,16 @@ SCREEN_NIGHTS = 14  # the night drawn is a recent one: its evening is among thes
 # and fonts, the drawing): a child still drawing after this long is hung and is killed.
 RENDER_TIMEOUT_SECONDS = 60.0
 
-# "spawn": the child is a fresh interpreter that inherits nothing but the pickled night.
-# "fork" would copy the running service: its event loop, the threads of the MQTT client
-# and of asyncio's default executor (a lock held by one of them stays held in the child)
-# and the open SQLite connection, which must not be used across a fork. "forkserver" is
-# as safe, but keeps a server process alive between charts, which is what this avoids.
-# Only the night (`ChartNight`: plain numbers, strings, enums and a picklable tzinfo)
-# goes to the child, and only the PNG bytes (or the exception) come back.
-_SPAWN = multiprocessing.get_context("spawn")
+# The child is a fresh interpreter (`python -m sleepenv.report.entity`) started with
+# asyncio's subprocess support, not a fork: a fork would copy the running service (its
+# event loop, the threads of the MQTT client and of asyncio's executor, whose locks may be
+# held, and the open SQLite connection, which must not be used across a fork). Not
+# multiprocessing's "spawn" or "forkserver" either: both start a resource-tracker process
+# that stays for the service's lifetime (13 MiB RSS measured), forkserver also a server
+# process, and a pool's busy worker cannot be killed with Python 3.11's public API.
+# Only the night goes to the child, pickled on its stdin (`ChartNight`: numbers, strings,
+# enums, a dict of counts and a ZoneInfo, which pickles as its key); only the PNG comes
+# back, on its stdout; a failure is the child's exit status and last line of stderr.
 
 
 def gather(
@@ -60,43 +62,59 @@ def render(night: ChartNight) -> bytes:
     return render_night(night)
 
 
-class Renderer:
-    """Draws each chart in a child process of its own that exits after the chart.
+class ChartError(RuntimeError):
+    """The chart's process failed (its last line of stderr says why)."""
 
-    A pool per chart rather than one long-lived pool with `max_tasks_per_child=1`: such a
-    pool spawns the next worker as soon as the last one exits, so an idle interpreter
-    would wait all day for the next night's chart.
-    """
+
+class Renderer:
+    """Draws each chart in a child process of its own that exits after the chart."""
 
     def __init__(self, timeout: float | None = None) -> None:
         self.timeout = RENDER_TIMEOUT_SECONDS if timeout is None else timeout
-        self._pool: ProcessPoolExecutor | None = None
 
     async def render(self, night: ChartNight) -> bytes:
         """The night's chart as PNG bytes, drawn in a child process.
 
-        Raises what the drawing raised, `TimeoutError` when the child took longer than
-        `timeout` (it is killed), `BrokenProcessPool` when the child died.
+        Raises `ChartError` when the child failed, `TimeoutError` when it took longer
+        than `timeout`; a child still running then (or when the caller is cancelled, as
+        when the service stops) is killed.
         """
-        loop = asyncio.get_running_loop()
-        pool = self._pool = ProcessPoolExecutor(max_workers=1, mp_context=_SPAWN)
+        data = pickle.dumps(night)
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", __name__,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        deadline = asyncio.timeout(self.timeout)
         try:
-            async with asyncio.timeout(self.timeout):
-                return await loop.run_in_executor(pool, render, night)
+            async with deadline:
+                png, err = await child.communicate(data)
         except TimeoutError:
+            if not deadline.expired():
+                raise  # not the deadline's
             msg = f"the chart was not drawn within {self.timeout:g} s (child killed)"
             raise TimeoutError(msg) from None
         finally:
-            self.close()
+            if child.returncode is None:
+                child.kill()
+                await child.wait()
+        if child.returncode != 0:
+            lines = err.decode(errors="replace").strip().splitlines()
+            why = lines[-1] if lines else "no message"
+            msg = f"the chart's process exited with status {child.returncode}: {why}"
+            raise ChartError(msg)
+        return png
 
-    def close(self) -> None:
-        """End the child: it is told to exit when done, killed while still drawing (a
-        timeout, or the service stopping)."""
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        # Python 3.11 has no public way to end a busy worker (3.14 adds `kill_workers`).
-        if pool._pending_work_items:  # a chart still being drawn
-            for process in list(pool._processes.values()):
-                process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+
+def _child() -> int:
+    """In the chart's process: the pickled night from stdin, its PNG to stdout."""
+    night = pickle.load(sys.stdin.buffer)  # noqa: S301 - the service's own bytes
+    if not isinstance(night, ChartNight):
+        print(f"expected a ChartNight, got {type(night).__name__}", file=sys.stderr)  # noqa: T201
+        return 2
+    sys.stdout.buffer.write(render(night))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_child())
