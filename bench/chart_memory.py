@@ -6,9 +6,10 @@ Writes bench/results/chart_memory.{json,md}.
 A real Mosquitto, and for each way of drawing a fresh process running the service with
 one bed: its RSS once connected and settled, then after the chart of a stored 8-hour night
 is drawn and published, then after a second chart. `child` is how the service draws (a
-spawned process per chart that exits after it); `thread` is how it drew before (in a
-worker thread of the service's own process, so matplotlib stays imported). The child's
-peak RSS is the largest of the reaped children's (`RUSAGE_CHILDREN`).
+fresh interpreter per chart, `python -m sleepenv.report.entity`, that exits after it);
+`thread` is how it drew before (in a worker thread of the service's own process, so
+matplotlib stays imported). The child's peak RSS is the largest of the reaped children's
+(`RUSAGE_CHILDREN`); processes left are the service's children after the second chart.
 """
 
 from __future__ import annotations
@@ -50,6 +51,19 @@ def rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024.0
     raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def child_processes() -> int:
+    """How many child processes this process has now."""
+    me = str(os.getpid())
+    n = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (proc / "stat").read_text()
+        except (FileNotFoundError, PermissionError, ProcessLookupError):
+            continue
+        n += stat.rsplit(")", 1)[-1].split()[1] == me
+    return n
 
 
 def store_night(data_dir: Path, movements: int, night: str) -> NightSummary:
@@ -115,6 +129,7 @@ async def run_service(host: str, port: int, mode: str, movements: int) -> dict[s
                                 break
                     await asyncio.sleep(SETTLE_SECONDS)
                     result[f"rss_after_chart_{i}_mib"] = rss_mib()
+            result["processes_left"] = child_processes()
             result["chart_failures"] = service.chart_failures
             result["matplotlib_imported"] = "matplotlib" in sys.modules
         finally:
@@ -148,14 +163,14 @@ def write(results: list[dict[str, Any]], movements: int) -> None:
         f"Machine: {machine}. RSS of the service's process, {SETTLE_SECONDS:g} s after each step.",
         "",
         "| drawn in | after start, MiB | after a chart, MiB | after a second chart, MiB "
-        "| child's peak, MiB | matplotlib in the service |",
-        "|---|---|---|---|---|---|",
+        "| child's peak, MiB | processes left | matplotlib in the service |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         child = f"{r['child_peak_rss_mib']:.0f}" if r["child_peak_rss_mib"] else "–"
         lines.append(
             f"| {r['mode']} | {r['rss_after_start_mib']:.0f} | {r['rss_after_chart_1_mib']:.0f}"
-            f" | {r['rss_after_chart_2_mib']:.0f} | {child}"
+            f" | {r['rss_after_chart_2_mib']:.0f} | {child} | {r['processes_left']}"
             f" | {'yes' if r['matplotlib_imported'] else 'no'} |"
         )
     lines += ["", f"PNG size: {results[0]['png_bytes'] // 1024} KiB; chart failures: "
