@@ -179,9 +179,13 @@ RENDERED_JS = """
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """Debian's headless Chromium, driven over the DevTools protocol."""
+    """Debian's headless Chromium, driven over the DevTools protocol.
+
+    Per module, not per session: Playwright's sync API keeps an asyncio loop running in
+    the main thread until it stops, and an async test of another module that the same
+    xdist worker runs later could not start its own loop."""
     if not CHROMIUM.exists():
         pytest.fail(
             f"no browser at {CHROMIUM}: scripts/test installs Debian's chromium "
