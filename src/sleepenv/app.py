@@ -20,6 +20,7 @@ import aiomqtt
 import platformdirs
 
 from sleepenv.adapters import discovery
+from sleepenv.adapters.backoff import Backoff
 from sleepenv.adapters.health import HEARTBEAT_FILE, Health, write_heartbeat
 from sleepenv.adapters.intake import (
     DEFAULT_CLIENT_ID,
@@ -31,7 +32,6 @@ from sleepenv.adapters.intake import (
     default_client_id,
 )
 from sleepenv.adapters.mqtt import (
-    Backoff,
     ack,
     ensure_nodelay,
     has_queued,

@@ -4,7 +4,6 @@ prompt reconnects, TLS keys that never prompt (issue 15, items 3, 11, 12 and lef
 from __future__ import annotations
 
 import logging
-import random
 import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sleepenv.adapters.broker import MosquittoProcess
-from sleepenv.adapters.mqtt import OUTAGE_SHARE, Backoff, TlsFileError, refused, tls_context
+from sleepenv.adapters.mqtt import TlsFileError, refused, tls_context
 from sleepenv.adapters.store import Store
 from sleepenv.clock import ScaledClock
 from sleepenv.config_rules import topic_problems
@@ -84,22 +83,6 @@ async def test_a_restart_after_the_nights_end_closes_that_night(
     # Stored as closed: it ends at the window's end, 12:00 local time.
     assert night.end == local(0, 12)
     assert night.total_movements == 3
-
-
-def test_the_retry_after_an_outage_waits_at_most_a_quarter_of_it() -> None:
-    random.seed(7)
-    for outage in (0.0, 2.0, 10.0, 40.0, 300.0):
-        backoff = Backoff()
-        for _ in range(20):
-            delay = backoff.next_delay(outage)
-            assert delay <= max(0.5, OUTAGE_SHARE * outage)
-            assert delay <= 30.0
-    # The first retry after a connection that held is quick.
-    assert Backoff().next_delay(0.0) <= 0.5
-    # A takeover loop keeps the doubling schedule.
-    slow = Backoff()
-    delays = [slow.next_delay() for _ in range(8)]
-    assert delays[-1] >= 16.0
 
 
 def test_subscriptions_refused_in_the_suback_are_named() -> None:

@@ -19,9 +19,9 @@ import aiohttp
 import pytest
 import yaml
 
+from sleepenv.adapters.backoff import Backoff
 from sleepenv.adapters.broker import free_port
 from sleepenv.adapters.supervisor import (
-    Backoff,
     MqttService,
     SupervisorClient,
     SupervisorError,
@@ -29,7 +29,7 @@ from sleepenv.adapters.supervisor import (
 )
 from tests.addon.fake_supervisor import OK_MQTT, TOKEN, FakeSupervisor
 
-FAST = Backoff(initial_seconds=0.05, max_seconds=0.2)
+FAST = Backoff(first_seconds=0.05, cap_seconds=0.2, jitter=(0.8, 1.2))
 
 
 async def _mqtt(url: str, token: str = TOKEN) -> MqttService:

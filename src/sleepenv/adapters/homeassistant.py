@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from sleepenv.adapters.mqtt import Backoff
+from sleepenv.adapters.backoff import Backoff
 from sleepenv.core.actions import Action, DeviceState, MediaOff, Notify, SetClimate, SetLight
 from sleepenv.settings_guidance import DeviceSettings, HomeAssistantApiSettings
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import socket
 import ssl
 from collections.abc import Sequence
@@ -130,39 +129,3 @@ def refused(topics: Sequence[str], codes: Sequence[Any]) -> list[str]:
 def _is_failure(code: Any) -> bool:
     failure = getattr(code, "is_failure", None)
     return bool(failure) if failure is not None else int(code) >= 0x80
-
-
-# While an outage lasts, the next retry waits at most this share of its length so far:
-# a broker back after 10 s is found within ~2.5 s, not after a doubled 16 s wait.
-OUTAGE_SHARE = 0.25
-
-
-class Backoff:
-    """Capped, jittered backoff, reset after a good connection.
-
-    Given how long the outage has lasted, the wait grows with it (at most a quarter of
-    it, so a returning broker is found promptly); without, it doubles per attempt (the
-    slow schedule for a takeover loop, where retrying fast makes things worse).
-    """
-
-    def __init__(self, first_seconds: float = 0.5, cap_seconds: float = 30.0) -> None:
-        """Start at `first_seconds`, never wait longer than `cap_seconds`."""
-        self.first = first_seconds
-        self.cap = cap_seconds
-        self.attempt = 0
-
-    def next_delay(self, outage_seconds: float | None = None) -> float:
-        """The next wait, random in [ceiling/2, ceiling].
-
-        The ceiling is min(cap, first * 2**attempt), and with `outage_seconds` also at
-        most max(first, OUTAGE_SHARE * outage_seconds).
-        """
-        ceiling = min(self.cap, self.first * 2**self.attempt)
-        if outage_seconds is not None:
-            ceiling = min(ceiling, max(self.first, OUTAGE_SHARE * outage_seconds))
-        self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        """Back to the first delay."""
-        self.attempt = 0

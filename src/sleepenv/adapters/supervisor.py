@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,15 @@ from typing import Any
 
 import aiohttp
 
+from sleepenv.adapters.backoff import Backoff
+
 log = logging.getLogger(__name__)
 
 SUPERVISOR_URL = "http://supervisor"
 OPTIONS_PATH = Path("/data/options.json")
+# Requests are retried by attempt number (each call counts its own), so this one
+# instance is shared: doubling from 1 s up to 60 s, each wait within ±20 %.
+SUPERVISOR_BACKOFF = Backoff(first_seconds=1.0, cap_seconds=60.0, jitter=(0.8, 1.2))
 
 
 class SupervisorError(Exception):
@@ -64,20 +68,6 @@ class MqttService:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Retry delays: doubling from `initial_seconds` up to `max_seconds`, with jitter."""
-
-    initial_seconds: float = 1.0
-    max_seconds: float = 60.0
-    jitter: float = 0.2
-
-    def delay(self, attempt: int) -> float:
-        """Seconds to wait before retry number `attempt` (1-based)."""
-        base = min(self.max_seconds, self.initial_seconds * 2.0 ** (attempt - 1))
-        return float(base * (1 + random.uniform(-self.jitter, self.jitter)))
-
-
 def read_options(path: Path = OPTIONS_PATH) -> dict[str, Any]:
     """The add-on options the Supervisor wrote (already validated against config.yaml)."""
     try:
@@ -105,7 +95,7 @@ class SupervisorClient:
         self._session = session
         self._token = token
         self._base_url = base_url.rstrip("/")
-        self._backoff = backoff or Backoff()
+        self._backoff = backoff or SUPERVISOR_BACKOFF
         self._timeout = aiohttp.ClientTimeout(total=request_timeout_seconds)
 
     async def get_json(self, path: str) -> Any:
