@@ -42,6 +42,7 @@ from sleepenv.adapters.publisher import Publisher
 from sleepenv.adapters.publisher import counters as publisher_counters
 from sleepenv.adapters.store import StorageError, Store
 from sleepenv.clock import Clock, RealClock
+from sleepenv.config_env import UnknownZoneError, resolve_zone
 from sleepenv.core.bed import BedTracker, Update
 from sleepenv.core.model import MovementEvent, NightSummary, Rejection
 from sleepenv.guidance_runner import GuidanceRunner
@@ -111,12 +112,9 @@ def timezones(settings: Settings) -> dict[str, tzinfo]:
             zones[bed.id] = host_timezone()
             continue
         try:
-            zones[bed.id] = ZoneInfo(bed.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                f"beds[{i}].timezone: unknown time zone {bed.timezone!r} "
-                "(allowed: an IANA name such as Europe/Berlin or America/New_York)"
-            )
+            zones[bed.id] = resolve_zone(bed.timezone, f"beds[{i}]")
+        except UnknownZoneError as exc:
+            problems.append(str(exc))
     if problems:
         raise ConfigError(problems)
     return zones
@@ -134,13 +132,13 @@ def bedroom_timezones(settings: Settings) -> dict[str, tzinfo]:
                 f"guidance.bedrooms[{i}].bed: no bed {room.bed!r} in beds "
                 f"(allowed: {', '.join(beds)})"
             )
+        where = f"guidance.bedrooms[{i}]"
         try:
-            zones[room.id] = ZoneInfo(room.timezone) if room.timezone else host_timezone()
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                f"guidance.bedrooms[{i}].timezone: unknown time zone {room.timezone!r} "
-                "(allowed: an IANA name such as Europe/Berlin or America/New_York)"
+            zones[room.id] = (
+                resolve_zone(room.timezone, where) if room.timezone else host_timezone()
             )
+        except UnknownZoneError as exc:
+            problems.append(str(exc))
     if problems:
         raise ConfigError(problems)
     return zones

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import ssl
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -30,6 +31,23 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+class UnknownZoneError(ValueError):
+    """A time zone that is no IANA zone; the message is the problem line, by YAML path."""
+
+
+def resolve_zone(name: str, where: str) -> tzinfo:
+    """The IANA zone `name` set at YAML path `where`, or UnknownZoneError saying so.
+
+    The one resolver for configured zones: `check-config` and the service report an
+    unknown zone in the same words.
+    """
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        message = f"{where}.timezone: unknown time zone {name!r} ({ZONE_ALLOWED})"
+        raise UnknownZoneError(message) from None
+
+
 def zone_problems(data: dict[str, Any]) -> list[str]:
     """Unknown time zones of beds and guidance bedrooms, by YAML path."""
     places = [(f"beds[{i}]", bed) for i, bed in enumerate(_list(data.get("beds")))]
@@ -41,9 +59,9 @@ def zone_problems(data: dict[str, Any]) -> list[str]:
         if not isinstance(zone, str):
             continue  # absent, or a wrong type the model reports
         try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            lines.append(f"{where}.timezone: unknown time zone {zone!r} ({ZONE_ALLOWED})")
+            resolve_zone(zone, where)
+        except UnknownZoneError as exc:
+            lines.append(str(exc))
     return lines
 
 
