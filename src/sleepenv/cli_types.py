@@ -19,7 +19,7 @@ class SimProfiles:
     """
 
     def _names(self) -> list[str]:
-        from sleepenv.sim.profiles import PROFILES  # noqa: PLC0415
+        from sleepenv.sim.profiles import PROFILES  # noqa: PLC0415 - see above
 
         return sorted(PROFILES)
 

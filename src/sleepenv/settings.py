@@ -24,6 +24,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from sleepenv.config_rules import duplicate_ids, topic_problems
 from sleepenv.settings_guidance import GuidanceSettings
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
@@ -293,8 +294,6 @@ def _scan_yaml(root: yaml.Node, path: Path) -> list[str]:
 def check(data: dict[str, Any]) -> tuple[Settings | None, list[str]]:
     """Validate a loaded config (plus the environment): the settings if valid, and every
     problem found, field errors and cross-field rules together. Pure."""
-    from sleepenv.config_rules import duplicate_ids, topic_problems  # noqa: PLC0415 - cycle
-
     problems = duplicate_ids(data)
     try:
         settings = Settings(**data)

@@ -101,8 +101,8 @@ def _footer(night: ChartNight) -> str:
 
 
 def _new_figure() -> Figure:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415
-    from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - matplotlib: heavy
+    from matplotlib.figure import Figure  # noqa: PLC0415 - matplotlib: heavy
 
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     FigureCanvasAgg(fig)
@@ -110,7 +110,7 @@ def _new_figure() -> Figure:
 
 
 def _time_axis(ax: Axes, night: ChartNight) -> None:
-    import matplotlib.dates as mdates  # noqa: PLC0415
+    import matplotlib.dates as mdates  # noqa: PLC0415 - matplotlib: heavy
 
     lo, hi = night.view
     ax.set_xlim(_num(lo), _num(hi))
@@ -180,8 +180,8 @@ def night_figure(night: ChartNight) -> Figure:
 
 
 def _legend(ax: Axes) -> None:
-    from matplotlib.lines import Line2D  # noqa: PLC0415
-    from matplotlib.patches import Patch  # noqa: PLC0415
+    from matplotlib.lines import Line2D  # noqa: PLC0415 - matplotlib: heavy
+    from matplotlib.patches import Patch  # noqa: PLC0415 - matplotlib: heavy
 
     handles = [
         Patch(color=IN_BED_SHADE, label="in bed"),
