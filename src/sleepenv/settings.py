@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     StringConstraints,
@@ -25,18 +24,13 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from sleepenv.config_rules import duplicate_ids, topic_problems
-from sleepenv.settings_guidance import GuidanceSettings
+from sleepenv.settings_guidance import GuidanceSettings, Slug, StrictModel
 
-Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
 Topic = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^#+\x00]+$")]
 TopicSegment = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{1,64}$")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TlsSettings(_Strict):
+class TlsSettings(StrictModel):
     """TLS towards the broker; off unless enabled, and certificates verified when on."""
 
     enabled: bool = Field(False, description="Connect to the broker with TLS.")
@@ -52,7 +46,7 @@ class TlsSettings(_Strict):
         return self
 
 
-class MqttSettings(_Strict):
+class MqttSettings(StrictModel):
     """How to reach the MQTT broker and where to publish."""
 
     host: str = Field("localhost", min_length=1, description="Broker host name or address.")
@@ -68,7 +62,7 @@ class MqttSettings(_Strict):
     base_topic: TopicSegment = Field("sleepenv", description="Prefix of every topic we publish.")
 
 
-class SensorSettings(_Strict):
+class SensorSettings(StrictModel):
     """One bed sensor and the topic it publishes on."""
 
     kind: Literal["envelope", "zigbee_vibration"] = Field(
@@ -84,7 +78,7 @@ class SensorSettings(_Strict):
     )
 
 
-class BedSettings(_Strict):
+class BedSettings(StrictModel):
     """A bed: one Home Assistant device, with one or more sensors."""
 
     id: Slug = Field(description="Short id: lower-case letters, digits and _, e.g. `main`.")
@@ -101,7 +95,7 @@ class BedSettings(_Strict):
     )
 
 
-class NightSettings(_Strict):
+class NightSettings(StrictModel):
     """When a night starts and ends on the bed's local clock."""
 
     start: time = Field(time(18, 0), description="Local time a night starts (counters reset).")
@@ -119,7 +113,7 @@ class NightSettings(_Strict):
         return self
 
 
-class DetectionSettings(_Strict):
+class DetectionSettings(StrictModel):
     """Movement detector tuning; the defaults follow DOMAIN.md §3."""
 
     on_factor: float = Field(5.0, gt=1, le=50, description="Event on: baseline + this × noise.")
@@ -135,7 +129,7 @@ class DetectionSettings(_Strict):
         return self
 
 
-class ClassificationSettings(_Strict):
+class ClassificationSettings(StrictModel):
     """How movements are classified; the defaults follow DOMAIN.md §2."""
 
     plm_profile: Literal["wasm", "aasm"] = Field(
@@ -144,7 +138,7 @@ class ClassificationSettings(_Strict):
     )
 
 
-class StorageSettings(_Strict):
+class StorageSettings(StrictModel):
     """Where sleepenv keeps its SQLite store and heartbeat."""
 
     data_dir: Path | None = Field(

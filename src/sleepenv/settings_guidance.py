@@ -11,23 +11,26 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
-DeviceId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
+# The ids of beds, bedrooms and devices (settings.py imports both this and StrictModel).
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """A config section: unknown keys are errors, and the values do not change."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class DaySchedule(_Strict):
+class DaySchedule(StrictModel):
     """One weekday's exceptions to the usual bedtime and wake time."""
 
     bedtime: time | None = Field(None, description="Bedtime on this weekday's evening (HH:MM).")
     wake: time | None = Field(None, description="Wake time on this weekday's morning (HH:MM).")
 
 
-class ScheduleSettings(_Strict):
+class ScheduleSettings(StrictModel):
     """When the bedroom's person goes to bed and gets up; the anchor of the timeline."""
 
     bedtime: time = Field(
@@ -64,10 +67,10 @@ class ScheduleSettings(_Strict):
         return DaySchedule()
 
 
-class DeviceSettings(_Strict):
+class DeviceSettings(StrictModel):
     """One device of a bedroom and how to reach it."""
 
-    id: DeviceId = Field(description="Short id: lower-case letters, digits and _, e.g. `ceiling`.")
+    id: Slug = Field(description="Short id: lower-case letters, digits and _, e.g. `ceiling`.")
     role: Literal["light", "climate", "screen", "temperature", "notify"] = Field(
         description="light (dim/warm/off), climate (setpoint), screen (media player or TV plug), "
         "temperature (room sensor), notify (reminders)."
@@ -114,10 +117,10 @@ class DeviceSettings(_Strict):
         return self
 
 
-class BedroomSettings(_Strict):
+class BedroomSettings(StrictModel):
     """A bedroom: its schedule, time zone and devices."""
 
-    id: DeviceId = Field(description="Short id: lower-case letters, digits and _, e.g. `main`.")
+    id: Slug = Field(description="Short id: lower-case letters, digits and _, e.g. `main`.")
     name: str = Field("Bedroom", min_length=1, max_length=64, description="Name shown in HA.")
     timezone: str | None = Field(None, description="IANA time zone; the host's when unset.")
     bed: str | None = Field(None, description="Id of the bed in `beds` whose presence we follow.")
@@ -127,7 +130,7 @@ class BedroomSettings(_Strict):
     devices: list[DeviceSettings] = Field(default_factory=list, description="The devices.")
 
 
-class LightSettings(_Strict):
+class LightSettings(StrictModel):
     """How lights dim and warm during the wind-down."""
 
     wind_down_brightness_pct: float = Field(20, gt=0, le=100, description="Brightness at first.")
@@ -139,7 +142,7 @@ class LightSettings(_Strict):
     ramp_step_minutes: float = Field(15, ge=1, le=90, description="Minutes per dimming step.")
 
 
-class ClimateSettings(_Strict):
+class ClimateSettings(StrictModel):
     """Setpoints, their safe range and the room-too-warm flag."""
 
     target_celsius: float = Field(18.0, ge=5, le=30, description="Setpoint for the night.")
@@ -158,7 +161,7 @@ class ClimateSettings(_Strict):
         return self
 
 
-class HomeAssistantApiSettings(_Strict):
+class HomeAssistantApiSettings(StrictModel):
     """Where Home Assistant's API is; inside the add-on the Supervisor proxy is used."""
 
     url: str | None = Field(
@@ -168,7 +171,7 @@ class HomeAssistantApiSettings(_Strict):
     poll_seconds: float = Field(10, ge=1, le=600, description="How often to read entity states.")
 
 
-class GuidanceSettings(_Strict):
+class GuidanceSettings(StrictModel):
     """Bedtime guidance: the timeline applied to lights, thermostats and screens."""
 
     enabled: bool = Field(True, description="Start with guidance on (an HA switch toggles it).")
