@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,6 +29,7 @@ from sleepenv.adapters.supervisor import (
     SupervisorError,
     read_options,
 )
+from sleepenv.cli_common import on_stop_signal
 from sleepenv.settings import ConfigError, read_yaml, validate
 
 log = logging.getLogger(__name__)
@@ -226,9 +226,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 async def _until_signal(coro: Any) -> Any:
     """Run `coro`, but return None at once on SIGTERM/SIGINT (the Supervisor stopping us)."""
     task = asyncio.ensure_future(coro)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, task.cancel)
+    on_stop_signal(task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
         return await task
     return None

@@ -7,9 +7,12 @@ import another command module (and the import graph stays acyclic).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
+import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -18,6 +21,7 @@ from sleepenv.settings import ConfigError, Settings, load_yaml
 from sleepenv.settings import check as check_settings
 
 EXIT_CONFIG = 2
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)  # a service manager stopping us, and Ctrl-C
 
 
 def setup_logging(level: str) -> None:
@@ -64,3 +68,10 @@ def _fail_config(problems: list[str], path: Path | None = None) -> NoReturn:
     for line in problems:
         print(f"  - {line}", file=sys.stderr)  # noqa: T201 - a command prints
     raise SystemExit(EXIT_CONFIG)
+
+
+def on_stop_signal(stop: Callable[[], object]) -> None:
+    """Call `stop` in the running event loop on SIGTERM or SIGINT instead of dying at once."""
+    loop = asyncio.get_running_loop()
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop)

@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import signal
 import socket
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from rich.table import Table
 from sleepenv.adapters.broker import AmqttBroker, MosquittoProcess, free_port, start_mosquitto
 from sleepenv.adapters.mqtt import make_client
 from sleepenv.app import Service
+from sleepenv.cli_common import on_stop_signal
 from sleepenv.clock import ScaledClock
 from sleepenv.core.classify import NightClassification
 from sleepenv.core.model import MovementEvent, SourceKind
@@ -274,9 +274,7 @@ async def keep_running(
         f"or point Home Assistant's MQTT integration at {host}:{port}. Ctrl-C stops."
     )
     done = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, done.set)
+    on_stop_signal(done.set)
     await done.wait()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +13,7 @@ import aiomqtt
 
 from sleepenv.adapters.mqtt import make_client
 from sleepenv.adapters.recording import write_message
+from sleepenv.cli_common import on_stop_signal
 from sleepenv.settings import MqttSettings, Settings
 
 
@@ -65,9 +65,7 @@ def record(args: argparse.Namespace, settings: Settings | None) -> int:
 
     async def main() -> int:
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        on_stop_signal(stop.set)
 
         def subscribed() -> None:  # said once messages can arrive, not before
             print(
