@@ -1,4 +1,5 @@
-"""Recordings of sensor messages as JSON lines: written by `sleepenv record`, read by `analyze`.
+"""Recordings of sensor messages as JSON lines: written by `sleepenv record` and the
+simulator, read by `analyze`.
 
 A line is either a wrapper `{"t": <unix>, "topic": "...", "payload": {...} | "..."}` or a
 bare payload object (an envelope frame or a Zigbee2MQTT state) as people paste them.
@@ -82,6 +83,12 @@ def write_message(fh: TextSink, t: float, topic: str, payload: bytes) -> None:
     if body is None:
         # surrogateescape keeps non-UTF-8 bytes; read_recording reverses it exactly.
         body = payload.decode("utf-8", "surrogateescape")
+    write_line(fh, t, topic, body)
+
+
+def write_line(fh: TextSink, t: float, topic: str, body: object) -> None:
+    """Append one `{"t", "topic", "payload"}` line for a payload already decoded (an
+    object, or the payload's text)."""
     record = {"t": t, "topic": topic, "payload": body}
     fh.write(json.dumps(record, separators=(",", ":")) + "\n")
 

@@ -53,7 +53,6 @@ from sleepenv.sim.night import DEFAULT_START, SimNight, generate_night
 from sleepenv.sim.profiles import PROFILES, Profile
 from sleepenv.sim.recording import (
     frame_to_payload,
-    read_recording,
     read_truth,
     write_recording,
     write_truth,
@@ -70,7 +69,6 @@ __all__ = [
     "TruthEvent",
     "frame_to_payload",
     "generate_night",
-    "read_recording",
     "read_truth",
     "write_recording",
     "write_truth",

@@ -1,8 +1,9 @@
-"""Recordings of simulated nights as JSON lines, and the MQTT payloads the demo publishes.
+"""Simulated nights as recordings, and the MQTT payloads the demo publishes.
 
-A recording line is `{"t": <unix>, "topic": <topic>, "payload": <message payload>}`,
-floats rounded to 4 decimals. Envelope payloads are the fine sensor's batched frame
-(`{"t", "hz", "rms", "peak", "gravity"}`); Zigbee payloads have Zigbee2MQTT's shape.
+Lines are written by the one recording codec (`sleepenv.adapters.recording`, which
+also reads them), floats rounded to 4 decimals. Envelope payloads are the fine sensor's
+batched frame (`{"t", "hz", "rms", "peak", "gravity"}`); Zigbee payloads have
+Zigbee2MQTT's shape.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
+from sleepenv.adapters.recording import write_line
 from sleepenv.core.model import EnvelopeFrame, SourceKind, ZigbeeVibration
 from sleepenv.sim.night import SimNight
 from sleepenv.sim.truth import NightTruth
@@ -23,15 +24,6 @@ ZIGBEE_TOPIC = "zigbee2mqtt/bed_vibration"
 _DIGITS = 4
 # Zigbee2MQTT's raw axis values for the DJT11LM: about 1024 per g.
 _AXIS_PER_G = 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedMessage:
-    """One line of a recording: when, where, and what was published."""
-
-    t: float
-    topic: str
-    payload: dict[str, Any]
 
 
 def _r(values: tuple[float, ...]) -> list[float]:
@@ -88,35 +80,27 @@ def zigbee_to_payload(reading: ZigbeeVibration) -> dict[str, object]:
     return payload
 
 
-def messages(night: SimNight, topic: str | None = None) -> Iterator[RecordedMessage]:
-    """The night's sensor messages in time order, on `topic` (default by source)."""
+def messages(
+    night: SimNight, topic: str | None = None
+) -> Iterator[tuple[float, str, dict[str, object]]]:
+    """The night's sensor messages (time, topic, payload) in time order, on `topic`
+    (default by source)."""
     if night.source is SourceKind.ZIGBEE_VIBRATION:
         ztopic = topic or ZIGBEE_TOPIC
         for reading in night.zigbee_readings():
-            yield RecordedMessage(round(reading.t, _DIGITS), ztopic, zigbee_to_payload(reading))
+            yield round(reading.t, _DIGITS), ztopic, zigbee_to_payload(reading)
     else:
         etopic = topic or ENVELOPE_TOPIC
         for frame in night.frames():
-            yield RecordedMessage(round(frame.t, _DIGITS), etopic, frame_to_payload(frame))
+            yield round(frame.t, _DIGITS), etopic, frame_to_payload(frame)
 
 
 def write_recording(night: SimNight, path: Path, topic: str | None = None) -> None:
     """Write the night's messages as JSON lines (topic defaults to the source's usual one:
     `bed/sensor/envelope` or `zigbee2mqtt/bed_vibration`)."""
     with path.open("w", encoding="utf-8") as out:
-        for msg in messages(night, topic):
-            line = {"t": msg.t, "topic": msg.topic, "payload": msg.payload}
-            out.write(json.dumps(line, separators=(",", ":")))
-            out.write("\n")
-
-
-def read_recording(path: Path) -> Iterator[RecordedMessage]:
-    """The messages of a recording written by `write_recording`."""
-    with path.open(encoding="utf-8") as src:
-        for line in src:
-            if line.strip():
-                data = cast(dict[str, Any], json.loads(line))
-                yield RecordedMessage(float(data["t"]), str(data["topic"]), data["payload"])
+        for t, msg_topic, payload in messages(night, topic):
+            write_line(out, t, msg_topic, payload)
 
 
 def write_truth(truth: NightTruth, path: Path) -> None:
