@@ -28,7 +28,8 @@ def _settings_for(source: str, topics: list[str], first: float | None = None) ->
     # One 24-hour night starting at the recording's first minute: the whole recording is
     # one night, even when it crosses midnight.
     begin = _window_start(first) if first is not None else time(0, 0)
-    end = (datetime.combine(date.min, begin) - timedelta(seconds=1)).time()
+    # Any ordinary day will do: date.min less a second overflows when `begin` is 00:00.
+    end = (datetime.combine(date(2000, 1, 2), begin) - timedelta(seconds=1)).time()
     return Settings(
         beds=[{"id": RECORDING_BED, "name": "Recording", "sensors": sensors}],
         night={"start": begin.strftime("%H:%M"), "end": end.strftime("%H:%M:%S")},

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.core.bed_signals import Bed, Move
+from tests.core.bed_signals import T0, Bed, Move
 from tests.e2e.test_cli import sleepenv
 from tests.helpers.frames import payload
 
@@ -41,3 +41,21 @@ def test_a_six_minute_gap_makes_no_sleep_onset_and_no_hypnic_jerks(tmp_path: Pat
     assert doc["sleep_onset"] is None
     assert "hypnic_jerk" not in doc["counts"]
     assert doc["counts"]["limb_movement"] >= 15  # the movements were seen, only no onset
+
+
+def test_a_recording_that_starts_in_the_first_minute_of_a_utc_day(tmp_path: Path) -> None:
+    """The analysis night starts at the recording's first minute; 00:00 UTC (here the
+    first day of 1970) once overflowed while the night's end was worked out."""
+    bed = Bed(600, occupied=[(0, 600)], moves=[Move(300, 2.0, 2.0)])
+    rec = tmp_path / "midnight.jsonl"
+    with rec.open("w") as fh:
+        for f in bed.frames():
+            frame = json.loads(payload(f))
+            frame["t"] = f.t - T0 + 30.0  # 1970-01-01 00:00:30 UTC onwards
+            fh.write(json.dumps({"t": frame["t"], "topic": "bed/env", "payload": frame}))
+            fh.write("\n")
+    proc = sleepenv("analyze", str(rec), "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["start"] < 60.0
+    assert sum(doc["counts"].values()) >= 1
