@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_trees import checked_out
+
 from sleepenv.sim import generate_night, write_recording
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,45 +52,25 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hours", type=float, default=8.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base_tree = Path(tmp) / "base"
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "worktree",
-                "add",
-                "-q",
-                "--detach",
-                str(base_tree),
-                args.base,
-            ],
-            check=True,
-        )
-        try:
-            trees = {"base": base_tree / "src", "this": ROOT / "src"}
-            recordings = {}
-            for profile in PROFILES:
-                recordings[profile] = Path(tmp) / f"{profile}.jsonl"
-                write_recording(generate_night(1, profile, hours=args.hours), recordings[profile])
-            identical = {}
-            for profile, path in recordings.items():
-                outputs = {name: analyze(src, path)[0] for name, src in trees.items()}
-                identical[profile] = outputs["base"] == outputs["this"]
-                print(f"{profile}: analyze --json identical: {identical[profile]}")
-            seconds: dict[str, list[float]] = {name: [] for name in trees}
-            for r in range(args.rounds):
-                for name, src in trees.items():
-                    seconds[name].append(analyze(src, recordings["clean"])[1])
-                print(
-                    f"round {r + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items())
-                )
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)],
-                check=False,
-            )
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        checked_out(args.base, Path(tmp) / "base") as base_src,
+    ):
+        trees = {"base": base_src, "this": ROOT / "src"}
+        recordings = {}
+        for profile in PROFILES:
+            recordings[profile] = Path(tmp) / f"{profile}.jsonl"
+            write_recording(generate_night(1, profile, hours=args.hours), recordings[profile])
+        identical = {}
+        for profile, path in recordings.items():
+            outputs = {name: analyze(src, path)[0] for name, src in trees.items()}
+            identical[profile] = outputs["base"] == outputs["this"]
+            print(f"{profile}: analyze --json identical: {identical[profile]}")
+        seconds: dict[str, list[float]] = {name: [] for name in trees}
+        for r in range(args.rounds):
+            for name, src in trees.items():
+                seconds[name].append(analyze(src, recordings["clean"])[1])
+            print(f"round {r + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items()))
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
         capture_output=True,

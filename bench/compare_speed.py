@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_trees import checked_out
+
 from sleepenv.sim import frame_to_payload, generate_night
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,41 +67,21 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hours", type=float, default=8.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        base_tree = Path(tmp) / "base"
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "worktree",
-                "add",
-                "-q",
-                "--detach",
-                str(base_tree),
-                args.base,
-            ],
-            check=True,
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        checked_out(args.base, Path(tmp) / "base") as base_src,
+    ):
+        data = Path(tmp) / "night.jsonl"
+        night = generate_night(7, "clean", hours=args.hours)
+        data.write_bytes(
+            b"\n".join(json.dumps(frame_to_payload(f)).encode() for f in night.frames())
         )
-        try:
-            data = Path(tmp) / "night.jsonl"
-            night = generate_night(7, "clean", hours=args.hours)
-            data.write_bytes(
-                b"\n".join(json.dumps(frame_to_payload(f)).encode() for f in night.frames())
-            )
-            trees = {"base": base_tree / "src", "this": ROOT / "src"}
-            seconds: dict[str, list[float]] = {name: [] for name in trees}
-            for r in range(args.rounds):
-                for name, src in trees.items():
-                    seconds[name].append(run_once(src, data, Path(tmp)))
-                print(
-                    f"round {r + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items())
-                )
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)],
-                check=False,
-            )
+        trees = {"base": base_src, "this": ROOT / "src"}
+        seconds: dict[str, list[float]] = {name: [] for name in trees}
+        for r in range(args.rounds):
+            for name, src in trees.items():
+                seconds[name].append(run_once(src, data, Path(tmp)))
+            print(f"round {r + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items()))
     median = {name: statistics.median(s) for name, s in seconds.items()}
     ratio = median["this"] / median["base"]
     result = {"base": args.base, "hours": args.hours, "cpu_seconds": seconds, "ratio": ratio}

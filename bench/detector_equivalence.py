@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench_trees import checked_out
+
 from sleepenv.sim import frame_to_payload, generate_night
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -98,30 +100,10 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        base_tree = tmp / "base"
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                str(ROOT),
-                "worktree",
-                "add",
-                "-q",
-                "--detach",
-                str(base_tree),
-                args.base,
-            ],
-            check=True,
-        )
-        try:
+        with checked_out(args.base, tmp / "base") as base_src:
             nights = _write_nights(tmp, args.profiles.split(","), _seeds(args.seeds), args.hours)
-            base = _run(base_tree / "src", nights, tmp / "base.txt")
+            base = _run(base_src, nights, tmp / "base.txt")
             this = _run(ROOT / "src", nights, tmp / "this.txt")
-        finally:
-            subprocess.run(
-                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base_tree)],
-                check=False,
-            )
     events = sum(1 for line in base if "MovementEvent(" in line)
     minutes = sum(1 for line in base if line.startswith("minute "))
     for i, (a, b) in enumerate(zip(base, this, strict=False)):
