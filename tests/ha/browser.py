@@ -396,3 +396,22 @@ BACKDATE_FILES = {
     "custom_components/sleepenv_backdate/manifest.json": BACKDATE_MANIFEST,
 }
 BACKDATE_YAML = "sleepenv_backdate:\n"
+
+
+def dashboard_yaml(url: str) -> str:
+    """configuration.yaml lines that load the shipped dashboard at `/url` in YAML mode,
+    exactly as the README says (the file goes to dashboards/sleepenv.yaml)."""
+    return f"""\
+lovelace:
+  dashboards:
+    {url}:
+      mode: yaml
+      title: Sleep
+      icon: mdi:bed
+      show_in_sidebar: true
+      filename: dashboards/sleepenv.yaml
+
+# What `default_config:` would load for the dashboard's cards and the Activity page.
+history:
+logbook:
+"""

@@ -41,6 +41,7 @@ from .browser import (
     NOT_FOUND,
     Frontend,
     artefact_dir,
+    dashboard_yaml,
 )
 from .harness import JSON, HomeAssistant
 from .install import REPO_ROOT
@@ -74,22 +75,7 @@ ACTIVITY_ENTRIES_PER_NIGHT = 150
 ACTIVITY_ENTRIES_PLAYED = math.ceil(ACTIVITY_ENTRIES_PER_NIGHT * NIGHT_HOURS / 8)
 
 HA_FILES = {"dashboards/sleepenv.yaml": DASHBOARD_PATH.read_text(), **BACKDATE_FILES}
-# The dashboard loaded in YAML mode exactly as the README says.
-HA_EXTRA_YAML = f"""\
-lovelace:
-  dashboards:
-    {DASHBOARD_URL}:
-      mode: yaml
-      title: Sleep
-      icon: mdi:bed
-      show_in_sidebar: true
-      filename: dashboards/sleepenv.yaml
-
-# What `default_config:` would load for the dashboard's cards and the Activity page.
-history:
-logbook:
-
-{BACKDATE_YAML}"""
+HA_EXTRA_YAML = f"{dashboard_yaml(DASHBOARD_URL)}\n{BACKDATE_YAML}"
 
 # What each stored night holds (PLM index above 15/h on every night: the advisory's pattern).
 STORED_COUNTS = {"twitch": 9, "hypnic_jerk": 2, "limb_movement": 31, "plm": 140, "rollover": 11}

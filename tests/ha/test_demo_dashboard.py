@@ -9,7 +9,6 @@ written for) and tonight's figures must be filled in.
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,34 +18,16 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
-from .browser import NOT_FOUND, Frontend, artefact_dir, finish_onboarding
+from sleepenv.adapters.broker import free_port
+
+from .browser import NOT_FOUND, Frontend, artefact_dir, dashboard_yaml, finish_onboarding
 from .harness import HomeAssistant, HomeAssistantError
 from .install import REPO_ROOT, Installation
 
 DASHBOARD_PATH = REPO_ROOT / "automations" / "dashboards" / "sleepenv.yaml"
 DASHBOARD_URL = "sleepenv-demo"
 READY = "broker and service keep running"
-DEMO_TIMEOUT_SECONDS = 240.0
-HA_EXTRA_YAML = f"""\
-lovelace:
-  dashboards:
-    {DASHBOARD_URL}:
-      mode: yaml
-      title: Sleep
-      icon: mdi:bed
-      show_in_sidebar: true
-      filename: dashboards/sleepenv.yaml
-
-history:
-logbook:
-"""
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+HA_EXTRA_YAML = dashboard_yaml(DASHBOARD_URL)
 
 
 def _read_until_ready(out: IO[str]) -> list[str]:
