@@ -40,8 +40,8 @@ def three_am() -> float:
     return yesterday.replace(hour=3, minute=0, second=0, microsecond=0).timestamp()
 
 
-def signal(start: float) -> Bed:
-    """The stretch above; frames are re-timed from the builder's T0 to `start`."""
+def signal() -> Bed:
+    """The stretch above, from the builder's T0 (the fixture re-times the frames)."""
     return Bed(
         END,
         occupied=[(0.0, UP)],
@@ -96,7 +96,7 @@ def played(
             registered, timeout=60, message="sleepenv's bed entities are registered"
         )
         changes = home_assistant.subscribe_events("state_changed")
-        frames = [dataclasses.replace(f, t=f.t - T0 + start) for f in signal(start).frames()]
+        frames = [dataclasses.replace(f, t=f.t - T0 + start) for f in signal().frames()]
 
         async def play() -> None:
             service = thread.service
