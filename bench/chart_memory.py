@@ -30,13 +30,13 @@ from typing import Any
 
 import aiomqtt
 
-from sleepenv.adapters import discovery
-from sleepenv.adapters.broker import start_mosquitto
-from sleepenv.adapters.store import Store
-from sleepenv.app import Service
-from sleepenv.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.bed import discovery
+from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.bed.store import Store
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import start_mosquitto
 from sleepenv.report import entity as chart_entity
-from sleepenv.settings import Settings
+from sleepenv.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -30,8 +30,8 @@ RUNNER = """
 import json, sys, time
 from datetime import UTC
 from pathlib import Path
-from sleepenv.pipeline import Pipeline
-from sleepenv.settings import Settings
+from sleepenv.bed.pipeline import Pipeline
+from sleepenv.config.settings import Settings
 
 settings = Settings(
     beds=[{"id": "bench", "name": "Bench", "sensors": [{"kind": "envelope", "topic": "b/env"}]}],

@@ -31,9 +31,9 @@ DEFAULT_PROFILES = "clean,noisy,bcg_strong,ringing"
 # Runs inside each tree's own environment: only APIs both trees share.
 RUNNER = """
 import sys
-from sleepenv.adapters.esphome import decode_envelope
-from sleepenv.core.detector import EnvelopeDetector
-from sleepenv.core.model import EnvelopeFrame
+from sleepenv.bed.esphome import decode_envelope
+from sleepenv.bed.core.detector import EnvelopeDetector
+from sleepenv.bed.core.model import EnvelopeFrame
 
 out = open(sys.argv[2], "w")
 for path in sys.argv[1].split(","):

@@ -47,8 +47,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-import sleepenv.adapters.broker as broker_module
-from sleepenv.adapters.broker import MosquittoProcess, start_mosquitto
+import sleepenv.mqtt.broker as broker_module
+from sleepenv.mqtt.broker import MosquittoProcess, start_mosquitto
 
 HERE = Path(__file__).resolve().parent.parent
 PACED_RATE = 100.0
@@ -71,9 +71,9 @@ log_level: WARNING
 RUNNER = """
 import sys
 if sys.argv[2] != "-":
-    import sleepenv.adapters.publisher as p
+    import sleepenv.mqtt.publisher as p
     p.MAX_IN_FLIGHT = int(sys.argv[2])
-from sleepenv.cli import main
+from sleepenv.cli.main import main
 raise SystemExit(main(["run", "--config", sys.argv[1]]))
 """
 
@@ -256,7 +256,7 @@ async def publish_path(broker: MosquittoProcess, name: str, window: int | None) 
     """
     import aiomqtt  # noqa: PLC0415 - only this scenario needs asyncio
 
-    from sleepenv.adapters.publisher import Publisher  # noqa: PLC0415
+    from sleepenv.mqtt.publisher import Publisher  # noqa: PLC0415
 
     event, count = f"{name}/event", f"{name}/count"
     sub = Subscriber(broker, name, [event, count])

@@ -4,7 +4,7 @@ Run: python bench/render_chart.py [--rounds 5] [--movements 300]
 Writes bench/results/render_chart.{json,md}.
 
 Each measurement runs in a fresh process that first imports what the service has loaded
-anyway (sleepenv.app and the chart's data module), then draws an 8-hour night with the
+anyway (sleepenv.service and the chart's data module), then draws an 8-hour night with the
 given number of movements: the first drawing (which imports matplotlib and loads its
 fonts) and warm ones after it. Extra RSS is the process's peak resident memory after
 drawing minus its resident memory just before, i.e. what rendering in the service's own
@@ -36,8 +36,8 @@ import json, resource, sys, time
 from datetime import UTC
 from random import Random
 
-import sleepenv.app  # noqa: F401 - what the service has imported already
-from sleepenv.core.model import MovementClass, MovementEvent, NightSummary
+import sleepenv.service  # noqa: F401 - what the service has imported already
+from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
 from sleepenv.report.night import from_store
 
 

@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sleepenv.adapters.broker import start_mosquitto
-from sleepenv.app import Service
+from sleepenv.bed.pipeline import Pipeline
 from sleepenv.clock import ScaledClock
-from sleepenv.pipeline import Pipeline
-from sleepenv.settings import Settings
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import start_mosquitto
+from sleepenv.service import Service
 from sleepenv.sim.night import generate_night
 from sleepenv.sim.recording import frame_to_payload
 

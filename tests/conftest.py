@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sleepenv.adapters.broker import MosquittoProcess, start_mosquitto
+from sleepenv.mqtt.broker import MosquittoProcess, start_mosquitto
 
 
 @pytest.fixture

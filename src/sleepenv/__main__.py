@@ -1,5 +1,5 @@
 """`python -m sleepenv`."""
 
-from sleepenv.cli import main
+from sleepenv.cli.main import main
 
 raise SystemExit(main())

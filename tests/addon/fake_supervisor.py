@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from sleepenv.adapters.broker import free_port
+from sleepenv.mqtt.broker import free_port
 
 TOKEN = "test-token"
 OK_MQTT = {

@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 from tests.addon.fake_supervisor import TOKEN, FakeSupervisor
 from tests.helpers.mqtt import watch
 
@@ -55,7 +55,7 @@ async def test_addon_runs_the_service_on_the_supervisors_broker(
     try:
         async with watch(mosquitto.host, mosquitto.port, topics) as watcher:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "sleepenv.addon", env=env,
+                sys.executable, "-m", "sleepenv.addon.run", env=env,
                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             )  # fmt: skip
             try:

@@ -21,9 +21,9 @@ import pytest
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from sleepenv.adapters.supervisor import MqttService
-from sleepenv.addon import META_OPTIONS, OPTION_FIELDS, settings_from_options
-from sleepenv.settings import ConfigError, Settings, validate
+from sleepenv.addon.run import META_OPTIONS, OPTION_FIELDS, settings_from_options
+from sleepenv.addon.supervisor import MqttService
+from sleepenv.config.settings import ConfigError, Settings, validate
 
 ROOT = Path(__file__).resolve().parents[2]
 ADDON = ROOT / "docker/addon"

@@ -19,14 +19,14 @@ import aiohttp
 import pytest
 import yaml
 
-from sleepenv.adapters.backoff import Backoff
-from sleepenv.adapters.broker import free_port
-from sleepenv.adapters.supervisor import (
+from sleepenv.addon.supervisor import (
     MqttService,
     SupervisorClient,
     SupervisorError,
     read_options,
 )
+from sleepenv.mqtt.backoff import Backoff
+from sleepenv.mqtt.broker import free_port
 from tests.addon.fake_supervisor import OK_MQTT, TOKEN, FakeSupervisor
 
 FAST = Backoff(first_seconds=0.05, cap_seconds=0.2, jitter=(0.8, 1.2))
@@ -162,7 +162,7 @@ async def _run_addon(env: dict[str, str], *args: str) -> asyncio.subprocess.Proc
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "sleepenv.addon",
+        "sleepenv.addon.run",
         *args,
         env=env,
         stdout=asyncio.subprocess.PIPE,

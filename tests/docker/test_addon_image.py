@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 from tests.addon.fake_supervisor import TOKEN, FakeSupervisor
 from tests.docker.conftest import run
 from tests.helpers.mqtt import watch

@@ -13,7 +13,7 @@ import paho.mqtt.publish as paho_publish
 import pytest
 import yaml
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 from tests.helpers.frames import Burst, frames, payload
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "sleepenv.example.yaml"
@@ -185,8 +185,8 @@ def test_record_writes_what_analyze_reads(
 
 
 def test_history_reads_nights_from_the_store(tmp_path: Path) -> None:
-    from sleepenv.adapters.store import Store  # noqa: PLC0415
-    from sleepenv.core.model import NightSummary  # noqa: PLC0415
+    from sleepenv.bed.core.model import NightSummary  # noqa: PLC0415
+    from sleepenv.bed.store import Store  # noqa: PLC0415
 
     store = Store(tmp_path / "sleepenv.db")
     store.save_night(NightSummary("main", "2026-11-20", 1.0, 2.0, {"twitch": 3, "rollover": 7}))

@@ -193,7 +193,7 @@ def test_check_config_says_data_dir_is_a_file(tmp_path: Path) -> None:
 
 
 def test_help_lists_allowed_values() -> None:
-    from sleepenv.cli_types import MIN_DEMO_HOURS  # noqa: PLC0415
+    from sleepenv.cli.types import MIN_DEMO_HOURS  # noqa: PLC0415
     from sleepenv.sim.night import MIN_HOURS  # noqa: PLC0415
     from sleepenv.sim.profiles import PROFILES  # noqa: PLC0415
 

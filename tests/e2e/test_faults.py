@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 from tests.e2e.test_run import Runner, count, start_at_ts, write_config
 from tests.helpers.frames import Burst, frames, payload
 from tests.helpers.mqtt import publish_many, watch
@@ -187,7 +187,7 @@ def write_secure_broker(directory: Path, port: int, denied_topic: str) -> Path:
 async def test_healthcheck_is_unhealthy_with_a_wrong_password_or_an_acl_block(
     tmp_path: Path, prefix: str
 ) -> None:
-    from sleepenv.adapters.broker import free_port, wait_for_port  # noqa: PLC0415
+    from sleepenv.mqtt.broker import free_port, wait_for_port  # noqa: PLC0415
 
     port = free_port()
     conf = write_secure_broker(tmp_path, port, f"{prefix}/bed/env")

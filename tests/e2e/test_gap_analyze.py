@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.core.bed_signals import T0, Bed, Move
+from tests.bed.core.bed_signals import T0, Bed, Move
 from tests.e2e.test_cli import sleepenv
 from tests.helpers.frames import payload
 

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sleepenv.adapters.broker import free_port
+from sleepenv.mqtt.broker import free_port
 from tests.e2e.test_cli import EXAMPLE, sleepenv
 
 DASHBOARD = Path(__file__).parents[2] / "automations" / "dashboards" / "sleepenv.yaml"

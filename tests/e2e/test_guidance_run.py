@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from sleepenv.adapters.broker import MosquittoProcess
 from sleepenv.clock import ScaledClock
+from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.sim.bedroom import LIGHT, PLUG, SETPOINT_KEY, TRV, SimBedroom, run_bedroom
 from tests.e2e.test_run import write_config
 from tests.helpers.mqtt import watch

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sleepenv.adapters.broker import MosquittoProcess, free_port, wait_for_port
+from sleepenv.mqtt.broker import MosquittoProcess, free_port, wait_for_port
 from tests.e2e.test_faults import healthcheck
 from tests.e2e.test_run import Runner, write_config
 

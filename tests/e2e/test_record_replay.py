@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 from tests.helpers.frames import Burst, frames, payload
 from tests.helpers.mqtt import publish_many
 

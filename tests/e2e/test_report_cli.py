@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 from PIL import Image
 
-from sleepenv.adapters.store import Store
-from sleepenv.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.bed.store import Store
 from sleepenv.sim import generate_night
 from sleepenv.sim.recording import write_recording
 

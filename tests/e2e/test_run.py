@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 from tests.helpers.frames import Burst, frames, payload
 from tests.helpers.mqtt import Watcher, publish_many, watch
 

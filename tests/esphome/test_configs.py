@@ -208,8 +208,8 @@ def test_piezo_frames_have_no_gravity(harness: Path) -> None:
 
 def test_sleepenv_decodes_the_frames(harness: Path) -> None:
     """What the firmware sends is what the service's ESPHome decoder accepts."""
-    from sleepenv.adapters.esphome import decode_envelope  # noqa: PLC0415
-    from sleepenv.core.model import EnvelopeFrame  # noqa: PLC0415
+    from sleepenv.bed.core.model import EnvelopeFrame  # noqa: PLC0415
+    from sleepenv.bed.esphome import decode_envelope  # noqa: PLC0415
 
     proc = subprocess.run(
         [str(harness)],

@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 
 from .harness import OWNER_PASSWORD, OWNER_USERNAME, HomeAssistant, Installation
 from .install import REPO_ROOT

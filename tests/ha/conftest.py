@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sleepenv.adapters.broker import MosquittoProcess, start_mosquitto
+from sleepenv.mqtt.broker import MosquittoProcess, start_mosquitto
 
 from .browser import chromium, frontend_home_assistant  # noqa: F401  (fixtures)
 from .harness import HomeAssistant, HomeAssistantError, Installation, build_installation

@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sleepenv.adapters.broker import free_port
+from sleepenv.mqtt.broker import free_port
 
 from .install import Installation, build_installation, config_yaml
 from .transport import JSON, BirthWatcher, HaClient, HomeAssistantError

@@ -1,6 +1,6 @@
 """The real sleepenv Service next to a real Home Assistant: run it, play a night, read MQTT.
 
-`ServiceThread` runs `sleepenv.app.Service` in a thread with its own event loop, so the
+`ServiceThread` runs `sleepenv.service.Service` in a thread with its own event loop, so the
 synchronous `HomeAssistant` helpers and sleepenv can be used side by side from plain tests.
 `RetainedDiscovery` reads back every discovery config sleepenv left on the broker: the
 tests iterate over that, so entities added to sleepenv later are covered without edits.
@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sleepenv.adapters.broker import MosquittoProcess
-from sleepenv.adapters.mqtt import make_client
-from sleepenv.app import Service
+from sleepenv.bed.core.model import EnvelopeFrame, MovementEvent
 from sleepenv.clock import Clock, ScaledClock
-from sleepenv.core.model import EnvelopeFrame, MovementEvent
-from sleepenv.settings import Settings
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
+from sleepenv.mqtt.client import make_client
+from sleepenv.service import Service
 from sleepenv.sim.recording import frame_to_payload
 
 from .harness import JSON, HomeAssistant

@@ -26,9 +26,9 @@ from homeassistant_api import Client
 from paho.mqtt import publish
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sleepenv.adapters.broker import MosquittoProcess
 from sleepenv.clock import RealClock
-from sleepenv.settings import Settings
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
 
 from .harness import JSON, HomeAssistant
 from .install import REPO_ROOT

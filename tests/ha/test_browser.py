@@ -28,11 +28,11 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
-from sleepenv.adapters.broker import MosquittoProcess
-from sleepenv.adapters.store import Store
+from sleepenv.bed.core.model import NightSummary
+from sleepenv.bed.store import Store
 from sleepenv.clock import ScaledClock
-from sleepenv.core.model import NightSummary
-from sleepenv.settings import Settings
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.sim.night import generate_night
 
 from .browser import (

@@ -16,13 +16,13 @@ import pytest
 import yaml
 from PIL import Image
 
-from sleepenv.adapters import discovery
-from sleepenv.adapters.broker import MosquittoProcess
-from sleepenv.adapters.store import Store
+from sleepenv.bed import discovery
+from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.bed.store import Store
 from sleepenv.clock import ScaledClock
-from sleepenv.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.report.chart import DPI, HEIGHT_IN, WIDTH_IN
-from sleepenv.settings import Settings
 
 from .harness import HomeAssistant
 from .install import REPO_ROOT

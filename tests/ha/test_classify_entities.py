@@ -1,7 +1,7 @@
 """sleepenv's own discovery (classification entities) in a real Home Assistant.
 
 The discovery message, states and event are the ones the service publishes (the pure
-functions of adapters/discovery.py), so this proves Home Assistant accepts every component
+functions of bed/discovery.py), so this proves Home Assistant accepts every component
 with the device class, unit and attributes we intend.
 """
 
@@ -18,10 +18,11 @@ import paho.mqtt.publish as mqtt_publish
 import pytest
 import yaml
 
-from sleepenv.adapters import bed_entities, discovery
-from sleepenv.adapters.broker import MosquittoProcess
-from sleepenv.core.model import MovementClass, MovementEvent
-from sleepenv.settings import Settings
+from sleepenv.bed import discovery
+from sleepenv.bed import entities as bed_entities
+from sleepenv.bed.core.model import MovementClass, MovementEvent
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
 
 from .harness import HomeAssistant
 from .install import REPO_ROOT

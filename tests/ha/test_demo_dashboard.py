@@ -18,7 +18,7 @@ import pytest
 import yaml
 from playwright.sync_api import Browser
 
-from sleepenv.adapters.broker import free_port
+from sleepenv.mqtt.broker import free_port
 
 from .browser import NOT_FOUND, Frontend, artefact_dir, dashboard_yaml, finish_onboarding
 from .harness import HomeAssistant, HomeAssistantError

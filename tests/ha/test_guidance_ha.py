@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sleepenv.adapters.broker import MosquittoProcess
-from sleepenv.app import Service
 from sleepenv.clock import ScaledClock
-from sleepenv.settings import Settings
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
+from sleepenv.service import Service
 
 from .harness import HomeAssistant
 

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from sleepenv.adapters.broker import MosquittoProcess
-from sleepenv.app import Service
 from sleepenv.clock import ScaledClock
-from sleepenv.settings import Settings
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
+from sleepenv.service import Service
 
 from .harness import JSON, HomeAssistant
 from .install import REPO_ROOT

@@ -24,7 +24,7 @@ import pytest
 from homeassistant_api import Client
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess
 
 from .harness import JSON, HomeAssistant
 from .install import Installation

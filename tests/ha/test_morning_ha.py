@@ -1,7 +1,7 @@
 """Mornings in a real Home Assistant: a silent sensor is not an empty bed, and last night
 is the night that just ended as soon as the sleeper is up.
 
-The real sleepenv service reads a hand-built early-morning stretch (tests/core/bed_signals)
+The real sleepenv service reads a hand-built early-morning stretch (tests/bed/core/bed_signals)
 at a scaled clock: in bed from 03:00, a two-minute Wi-Fi dropout at 03:40, up at 04:10,
 an empty bed until 04:40. Home Assistant must show "In bed" on, unknown during the
 dropout (never off), on again, and, 20 minutes after getting up (after the 04:00
@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from sleepenv.adapters.broker import MosquittoProcess
 from sleepenv.clock import ScaledClock
-from sleepenv.settings import Settings
-from tests.core.bed_signals import T0, Bed, Move
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
+from tests.bed.core.bed_signals import T0, Bed, Move
 
 from .harness import JSON, HomeAssistant
 from .sleepenv_service import ServiceThread, play_frames, registry_by_unique_id, wait_admitted

@@ -28,10 +28,11 @@ import paho.mqtt.publish as mqtt_publish
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from sleepenv.adapters import bed_entities, discovery
-from sleepenv.adapters.broker import MosquittoProcess
+from sleepenv.bed import discovery
+from sleepenv.bed import entities as bed_entities
 from sleepenv.clock import ScaledClock
-from sleepenv.settings import Settings
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.sim.night import generate_night
 
 from .harness import JSON, HomeAssistant

@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sleepenv.core.model import EnvelopeFrame
+from sleepenv.bed.core.model import EnvelopeFrame
 
 HZ = 10
 

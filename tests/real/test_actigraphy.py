@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from sleepenv.core.model import MovementClass, MovementEvent
-from sleepenv.core.sleep import main_sleep_period
+from sleepenv.bed.core.model import MovementClass, MovementEvent
+from sleepenv.bed.core.sleep import main_sleep_period
 
 WHEEL = "pyActigraphy-1.2.2-py3-none-any.whl"
 SHA256 = "3199b8dde42f044f887f11ca333f60e85c4213dcc5bde742a4ecd2ca2c4d8e7f"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from sleepenv.core.classify import ClassifyConfig
+from sleepenv.bed.core.classify import ClassifyConfig
 from sleepenv.evaluation.metrics import Totals
 from sleepenv.evaluation.runner import Job, evaluate_night
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from sleepenv.cli import main
-from sleepenv.core.model import SourceKind
-from sleepenv.evaluation.command import json_path
+from sleepenv.bed.core.model import SourceKind
+from sleepenv.cli.evaluate import json_path
+from sleepenv.cli.main import main
 from sleepenv.evaluation.runner import detectors_for, evaluate
 
 

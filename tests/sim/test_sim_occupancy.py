@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from sleepenv.core.model import MovementClass
+from sleepenv.bed.core.model import MovementClass
 from sleepenv.sim import NightTruth, SimNight, generate_night
 
 MIN = 60.0

@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from sleepenv.core.model import MovementClass
+from sleepenv.bed.core.model import MovementClass
 from sleepenv.sim import PROFILES, SimNight, generate_night
 from sleepenv.sim.params import NightParams
 from sleepenv.sim.profiles import Profile

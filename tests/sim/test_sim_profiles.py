@@ -9,7 +9,7 @@ import statistics
 
 import pytest
 
-from sleepenv.core.model import EnvelopeFrame, MovementClass, SourceKind
+from sleepenv.bed.core.model import EnvelopeFrame, MovementClass, SourceKind
 from sleepenv.sim import PROFILES, SimNight, TruthEvent, generate_night
 from sleepenv.sim.zigbee import angles_xyz
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sleepenv.adapters.recording import RecordedMessage, read_recording
-from sleepenv.core.model import ZigbeeVibration
+from sleepenv.bed.core.model import ZigbeeVibration
+from sleepenv.bed.recording import RecordedMessage, read_recording
 from sleepenv.sim import (
     frame_to_payload,
     generate_night,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 
-from sleepenv.core.model import EnvelopeFrame
+from sleepenv.bed.core.model import EnvelopeFrame
 from sleepenv.sim import generate_night
 from sleepenv.sim.stream import draw_dropouts, stream_faults
 

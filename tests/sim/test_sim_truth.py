@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from sleepenv.core.arousal import waking_jerks
-from sleepenv.core.model import MovementClass, MovementEvent
+from sleepenv.bed.core.arousal import waking_jerks
+from sleepenv.bed.core.model import MovementClass, MovementEvent
 from sleepenv.sim import PROFILES, NightTruth, TruthEvent, generate_night
 
 OCCUPIED = sorted(p for p in PROFILES if PROFILES[p].is_occupied)

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sleepenv.core.model import EnvelopeFrame
+from sleepenv.bed.core.model import EnvelopeFrame
 
 BASELINE_SECONDS = 60.0
 MAD_TO_SD = 1.4826

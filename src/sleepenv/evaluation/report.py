@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sleepenv.core.model import SourceKind
+from sleepenv.bed.core.model import SourceKind
 from sleepenv.evaluation.metrics import prf, waking_prf
 
 DETECTORS = ("sleepenv", "naive")

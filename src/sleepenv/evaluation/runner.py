@@ -12,9 +12,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sleepenv.analyze import analyze_readings
-from sleepenv.core.classify import ClassifyConfig
-from sleepenv.core.model import SourceKind
+from sleepenv.bed.analyze import analyze_readings
+from sleepenv.bed.core.classify import ClassifyConfig
+from sleepenv.bed.core.model import SourceKind
 from sleepenv.evaluation.metrics import Interval, NightScore, Totals, score_night
 from sleepenv.evaluation.naive import analyze_naive
 from sleepenv.evaluation.report import DETECTORS, targets_for

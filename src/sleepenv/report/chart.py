@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Final
 
-from sleepenv.core.model import MovementClass, NightSummary
+from sleepenv.bed.core.model import MovementClass, NightSummary
 from sleepenv.report.night import LABELS, ROWS, ChartNight
 
 if TYPE_CHECKING:

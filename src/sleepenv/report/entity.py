@@ -14,12 +14,12 @@ import sys
 from datetime import tzinfo
 from typing import TYPE_CHECKING
 
-from sleepenv.core.model import NightSummary
+from sleepenv.bed.core.model import NightSummary
+from sleepenv.config.settings import BedSettings
 from sleepenv.report.night import ChartNight, from_store
-from sleepenv.settings import BedSettings
 
 if TYPE_CHECKING:
-    from sleepenv.adapters.store import Store
+    from sleepenv.bed.store import Store
 
 SCREEN_NIGHTS = 14  # the night drawn is a recent one: its evening is among these
 # A chart takes a few seconds on a Raspberry Pi (a fresh interpreter, matplotlib's import

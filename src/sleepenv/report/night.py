@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, tzinfo
 from itertools import pairwise
 from typing import Any
 
-from sleepenv.core.arousal import waking_jerks
-from sleepenv.core.model import MovementClass, MovementEvent, NightSummary, SourceKind
-from sleepenv.core.sleep import find_wake
+from sleepenv.bed.core.arousal import waking_jerks
+from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary, SourceKind
+from sleepenv.bed.core.sleep import find_wake
 
 Span = tuple[float, float]
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from random import Random
 
-from sleepenv.core.model import EnvelopeFrame, SourceKind, ZigbeeVibration
+from sleepenv.bed.core.model import EnvelopeFrame, SourceKind, ZigbeeVibration
 from sleepenv.sim.params import NightParams, draw_params
 from sleepenv.sim.phases import plan_night
 from sleepenv.sim.profiles import PROFILES

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from random import Random
 
-from sleepenv.core.model import MovementClass
+from sleepenv.bed.core.model import MovementClass
 from sleepenv.sim.params import NightParams, log_uniform
 from sleepenv.sim.profiles import Profile
 from sleepenv.sim.timeline import LIMB_GAP_SECONDS, PAD_SECONDS, Timeline, poisson

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sleepenv.core.model import SourceKind
+from sleepenv.bed.core.model import SourceKind
 
 Range = tuple[float, float]
 

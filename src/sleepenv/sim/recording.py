@@ -1,6 +1,6 @@
 """Simulated nights as recordings, and the MQTT payloads the demo publishes.
 
-Lines are written by the one recording codec (`sleepenv.adapters.recording`, which
+Lines are written by the one recording codec (`sleepenv.bed.recording`, which
 also reads them), floats rounded to 4 decimals. Envelope payloads are the fine sensor's
 batched frame (`{"t", "hz", "rms", "peak", "gravity"}`); Zigbee payloads have
 Zigbee2MQTT's shape.
@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
 
-from sleepenv.adapters.recording import write_line
-from sleepenv.core.model import EnvelopeFrame, SourceKind, ZigbeeVibration
+from sleepenv.bed.core.model import EnvelopeFrame, SourceKind, ZigbeeVibration
+from sleepenv.bed.recording import write_line
 from sleepenv.sim.night import SimNight
 from sleepenv.sim.truth import NightTruth
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from random import Random
 
-from sleepenv.core.model import EnvelopeFrame
+from sleepenv.bed.core.model import EnvelopeFrame
 from sleepenv.sim.params import log_uniform
 from sleepenv.sim.timeline import poisson
 

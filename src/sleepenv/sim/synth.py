@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from random import Random
 
-from sleepenv.core.model import EnvelopeFrame
+from sleepenv.bed.core.model import EnvelopeFrame
 from sleepenv.sim.bcg import Heart, share_table, spread
 from sleepenv.sim.render import (
     HZ,

@@ -12,7 +12,7 @@ from bisect import bisect_left, insort
 from dataclasses import dataclass
 from random import Random
 
-from sleepenv.core.model import MovementClass
+from sleepenv.bed.core.model import MovementClass
 from sleepenv.sim.params import NightParams, log_uniform
 from sleepenv.sim.truth import SLEEPER, TruthEvent
 

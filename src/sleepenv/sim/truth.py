@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sleepenv.core.model import MovementClass
+from sleepenv.bed.core.model import MovementClass
 
 SLEEPER = "sleeper"
 PARTNER = "partner"

@@ -13,7 +13,7 @@ from bisect import bisect_right
 from collections.abc import Iterator
 from random import Random
 
-from sleepenv.core.model import ZigbeeVibration
+from sleepenv.bed.core.model import ZigbeeVibration
 from sleepenv.sim.render import RenderPlan, gravity
 from sleepenv.sim.truth import NightTruth
 

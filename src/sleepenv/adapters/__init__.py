@@ -1,1 +1,0 @@
-"""Adapters: translate between external systems and the core's types, nothing more."""

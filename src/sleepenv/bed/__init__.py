@@ -1,0 +1,1 @@
+"""Bed detection: sensor payloads in; movements, nights and Home Assistant entities out."""

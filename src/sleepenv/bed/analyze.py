@@ -1,0 +1,162 @@
+"""Offline analysis of a recording through the live service's pipeline."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sleepenv.bed.core.arousal import waking_jerks
+from sleepenv.bed.core.classify import ClassifyConfig, NightClassification
+from sleepenv.bed.core.model import MovementEvent, Reading, SourceKind
+from sleepenv.bed.core.night import NightWindow
+from sleepenv.bed.core.sleep import SleepPeriod
+from sleepenv.bed.core.tracker import BedTracker, SensorSpec
+from sleepenv.bed.pipeline import Pipeline
+from sleepenv.bed.recording import RecordedMessage, own_time, read_recording, sniff_source
+from sleepenv.config.settings import Settings
+from sleepenv.rejection import Rejection
+
+RECORDING_BED = "recording"
+DEFAULT_TOPIC = "recording/sensor"
+
+
+def _settings_for(source: str, topics: list[str], first: float | None = None) -> Settings:
+    """A one-bed config whose sensors listen on the recording's topics."""
+    sensors = [{"kind": source, "topic": t, "side": "both"} for t in topics[:1]]
+    # One 24-hour night starting at the recording's first minute: the whole recording is
+    # one night, even when it crosses midnight.
+    begin = _window_start(first) if first is not None else time(0, 0)
+    # Any ordinary day will do: date.min less a second overflows when `begin` is 00:00.
+    end = (datetime.combine(date(2000, 1, 2), begin) - timedelta(seconds=1)).time()
+    return Settings(
+        beds=[{"id": RECORDING_BED, "name": "Recording", "sensors": sensors}],
+        night={"start": begin.strftime("%H:%M"), "end": end.strftime("%H:%M:%S")},
+    )
+
+
+def _window_start(first: float) -> time:
+    """The minute (UTC) a recording starts in."""
+    return datetime.fromtimestamp(first, UTC).time().replace(second=0, microsecond=0)
+
+
+def analyze_recording(path: Path, config: ClassifyConfig | None = None) -> dict[str, Any]:
+    """Run a recording through decoding and detection; the `analyze --json` document."""
+    messages = list(read_recording(path))
+    rejected = sum(1 for m in messages if isinstance(m, Rejection))
+    recorded = [m for m in messages if isinstance(m, RecordedMessage)]
+    source = sniff_source(recorded)
+    topics = sorted({m.topic for m in recorded if m.topic}) or [DEFAULT_TOPIC]
+    topic = topics[0]
+    # By each frame's own time: a recording of a replayed night (the demo) arrives long
+    # after the frames' times, and judged by arrival every frame would be "too old".
+    times = [own_time(m) for m in recorded]
+    first = next((t for t in times if t is not None), None)
+    pipeline = Pipeline(_settings_for(source, topics, first), {RECORDING_BED: UTC})
+    if config is not None:
+        pipeline.trackers[RECORDING_BED].classify_config = config
+    start: float | None = None
+    end: float | None = None
+    previous: float | None = None
+    for msg, own in zip(recorded, times, strict=True):
+        t = own if own is not None else previous
+        if t is None:
+            rejected += 1
+            continue
+        previous = t
+        start = t if start is None else min(start, t)
+        end = t if end is None else max(end, t)
+        if pipeline.handle(msg.topic or topic, msg.payload, t) is None:
+            rejected += 1
+    tracker = pipeline.trackers[RECORDING_BED]
+    rejected += tracker.messages_rejected
+    if end is not None:
+        tracker.finish(end + 1.0)
+    final = tracker.classify_final(end + 1.0 if end is not None else 0.0)
+    return _document(source, start, end, final, rejected)
+
+
+def analyze_readings(
+    readings: Iterable[Reading], source: SourceKind, config: ClassifyConfig | None = None
+) -> dict[str, Any]:
+    """The `analyze --json` document for already-decoded readings (no JSON round trip).
+
+    Same tracker, detector and classification as `analyze_recording`; `evaluate` uses it.
+    """
+    tracker: BedTracker | None = None
+    start: float | None = None
+    end: float | None = None
+    for reading in readings:
+        if tracker is None:
+            start = reading.t
+            begin = _window_start(start)
+            window = NightWindow(begin, begin, UTC)
+            spec = SensorSpec("sensor", source)
+            tracker = BedTracker(RECORDING_BED, window, [spec], classify_config=config)
+            tracker.restore(reading.t, [], {}, {})
+        end = reading.end if hasattr(reading, "end") else reading.t
+        tracker.on_reading("sensor", reading, reading.t)
+    if tracker is None or end is None:
+        empty = NightClassification((), SleepPeriod(), None, None, True, False)
+        return _document(source.value, None, None, empty, 0)
+    tracker.finish(end)
+    final = tracker.classify_final(end)
+    return _document(source.value, start, end, final, tracker.messages_rejected)
+
+
+def _document(
+    source: str,
+    start: float | None,
+    end: float | None,
+    final: NightClassification,
+    rejected: int,
+) -> dict[str, Any]:
+    events = sorted(final.events, key=lambda e: e.onset)
+    sleep = final.sleep
+    return {
+        "source": source,
+        "start": start,
+        "end": end,
+        "sleep_onset": _round(sleep.sleep_onset),
+        "events": [_event_json(e) for e in events],
+        "counts": final.counts,
+        "plm_index": _round(final.plm_index, 2),
+        "rejected": rejected,
+        "in_bed": _round(sleep.in_bed),
+        "wake": _round(sleep.wake),
+        "out_of_bed": _round(sleep.out_of_bed),
+        # Every stretch in bed; one still open at the end of the data ends there.
+        "in_bed_spans": [
+            [_round(a), _round(b if math.isfinite(b) or end is None else end)]
+            for a, b in sleep.in_bed_spans
+        ],
+        "total_sleep_seconds": _round(sleep.total_sleep_seconds),
+        "periodicity_index": _round(final.periodicity_index, 3),
+        "hypnagogic_twitches": final.hypnagogic_twitches,
+        # Onsets of the hypnic jerks followed by an awakening (core/arousal.py).
+        "waking_jerks": [round(e.onset, 3) for e in waking_jerks(final.events)],
+        "glitches": final.glitches,
+        "is_lower_bound": final.is_lower_bound,
+    }
+
+
+def _round(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _event_json(event: MovementEvent) -> dict[str, Any]:
+    return {
+        "onset": round(event.onset, 3),
+        "offset": round(event.offset, 3),
+        "class": event.cls.value,
+        "peak": round(event.peak, 4),
+        "side": event.side,
+        "is_truncated": event.is_truncated,
+        "is_lower_bound": event.is_lower_bound,
+        "strength": round(event.strength, 2),
+        # The movement's own duration (its width at half height, without the ringing).
+        "movement_seconds": round(event.movement_seconds, 2),
+        "is_hypnagogic": event.is_hypnagogic,
+    }

@@ -1,0 +1,1 @@
+"""The pure core of bed detection: detector, classification, sleep periods. No I/O, no clock."""

@@ -1,0 +1,413 @@
+"""Bed occupancy and the sleep period from movement alone (pure).
+
+Movement-based sleep estimation (actigraphy, bed sensors) sees stillness, not sleep:
+the onset is the start of the first long still stretch after getting into bed that is
+confirmed by mostly-still minutes after it (DOMAIN.md §3). It runs early on people who
+lie still awake, which is why the hypnic-jerk window around it is wide.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import median
+
+from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute
+
+MINUTE = 60.0
+# After this long in bed, a night whose still runs all failed confirmation takes its
+# first one rather than none (see find_sleep_onset).
+FALLBACK_AFTER_SECONDS = 2 * 3600.0
+Span = tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class SleepConfig:
+    """How long is still, what confirms it, what makes an occupied bed."""
+
+    still_seconds: float = 300.0  # 5 immobile minutes (fine sensor)
+    coarse_still_seconds: float = 600.0  # 10 on the Zigbee vibration sensor
+    confirm_seconds: float = 600.0  # minutes after the still run that must be mostly still
+    confirm_max_moving_minutes: int = 2  # ... at most this many with a wake-like movement
+    wake_chain_gap_seconds: float = 250.0  # movements this close belong to the final awakening
+    occupied_ratio: float = 2.5  # resting level above this × the empty floor = occupied
+    min_contrast_ratio: float = 2.5  # below this max/min level ratio the night has no contrast
+    empty_max_events_per_hour: float = 2.0  # without contrast: this few events = empty bed
+    # Occupancy from breathing evidence (RestingMinute.rhythm, ~1 on an empty bed): a
+    # stretch between two possible getting-in/out movements is occupied at or above
+    # rhythm_occupied, empty at or below rhythm_empty, and keeps the state before it
+    # in between or without evidence.
+    rhythm_occupied: float = 1.8
+    rhythm_empty: float = 1.4
+    transition_min_seconds: float = 5.0  # shorter movements cannot be getting in or out
+    min_absence_seconds: float = 180.0  # a shorter empty stretch in the night is not one
+    # A data gap this long may hide getting in or out: occupancy is cut there.
+    gap_cut_seconds: float = 20.0
+    # Gaps are unknown, never stillness: a still run needs still_seconds of data, and a
+    # gap this long ends it (shorter ones only do not count towards it).
+    gap_break_seconds: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class SleepPeriod:
+    """Key moments of one night; None where the data does not tell."""
+
+    in_bed: float | None = None
+    sleep_onset: float | None = None
+    wake: float | None = None
+    out_of_bed: float | None = None
+    is_onset_confirmed: bool = False
+    # Every stretch in bed (a night out of bed for a while has several); the last one
+    # ends at infinity while the person is still in bed.
+    in_bed_spans: tuple[Span, ...] = ()
+
+    @property
+    def total_sleep_seconds(self) -> float | None:
+        """Wake minus onset, less the time out of bed in between (movement-based: brief
+        awakenings in bed are not subtracted)."""
+        if self.sleep_onset is None or self.wake is None:
+            return None
+        away = sum(
+            max(0.0, min(b, self.wake) - max(a, self.sleep_onset)) for a, b in self.absences()
+        )
+        return max(0.0, self.wake - self.sleep_onset - away)
+
+    def absences(self) -> list[Span]:
+        """Stretches out of bed between the first getting in and the last getting out."""
+        spans = self.in_bed_spans
+        return [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
+
+    def is_in_bed_at(self, t: float) -> bool:
+        """True when `t` lies in a stretch in bed."""
+        return any(a <= t < b for a, b in self.in_bed_spans)
+
+    @property
+    def time_to_fall_asleep_seconds(self) -> float | None:
+        """Sleep onset latency: from getting into bed to sleep onset."""
+        if self.sleep_onset is None or self.in_bed is None:
+            return None
+        return max(0.0, self.sleep_onset - self.in_bed)
+
+
+def occupied_spans_by_level(
+    levels: Sequence[RestingMinute], config: SleepConfig = SleepConfig()
+) -> list[Span] | None:
+    """Occupied stretches from per-minute resting levels alone; None without contrast.
+
+    The fallback for levels stored without breathing evidence: the empty bed carries
+    only the sensor floor, a person adds several times that. Without both states in the
+    data the floor is unknown.
+    """
+    values = [v for _, v, *_ in levels if v > 0.0]
+    if len(values) < 2:
+        return None
+    floor = min(values)
+    if max(values) < config.min_contrast_ratio * floor:
+        return None
+    spans: list[tuple[float, float]] = []
+    start: float | None = None
+    for i, (t, v, *_) in enumerate(levels):
+        is_occupied = v >= config.occupied_ratio * floor
+        if is_occupied and start is None:
+            start = t
+        elif not is_occupied and start is not None:
+            spans.append((start, t))
+            start = None
+        if i == len(levels) - 1 and start is not None:
+            spans.append((start, t + MINUTE))
+    return spans
+
+
+def occupied_spans(
+    levels: Sequence[RestingMinute],
+    events: Sequence[MovementEvent],
+    data: Span,
+    gaps: Sequence[Span] = (),
+    config: SleepConfig = SleepConfig(),
+) -> list[Span] | None:
+    """In-bed stretches in `data` (first, last moment with data) from breathing evidence.
+
+    Nobody gets in or out of bed without a movement of some seconds (or unseen, in a
+    gap in the data), so the night is cut at those; each piece is occupied or empty by
+    the breathing evidence of its quiet minutes (a person breathes, an empty bed only
+    carries sensor noise) and keeps the state before it when the evidence is weak or
+    missing. A state change therefore always sits at a movement, and no fixed level
+    ratio or drifting floor is involved. None when no minute has breathing evidence.
+    """
+    if not any(m.rhythm is not None for m in levels):
+        return None
+    cuts = sorted(
+        [
+            (e.onset, e.offset)
+            for e in events
+            if e.duration_seconds >= config.transition_min_seconds and data[0] <= e.onset < data[1]
+        ]
+        + [g for g in gaps if g[1] - g[0] >= config.gap_cut_seconds]
+    )
+    pieces: list[Span] = []
+    cursor = data[0]
+    for a, b in cuts:
+        pieces.append((cursor, max(cursor, a)))
+        cursor = max(cursor, b)
+    pieces.append((cursor, max(cursor, data[1])))
+    known = _piece_evidence(levels, pieces, config)
+    if all(k is None for k in known):
+        return None  # minutes with evidence, but none inside a piece yet (getting in)
+    states = _fill_absences(pieces, cuts, _resolve(known, cuts), config)
+    spans: list[Span] = []
+    for i, is_occupied in enumerate(states):
+        if not is_occupied:
+            continue
+        # From the onset of the movement that got the person in (or the data's start)
+        # to the offset of the one that got them out (or the data's end).
+        a = cuts[i - 1][0] if i > 0 else data[0]
+        b = cuts[i][1] if i < len(cuts) else data[1]
+        if spans and spans[-1][1] >= a:
+            spans[-1] = (spans[-1][0], b)
+        else:
+            spans.append((a, b))
+    return spans
+
+
+def _piece_evidence(
+    levels: Sequence[RestingMinute], pieces: Sequence[Span], config: SleepConfig
+) -> list[bool | None]:
+    """Occupied or not per piece by its evidence; None where it is weak or missing."""
+    known: list[bool | None] = []
+    j = 0
+    for a, b in pieces:
+        rhythms: list[float] = []
+        while j < len(levels) and levels[j].t <= b:
+            m = levels[j]
+            # A minute's evidence covers the minute before its time stamp.
+            if m.t - MINUTE >= a - 1.0 and m.rhythm is not None:
+                rhythms.append(m.rhythm)
+            j += 1
+        evidence = median(rhythms) if rhythms else None
+        if evidence is None or config.rhythm_empty < evidence < config.rhythm_occupied:
+            known.append(None)
+        else:
+            known.append(evidence >= config.rhythm_occupied)
+    return known
+
+
+def _resolve(known: list[bool | None], cuts: Sequence[Span]) -> list[bool]:
+    """Fill pieces without evidence. Between an empty and an occupied piece the change
+    sits at the longest movement in between (getting in or out is a long one); at the
+    ends of the night, the nearest known state holds."""
+    states = list(known)
+    i = 0
+    while i < len(states):
+        if states[i] is not None:
+            i += 1
+            continue
+        k = i
+        while k < len(states) and states[k] is None:
+            k += 1
+        before = states[i - 1] if i > 0 else None
+        after = states[k] if k < len(states) else None
+        if before is None or after is None or before == after:
+            fill = before if before is not None else after
+            states[i:k] = [bool(fill)] * (k - i)
+        else:
+            # Cut j separates piece j from piece j + 1: cuts i - 1 .. k - 1 are candidates.
+            j = max(range(i - 1, k), key=lambda c: cuts[c][1] - cuts[c][0])
+            states[i : j + 1] = [before] * (j + 1 - i)
+            states[j + 1 : k] = [after] * (k - j - 1)
+        i = k
+    return [bool(s) for s in states]
+
+
+def _fill_absences(
+    pieces: Sequence[Span], cuts: Sequence[Span], states: list[bool], config: SleepConfig
+) -> list[bool]:
+    """Empty stretches between two occupied ones shorter than a real absence are occupied."""
+    out = list(states)
+    i = 0
+    while i < len(out):
+        if out[i]:
+            i += 1
+            continue
+        k = i
+        while k < len(out) and not out[k]:
+            k += 1
+        if i > 0 and k < len(out):
+            away = cuts[k - 1][0] - cuts[i - 1][1]
+            if away < config.min_absence_seconds:
+                out[i:k] = [True] * (k - i)
+        i = k
+    return out
+
+
+def main_span(
+    spans: Sequence[tuple[float, float]], gap_seconds: float = 10 * MINUTE
+) -> tuple[float, float] | None:
+    """The longest stretch, with neighbours less than `gap_seconds` apart joined to it."""
+    if not spans:
+        return None
+    joined: list[tuple[float, float]] = []
+    for a, b in sorted(spans):
+        if joined and a - joined[-1][1] < gap_seconds:
+            joined[-1] = (joined[-1][0], b)
+        else:
+            joined.append((a, b))
+    return max(joined, key=lambda s: s[1] - s[0])
+
+
+def _is_wake_like(event: MovementEvent, periodic: set[float]) -> bool:
+    """Movements that speak for wakefulness: not twitches, not members of a periodic series."""
+    return event.cls is not MovementClass.TWITCH and event.onset not in periodic
+
+
+def _confirmed(
+    events: Sequence[MovementEvent],
+    start: float,
+    config: SleepConfig,
+    periodic: set[float],
+) -> bool:
+    """True when few minutes of [start, start + confirm) hold a wake-like movement."""
+    minutes: set[int] = set()
+    for e in events:
+        if start <= e.onset < start + config.confirm_seconds and _is_wake_like(e, periodic):
+            if e.cls is MovementClass.BOUT:
+                return False
+            minutes.add(int((e.onset - start) // MINUTE))
+    return len(minutes) <= config.confirm_max_moving_minutes
+
+
+def find_sleep_onset(
+    events: Sequence[MovementEvent],
+    search_from: float,
+    until: float,
+    *,
+    is_coarse: bool = False,
+    periodic: set[float] | None = None,
+    config: SleepConfig = SleepConfig(),
+    breaks: Sequence[Span] = (),
+    is_final: bool = False,
+) -> tuple[float | None, bool]:
+    """(onset, is_confirmed): start of the first confirmed still run after `search_from`.
+
+    `until` is the end of the data (or of the bed occupancy). A still run whose
+    confirmation window is not complete yet gives a provisional (unconfirmed) onset;
+    one that fails confirmation (an awakening) restarts the search after it. `breaks`
+    (data gaps, time out of bed) are never stillness: one of gap_break_seconds or more
+    ends a still run, a shorter one does not count towards it. When every still run
+    failed its confirmation, a final answer falls back to the first still run
+    (unconfirmed): a person in bed all night with still stretches slept.
+    """
+    still = config.coarse_still_seconds if is_coarse else config.still_seconds
+    periodic = periodic or set()
+    moves = sorted((e for e in events if search_from <= e.onset < until), key=lambda e: e.onset)
+    onsets = [e.onset for e in moves]
+    relevant = [(a, b) for a, b in breaks if b > search_from and a < until]
+    short = sorted(g for g in relevant if g[1] - g[0] < config.gap_break_seconds)
+    spans = sorted(
+        [(e.onset, e.offset) for e in moves]
+        + [g for g in relevant if g[1] - g[0] >= config.gap_break_seconds]
+    )
+    quiet_from = search_from
+    first_still: float | None = None
+    for i in range(len(spans) + 1):
+        next_onset = spans[i][0] if i < len(spans) else until
+        unseen = _overlap(short, quiet_from, next_onset)
+        if next_onset - quiet_from - unseen >= still:
+            if first_still is None:
+                first_still = quiet_from
+            confirm_from = quiet_from + still + unseen
+            if confirm_from + config.confirm_seconds > until:
+                return quiet_from, False  # not enough data after it yet: provisional
+            later = moves[bisect_left(onsets, confirm_from) :]
+            if _confirmed(later, confirm_from, config, periodic):
+                return quiet_from, True
+        if i < len(spans):
+            quiet_from = max(quiet_from, spans[i][1])
+    if is_final or until - search_from >= FALLBACK_AFTER_SECONDS:
+        return first_still, False
+    return None, False
+
+
+def _overlap(spans: Sequence[Span], a: float, b: float) -> float:
+    """Seconds of `spans` inside [a, b)."""
+    return sum(max(0.0, min(hi, b) - max(lo, a)) for lo, hi in spans if hi > a and lo < b)
+
+
+def find_wake(
+    events: Sequence[MovementEvent],
+    onset: float,
+    out_of_bed: float,
+    periodic: set[float] | None = None,
+    config: SleepConfig = SleepConfig(),
+) -> float:
+    """First movement of the final awakening: the chain of close movements before getting up."""
+    periodic = periodic or set()
+    moves = sorted(
+        (e for e in events if onset < e.onset < out_of_bed and e.onset not in periodic),
+        key=lambda e: e.onset,
+    )
+    if not moves:
+        return out_of_bed
+    wake = moves[-1].onset
+    if out_of_bed - moves[-1].offset > config.wake_chain_gap_seconds * 2:
+        return out_of_bed  # nothing moved near the end: woke while getting up
+    for prev in reversed(moves[:-1]):
+        if wake - prev.offset > config.wake_chain_gap_seconds:
+            break
+        wake = prev.onset
+    return max(wake, onset)
+
+
+def _moving_minutes(events: Sequence[MovementEvent], lo: float, hi: float) -> set[int]:
+    """Minute indexes (from `lo`) holding the onset of a wake-like movement."""
+    return {
+        int((e.onset - lo) // MINUTE)
+        for e in events
+        if lo <= e.onset < hi and e.cls is not MovementClass.TWITCH
+    }
+
+
+def _period_end(moving: set[int], start_minute: int, end_minute: int, window: int) -> int:
+    """First minute from which `window` minutes are mostly moving (sustained wake)."""
+    for m in range(start_minute, end_minute):
+        if m not in moving:
+            continue
+        if sum(1 for k in range(m, m + window) if k in moving) * 2 >= window:
+            return m
+    return end_minute
+
+
+def sleep_periods(
+    events: Sequence[MovementEvent],
+    lo: float,
+    hi: float,
+    *,
+    wake_window_seconds: float = 1200.0,
+    config: SleepConfig = SleepConfig(),
+) -> list[tuple[float, float]]:
+    """Sleep periods in [lo, hi) without an occupancy signal (wrist actigraphy, a sensor
+    that cannot tell an empty bed): each starts at a confirmed still run and ends where
+    movement takes over (most minutes of `wake_window_seconds` moving)."""
+    moving = _moving_minutes(events, lo, hi)
+    window = max(1, round(wake_window_seconds / MINUTE))
+    end_minute = int((hi - lo) // MINUTE)
+    periods: list[tuple[float, float]] = []
+    cursor = lo
+    while cursor < hi:
+        onset, _ = find_sleep_onset(events, cursor, hi, config=config)
+        if onset is None:
+            break
+        first = int((onset - lo) // MINUTE) + 1
+        end = lo + _period_end(moving, first, end_minute, window) * MINUTE
+        periods.append((onset, end))
+        cursor = end + MINUTE
+    return periods
+
+
+def main_sleep_period(
+    events: Sequence[MovementEvent], lo: float, hi: float, config: SleepConfig = SleepConfig()
+) -> tuple[float, float] | None:
+    """The longest sleep period in [lo, hi), periods less than 30 min apart joined."""
+    return main_span(
+        [(a, b) for a, b in sleep_periods(events, lo, hi, config=config)], gap_seconds=1800.0
+    )

@@ -1,1 +1,0 @@
-"""The pure core: decisions from readings and the current time, no I/O, no clock reads."""

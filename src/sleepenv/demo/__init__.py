@@ -1,0 +1,1 @@
+"""The hardware-free demo: a simulated night and bedroom through the real service."""

@@ -1,0 +1,313 @@
+"""`sleepenv demo`: a local broker, a simulated bed sensor and the real service, no config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import socket
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from sleepenv.bed.core.classify import NightClassification
+from sleepenv.bed.core.model import MovementEvent, SourceKind
+from sleepenv.cli.common import on_stop_signal
+from sleepenv.clock import ScaledClock
+from sleepenv.config.settings import Settings
+from sleepenv.demo.guidance import clock_start, demo_bedroom, with_guidance
+from sleepenv.mqtt.broker import AmqttBroker, MosquittoProcess, free_port, start_mosquitto
+from sleepenv.mqtt.client import make_client
+from sleepenv.service import Service
+from sleepenv.sim.night import SimNight, generate_night
+from sleepenv.sim.recording import frame_to_payload, zigbee_to_payload
+
+# The bed id the shipped dashboard (automations/dashboards/sleepenv.yaml) is written for.
+DEMO_BED = "bedroom"
+SENSOR_TOPIC = "sleepenv_demo/bed/envelope"
+ZIGBEE_TOPIC = "sleepenv_demo/bed/vibration"
+# The simulated sensor's online/offline, as ESPHome's `<node>/status` (the player's will).
+SENSOR_STATUS_TOPIC = "sleepenv_demo/bed/status"
+BATCH_REAL_SECONDS = 0.02
+DEMO_HOST = "127.0.0.1"  # where start_mosquitto and AmqttBroker listen
+
+
+@dataclass
+class DemoRun:
+    """What the demo collected while the night played."""
+
+    night: SimNight
+    detected: list[MovementEvent] = field(default_factory=list)
+    # The night's final labels (live events carry provisional ones).
+    final: NightClassification | None = None
+
+
+@contextlib.asynccontextmanager
+async def local_broker(
+    console: Console, port: int | None, kind: str = "auto"
+) -> AsyncIterator[tuple[str, int]]:
+    """Mosquitto from PATH on a free loopback port, else (or if asked) embedded amqtt."""
+    mosquitto: MosquittoProcess | None = None
+    amqtt: AmqttBroker | None = None
+    why = "as asked"
+    if kind != "amqtt":
+        try:
+            mosquitto = await asyncio.to_thread(start_mosquitto, port)
+        except FileNotFoundError:
+            if kind == "mosquitto":
+                raise
+            why = "no Mosquitto on PATH"
+    if mosquitto is not None:
+        host, bound = mosquitto.host, mosquitto.port
+        console.print(f"broker: Mosquitto on {host}:{bound}")
+    else:
+        amqtt = AmqttBroker(port or free_port())
+        await amqtt.start()
+        host, bound = amqtt.host, amqtt.port
+        console.print(f"broker: {why}, using the embedded amqtt broker on {host}:{bound}")
+    try:
+        yield host, bound
+    finally:
+        if mosquitto is not None:
+            mosquitto.close()
+        if amqtt is not None:
+            await amqtt.stop()
+
+
+def demo_settings(
+    host: str, port: int, data_dir: Path, source: SourceKind = SourceKind.ENVELOPE
+) -> Settings:
+    """One bed with one sensor of the night's kind, on the demo broker, storing into
+    `data_dir`."""
+    topic = ZIGBEE_TOPIC if source is SourceKind.ZIGBEE_VIBRATION else SENSOR_TOPIC
+    return Settings(
+        mqtt={"host": host, "port": port, "client_id": "sleepenv-demo"},
+        beds=[
+            {
+                "id": DEMO_BED,
+                "name": "Demo bed",
+                "sensors": [
+                    {"kind": source.value, "topic": topic, "status_topic": SENSOR_STATUS_TOPIC}
+                ],
+            }
+        ],
+        storage={"data_dir": data_dir},
+    )
+
+
+def night_start() -> float:
+    """Yesterday 22:30 local time, so the whole night is inside the default night window."""
+    yesterday = datetime.now().astimezone() - timedelta(days=1)
+    return yesterday.replace(hour=22, minute=30, second=0, microsecond=0).timestamp()
+
+
+def sensor_messages(night: SimNight) -> list[tuple[float, str, bytes]]:
+    """(time, topic, payload) of what the night's sensor sends: Zigbee2MQTT reports for
+    the zigbee profile, envelope frames for the others."""
+    if night.source is SourceKind.ZIGBEE_VIBRATION:
+        return [
+            (r.t, ZIGBEE_TOPIC, json.dumps(zigbee_to_payload(r)).encode())
+            for r in night.zigbee_readings()
+        ]
+    return [(f.end, SENSOR_TOPIC, json.dumps(frame_to_payload(f)).encode()) for f in night.frames()]
+
+
+async def play(
+    settings: Settings, night: SimNight, clock: ScaledClock, console: Console
+) -> float | None:
+    """Publish the night's sensor messages in step with the scaled clock, with a progress
+    bar; the time of the last one sent."""
+    truth = night.truth
+    columns = (
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[sim]}"),
+        TimeRemainingColumn(),
+    )
+    async with make_client(settings.mqtt, SENSOR_STATUS_TOPIC, "-player") as client:
+        await client.publish(SENSOR_STATUS_TOPIC, b"online", qos=1, retain=True)
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task("playing the night", total=truth.end - truth.start, sim="")
+            last: float | None = None
+            wanted = clock.speed
+            for at, topic, payload in sensor_messages(night):
+                if at > clock.now():
+                    await clock.sleep_until(at)
+                await client.publish(topic, payload, qos=1)
+                last = at
+                # The service shares this process: on a slow or busy machine the clock
+                # would run hours ahead of the data it has handled (past the night's
+                # end, which closes the night early). Slow the clock while it is ahead.
+                lag = clock.now() - at
+                if lag > MAX_LAG_SECONDS and clock.speed > 1.0:
+                    clock.set_speed(max(1.0, clock.speed / 2))
+                elif lag < MAX_LAG_SECONDS / 4 and clock.speed < wanted:
+                    clock.set_speed(min(wanted, clock.speed * 2))
+                progress.update(
+                    task,
+                    completed=at - truth.start,
+                    sim=datetime.fromtimestamp(at).strftime("%H:%M"),
+                )
+    return last
+
+
+# How far (simulated seconds) the demo's clock may run ahead of the frames it has sent.
+MAX_LAG_SECONDS = 120.0
+
+
+async def wait_drained(service: Service, last_t: float, timeout_seconds: float = 30.0) -> None:
+    """Wait until the service has admitted the last message (a frame's end, a report's
+    time), or give up after a while."""
+    tracker = service.pipeline.trackers[DEMO_BED]
+    async with asyncio.timeout(timeout_seconds):
+        while max(tracker.cursors().values(), default=0.0) < last_t - 0.01:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+def hourly_table(run: DemoRun) -> Table:
+    """Movements simulated versus detected, hour by hour."""
+    truth = run.night.truth
+    table = Table("hour", "simulated", "detected", title="Movements per hour")
+    hours = int((truth.end - truth.start) // 3600) + 1
+    for h in range(hours):
+        lo, hi = truth.start + h * 3600, truth.start + (h + 1) * 3600
+        sim = sum(1 for e in truth.events if lo <= e.onset < hi)
+        det = sum(1 for e in run.detected if lo <= e.onset < hi)
+        if lo < truth.end:
+            table.add_row(datetime.fromtimestamp(lo).strftime("%H:%M"), str(sim), str(det))
+    table.add_row("total", str(len(truth.events)), str(len(run.detected)), style="bold")
+    return table
+
+
+def class_table(run: DemoRun) -> Table:
+    """Counts per class, simulated versus detected."""
+    table = Table("class", "simulated", "detected", title="By class")
+    sim: dict[str, int] = {}
+    det: dict[str, int] = {}
+    for e in run.night.truth.events:
+        sim[e.cls.value] = sim.get(e.cls.value, 0) + 1
+    for d in run.final.events if run.final is not None else run.detected:
+        det[d.cls.value] = det.get(d.cls.value, 0) + 1
+    for cls in sorted(set(sim) | set(det)):
+        table.add_row(cls, str(sim.get(cls, 0)), str(det.get(cls, 0)))
+    return table
+
+
+def sleep_line(run: DemoRun) -> str:
+    """Sleep onset and PLM index, simulated versus detected (final labels)."""
+    truth, final = run.night.truth, run.final
+
+    def clock(t: float | None) -> str:
+        return datetime.fromtimestamp(t).strftime("%H:%M") if t is not None else "–"
+
+    def index(x: float | None) -> str:
+        return f"{x:.1f}/h" if x is not None else "–"
+
+    onset = final.sleep.sleep_onset if final else None
+    plmi = final.plm_index if final else None
+    return (
+        f"sleep onset: simulated {clock(truth.sleep_onset)}, detected {clock(onset)}; "
+        f"PLM index: simulated {index(truth.plm_index)}, detected {index(plmi)}"
+    )
+
+
+async def demo_async(args: argparse.Namespace, console: Console) -> int:
+    """The whole demo; returns the exit code."""
+    start = night_start()
+    night = generate_night(args.seed, args.profile, start=start, hours=args.hours)
+    guided = not getattr(args, "no_guidance", False)
+    clock = ScaledClock(clock_start(start) if guided else start, args.speed)
+    run = DemoRun(night)
+    with tempfile.TemporaryDirectory(prefix="sleepenv-demo-") as tmp:
+        async with (
+            local_broker(console, args.port, args.broker) as (host, port),
+            contextlib.AsyncExitStack() as stack,
+        ):
+            settings = demo_settings(host, port, Path(tmp), night.source)
+            if guided:
+                settings = with_guidance(settings, start, args.hours)
+            service = Service(settings, clock)
+            if guided:
+                await stack.enter_async_context(
+                    demo_bedroom(console, host, port, clock, service, start)
+                )
+            service.on_event = lambda _bed, event: run.detected.append(event)
+            stop = asyncio.Event()
+            service_task = asyncio.create_task(service.run(stop), name="service")
+            await asyncio.wait_for(service.is_connected.wait(), 10)
+            console.print(
+                f"service: connected; playing a {args.hours:g} h night "
+                f"(profile {args.profile}, seed {args.seed}, {night.source.value} sensor) "
+                f"at {args.speed:g}x"
+            )
+            last = await play(settings, night, clock, console)
+            if last is not None:
+                await wait_drained(service, last)
+            tracker = next(iter(service.pipeline.trackers.values()))
+            run.final = tracker.classify_final(night.truth.end)
+            console.print(hourly_table(run))
+            console.print(class_table(run))
+            console.print(sleep_line(run))
+            if args.keep_running:
+                await keep_running(console, host, port, settings, clock)
+            stop.set()
+            await service_task
+    return 0
+
+
+async def keep_running(
+    console: Console, host: str, port: int, settings: Settings, clock: ScaledClock
+) -> None:
+    """Leave broker and service up at real-time speed until Ctrl-C or SIGTERM."""
+    clock.set_speed(1.0)
+    console.print(
+        f"\nbroker and service keep running on {host}:{port}. Try:\n"
+        f"  mosquitto_sub -h {host} -p {port} -v -t '#'\n"
+        f"or point Home Assistant's MQTT integration at {host}:{port}. Ctrl-C stops."
+    )
+    done = asyncio.Event()
+    on_stop_signal(done.set)
+    await done.wait()
+
+
+def port_user(port: int, host: str = DEMO_HOST) -> str | None:
+    """What already holds `port` on `host` (a socket bound there, or a listener), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As Mosquitto binds: connections in TIME_WAIT do not count as taken.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    # Where a bind beside a wildcard listener succeeds, a connection still finds it.
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return "something accepts connections there (another broker?)"
+    return None
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    """Entry point for `sleepenv demo`."""
+    console = Console()
+    if args.speed <= 0:
+        console.print("--speed must be positive")
+        return 2
+    if args.port is not None:
+        # A taken port would mean publishing the demo's night and a retained "Demo bed"
+        # device into someone else's broker: refuse before starting anything.
+        used = port_user(args.port)
+        if used is not None:
+            sys.stderr.write(
+                f"sleepenv: port {args.port} on {DEMO_HOST} is taken ({used}); the demo only "
+                "uses a broker it starts itself. Leave out --port for a free one, or pick "
+                "another.\n"
+            )
+            return 2
+    return asyncio.run(demo_async(args, console))

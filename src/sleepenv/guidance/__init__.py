@@ -1,0 +1,1 @@
+"""Sleep-hygiene guidance: the bedroom's schedule, devices and entities."""

@@ -1,0 +1,1 @@
+"""The pure core of guidance: timeline, actions, manual overrides. No I/O, no clock."""

@@ -1,0 +1,1 @@
+"""The devices guidance drives, one module per backend (Zigbee2MQTT, Home Assistant)."""

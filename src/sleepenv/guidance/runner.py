@@ -1,0 +1,391 @@
+"""The guidance runner: MQTT and Home Assistant in, the pure engines, commands out.
+
+Owned by the Service: it routes our topics here, publishes what we queue, and runs
+`run()` as a named task. All timing uses the injected clock and the engines' `wake_at`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, time, tzinfo
+from pathlib import Path
+from typing import Any, Protocol
+
+from sleepenv.clock import Clock
+from sleepenv.config.settings import Settings
+from sleepenv.guidance import discovery as gd
+from sleepenv.guidance.build import build_guidance
+from sleepenv.guidance.core.actions import Action, DeviceState, Notify, Skipped
+from sleepenv.guidance.core.guidance import Decision, Guidance
+from sleepenv.guidance.core.timeline import evening_for
+from sleepenv.guidance.devices import zigbee2mqtt as z2m_devices
+from sleepenv.guidance.devices.homeassistant import HomeAssistantBackend, api_access
+from sleepenv.guidance.settings import DeviceSettings, GuidanceSettings
+from sleepenv.mqtt.intake import Intake, clip
+from sleepenv.rejection import Rejection
+
+log = logging.getLogger(__name__)
+
+MAX_IDLE_SECONDS = 60.0
+# After connecting, devices get this long (real time) to report before the first tick:
+# acting on an unknown state could mean turning a light off the person just turned on.
+FIRST_REPORT_SECONDS = 3.0
+FRESH_MOVEMENT_SECONDS = 120.0
+COMMANDS = {
+    "guidance": ("ON", "OFF"),
+    "guests": ("ON", "OFF"),
+    "start_wind_down": (gd.PRESS,),
+    "snooze": (gd.PRESS,),
+}
+COMMAND_MAX_BYTES = 64
+
+
+class Outbox(Protocol):
+    """What the runner needs from the Service: queue messages to publish."""
+
+    def queue_message(self, topic: str, payload: bytes) -> None:
+        """Publish once, in order (commands, events)."""
+
+    def queue_state(self, topic: str, payload: bytes) -> None:
+        """Publish retained, coalesced (entity states)."""
+
+
+ActionHook = Callable[[str, float, Action], None]
+SkipHook = Callable[[str, float, Skipped], None]
+NoteHook = Callable[[str, float, str], None]
+
+
+class GuidanceRunner:
+    """Every bedroom's engine, its device routes and its Home Assistant entities."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        tzs: dict[str, tzinfo],
+        clock: Clock,
+        outbox: Outbox,
+        switches_path: Path | None = None,
+        intake: Intake | None = None,
+    ) -> None:
+        """Build engines and routes; nothing runs until `run()`.
+
+        `switches_path` keeps the Guidance and Guests switches across restarts; `intake`
+        counts the messages that are rejected.
+        """
+        assert settings.guidance is not None
+        self.settings = settings
+        self.guidance: GuidanceSettings = settings.guidance
+        self.clock = clock
+        self.outbox = outbox
+        self.intake = intake or Intake()
+        self.engines: dict[str, Guidance] = build_guidance(self.guidance, tzs)
+        # Called with (room, evening, minutes) when tonight's screen minutes change.
+        self.on_screen_minutes: Callable[[str, str, float], None] | None = None
+        self._screen_saved: dict[str, tuple[str, float]] = {}
+        self.rooms = {r.id: r for r in self.guidance.bedrooms}
+        self.devices: dict[tuple[str, str], DeviceSettings] = {
+            (r.id, d.id): d for r in self.guidance.bedrooms for d in r.devices
+        }
+        self.state_routes: dict[str, list[tuple[str, DeviceSettings]]] = {}
+        for (room, _), d in self.devices.items():
+            if d.backend == "zigbee2mqtt" and d.topic is not None:
+                self.state_routes.setdefault(d.topic, []).append((room, d))
+        self.command_routes: dict[str, tuple[str, str]] = {}
+        for room in self.rooms:
+            for topic, key in gd.command_topics(settings.mqtt, room).items():
+                self.command_routes[topic] = (room, key)
+        self.on_action: ActionHook | None = None
+        self.on_skipped: SkipHook | None = None
+        self.on_note: NoteHook | None = None
+        self._published: dict[str, bytes] = {}
+        self._wakeup = asyncio.Event()
+        self.connected = asyncio.Event()
+        self._reported: set[tuple[str, str]] = set()
+        self.ha = self._ha_backend()
+        self.switches_path = switches_path
+        self._load_switches()
+
+    def _load_switches(self) -> None:
+        if self.switches_path is None:
+            return
+        try:
+            saved = json.loads(self.switches_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        for room, engine in self.engines.items():
+            entry = saved.get(room) if isinstance(saved, dict) else None
+            if isinstance(entry, dict):
+                engine.is_enabled = bool(entry.get("guidance", engine.is_enabled))
+                engine.is_paused = bool(entry.get("guests", engine.is_paused))
+
+    def _save_switches(self) -> None:
+        if self.switches_path is None:
+            return
+        data = {
+            r: {"guidance": e.is_enabled, "guests": e.is_paused} for r, e in self.engines.items()
+        }
+        try:
+            tmp = self.switches_path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data), encoding="utf-8")
+            tmp.replace(self.switches_path)
+        except OSError as exc:
+            log.warning("cannot save the guidance switches to %s: %s", self.switches_path, exc)
+
+    def _ha_backend(self) -> HomeAssistantBackend | None:
+        ha_devices = {k: d for k, d in self.devices.items() if d.backend == "homeassistant"}
+        times: dict[str, list[tuple[str, str]]] = {}
+        for room in self.rooms.values():
+            for which, entity in (
+                ("bedtime", room.schedule.bedtime_entity),
+                ("wake", room.schedule.wake_entity),
+            ):
+                if entity is not None:
+                    times.setdefault(entity, []).append((room.id, which))
+        if not ha_devices and not times:
+            return None
+        access = api_access(self.guidance.homeassistant)
+        if access is None:
+            log.warning(
+                "guidance devices use Home Assistant but no API URL and token are configured "
+                "(guidance.homeassistant) and no SUPERVISOR_TOKEN is set: they are left alone"
+            )
+            return None
+        return HomeAssistantBackend(
+            access,
+            ha_devices,
+            self.on_ha_state,
+            self.guidance.homeassistant.poll_seconds,
+            times,
+            self.on_ha_time,
+        )
+
+    # -- MQTT in ---------------------------------------------------------------------
+
+    def topics(self) -> list[str]:
+        """Device state topics and our command topics."""
+        return [*self.state_routes, *self.command_routes]
+
+    def handle(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+        """Route one message; False when the topic is not guidance's.
+
+        A retained command is never acted on: a button pressed once would press again
+        at every connect, and a stale switch command would undo the user's later one.
+        Switches come back from their own stored state instead.
+        """
+        now = self.clock.now()
+        command = self.command_routes.get(topic)
+        if command is not None:
+            if retain:
+                self._clear_retained_command(topic, payload)
+            else:
+                self._command(*command, payload, now)
+            return True
+        routes = self.state_routes.get(topic)
+        if routes is None:
+            return False
+        for room, device in routes:
+            state = z2m_devices.decode_or_reject(payload, device)
+            if isinstance(state, Rejection):
+                self.intake.reject("device state", topic, state)
+                continue
+            if state is None:
+                log.debug("ignoring an unusable state message on %s", topic)
+                continue
+            self._reported.add((room, device.id))
+            self.apply(room, self.engines[room].on_state(device.id, state, now))
+        return True
+
+    def on_ha_state(self, room: str, device_id: str, state: DeviceState) -> None:
+        """A polled Home Assistant entity state."""
+        self._reported.add((room, device_id))
+        self.apply(room, self.engines[room].on_state(device_id, state, self.clock.now()))
+
+    def on_bed_movement(self, bed_id: str, onset: float) -> None:
+        """A fresh movement on a bedroom's bed: someone is in bed (for bedtime-follows-me)."""
+        now = self.clock.now()
+        if now - onset > FRESH_MOVEMENT_SECONDS:  # replayed frames say nothing about now
+            return
+        for room in self.rooms.values():
+            if room.bed == bed_id:
+                self.apply(room.id, self.engines[room.id].on_presence(True, None, now))
+
+    def on_bed_asleep(self, bed_id: str) -> None:
+        """The bed tracker estimated sleep onset: lights-out becomes asleep in its bedroom."""
+        now = self.clock.now()
+        for room in self.rooms.values():
+            if room.bed == bed_id:
+                self.apply(room.id, self.engines[room.id].on_presence(None, True, now))
+
+    def on_ha_time(self, room: str, which: str, at: time) -> None:
+        """A bedtime or wake time read from a Home Assistant input_datetime."""
+        engine = self.engines[room]
+        now = self.clock.now()
+        if which == "bedtime":
+            self.apply(room, engine.set_times(at, None, now))
+        else:
+            self.apply(room, engine.set_times(None, at, now))
+
+    def _clear_retained_command(self, topic: str, payload: bytes) -> None:
+        """Ignore a retained command and delete it, so it is not replayed at every connect."""
+        if not payload:
+            return
+        self.intake.reject(
+            "command", topic, Rejection("retained_command", "commands act only when sent")
+        )
+        self.outbox.queue_state(topic, b"")
+
+    def _command(self, room: str, key: str, payload: bytes, now: float) -> None:
+        if not payload:  # our own clearing of a retained command coming back
+            return
+        engine = self.engines[room]
+        text = payload[:COMMAND_MAX_BYTES].decode(errors="replace").strip().upper()
+        if len(payload) > COMMAND_MAX_BYTES or text not in COMMANDS.get(key, ()):
+            detail = f"expected {' or '.join(COMMANDS.get(key, ()))}, got {clip(payload)!r}"
+            topic = gd.command_topic(self.settings.mqtt, room, key)
+            self.intake.reject("command", topic, Rejection("bad_command", detail))
+            return
+        log.info("bedroom %s: %s %s from Home Assistant", room, key, text)
+        if key == "guidance" and text in ("ON", "OFF"):
+            self.apply(room, engine.set_enabled(text == "ON", now))
+            self._save_switches()
+        elif key == "guests" and text in ("ON", "OFF"):
+            self.apply(room, engine.set_paused(text == "ON", now))
+            self._save_switches()
+        elif key == "start_wind_down" and text == gd.PRESS:
+            self.apply(room, engine.start_wind_down(now))
+        elif key == "snooze" and text == gd.PRESS:
+            self.apply(room, engine.snooze(now))
+
+    # -- out -------------------------------------------------------------------------
+
+    def apply(self, room: str, decision: Decision) -> None:
+        """Send a decision's actions, log its reasons, publish changed states."""
+        now = self.clock.now()
+        if decision.message:  # the answer to a button press: also the bedroom's Note entity
+            log.info("bedroom %s: %s", room, decision.message)
+        for note in decision.notes:
+            log.debug("%s: %s", room, note)
+            if self.on_note is not None:
+                self.on_note(room, now, note)
+        for skipped in decision.skipped:
+            log.debug("%s: not %s %s: %s", room, skipped.kind, skipped.device, skipped.reason)
+            if self.on_skipped is not None:
+                self.on_skipped(room, now, skipped)
+        for action in decision.actions:
+            log.debug("%s: %s", room, action)
+            self._send(room, action, now)
+            if self.on_action is not None:
+                self.on_action(room, now, action)
+        self.publish_states(room)
+        self._wakeup.set()
+
+    def _send(self, room: str, action: Action, now: float) -> None:
+        device = self.devices.get((room, action.device))
+        mqtt = self.settings.mqtt
+        if device is None:  # reminders without a notify device become an MQTT event
+            if isinstance(action, Notify):
+                event = "caffeine_cutoff" if "affeine" in action.title else "no_screen"
+                payload = {"event_type": event, "title": action.title, "message": action.message}
+                payload["at"] = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+                self.outbox.queue_message(gd.room_topic(mqtt, room, "reminder"), _json(payload))
+            return
+        if device.backend == "homeassistant":
+            if self.ha is not None:
+                self.ha.submit(action, device)
+            return
+        message = z2m_devices.encode(action, device)
+        if message is not None:
+            self.outbox.queue_message(*message)
+
+    def publish_states(self, room: str, force: bool = False) -> None:
+        """Queue the bedroom's entity states and attributes that changed."""
+        engine = self.engines[room]
+        mqtt = self.settings.mqtt
+        now = self.clock.now()
+        states = engine.states(now)
+        items = [(gd.room_topic(mqtt, room, k), gd.encode(k, v)) for k, v in states.items()]
+        minutes = states.get("screen_minutes_in_window")
+        if self.on_screen_minutes is not None and isinstance(minutes, int | float):
+            evening = evening_for(engine.config, now).isoformat()
+            if self._screen_saved.get(room) != (evening, minutes):
+                self._screen_saved[room] = (evening, minutes)
+                self.on_screen_minutes(room, evening, float(minutes))
+        items.append((gd.room_topic(mqtt, room, "attributes"), _json(self._attributes(engine))))
+        for topic, payload in items:
+            if force or self._published.get(topic) != payload:
+                self._published[topic] = payload
+                self.outbox.queue_state(topic, payload)
+
+    def _attributes(self, engine: Guidance) -> dict[str, Any]:
+        attrs = engine.attributes()
+        for holds in attrs["overrides"].values():
+            for hold in holds.values():
+                for key in ("since", "until"):
+                    hold[key] = datetime.fromtimestamp(hold[key], UTC).isoformat(timespec="seconds")
+        return attrs
+
+    def discovery(self) -> list[tuple[str, bytes]]:
+        """Discovery messages of every bedroom; also re-queues every state."""
+        out = []
+        for room in self.rooms.values():
+            topic, payload = gd.bedroom_discovery(self.settings.mqtt, room)
+            out.append((topic, _json(payload)))
+            self.publish_states(room.id, force=True)
+        return out
+
+    def state_requests(self) -> list[tuple[str, bytes]]:
+        """Ask Zigbee2MQTT lights and plugs for their state (after each connect)."""
+        return [
+            m
+            for d in self.devices.values()
+            if d.backend == "zigbee2mqtt"
+            if (m := z2m_devices.get_request(d))
+        ]
+
+    # -- time ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Tick every engine at its `wake_at` on the injected clock; also run HA's backend."""
+        async with asyncio.TaskGroup() as tg:
+            if self.ha is not None:
+                tg.create_task(self.ha.run(), name="guidance-homeassistant")
+            tg.create_task(self._ticker(), name="guidance-ticker")
+
+    async def _first_reports(self) -> None:
+        """Wait for the connection, then for every device that can report (or a timeout)."""
+        await self.connected.wait()
+        # Battery sensors cannot be asked; they report when they report.
+        expected = {k for k, d in self.devices.items() if d.role in ("light", "climate", "screen")}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + FIRST_REPORT_SECONDS
+        while not expected <= self._reported and loop.time() < deadline:  # noqa: ASYNC110 - a short bounded poll
+            await asyncio.sleep(0.05)
+
+    async def _ticker(self) -> None:
+        await self._first_reports()
+        while True:
+            now = self.clock.now()
+            for room, engine in self.engines.items():
+                self.apply(room, engine.tick(now))
+            now = self.clock.now()
+            wake = min(engine.wake_at(now) for engine in self.engines.values())
+            self._wakeup.clear()
+            sleeper = asyncio.ensure_future(
+                self.clock.sleep_until(min(wake, now + MAX_IDLE_SECONDS))
+            )
+            waker = asyncio.ensure_future(self._wakeup.wait())
+            try:
+                await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sleeper, waker):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data).encode()

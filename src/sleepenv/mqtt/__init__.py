@@ -1,0 +1,1 @@
+"""The MQTT link: client, intake, publisher, payload checks and Home Assistant naming."""

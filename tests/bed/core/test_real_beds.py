@@ -1,0 +1,251 @@
+"""What real beds do that once broke detection, pinned on hand-built signals.
+
+Each test builds a night with tests/bed/core/bed_signals.py (no simulator) and runs it
+through the bed tracker exactly as `analyze` does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, time
+
+import pytest
+
+from sleepenv.bed.core import tracker as bed_module
+from sleepenv.bed.core.classify import NightClassification
+from sleepenv.bed.core.model import MovementClass, SourceKind
+from sleepenv.bed.core.night import NightWindow
+from sleepenv.bed.core.tracker import BedTracker, SensorSpec
+from tests.bed.core.bed_signals import T0, Bed, Move
+
+H = 3600.0
+
+
+def run(bed: Bed) -> tuple[BedTracker, NightClassification]:
+    """The whole night through one tracker, then its final classification."""
+    window = NightWindow(time(12, 0), time(11, 59), UTC)
+    tracker = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    tracker.restore(T0, [], {}, {})
+    last = T0
+    for frame in bed.frames():
+        tracker.on_reading("s", frame, frame.t)
+        last = frame.end
+    tracker.finish(last)
+    return tracker, tracker.classify_final(last)
+
+
+def test_in_bed_from_the_first_second_stays_in_bed_and_sleeps() -> None:
+    """Getting in as the recording starts: no 'out of bed' two minutes later."""
+    bed = Bed(3 * H, occupied=[(0, 3 * H)], moves=[Move(0, 60, 4.0), Move(4000, 2.0, 2.0)])
+    tracker, night = run(bed)
+    sleep = night.sleep
+    assert sleep.in_bed == pytest.approx(T0, abs=1.0)
+    assert sleep.out_of_bed is None
+    assert len(sleep.in_bed_spans) == 1
+    assert sleep.sleep_onset is not None
+    assert sleep.sleep_onset - T0 < 5 * 60
+    first = night.events[0]
+    assert first.onset == pytest.approx(T0, abs=1.0)
+    assert first.cls is MovementClass.BOUT
+    assert tracker.states(T0 + 3 * H)["in_bed"] is True
+
+
+def test_empty_first_hour_has_no_movements_and_gets_in_at_the_entry() -> None:
+    """An hour of empty bed: no false movements, in bed from the getting-in movement."""
+    bed = Bed(
+        3 * H,
+        occupied=[(H + 30, 3 * H)],
+        moves=[Move(H, 60, 4.0), Move(2 * H, 2.0, 2.0)],
+        noise=0.08,
+    )
+    tracker, night = run(bed)
+    assert night.sleep.in_bed == pytest.approx(T0 + H, abs=2.0)
+    assert [e.onset - T0 for e in night.events] == pytest.approx([H, 2 * H], abs=1.0)
+    assert night.sleep.sleep_onset is not None
+    assert 0 <= night.sleep.sleep_onset - (T0 + H + 60) < 10 * 60
+    assert tracker.states(T0 + 30 * 60)["in_bed"] is False
+    assert tracker.states(T0 + 2 * H)["in_bed"] is True
+
+
+def test_empty_all_night_has_no_one_in_bed_and_no_movements() -> None:
+    tracker, night = run(Bed(2 * H, occupied=[], moves=[Move(1800, 0.3, 0.5)]))
+    assert night.sleep.in_bed is None
+    assert night.events == ()
+    assert tracker.states(T0 + 2 * H)["in_bed"] is False
+
+
+def test_ten_minutes_out_of_bed_mid_night_is_one_absence() -> None:
+    bed = Bed(
+        4 * H,
+        occupied=[(0, 2 * H), (2 * H + 660, 4 * H)],
+        moves=[Move(0, 50, 4.0), Move(2 * H - 50, 50, 4.0), Move(2 * H + 610, 50, 4.0)],
+    )
+    _, night = run(bed)
+    (a, out), (back, end) = night.sleep.in_bed_spans
+    assert a == pytest.approx(T0, abs=1.0)
+    assert out == pytest.approx(T0 + 2 * H, abs=5.0)
+    assert back == pytest.approx(T0 + 2 * H + 610, abs=5.0)
+    assert end == float("inf")
+    total = night.sleep.total_sleep_seconds
+    onset = night.sleep.sleep_onset
+    wake = night.sleep.wake
+    assert total is not None
+    assert onset is not None
+    assert wake is not None
+    assert total == pytest.approx(wake - onset - (back - out))
+
+
+def test_a_ringing_mattress_keeps_a_twitch_a_twitch() -> None:
+    """The ringing after a short twitch lengthens its offset, never its class."""
+    bed = Bed(
+        H,
+        occupied=[(0, H)],
+        moves=[Move(0, 40, 4.0), Move(1500, 0.3, 1.5, ring=0.7, ring_tau=0.25, beat_hz=1.5)],
+    )
+    _, night = run(bed)
+    twitch = next(e for e in night.events if abs(e.onset - (T0 + 1500)) < 1.0)
+    assert twitch.duration_seconds >= 0.5  # the hysteresis offset includes the ringing
+    assert twitch.movement_seconds < 0.5
+    assert twitch.cls is MovementClass.TWITCH
+
+
+def test_a_drifting_level_with_heartbeat_bursts_stays_in_bed_without_false_movements() -> None:
+    bed = Bed(
+        4 * H,
+        occupied=[(0, 4 * H)],
+        moves=[Move(0, 50, 4.0), Move(2 * H, 2.0, 2.5)],
+        drift=0.3,
+        heart=0.5,
+    )
+    _, night = run(bed)
+    assert [round(e.onset - T0) for e in night.events] == [0, 2 * H]
+    assert night.sleep.out_of_bed is None
+    assert night.sleep.sleep_onset is not None
+
+
+def test_a_gap_in_the_data_is_not_stillness() -> None:
+    """Six minutes without frames must not make a sleep onset (nor hypnic jerks after it):
+    restless before the gap, then movements every 290 s, never 5 still minutes."""
+    restless = [Move(60 + 100 * k, 2.0, 2.0) for k in range(10)]
+    calmer = [Move(1400 + 290 * k, 2.0, 2.0) for k in range(8)]
+    bed = Bed(H, occupied=[(0, H)], moves=[Move(0, 50, 4.0), *restless, *calmer])
+    bed.gaps = [(1000, 1360)]
+    _, night = run(bed)
+    assert night.sleep.in_bed is not None
+    assert night.sleep.sleep_onset is None
+    assert not any(e.cls is MovementClass.HYPNIC_JERK for e in night.events)
+
+
+def test_a_restart_learns_the_rest_level_from_redelivered_frames() -> None:
+    """After a kill the broker redelivers the last unacknowledged frames: they are
+    duplicates, but the fresh detector learns its baseline from them, so a movement
+    seconds after the restart is not lost to the warm-up."""
+    bed = Bed(200, occupied=[(0, 200)], moves=[Move(60 + 30 * k, 2.0, 2.0) for k in range(4)])
+    frames = list(bed.frames())
+    window = NightWindow(time(12, 0), time(11, 59), UTC)
+    first = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    first.restore(T0, [], {}, {})
+    stored = []
+    for frame in frames[:55]:  # killed 5 s before the first movement
+        stored += first.on_reading("s", frame, frame.t).events
+    again = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    again.restore(T0 + 55, stored, first.cursors(), first.diagnostics())
+    for frame in frames[45:]:  # ten redelivered frames, then the new ones
+        again.on_reading("s", frame, frame.t)
+    assert again.messages_rejected == 10
+    onsets = [round(e.onset - T0) for e in again.tonight]
+    assert onsets == [60, 90, 120, 150]
+
+
+def test_a_silent_sensor_makes_occupancy_unknown_not_empty() -> None:
+    """A Wi-Fi hiccup is not getting out of bed: while no frame arrives occupancy is
+    unknown (published as such by the next tick), and in bed again when frames resume."""
+    bed = Bed(H, occupied=[(0, H)], moves=[Move(0, 60, 4.0)], gaps=[(1800, 1830)], heart=0.3)
+    window = NightWindow(time(12, 0), time(11, 59), UTC)
+    tracker = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    tracker.restore(T0, [], {}, {})
+    seen: list[bool | None] = []
+    for frame in bed.frames():
+        update = tracker.on_reading("s", frame, frame.end)
+        if "in_bed" in update.states:
+            seen.append(update.states["in_bed"])
+        if frame.t == T0 + 1799:
+            # The ticker wakes when the silence begins and says "unknown" then.
+            assert tracker.wake_at(frame.end + 1) == frame.end + bed_module.SILENT_SECONDS
+            assert "in_bed" not in tracker.tick(frame.end + 5).states
+            silent = tracker.tick(frame.end + bed_module.SILENT_SECONDS)
+            assert silent.states["in_bed"] is None
+            assert tracker.states(frame.end + 25)["in_bed"] is None
+            seen.append(None)
+    # Unknown before the first minute with evidence, then in bed; never "empty".
+    assert False not in seen
+    assert seen.index(None, 1) > seen.index(True)
+    assert seen[-1] is True
+    assert tracker.states(T0 + H)["in_bed"] is True
+
+
+def _morning_night(bed: Bed) -> tuple[BedTracker, list[tuple[float, str]]]:
+    """Feed `bed` live (clock = frame end) through a 18:00-12:00 window whose mornings
+    start at 04:00; the nights it closed, as (clock time, night)."""
+    window = NightWindow(time(18, 0), time(12, 0), UTC, time(4, 0))
+    tracker = BedTracker("bed", window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    tracker.restore(T0, [], {}, {})
+    closed: list[tuple[float, str]] = []
+    for frame in bed.frames():
+        update = tracker.on_reading("s", frame, frame.end)
+        if update.closed_night is not None:
+            closed.append((frame.end, update.closed_night.night))
+    return tracker, closed
+
+
+def test_getting_up_in_the_morning_closes_the_night_then() -> None:
+    """Up at 06:30 (T0 is 22:00): the night closes 20 minutes later, not at noon, so
+    "last night" is the night that just ended when people look in the morning; a
+    restart that morning keeps it closed."""
+    up = 8.5 * H
+    bed = Bed(9 * H, occupied=[(0, up)], moves=[Move(0, 60, 4.0), Move(up, 40, 4.0)])
+    tracker, closed = _morning_night(bed)
+    assert len(closed) == 1
+    at, night = closed[0]
+    assert night == "2026-01-05"
+    assert T0 + up + bed_module.UP_SECONDS <= at < T0 + up + bed_module.UP_SECONDS + 60
+    last = tracker.last_night
+    assert last is not None
+    assert last.sleep_onset is not None
+    assert last.end == pytest.approx(at, abs=1.0)
+    # Occupancy and wake are kept with the night (the nightly chart draws them).
+    assert len(last.in_bed_spans) == 1
+    assert last.in_bed_spans[0][0] == pytest.approx(T0, abs=1.0)
+    assert last.in_bed_spans[0][1] == pytest.approx(T0 + up + 40, abs=5.0)
+    assert last.wake is not None
+    assert last.sleep_onset < last.wake <= last.in_bed_spans[0][1]
+    states = tracker.states(T0 + 9 * H)
+    assert states["movements_tonight"] == 0  # tonight starts afresh at 18:00
+    assert states["sleep_onset_last_night"] == last.sleep_onset
+    assert tracker.tick(T0 + 14 * H).closed_night is None  # noon: nothing closes twice
+    again = BedTracker("bed", tracker.window, [SensorSpec("s", SourceKind.ENVELOPE)])
+    again.restore(T0 + 10 * H, [], {}, {}, last_night=last, history=[last])
+    assert again.night is None
+    assert again.tick(T0 + 13 * H).closed_night is None
+    assert again.tick(T0 + 20 * H).closed_night is None  # 18:00 next day: a new night
+    assert again.night is not None
+    assert again.night.isoformat() == "2026-01-06"
+
+
+def test_a_bathroom_trip_or_a_night_awake_up_before_morning_does_not_close_it() -> None:
+    """Out for 10 minutes at 02:00 and for 40 minutes at 03:00 (before 04:00): the night
+    stays open and closes at its end."""
+    bed = Bed(
+        7 * H,
+        occupied=[(0, 4 * H), (4 * H + 600, 5 * H), (5 * H + 2400, 7 * H)],
+        moves=[
+            Move(0, 60, 4.0),
+            Move(4 * H, 30, 4.0),
+            Move(4 * H + 600, 30, 4.0),
+            Move(5 * H, 30, 4.0),
+            Move(5 * H + 2400, 30, 4.0),
+        ],
+    )
+    tracker, closed = _morning_night(bed)
+    assert closed == []
+    assert tracker.night is not None
+    assert tracker.tick(T0 + 14 * H).closed_night is not None  # at 12:00

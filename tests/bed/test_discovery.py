@@ -1,0 +1,201 @@
+"""Discovery payloads are pure functions: checked without a broker."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sleepenv.bed import discovery
+from sleepenv.bed import entities as bed_entities
+from sleepenv.bed.core.advisory import advise
+from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.config.settings import Settings
+from sleepenv.mqtt import ha_labels
+
+
+def settings(**bed: object) -> Settings:
+    """A config with one bed (overridable)."""
+    b: dict[str, object] = {
+        "id": "main",
+        "name": "Main bed",
+        "sensors": [{"kind": "envelope", "topic": "bed/env", "status_topic": "bed/status"}],
+    }
+    b.update(bed)
+    return Settings(beds=[b])
+
+
+def test_device_payload_shape() -> None:
+    s = settings()
+    topic, payload = discovery.bed_discovery(s.mqtt, s.beds[0])
+    assert topic == "homeassistant/device/sleepenv_main/config"
+    assert payload["dev"]["ids"] == ["sleepenv_main"]
+    assert payload["dev"]["name"] == "Main bed"
+    assert payload["o"]["name"] == "sleepenv"
+    assert payload["avty"] == [{"t": "sleepenv/status"}]
+    cmps = payload["cmps"]
+    ids = [c["unique_id"] for c in cmps.values()]
+    assert len(ids) == len(set(ids))
+    assert all(uid == f"sleepenv_main_{key}" for key, uid in zip(cmps, ids, strict=True))
+    for c in cmps.values():
+        assert c["default_entity_id"] == f"{c['p']}.{c['unique_id']}"
+        assert "object_id" not in c
+    # Never `measurement` for an accumulating count: only for snapshots (last night's
+    # figures) and the rolling rate, so the trend has statistics and the rate draws a line.
+    measured = {k for k, c in cmps.items() if c.get("state_class") == "measurement"}
+    assert measured == {
+        "movements_last_hour",
+        *(k for k in cmps if k.endswith("_last_night") and "onset" not in k),
+    }
+    assert payload["dev"]["sa"] == "Bedroom"
+
+
+def test_counters_and_diagnostics() -> None:
+    s = settings()
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    assert cmps["movements_tonight"]["state_class"] == "total_increasing"
+    assert cmps["movements_tonight"]["state_topic"] == "sleepenv/main/movements_tonight"
+    assert cmps["movements_last_hour"]["state_class"] == "measurement"
+    assert cmps["movements_last_hour"]["unit_of_measurement"] == "/h"
+    assert cmps["last_movement"]["device_class"] == "timestamp"
+    assert cmps["movement"]["p"] == "binary_sensor"
+    assert cmps["frames_received"]["entity_category"] == "diagnostic"
+    assert cmps["sensor_both_online"]["device_class"] == "connectivity"
+    assert len(cmps["movement_event"]["event_types"]) == len(MovementClass)
+    assert "Limb movement" in cmps["movement_event"]["event_types"]
+
+
+def test_the_chart_is_an_image_of_raw_png_on_its_own_topic() -> None:
+    s = settings()
+    chart = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]["last_night_chart"]
+    assert chart["p"] == "image"
+    assert chart["name"] == "Last night chart"
+    assert chart["image_topic"] == discovery.chart_topic(s.mqtt, "main")
+    assert chart["image_topic"] == "sleepenv/main/last_night_chart"
+    assert chart["content_type"] == "image/png"
+    # Raw bytes, no template: neither a state topic nor an encoding for Home Assistant.
+    assert not {"state_topic", "image_encoding", "value_template"} & chart.keys()
+    assert chart["default_entity_id"] == "image.sleepenv_main_last_night_chart"
+
+
+def test_names_are_distinct_and_short() -> None:
+    """Two entities never share a name (a binary sensor and an event both called
+    "Movement" were indistinguishable); names fit a phone's entity row."""
+    s = settings()
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    names = [c["name"] for c in cmps.values()]
+    assert len(names) == len(set(names))
+    assert max(len(n) for n in names) <= 30
+    icons = [c["icon"] for c in cmps.values() if "icon" in c]
+    assert len(icons) == len(set(icons)), "two entities share an icon"
+
+
+def test_chatty_entities_start_disabled() -> None:
+    """A state change per movement floods the logbook: those entities are opt-in."""
+    s = settings()
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    disabled = {k for k, c in cmps.items() if c.get("enabled_by_default") is False}
+    assert disabled == {"movement_event", "last_movement", "movement"}
+
+
+def test_two_sensors_same_side_get_distinct_keys() -> None:
+    s = settings(
+        sensors=[
+            {"kind": "envelope", "topic": "a", "status_topic": "a/s"},
+            {"kind": "envelope", "topic": "b", "status_topic": "b/s"},
+        ]
+    )
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    assert {"sensor_both1_online", "sensor_both2_online"} <= set(cmps)
+
+
+def test_state_encoding() -> None:
+    assert discovery.encode_state(True, "binary") == b"ON"
+    assert discovery.encode_state(False, "binary") == b"OFF"
+    assert discovery.encode_state(None, "timestamp") == b"None"
+    assert discovery.encode_state(0.0, "timestamp") == b"1970-01-01T00:00:00+00:00"
+    assert discovery.encode_state(7, "count") == b"7"
+
+
+def test_per_class_counts_are_totals_with_the_night_start_as_last_reset() -> None:
+    """Relabelling can lower a per-class count: `total` + `last_reset` makes Home Assistant
+    book that as a correction (a fall of a `total_increasing` sensor reads as a reset)."""
+    s = settings()
+    cmps = discovery.bed_discovery(s.mqtt, s.beds[0])[1]["cmps"]
+    for key in ("twitches_tonight", "limb_movements_tonight", "rollovers_tonight"):
+        assert cmps[key]["state_class"] == "total"
+        assert cmps[key]["value_template"] == "{{ value_json.count }}"
+        assert cmps[key]["last_reset_value_template"] == "{{ value_json.last_reset }}"
+        assert cmps[key]["json_attributes_topic"] == "sleepenv/main/attributes"
+    for key in ("hypnic_jerks_tonight", "plm_tonight"):
+        assert cmps[key]["state_class"] == "total"
+    assert "last_reset_value_template" not in cmps["movements_tonight"]
+    doc = json.loads(discovery.encode_state(3, bed_entities.NIGHTLY_COUNT, 0.0))
+    assert doc == {"count": 3, "last_reset": "1970-01-01T00:00:00+00:00"}
+    assert json.loads(discovery.encode_state(None, bed_entities.NIGHTLY_COUNT, 60.0))["count"] == 0
+    with pytest.raises(ValueError, match="reset"):
+        discovery.encode_state(3, bed_entities.NIGHTLY_COUNT)
+
+
+def test_event_payload_carries_class_and_details() -> None:
+    import json  # noqa: PLC0415
+
+    e = MovementEvent(100.0, 101.5, 9.25, MovementClass.LIMB_MOVEMENT, side="left")
+    doc = json.loads(discovery.encode_event(e))
+    assert doc["event_type"] == "limb_movement"
+    assert doc["duration_seconds"] == 1.5
+    assert doc["side"] == "left"
+
+
+def test_attributes_say_what_the_sensor_cannot_see() -> None:
+    s = settings()
+    attrs = discovery.bed_attributes(s.beds[0], is_lower_bound=True)
+    assert attrs["counts_are_lower_bounds"] is True
+    assert "partner" in attrs["partner_movement"]
+
+
+def test_stale_discovery_is_ours_and_not_current() -> None:
+    s = settings()
+    current, payload = discovery.bed_discovery(s.mqtt, s.beds[0])
+    body = json.dumps(payload).encode()
+    legacy = {
+        "name": "Movements total",
+        "unique_id": "sleepenv_main_movements_total",
+        "state_topic": "sleepenv/main/movements_total",
+        "availability_topic": "sleepenv/status",
+    }
+    legacy_topic = "homeassistant/sensor/sleepenv_main/movements_total/config"
+    other_instance = {**legacy, "state_topic": "upstairs/main/x", "availability_topic": "up/st"}
+    stale = discovery.is_stale_discovery
+    assert not stale(s.mqtt, {current}, current, body)
+    assert stale(s.mqtt, {current}, "homeassistant/device/sleepenv_gone/config", body)
+    assert stale(s.mqtt, {current}, legacy_topic, json.dumps(legacy).encode())
+    assert not stale(s.mqtt, {current}, legacy_topic, json.dumps(other_instance).encode())
+    assert not stale(s.mqtt, {current}, legacy_topic, b"")
+    assert not stale(s.mqtt, {current}, legacy_topic, b"not json sleepenv_")
+    z2m = {"unique_id": "0x00158d_vibration", "state_topic": "zigbee2mqtt/bed"}
+    assert not stale(
+        s.mqtt, {current}, "homeassistant/sensor/0x00/v/config", json.dumps(z2m).encode()
+    )
+
+
+def test_each_advisory_pattern_has_a_short_name() -> None:
+    """The advisory's reason sensor shows a short name per pattern, found by a word of the
+    pattern's sentence: every sentence the advisory writes holds exactly one such word."""
+    nights = [
+        NightSummary(
+            "main",
+            f"2026-01-{day:02d}",
+            0.0,
+            1.0,
+            counts={"hypnic_jerk": 4, "twitch": 60 if day > 4 else 1},
+            plm_index=20.0,
+            waking_jerks=1,
+        )
+        for day in range(1, 8)
+    ]
+    patterns = advise(nights).patterns
+    assert len(patterns) == 3  # every pattern the advisory knows
+    for sentence in patterns:
+        words = [word for word, _ in ha_labels.PATTERN_NAMES if word in sentence]
+        assert len(words) == 1, sentence

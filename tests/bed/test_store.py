@@ -1,0 +1,112 @@
+"""The SQLite store: WAL, duplicates, nights, checkpoints."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary, RestingMinute
+from sleepenv.bed.store import Store
+
+
+def event(onset: float, cls: MovementClass = MovementClass.TWITCH) -> MovementEvent:
+    """A small event on sensor `both`."""
+    return MovementEvent(onset, onset + 0.3, 4.5, cls, sensor="both")
+
+
+def test_events_round_trip_and_duplicates_are_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    assert store.add_event("main", "2026-01-05", event(10.0))
+    assert store.add_event("main", "2026-01-05", event(20.0, MovementClass.ROLLOVER))
+    assert not store.add_event("main", "2026-01-05", event(10.0))
+    got = store.events("main", "2026-01-05")
+    assert [e.onset for e in got] == [10.0, 20.0]
+    assert got[1].cls is MovementClass.ROLLOVER
+    assert got[0] == event(10.0)
+    assert store.events("other", "2026-01-05") == []
+    store.close()
+
+
+def test_wal_mode_and_data_survive_reopen(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.save_night(NightSummary("main", "2026-01-05", 1.0, 2.0, {"twitch": 2}))
+    store.checkpoint("main", {"both": 123.4}, {"frames_received": 99})
+    store.close()
+    mode = sqlite3.connect(tmp_path / "s.db").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+    again = Store(tmp_path / "s.db")
+    assert again.cursors("main") == {"both": 123.4}
+    assert again.counters("main") == {"frames_received": 99}
+    nights = again.nights("main")
+    assert nights[0].counts == {"twitch": 2}
+    assert nights[0].total_movements == 2
+
+
+def test_nights_newest_first_and_limited(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    for day in range(1, 6):
+        store.save_night(NightSummary("main", f"2026-01-0{day}", 1.0, 2.0, {"twitch": day}))
+    store.save_night(NightSummary("main", "2026-01-03", 1.0, 2.0, {"twitch": 30}))
+    nights = store.nights("main", limit=3)
+    assert [n.night for n in nights] == ["2026-01-05", "2026-01-04", "2026-01-03"]
+    assert nights[2].counts == {"twitch": 30}
+
+
+def test_screen_minutes_round_trip(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.save_screen_minutes("bedroom", "2026-11-19", 12.5)
+    store.save_screen_minutes("bedroom", "2026-11-20", 3.0)
+    store.save_screen_minutes("bedroom", "2026-11-20", 7.5)  # the evening goes on
+    store.save_screen_minutes("office", "2026-11-20", 99.0)
+    assert store.screen_minutes("bedroom") == {"2026-11-20": 7.5, "2026-11-19": 12.5}
+    assert list(store.screen_minutes("bedroom", limit=1)) == ["2026-11-20"]
+
+
+def test_waking_jerks_round_trip_and_older_databases_gain_the_column(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    # The nights table as an earlier version made it: no waking_jerks column.
+    db.execute(
+        "CREATE TABLE nights (bed_id TEXT NOT NULL, night TEXT NOT NULL, start REAL NOT NULL,"
+        " end REAL, counts TEXT NOT NULL, sleep_onset REAL, plm_index REAL,"
+        " rejected INTEGER NOT NULL, PRIMARY KEY (bed_id, night))"
+    )
+    db.execute("INSERT INTO nights VALUES ('main','2026-01-04',1,2,'{}',NULL,NULL,0)")
+    db.commit()
+    db.close()
+    store = Store(path)
+    store.save_night(
+        NightSummary(
+            "main",
+            "2026-01-05",
+            1.0,
+            20.0,
+            {},
+            waking_jerks=3,
+            in_bed_spans=((2.0, 8.0), (9.5, 19.0)),
+            wake=18.0,
+        )
+    )
+    old, new = sorted(store.nights("main"), key=lambda n: n.night)
+    assert old.waking_jerks is None  # not known for a night stored before
+    assert old.in_bed_spans == ()
+    assert old.wake is None
+    assert new.waking_jerks == 3
+    assert new.in_bed_spans == ((2.0, 8.0), (9.5, 19.0))
+    assert new.wake == 18.0
+
+
+def test_levels_of_the_running_night_round_trip_and_old_ones_are_forgotten(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "s.db")
+    m = RestingMinute
+    store.add_levels("main", "2026-01-04", [m(10.0, 1.0)])
+    store.add_levels("main", "2026-01-05", [m(120.0, 3.5, 4.2), m(60.0, 3.0)])
+    store.add_levels("main", "2026-01-05", [m(60.0, 3.0)])  # a replay writes nothing new
+    store.add_levels("other", "2026-01-05", [m(60.0, 9.0)])
+    assert store.levels("main", "2026-01-05") == [m(60.0, 3.0), m(120.0, 3.5, 4.2)]
+    store.forget_levels("main", "2026-01-05")
+    assert store.levels("main", "2026-01-04") == []
+    assert store.levels("main", "2026-01-05") == [m(60.0, 3.0), m(120.0, 3.5, 4.2)]
+    assert store.levels("other", "2026-01-05") == [m(60.0, 9.0)]

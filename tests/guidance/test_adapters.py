@@ -1,0 +1,345 @@
+"""Zigbee2MQTT payloads, Home Assistant service calls and guidance discovery, without a broker.
+
+The Home Assistant backend is tested here at its HTTP boundary (a small aiohttp server that
+answers like Home Assistant's REST API, fast and without the real-HA build), and against a
+real Home Assistant in tests/ha/test_guidance_ha.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import time
+from typing import Any
+
+import pytest
+from aiohttp import web
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sleepenv.config.settings import MqttSettings
+from sleepenv.guidance import discovery as gd
+from sleepenv.guidance.core.actions import DeviceState, MediaOff, Notify, SetClimate, SetLight
+from sleepenv.guidance.devices import zigbee2mqtt as z
+from sleepenv.guidance.devices.homeassistant import (
+    SUPERVISOR_API,
+    HomeAssistantBackend,
+    api_access,
+    decode_state,
+    decode_time,
+    service_call,
+)
+from sleepenv.guidance.settings import (
+    BedroomSettings,
+    DeviceSettings,
+    HomeAssistantApiSettings,
+    example_guidance,
+)
+
+LIGHT = DeviceSettings(id="l", role="light", topic="zigbee2mqtt/Bedroom lights")
+TRV = DeviceSettings(
+    id="t", role="climate", topic="zigbee2mqtt/TRV", setpoint_key="occupied_heating_setpoint"
+)
+PLUG = DeviceSettings(id="p", role="screen", topic="zigbee2mqtt/TV plug")
+SENSOR = DeviceSettings(id="s", role="temperature", topic="zigbee2mqtt/sensor")
+HA_LIGHT = DeviceSettings(id="l", role="light", backend="homeassistant", entity_id="light.bedroom")
+HA_TV = DeviceSettings(id="tv", role="screen", backend="homeassistant", entity_id="media_player.tv")
+
+
+def test_z2m_light_commands() -> None:
+    topic, payload = z.encode(SetLight("l", 20.0, 2200, 900.0), LIGHT) or ("", b"")
+    assert topic == "zigbee2mqtt/Bedroom lights/set"
+    assert json.loads(payload) == {"brightness": 51, "color_temp": 455, "transition": 900.0}
+    _, off = z.encode(SetLight("l", is_off=True, transition_seconds=60), LIGHT) or ("", b"")
+    assert json.loads(off) == {"state": "OFF", "transition": 60.0}
+    assert z.kelvin_to_mired(2700) == 370
+    assert z.pct_to_brightness(0.1) == 1
+
+
+def test_z2m_trv_plug_and_reminder() -> None:
+    _, trv = z.encode(SetClimate("t", 18.0), TRV) or ("", b"")
+    assert json.loads(trv) == {"occupied_heating_setpoint": 18.0}
+    assert z.encode(MediaOff("p"), PLUG) == ("zigbee2mqtt/TV plug/set", b'{"state": "OFF"}')
+    assert z.encode(Notify("x", "t", "m"), PLUG) is None
+    assert z.get_request(LIGHT) == ("zigbee2mqtt/Bedroom lights/get", b'{"state": ""}')
+    assert z.get_request(TRV) == ("zigbee2mqtt/TRV/get", b'{"occupied_heating_setpoint": ""}')
+    assert z.get_request(SENSOR) is None
+
+
+def test_z2m_state_decoding() -> None:
+    light = z.decode(b'{"state":"ON","brightness":127,"color_temp":370,"linkquality":90}', LIGHT)
+    assert light == DeviceState(is_on=True, brightness_pct=50.0, color_temp_kelvin=2703)
+    trv = z.decode(b'{"occupied_heating_setpoint":19.5,"local_temperature":20.1}', TRV)
+    assert trv == DeviceState(setpoint_celsius=19.5, temperature_celsius=20.1)
+    assert z.decode(b'{"state":"OFF","power":0}', PLUG) == DeviceState(is_on=False)
+    assert z.decode(b'{"temperature":19.6,"humidity":48.2}', SENSOR) == DeviceState(
+        temperature_celsius=19.6
+    )
+    assert z.decode(b'{"temperature":"hot"}', SENSOR) == DeviceState()
+    assert z.decode(b"not json", LIGHT) is None
+    assert z.decode(b"[1,2]", LIGHT) is None
+
+
+@given(st.binary(max_size=200))
+def test_z2m_decoders_never_raise(payload: bytes) -> None:
+    for device in (LIGHT, TRV, PLUG, SENSOR):
+        z.decode(payload, device)
+
+
+def test_ha_service_calls() -> None:
+    call = service_call(SetLight("l", 20.0, 2200, 900.0), HA_LIGHT)
+    assert call is not None
+    assert (call.domain, call.service) == ("light", "turn_on")
+    assert call.data == {
+        "entity_id": "light.bedroom",
+        "brightness_pct": 20.0,
+        "color_temp_kelvin": 2200,
+        "transition": 900.0,
+    }
+    off = service_call(SetLight("l", is_off=True, transition_seconds=60), HA_LIGHT)
+    assert off is not None
+    assert (off.domain, off.service) == ("light", "turn_off")
+    climate = DeviceSettings(
+        id="c", role="climate", backend="homeassistant", entity_id="climate.trv"
+    )
+    set_temp = service_call(SetClimate("c", 18.0), climate)
+    assert set_temp is not None
+    assert set_temp.data == {"entity_id": "climate.trv", "temperature": 18.0}
+    media = service_call(MediaOff("tv"), HA_TV)
+    assert media is not None
+    assert (media.domain, media.service) == ("media_player", "turn_off")
+    phone = DeviceSettings(
+        id="n", role="notify", backend="homeassistant", entity_id="notify.mobile_app_phone"
+    )
+    note = service_call(Notify("n", "No screens", "Time to put screens away."), phone)
+    assert note is not None
+    assert (note.domain, note.service) == ("notify", "mobile_app_phone")
+
+
+def test_ha_state_decoding() -> None:
+    light = decode_state("on", {"brightness": 255, "color_temp_kelvin": 2700}, HA_LIGHT)
+    assert light == DeviceState(is_on=True, brightness_pct=100.0, color_temp_kelvin=2700.0)
+    assert decode_state("standby", {}, HA_TV).is_on is False
+    assert decode_state("playing", {}, HA_TV).is_on is True
+
+
+def test_ha_time_decoding() -> None:
+    assert decode_time("22:30:00") == time(22, 30)
+    assert decode_time("2026-11-20 06:45:00") == time(6, 45)
+    assert decode_time("unknown") is None
+
+
+async def test_ha_backend_reads_the_bedtime_helper(fake_ha: tuple[FakeHomeAssistant, str]) -> None:
+    _fake, url = fake_ha
+    seen: list[tuple[str, str, time]] = []
+    backend = HomeAssistantBackend(
+        (url, "secret"),
+        {},
+        lambda *_: None,
+        poll_seconds=0.2,
+        times={"input_datetime.bedtime": [("bedroom", "bedtime")]},
+        on_time=lambda r, w, t: seen.append((r, w, t)),
+    )
+    task = asyncio.create_task(backend.run())
+    try:
+        async with asyncio.timeout(10):
+            while not seen:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert seen[0] == ("bedroom", "bedtime", time(23, 15))
+
+
+def test_ha_access_from_config_or_supervisor(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
+    assert api_access(HomeAssistantApiSettings()) is None
+    cfg = HomeAssistantApiSettings(url="http://ha:8123/api/", token="abc")
+    assert api_access(cfg) == ("http://ha:8123/api", "abc")
+    monkeypatch.setenv("SUPERVISOR_TOKEN", "sup")
+    assert api_access(HomeAssistantApiSettings()) == (SUPERVISOR_API, "sup")
+
+
+class FakeHomeAssistant:
+    """Enough of Home Assistant's REST API: /api/, states, services; checks the token."""
+
+    def __init__(self) -> None:
+        """A bright bedroom light and a TV that is on."""
+        self.calls: list[tuple[str, str, dict[str, Any]]] = []
+        self.states = {
+            "light.bedroom": {
+                "state": "on",
+                "attributes": {"brightness": 255, "color_temp_kelvin": 4000},
+            },
+            "media_player.tv": {"state": "playing", "attributes": {}},
+            "input_datetime.bedtime": {"state": "23:15:00", "attributes": {"has_time": True}},
+        }
+
+    def app(self) -> web.Application:
+        """The aiohttp application."""
+
+        @web.middleware
+        async def auth(request: web.Request, handler: Any) -> web.StreamResponse:
+            if request.headers.get("Authorization") != "Bearer secret":
+                return web.json_response({"message": "unauthorized"}, status=401)
+            response: web.StreamResponse = await handler(request)
+            return response
+
+        app = web.Application(middlewares=[auth])
+        app.router.add_get("/api/", self.root)
+        app.router.add_get("/api/states/{entity_id}", self.state)
+        app.router.add_post("/api/services/{domain}/{service}", self.service)
+        return app
+
+    async def root(self, _request: web.Request) -> web.Response:
+        """API running."""
+        return web.json_response({"message": "API running."})
+
+    async def state(self, request: web.Request) -> web.Response:
+        """One entity's state."""
+        entity_id = request.match_info["entity_id"]
+        entry = self.states[entity_id]
+        return web.json_response(
+            {
+                "entity_id": entity_id,
+                **entry,
+                "last_changed": "2026-11-20T20:00:00+00:00",
+                "last_updated": "2026-11-20T20:00:00+00:00",
+                "context": {"id": "x", "parent_id": None, "user_id": None},
+            }
+        )
+
+    async def service(self, request: web.Request) -> web.Response:
+        """Record a service call; turning the TV off changes its state."""
+        data = await request.json()
+        domain, service = request.match_info["domain"], request.match_info["service"]
+        if service == "nope":
+            return web.json_response({"message": "Service not found."}, status=400)
+        self.calls.append((domain, service, data))
+        if (domain, service) == ("media_player", "turn_off"):
+            self.states[data["entity_id"]]["state"] = "off"
+        return web.json_response([])
+
+
+@pytest.fixture
+async def fake_ha() -> AsyncIterator[tuple[FakeHomeAssistant, str]]:
+    """The fake API on a free loopback port."""
+    fake = FakeHomeAssistant()
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield fake, f"http://127.0.0.1:{port}/api"
+    finally:
+        await runner.cleanup()
+
+
+async def test_ha_backend_calls_services_and_polls_states(
+    fake_ha: tuple[FakeHomeAssistant, str],
+) -> None:
+    fake, url = fake_ha
+    seen: list[tuple[str, str, DeviceState]] = []
+    devices = {("bedroom", "l"): HA_LIGHT, ("bedroom", "tv"): HA_TV}
+    backend = HomeAssistantBackend(
+        (url, "secret"), devices, lambda r, d, s: seen.append((r, d, s)), poll_seconds=0.2
+    )
+    task = asyncio.create_task(backend.run())
+    try:
+        await asyncio.wait_for(backend.is_connected.wait(), 10)
+        backend.submit(SetLight("l", 20.0, 2700, 900.0, reason="wind-down"), HA_LIGHT)
+        backend.submit(MediaOff("tv", reason="enforce"), HA_TV)
+        async with asyncio.timeout(10):
+            while not any(d == "tv" and s.is_on is False for _, d, s in seen):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert (
+        "bedroom",
+        "l",
+        DeviceState(is_on=True, brightness_pct=100.0, color_temp_kelvin=4000.0),
+    ) in seen
+    assert fake.calls[0] == (
+        "light",
+        "turn_on",
+        {
+            "entity_id": "light.bedroom",
+            "transition": 900.0,
+            "brightness_pct": 20.0,
+            "color_temp_kelvin": 2700,
+        },
+    )
+    assert fake.calls[1] == ("media_player", "turn_off", {"entity_id": "media_player.tv"})
+
+
+async def test_ha_backend_with_a_wrong_token_keeps_retrying(
+    fake_ha: tuple[FakeHomeAssistant, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    _fake, url = fake_ha
+    backend = HomeAssistantBackend((url, "wrong"), {("b", "l"): HA_LIGHT}, lambda *_: None)
+    task = asyncio.create_task(backend.run())
+    await asyncio.sleep(1.5)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not backend.is_connected.is_set()
+    warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(warnings) == 1  # one line per outage, not per attempt
+    assert "wrong" not in caplog.text
+
+
+def test_guidance_discovery_is_device_based_with_unique_ids() -> None:
+    mqtt = MqttSettings()
+    room: BedroomSettings = example_guidance().bedrooms[0]
+    topic, payload = gd.bedroom_discovery(mqtt, room)
+    assert topic == "homeassistant/device/sleepenv_guidance_bedroom/config"
+    cmps = payload["cmps"]
+    ids = [c["unique_id"] for c in cmps.values()]
+    assert len(set(ids)) == len(ids)
+    assert all(i.startswith("sleepenv_guidance_bedroom_") for i in ids)
+    assert all("object_id" not in c for c in cmps.values())
+    assert cmps["guidance"]["p"] == "switch"
+    assert cmps["snooze"] == {
+        "p": "button",
+        "name": "Snooze",
+        "unique_id": "sleepenv_guidance_bedroom_snooze",
+        "default_entity_id": "button.sleepenv_guidance_bedroom_snooze",
+        "command_topic": "sleepenv/guidance/bedroom/snooze/set",
+        "payload_press": "PRESS",
+        "icon": "mdi:alarm-snooze",
+    }
+    assert cmps["next_bedtime"]["device_class"] == "timestamp"
+    assert cmps["phase"]["json_attributes_topic"] == "sleepenv/guidance/bedroom/attributes"
+    assert "Lights out" in cmps["phase"]["options"]
+    assert cmps["screen_minutes_in_window"]["state_class"] == "total_increasing"
+    assert payload["avty"] == [{"t": "sleepenv/status"}]
+    assert gd.encode("wind_down", True) == b"ON"
+    assert gd.encode("next_bedtime", 0.0) == b"1970-01-01T00:00:00+00:00"
+
+
+async def test_ha_backend_goes_on_after_a_refused_call(
+    fake_ha: tuple[FakeHomeAssistant, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, url = fake_ha
+    nope = DeviceSettings(id="n", role="notify", backend="homeassistant", entity_id="notify.nope")
+    backend = HomeAssistantBackend((url, "secret"), {("b", "tv"): HA_TV}, lambda *_: None)
+    task = asyncio.create_task(backend.run())
+    try:
+        await asyncio.wait_for(backend.is_connected.wait(), 10)
+        backend.submit(Notify("n", "No screens", "Put screens away."), nope)
+        backend.submit(MediaOff("tv"), HA_TV)
+        async with asyncio.timeout(10):
+            while not fake.calls:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert fake.calls == [("media_player", "turn_off", {"entity_id": "media_player.tv"})]
+    assert "refused notify.nope" in caplog.text
+    assert "unreachable" not in caplog.text
