@@ -61,7 +61,7 @@ def _core_files() -> list[tuple[str, Path]]:
 
 
 def test_every_feature_has_its_core() -> None:
-    assert [c.parent.name for c in CORES] == ["bed", "guidance"]
+    assert [c.parent.name for c in CORES] == ["bed", "guidance", "insights"]
     bed = {p.name for p in (PACKAGE / "bed" / "core").glob("*.py")}
     assert {"model.py", "detector.py", "tracker.py", "night.py"} <= bed
     assert {"timeline.py", "guidance.py"} <= {

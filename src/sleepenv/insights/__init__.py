@@ -1,0 +1,1 @@
+"""Insights across nights: which of the user's own habits go with which nights."""

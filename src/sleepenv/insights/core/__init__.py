@@ -1,0 +1,1 @@
+"""The pure core of insights: factors per night, the comparisons and their wording."""
