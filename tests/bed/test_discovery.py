@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from sleepenv import __version__
 from sleepenv.bed import discovery
 from sleepenv.bed import entities as bed_entities
 from sleepenv.bed.core.advisory import advise
@@ -23,6 +26,46 @@ def settings(**bed: object) -> Settings:
     }
     b.update(bed)
     return Settings(beds=[b])
+
+
+PINNED = Path(__file__).with_name("pinned_discovery.json")
+
+
+def pinned(section: str) -> dict[str, Any]:
+    """What the service published before discovery had a shared builder (version aside)."""
+    text = PINNED.read_text(encoding="utf-8").replace('"<version>"', json.dumps(__version__))
+    found: dict[str, Any] = json.loads(text)[section]
+    return found
+
+
+def test_discovery_is_byte_for_byte_what_it_was() -> None:
+    """The published config of a one-sensor bed and of a three-sensor bed under another
+    base topic and prefix: a change here changes what Home Assistant sees."""
+    one = settings()
+    three = Settings(
+        mqtt={"base_topic": "house_sleep", "discovery_prefix": "ha"},
+        beds=[
+            {
+                "id": "guest",
+                "name": "Guest bed",
+                "sensors": [
+                    {"kind": "envelope", "topic": "a", "status_topic": "a/s", "side": "left"},
+                    {"kind": "envelope", "topic": "b", "status_topic": "b/s", "side": "left"},
+                    {"kind": "zigbee_vibration", "topic": "z"},
+                ],
+            }
+        ],
+    )
+    made = {
+        "one_sensor": discovery.bed_discovery(one.mqtt, one.beds[0]),
+        "three_sensors": discovery.bed_discovery(three.mqtt, three.beds[0], "Guest room"),
+    }
+    expected = pinned("discovery")
+    assert set(made) == set(expected)
+    for name, (topic, payload) in made.items():
+        assert topic == expected[name]["topic"]
+        # The bytes the service publishes (json.dumps keeps the key order).
+        assert json.dumps(payload) == json.dumps(expected[name]["payload"]), name
 
 
 def test_device_payload_shape() -> None:

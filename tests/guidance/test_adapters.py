@@ -11,6 +11,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
+from sleepenv import __version__
 from sleepenv.config.settings import MqttSettings
 from sleepenv.guidance import discovery as gd
 from sleepenv.guidance.core.actions import DeviceState, MediaOff, Notify, SetClimate, SetLight
@@ -291,6 +293,31 @@ async def test_ha_backend_with_a_wrong_token_keeps_retrying(
     warnings = [r for r in caplog.records if "unreachable" in r.getMessage()]
     assert len(warnings) == 1  # one line per outage, not per attempt
     assert "wrong" not in caplog.text
+
+
+PINNED = Path(__file__).with_name("pinned_discovery.json")
+
+
+def pinned(section: str) -> dict[str, Any]:
+    """What the service published before discovery had a shared builder (version aside)."""
+    text = PINNED.read_text(encoding="utf-8").replace('"<version>"', json.dumps(__version__))
+    found: dict[str, Any] = json.loads(text)[section]
+    return found
+
+
+def test_guidance_discovery_is_byte_for_byte_what_it_was() -> None:
+    expected = pinned("discovery")
+    made = {}
+    for name, mqtt in (
+        ("default", MqttSettings()),
+        ("custom", MqttSettings(base_topic="house_sleep", discovery_prefix="ha")),
+    ):
+        for room in example_guidance().bedrooms:
+            made[f"{name}_{room.id}"] = gd.bedroom_discovery(mqtt, room)
+    assert set(made) == set(expected)
+    for name, (topic, payload) in made.items():
+        assert topic == expected[name]["topic"]
+        assert json.dumps(payload) == json.dumps(expected[name]["payload"]), name
 
 
 def test_guidance_discovery_is_device_based_with_unique_ids() -> None:
