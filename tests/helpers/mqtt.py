@@ -98,7 +98,7 @@ async def watch(host: str, port: int, topics: list[str]) -> AsyncIterator[Watche
 
 
 async def publish_many(
-    host: str, port: int, messages: list[tuple[str, bytes]], retain: bool = False
+    host: str, port: int, messages: list[tuple[str, bytes]], *, retain: bool = False
 ) -> None:
     """Publish messages in order with QoS 1."""
     async with aiomqtt.Client(host, port, identifier=f"p{uuid.uuid4().hex[:8]}") as client:

@@ -163,7 +163,9 @@ async def test_retained_commands_never_act_and_are_cleared(
             "guidance": b"OFF",
             "guests": b"OFF",
         }
-        await publish_many(host, port, [(f"{base}/{k}/set", v) for k, v in stale.items()], True)
+        await publish_many(
+            host, port, [(f"{base}/{k}/set", v) for k, v in stale.items()], retain=True
+        )
         async with running(settings, clock):
             # Each retained command is deleted (an empty retained payload) ...
             await w.wait_for(lambda: all(w.latest.get(f"{base}/{k}/set") == b"" for k in stale))
@@ -289,7 +291,7 @@ async def test_two_instances_with_one_client_id_get_one_clear_warning(
 
 
 def test_default_client_id_is_used_unless_configured(tmp_path: Path) -> None:
-    from sleepenv.service import client_id  # noqa: PLC0415
+    from sleepenv.bootstrap import client_id  # noqa: PLC0415
 
     beds: Any = [{"id": "b", "name": "B", "sensors": [{"kind": "envelope", "topic": "x"}]}]
     assert client_id(Settings(beds=beds), tmp_path).startswith("sleepenv-")

@@ -130,11 +130,11 @@ def evaluate(
     workers = workers or min(2, os.cpu_count() or 1)
     label = f"{profile} ({' + '.join(detectors)})"
     if workers <= 1:
-        _collect(map(score_detectors, jobs), totals, len(jobs), label, show_progress)
+        _collect(map(score_detectors, jobs), totals, len(jobs), label, show_progress=show_progress)
     else:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
             scores = pool.imap_unordered(score_detectors, jobs)
-            _collect(scores, totals, len(jobs), label, show_progress)
+            _collect(scores, totals, len(jobs), label, show_progress=show_progress)
     reports = {}
     for name, total in totals.items():
         metrics = total.report()
@@ -156,6 +156,7 @@ def _collect(
     totals: dict[str, Totals],
     n: int,
     label: str,
+    *,
     show_progress: bool,
 ) -> None:
     if not show_progress:

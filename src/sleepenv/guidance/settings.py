@@ -174,10 +174,15 @@ class HomeAssistantApiSettings(StrictModel):
 class GuidanceSettings(StrictModel):
     """Bedtime guidance: the timeline applied to lights, thermostats and screens."""
 
-    enabled: bool = Field(True, description="Start with guidance on (an HA switch toggles it).")
-    enforce: bool = Field(False, description="Turn screens off after the grace (else remind).")
+    enabled: bool = Field(
+        default=True, description="Start with guidance on (an HA switch toggles it)."
+    )
+    enforce: bool = Field(
+        default=False, description="Turn screens off after the grace (else remind)."
+    )
     bedtime_follows_me: bool = Field(
-        False, description="Bed presence or all lights off before bedtime starts lights-out."
+        default=False,
+        description="Bed presence or all lights off before bedtime starts lights-out.",
     )
     caffeine_cutoff: time | None = Field(time(14, 0), description="Reminder time; null: none.")
     wind_down_minutes: float = Field(90, ge=10, le=240, description="Wind-down before bedtime.")

@@ -344,7 +344,10 @@ def test_a_lasting_level_step_does_not_hold_an_event_open_forever() -> None:
 def test_classify_by_duration(
     duration: float, posture: bool, large: bool, expected: MovementClass
 ) -> None:
-    assert classify_by_duration(duration, posture, large, DetectorConfig()) is expected
+    cls = classify_by_duration(
+        duration, DetectorConfig(), has_posture_change=posture, is_large=large
+    )
+    assert cls is expected
 
 
 def test_angle_between_degrees() -> None:

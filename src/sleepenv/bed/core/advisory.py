@@ -68,7 +68,7 @@ def advise(history: Sequence[NightSummary], config: AdvisoryConfig = AdvisoryCon
     """Check the last nights (any order; the newest `config.nights` by date are used)."""
     nights = sorted(history, key=lambda n: n.night)[-config.nights :]
     if len(nights) < config.min_nights:
-        return Advisory(False, (), len(nights))
+        return Advisory(is_on=False, nights_considered=len(nights))
     patterns: list[str] = []
     indexed = [n.plm_index for n in nights if n.plm_index is not None]
     high = sum(1 for x in indexed if x > config.plm_index_per_hour)

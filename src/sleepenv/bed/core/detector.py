@@ -105,7 +105,7 @@ class DetectorConfig:
 
 
 def classify_by_duration(
-    duration: float, has_posture_change: bool, is_large: bool, config: DetectorConfig
+    duration: float, config: DetectorConfig, *, has_posture_change: bool, is_large: bool
 ) -> MovementClass:
     """Class of a movement from its duration, posture change and size alone."""
     if duration < config.twitch_max_seconds:
@@ -785,7 +785,12 @@ class EnvelopeDetector:
             onset=closed.onset,
             offset=closed.offset,
             peak=closed.peak,
-            cls=classify_by_duration(duration, has_posture_change, closed.is_large, self._config),
+            cls=classify_by_duration(
+                duration,
+                self._config,
+                has_posture_change=has_posture_change,
+                is_large=closed.is_large,
+            ),
             source=SourceKind.ENVELOPE,
             sensor=self._sensor,
             side=self._side,
