@@ -89,7 +89,8 @@ def store_night(data_dir: Path, movements: int, night: str) -> NightSummary:
     return summary
 
 
-async def draw_in_thread(self: chart_entity.Renderer, night: Any) -> bytes:
+# Replaces Renderer.render, whose signature (with `self`) it must keep.
+async def draw_in_thread(self: chart_entity.Renderer, night: Any) -> bytes:  # noqa: ARG001
     """How the service drew before: in a worker thread of its own process."""
     return await asyncio.to_thread(chart_entity.render, night)
 

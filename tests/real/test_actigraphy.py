@@ -65,9 +65,9 @@ def read_awd(wheel: zipfile.ZipFile, name: str) -> tuple[float, list[int]]:
     """Start (unix, the recording's clock read as UTC) and per-minute activity counts."""
     lines = wheel.read(DATA + name).decode().splitlines()
     assert lines[3].strip() == "4", "epoch code 4 = 60 s"
-    start = datetime.strptime(f"{lines[1].strip()} {lines[2].strip()}", "%d-%b-%Y %H:%M")
+    start = datetime.strptime(f"{lines[1].strip()} {lines[2].strip()} +0000", "%d-%b-%Y %H:%M %z")
     counts = [int(line.split()[0]) for line in lines[7:] if line.strip()]
-    return start.replace(tzinfo=UTC).timestamp(), counts
+    return start.timestamp(), counts
 
 
 def read_diary_nights(wheel: zipfile.ZipFile, name: str) -> list[tuple[datetime, datetime]]:

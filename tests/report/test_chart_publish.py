@@ -92,7 +92,6 @@ async def play_night(
 
 
 async def close_night(
-    mosquitto: MosquittoProcess,
     settings: Settings,
     prefix: str,
     days_back: int,
@@ -118,7 +117,7 @@ async def test_each_closed_nights_chart_is_published_retained(
     await play_night(mosquitto, settings, prefix, 2, 1)
     async with watch(mosquitto.host, mosquitto.port, [topic]) as w:
         assert w.on(topic) == []  # no night closed yet: no chart
-        first = await close_night(mosquitto, settings, prefix, 1, w)
+        first = await close_night(settings, prefix, 1, w)
     assert_chart(first)
     # Retained: a client that subscribes later gets it.
     async with watch(mosquitto.host, mosquitto.port, [topic]) as late:
@@ -127,7 +126,7 @@ async def test_each_closed_nights_chart_is_published_retained(
     # The next night closes with three movements: a new chart replaces the first.
     await play_night(mosquitto, settings, prefix, 1, 3)
     async with watch(mosquitto.host, mosquitto.port, [topic]) as w:
-        second = await close_night(mosquitto, settings, prefix, 0, w, retained=first)
+        second = await close_night(settings, prefix, 0, w, retained=first)
     assert_chart(second)
     assert second != first
     async with watch(mosquitto.host, mosquitto.port, [topic]) as late:
@@ -141,7 +140,7 @@ async def test_a_restart_and_home_assistants_birth_send_the_chart_again(
     topic = chart_topic(prefix)
     await play_night(mosquitto, settings, prefix, 1, 2)
     async with watch(mosquitto.host, mosquitto.port, [topic]) as w:
-        closed = await close_night(mosquitto, settings, prefix, 0, w)
+        closed = await close_night(settings, prefix, 0, w)
     # The broker loses its retained copy; a restarted service draws the latest stored night
     # again and publishes it.
     await publish_many(mosquitto.host, mosquitto.port, [(topic, b"")], retain=True)
@@ -198,7 +197,7 @@ async def test_a_chart_the_child_cannot_draw_is_logged_and_counted(
     topic = chart_topic(prefix)
     await play_night(mosquitto, settings, prefix, 1, 1)
     async with watch(mosquitto.host, mosquitto.port, [topic]) as w:
-        await close_night(mosquitto, settings, prefix, 0, w)
+        await close_night(settings, prefix, 0, w)
     corrupt_events(tmp_path)
     await publish_many(mosquitto.host, mosquitto.port, [(topic, b"")], retain=True)
     # Restarted, the service draws the stored night again: the child fails on it.
@@ -286,7 +285,7 @@ async def test_the_gathered_night_crosses_to_the_child_unchanged(
     settings = make_settings(mosquitto, prefix, tmp_path)
     await play_night(mosquitto, settings, prefix, 1, 3)
     async with watch(mosquitto.host, mosquitto.port, [chart_topic(prefix)]) as w:
-        await close_night(mosquitto, settings, prefix, 0, w)
+        await close_night(settings, prefix, 0, w)
     store = Store(tmp_path / "sleepenv.db")
     try:
         summary = store.nights("main", 1)[0]

@@ -33,11 +33,11 @@ TopicSegment = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_\-]{1,64}$
 class TlsSettings(StrictModel):
     """TLS towards the broker; off unless enabled, and certificates verified when on."""
 
-    enabled: bool = Field(False, description="Connect to the broker with TLS.")
+    enabled: bool = Field(default=False, description="Connect to the broker with TLS.")
     ca_file: Path | None = Field(None, description="CA bundle to trust (PEM); system CAs if unset.")
     cert_file: Path | None = Field(None, description="Client certificate (PEM) for mutual TLS.")
     key_file: Path | None = Field(None, description="Private key (PEM) for the client certificate.")
-    verify: bool = Field(True, description="Verify the broker's certificate and host name.")
+    verify: bool = Field(default=True, description="Verify the broker's certificate and host name.")
 
     @model_validator(mode="after")
     def _cert_and_key_together(self) -> TlsSettings:
@@ -177,11 +177,12 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(
         cls,
-        settings_cls: type[BaseSettings],
+        # pydantic-settings passes every source by name; only two of them are used.
+        settings_cls: type[BaseSettings],  # noqa: ARG003
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Environment first, so it overrides the YAML passed in as init values."""
         return (env_settings, init_settings)
