@@ -1,4 +1,4 @@
-"""Do two trees' envelope detectors make exactly the same decisions? (not a speed test)
+"""Do two trees' envelope detectors make exactly the same decisions? Not a speed test.
 
 Run: python bench/detector_equivalence.py [--base HEAD] [--hours 8] [--seeds 1-5]
      [--profiles clean,noisy,bcg_strong,ringing]

@@ -21,7 +21,7 @@ EXTREMES = ("ringing", "drift", "bcg_strong")
 
 
 def rest_samples(night: SimNight, lo: float, hi: float) -> list[float]:
-    """rms values of the samples in [lo, hi), in time order, at nominal times."""
+    """The rms values of the samples in [lo, hi), in time order, at nominal times."""
     start = night.truth.start
     by_second = {round(f.t - start): f for f in night.frames()}
     return [
@@ -40,7 +40,7 @@ def acf(xs: list[float], lag: int) -> float:
 
 
 def high_pass(xs: list[float], half: int = 5) -> list[float]:
-    """xs minus their centred moving average over 1.1 s (removes breathing and drift)."""
+    """The xs minus their centred moving average over 1.1 s (removes breathing and drift)."""
     return [
         xs[i] - statistics.fmean(xs[i - half : i + half + 1]) for i in range(half, len(xs) - half)
     ]

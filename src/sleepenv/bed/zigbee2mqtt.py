@@ -80,7 +80,10 @@ def encode_sensitivity(level: str | int) -> bytes:
     """
     value: str | int
     if isinstance(level, bool):
-        raise ValueError(f"sensitivity must be low/medium/high or 1–21, not {level!r}")
+        # ValueError for every unusable level (a bool, a float, another word): one error
+        # for the caller to catch, whatever the level's type.
+        message = f"sensitivity must be low/medium/high or 1–21, not {level!r}"
+        raise ValueError(message)  # noqa: TRY004
     if isinstance(level, str):
         value = level.strip().lower()
         if value not in SENSITIVITY_LEVELS:
@@ -90,7 +93,8 @@ def encode_sensitivity(level: str | int) -> bytes:
             raise ValueError(f"sensitivity must be in 1–21, not {level}")
         value = level
     else:
-        raise ValueError(f"sensitivity must be a str or int, not {type(level).__name__}")
+        message = f"sensitivity must be a str or int, not {type(level).__name__}"
+        raise ValueError(message)  # noqa: TRY004
     return json.dumps({"sensitivity": value}, separators=(",", ":")).encode()
 
 

@@ -36,7 +36,7 @@ STEPS = 50
 
 
 def shares(x: float, seconds: float) -> tuple[float, ...]:
-    """sqrt of the energy share of each 0.1 s sample a beat starting x (0 ≤ x < 0.1)
+    """The square root of the energy share of each 0.1 s sample a beat starting x (0 ≤ x < 0.1)
     seconds into the first of them covers."""
     out: list[float] = []
     i, done, prev = 0, 0.0, 0.0

@@ -114,7 +114,7 @@ class _Synth:
     def samples(
         self, lv: _Levels, t: float, k: int, active: list[Burst], bcg: list[float]
     ) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """rms and peak values of the ten samples of frame k starting at t."""
+        """The rms and peak values of the ten samples of frame k starting at t."""
         gauss, rnd, sin, exp = self.rng.gauss, self.rng.random, math.sin, math.exp
         b_ph, p_ph = self.b_ph, self.p_ph
         b_step, p_step = lv.breath_step, self.partner_step

@@ -172,7 +172,9 @@ class HomeAssistantBackend:
                     await self._serve(client)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # the client raises many kinds (HTTP, auth, JSON): retry all
+            # The last-resort guard of the backend's loop: the client raises many kinds
+            # (HTTP, auth, JSON, its own); any of them is an outage, logged once, retried.
+            except Exception as exc:  # noqa: BLE001
                 self.is_connected.clear()
                 if not is_down:
                     log.warning(
