@@ -1,0 +1,127 @@
+"""One evening's factors, gathered as they happen and closed into NightFactors.
+
+The shell feeds it what the bedroom reports (thermometer readings, presses of the "Had
+caffeine" and "Exercised" buttons or their configured sources, the no-screen window's
+screen minutes, how long the wind-down ran) and, when the night ends, the evening's plan
+and the bed's sleep span. Unknown stays unknown: a habit without a configured source is
+None, never False, and so is a room without a recent reading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from math import isfinite
+
+from sleepenv.insights.core.factors import NightFactors
+
+MIN_CELSIUS = -10.0
+MAX_CELSIUS = 50.0
+STALE_SECONDS = 2 * 3600.0  # room sensors report at least hourly; older says nothing
+PRESS_WINDOW_AFTER_BEDTIME = 6 * 3600.0  # presses up to this long after bedtime count
+
+
+class Habit(StrEnum):
+    """A habit the user reports by pressing a button (or through a configured source)."""
+
+    CAFFEINE = "caffeine"
+    EXERCISE = "exercise"
+
+
+@dataclass(frozen=True, slots=True)
+class EveningPlan:
+    """The evening's schedule as the guidance computed it (Unix times)."""
+
+    bedtime_at: float  # scheduled lights-out
+    caffeine_cutoff_at: float | None = None  # None: no cutoff configured
+    exercise_hours: float = 3.0  # exercise this close to bedtime counts as late
+
+
+@dataclass(frozen=True, slots=True)
+class SleepSpan:
+    """What the bed saw: when the sleeper got in, fell asleep and woke (Unix times)."""
+
+    in_bed_at: float | None
+    asleep_at: float | None
+    wake_at: float | None
+
+
+@dataclass(slots=True)
+class EveningLog:
+    """What one bedroom reported during one evening and night."""
+
+    sources: frozenset[Habit] = frozenset()
+    temperatures: list[tuple[float, float]] = field(default_factory=list)  # (at, °C)
+    presses: list[tuple[Habit, float]] = field(default_factory=list)
+    screen_minutes: float | None = None
+    wind_down_minutes: float | None = None
+
+    def add_temperature(self, at: float, celsius: float) -> bool:
+        """Keep a room reading; False (and nothing kept) when it cannot be a room's."""
+        if not (isfinite(at) and isfinite(celsius) and MIN_CELSIUS <= celsius <= MAX_CELSIUS):
+            return False
+        self.temperatures.append((at, celsius))
+        return True
+
+    def add_press(self, habit: Habit, at: float) -> None:
+        """A press of the habit's button (or its source turning on) at `at`."""
+        self.presses.append((habit, at))
+
+    def factors(self, plan: EveningPlan, sleep: SleepSpan) -> NightFactors:
+        """The night's factors from what was reported, the plan and the sleep span."""
+        start = sleep.asleep_at if sleep.asleep_at is not None else sleep.in_bed_at
+        room = None
+        if start is not None and sleep.wake_at is not None and sleep.wake_at > start:
+            room = self._mean_celsius(start, sleep.wake_at)
+        offset = None
+        if sleep.in_bed_at is not None:
+            offset = round((sleep.in_bed_at - plan.bedtime_at) / 60.0, 1)
+        return NightFactors(
+            room_celsius=room,
+            room_celsius_at_lights_out=self._celsius_at(plan.bedtime_at),
+            screen_minutes=self.screen_minutes,
+            caffeine_late=self._late(Habit.CAFFEINE, plan.caffeine_cutoff_at, plan),
+            exercise_late=self._late(
+                Habit.EXERCISE, plan.bedtime_at - plan.exercise_hours * 3600.0, plan
+            ),
+            bedtime_offset_minutes=offset,
+            wind_down_minutes=self.wind_down_minutes,
+        )
+
+    def _late(self, habit: Habit, since: float | None, plan: EveningPlan) -> bool | None:
+        if habit not in self.sources or since is None:
+            return None
+        until = plan.bedtime_at + PRESS_WINDOW_AFTER_BEDTIME
+        return any(h is habit and since <= at <= until for h, at in self.presses)
+
+    def _celsius_at(self, at: float) -> float | None:
+        before = [(t, c) for t, c in self.temperatures if t <= at]
+        if not before:
+            return None
+        t, c = max(before)
+        return c if at - t <= STALE_SECONDS else None
+
+    def _mean_celsius(self, start: float, end: float) -> float | None:
+        """The time-weighted mean over [start, end], each reading holding until the next."""
+        readings = sorted(self.temperatures)
+        current = self._celsius_at(start)
+        if current is None:
+            inside = [r for r in readings if start < r[0] <= end]
+            if not inside:
+                return None
+            start, current = inside[0]
+        total = 0.0
+        last = start
+        for t, c in readings:
+            if t <= start:
+                continue
+            if t > end:
+                break
+            if t - last > STALE_SECONDS:
+                return None  # the thermometer went quiet for over an hour
+            total += current * (t - last)
+            last, current = t, c
+        if end - last > STALE_SECONDS:
+            return None
+        total += current * (end - last)
+        return round(total / (end - start), 2)
