@@ -10,7 +10,7 @@ from random import Random
 from sleepenv.bed.core.model import EnvelopeFrame, SourceKind, ZigbeeVibration
 from sleepenv.sim.params import NightParams, draw_params
 from sleepenv.sim.phases import plan_night
-from sleepenv.sim.profiles import PROFILES
+from sleepenv.sim.profiles import PROFILES, Profile
 from sleepenv.sim.render import RenderPlan, build_plan
 from sleepenv.sim.stream import draw_dropouts
 from sleepenv.sim.synth import render_frames
@@ -49,17 +49,22 @@ class SimNight:
 
 
 def generate_night(
-    seed: int, profile: str = "clean", start: float = DEFAULT_START, hours: float = 8.0
+    seed: int, profile: str | Profile = "clean", start: float = DEFAULT_START, hours: float = 8.0
 ) -> SimNight:
     """Generate the night `seed` of `profile`: truth up front, samples lazily.
 
     The same (seed, profile, hours) gives the same night; a different `start` shifts it.
+    `profile` is a profile's name or a Profile (one changed by habits, sim.habits): a
+    changed profile keeps its sleeper's random draws, so its nights stay paired.
     """
-    try:
-        prof = PROFILES[profile]
-    except KeyError:
-        allowed = ", ".join(sorted(PROFILES))
-        raise ValueError(f"unknown profile {profile!r}; allowed: {allowed}") from None
+    if isinstance(profile, Profile):
+        prof = profile
+    else:
+        try:
+            prof = PROFILES[profile]
+        except KeyError:
+            allowed = ", ".join(sorted(PROFILES))
+            raise ValueError(f"unknown profile {profile!r}; allowed: {allowed}") from None
     if hours < MIN_HOURS:
         raise ValueError(f"hours must be at least {MIN_HOURS}, got {hours}")
     key = f"sleepenv.sim:{prof.sleeper}:{seed}"
