@@ -7,23 +7,14 @@ the onset estimate settles) and once more when the night ends (final labels).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 
 from sleepenv.bed.core.arousal import waking_jerks
 from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
-from sleepenv.bed.core.sleep import (
-    SleepConfig,
-    SleepPeriod,
-    Span,
-    find_sleep_onset,
-    find_wake,
-    main_span,
-    occupied_spans,
-    occupied_spans_by_level,
-)
+from sleepenv.bed.core.period import sleep_period
+from sleepenv.bed.core.sleep import SleepConfig, SleepPeriod, Span
 
 HOUR = 3600.0
 # Each resting level covers the minute before its time stamp.
@@ -213,124 +204,6 @@ def periodicity_index(
             periodic += run
         run = 0
     return periodic / len(intervals)
-
-
-def sleep_period(
-    events: Sequence[MovementEvent],
-    levels: Sequence[RestingMinute],
-    start: float,
-    end: float,
-    *,
-    is_coarse: bool,
-    is_final: bool,
-    periodic: set[float],
-    config: SleepConfig | None = None,
-    presence: Sequence[Span] | None = None,
-    gaps: Sequence[Span] = (),
-) -> SleepPeriod:
-    """In bed, sleep onset, wake and out of bed for the data in [start, end)."""
-    config = config or SleepConfig()
-    data = _data_span(events, levels, start, end)
-    spans, is_open = _occupancy(events, levels, data, end, is_coarse, config, presence, gaps)
-    if not spans:
-        return SleepPeriod()
-    in_bed = spans[0][0]
-    out_of_bed = None if is_open else spans[-1][1]
-    until = out_of_bed if out_of_bed is not None else data[1]
-    in_bed_spans = (*spans[:-1], (spans[-1][0], math.inf if is_open else spans[-1][1]))
-    breaks = list(gaps)
-    breaks += [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
-    onset, confirmed = find_sleep_onset(
-        events,
-        in_bed,
-        until,
-        is_coarse=is_coarse,
-        periodic=periodic,
-        config=config,
-        breaks=breaks,
-        is_final=is_final,
-    )
-    if onset is None:
-        return SleepPeriod(in_bed=in_bed, out_of_bed=out_of_bed, in_bed_spans=in_bed_spans)
-    wake = None
-    if is_final or out_of_bed is not None:
-        wake = find_wake(events, onset, until, periodic, config)
-    return SleepPeriod(
-        in_bed, onset, wake, out_of_bed, is_onset_confirmed=confirmed, in_bed_spans=in_bed_spans
-    )
-
-
-def _data_span(
-    events: Sequence[MovementEvent], levels: Sequence[RestingMinute], start: float, end: float
-) -> Span:
-    """From the first to the last moment with data (a live night window opens hours
-    before anyone lies down, and a fine sensor's data may stop before `end`)."""
-    if not levels:
-        return start, end
-    first = min(levels[0].t, min((e.onset for e in events), default=math.inf))
-    last = max(levels[-1].t, max((e.offset for e in events), default=0.0))
-    return max(start, first), min(end, last)
-
-
-def _occupancy(
-    events: Sequence[MovementEvent],
-    levels: Sequence[RestingMinute],
-    data: Span,
-    end: float,
-    is_coarse: bool,
-    config: SleepConfig,
-    presence: Sequence[Span] | None = None,
-    gaps: Sequence[Span] = (),
-) -> tuple[list[Span], bool]:
-    """(in-bed spans, is the last one still open) from presence, breathing evidence, the
-    resting level, or movement, in that order."""
-    if presence is not None:
-        spans = _joined([(a, b) for a, b in presence if a <= end], config.min_absence_seconds)
-        return [(a, min(b, end)) for a, b in spans], bool(spans) and spans[-1][1] > end
-    if not is_coarse:
-        by_rhythm = occupied_spans(levels, events, data, gaps, config)
-        if by_rhythm is not None:
-            return by_rhythm, bool(by_rhythm) and by_rhythm[-1][1] >= data[1]
-        # Levels stored before breathing evidence existed; with evidence that cannot place
-        # a piece yet (the first minutes), movement decides below.
-        has_rhythm = any(m.rhythm is not None for m in levels)
-        by_level = None if has_rhythm else occupied_spans_by_level(levels, config)
-        if by_level is not None:
-            return _level_occupancy(events, by_level, end)
-    if not events:
-        return [], False
-    hours = max(data[1] - data[0], 60.0) / HOUR
-    if not is_coarse and len(events) / hours < config.empty_max_events_per_hour:
-        return [], False  # a flat, quiet signal all night: nobody there
-    return [(min(e.onset for e in events), end)], True
-
-
-def _level_occupancy(
-    events: Sequence[MovementEvent], by_level: Sequence[Span], end: float
-) -> tuple[list[Span], bool]:
-    """The main occupied stretch by level, dated from the movements that got in and out."""
-    span = main_span(by_level)
-    if span is None:
-        return [], False
-    a, b = span
-    # The level rises once the getting-in movement has ended: date it from that movement.
-    entering = [e for e in events if a - 300.0 <= e.onset <= a + 60.0]
-    in_bed = min((e.onset for e in entering), default=a)
-    if b >= end:
-        return [(in_bed, end)], True
-    leaving = [e for e in events if b - 300.0 <= e.offset <= b + 60.0]
-    return [(in_bed, max((e.offset for e in leaving), default=b))], False
-
-
-def _joined(spans: Sequence[Span], gap_seconds: float) -> list[Span]:
-    """Spans in time order, those less than `gap_seconds` apart joined."""
-    joined: list[Span] = []
-    for a, b in sorted(spans):
-        if joined and a - joined[-1][1] < gap_seconds:
-            joined[-1] = (joined[-1][0], max(b, joined[-1][1]))
-        else:
-            joined.append((a, b))
-    return joined
 
 
 def classify_night(

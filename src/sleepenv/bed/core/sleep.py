@@ -8,17 +8,14 @@ lie still awake, which is why the hypnic-jerk window around it is wide.
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from statistics import median
 
 from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute
+from sleepenv.bed.core.onset import onset_in_sorted, wake_in_sorted
 
 MINUTE = 60.0
-# After this long in bed, a night whose still runs all failed confirmation takes its
-# first one rather than none (see find_sleep_onset).
-FALLBACK_AFTER_SECONDS = 2 * 3600.0
 Span = tuple[float, float]
 
 
@@ -126,7 +123,21 @@ def occupied_spans(
     gaps: Sequence[Span] = (),
     config: SleepConfig = SleepConfig(),
 ) -> list[Span] | None:
-    """In-bed stretches in `data` (first, last moment with data) from breathing evidence.
+    """In-bed stretches in `data` from breathing evidence (see `occupied_pieces`)."""
+    found = occupied_pieces(levels, events, data, gaps, config)
+    return None if found is None else found[0]
+
+
+def occupied_pieces(
+    levels: Sequence[RestingMinute],
+    events: Sequence[MovementEvent],
+    data: Span,
+    gaps: Sequence[Span] = (),
+    config: SleepConfig = SleepConfig(),
+) -> tuple[list[Span], bool] | None:
+    """(spans, does the last one end at data[1] because the last piece is occupied).
+
+    In-bed stretches in `data` (first, last moment with data) from breathing evidence.
 
     Nobody gets in or out of bed without a movement of some seconds (or unseen, in a
     gap in the data), so the night is cut at those; each piece is occupied or empty by
@@ -167,7 +178,7 @@ def occupied_spans(
             spans[-1] = (spans[-1][0], b)
         else:
             spans.append((a, b))
-    return spans
+    return spans, states[-1]
 
 
 def _piece_evidence(
@@ -255,34 +266,13 @@ def main_span(
     return max(joined, key=lambda s: s[1] - s[0])
 
 
-def _is_wake_like(event: MovementEvent, periodic: set[float]) -> bool:
-    """Movements that speak for wakefulness: not twitches, not members of a periodic series."""
-    return event.cls is not MovementClass.TWITCH and event.onset not in periodic
-
-
-def _confirmed(
-    events: Sequence[MovementEvent],
-    start: float,
-    config: SleepConfig,
-    periodic: set[float],
-) -> bool:
-    """True when few minutes of [start, start + confirm) hold a wake-like movement."""
-    minutes: set[int] = set()
-    for e in events:
-        if start <= e.onset < start + config.confirm_seconds and _is_wake_like(e, periodic):
-            if e.cls is MovementClass.BOUT:
-                return False
-            minutes.add(int((e.onset - start) // MINUTE))
-    return len(minutes) <= config.confirm_max_moving_minutes
-
-
 def find_sleep_onset(
     events: Sequence[MovementEvent],
     search_from: float,
     until: float,
     *,
     is_coarse: bool = False,
-    periodic: set[float] | None = None,
+    periodic: Container[float] | None = None,
     config: SleepConfig = SleepConfig(),
     breaks: Sequence[Span] = (),
     is_final: bool = False,
@@ -297,65 +287,31 @@ def find_sleep_onset(
     failed its confirmation, a final answer falls back to the first still run
     (unconfirmed): a person in bed all night with still stretches slept.
     """
-    still = config.coarse_still_seconds if is_coarse else config.still_seconds
-    periodic = periodic or set()
-    moves = sorted((e for e in events if search_from <= e.onset < until), key=lambda e: e.onset)
-    onsets = [e.onset for e in moves]
-    relevant = [(a, b) for a, b in breaks if b > search_from and a < until]
-    short = sorted(g for g in relevant if g[1] - g[0] < config.gap_break_seconds)
-    spans = sorted(
-        [(e.onset, e.offset) for e in moves]
-        + [g for g in relevant if g[1] - g[0] >= config.gap_break_seconds]
+    moves = sorted(events, key=lambda e: e.onset)
+    return onset_in_sorted(
+        moves,
+        [e.onset for e in moves],
+        search_from,
+        until,
+        still=config.coarse_still_seconds if is_coarse else config.still_seconds,
+        periodic=periodic if periodic is not None else set(),
+        config=config,
+        breaks=breaks,
+        is_final=is_final,
     )
-    quiet_from = search_from
-    first_still: float | None = None
-    for i in range(len(spans) + 1):
-        next_onset = spans[i][0] if i < len(spans) else until
-        unseen = _overlap(short, quiet_from, next_onset)
-        if next_onset - quiet_from - unseen >= still:
-            if first_still is None:
-                first_still = quiet_from
-            confirm_from = quiet_from + still + unseen
-            if confirm_from + config.confirm_seconds > until:
-                return quiet_from, False  # not enough data after it yet: provisional
-            later = moves[bisect_left(onsets, confirm_from) :]
-            if _confirmed(later, confirm_from, config, periodic):
-                return quiet_from, True
-        if i < len(spans):
-            quiet_from = max(quiet_from, spans[i][1])
-    if is_final or until - search_from >= FALLBACK_AFTER_SECONDS:
-        return first_still, False
-    return None, False
-
-
-def _overlap(spans: Sequence[Span], a: float, b: float) -> float:
-    """Seconds of `spans` inside [a, b)."""
-    return sum(max(0.0, min(hi, b) - max(lo, a)) for lo, hi in spans if hi > a and lo < b)
 
 
 def find_wake(
     events: Sequence[MovementEvent],
     onset: float,
     out_of_bed: float,
-    periodic: set[float] | None = None,
+    periodic: Container[float] | None = None,
     config: SleepConfig = SleepConfig(),
 ) -> float:
     """First movement of the final awakening: the chain of close movements before getting up."""
-    periodic = periodic or set()
-    moves = sorted(
-        (e for e in events if onset < e.onset < out_of_bed and e.onset not in periodic),
-        key=lambda e: e.onset,
-    )
-    if not moves:
-        return out_of_bed
-    wake = moves[-1].onset
-    if out_of_bed - moves[-1].offset > config.wake_chain_gap_seconds * 2:
-        return out_of_bed  # nothing moved near the end: woke while getting up
-    for prev in reversed(moves[:-1]):
-        if wake - prev.offset > config.wake_chain_gap_seconds:
-            break
-        wake = prev.onset
-    return max(wake, onset)
+    moves = sorted(events, key=lambda e: e.onset)
+    periodic = periodic if periodic is not None else set()
+    return wake_in_sorted(moves, [e.onset for e in moves], onset, out_of_bed, periodic, config)
 
 
 def _moving_minutes(events: Sequence[MovementEvent], lo: float, hi: float) -> set[int]:
