@@ -110,3 +110,40 @@ def test_levels_of_the_running_night_round_trip_and_old_ones_are_forgotten(
     assert store.levels("main", "2026-01-04") == []
     assert store.levels("main", "2026-01-05") == [m(60.0, 3.0), m(120.0, 3.5, 4.2)]
     assert store.levels("other", "2026-01-05") == [m(60.0, 9.0)]
+
+
+def test_night_factors_round_trip_replace_and_survive_reopen(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.save_factors("main", "2026-11-01", {"room_celsius": 18.4, "caffeine_late": None})
+    store.save_factors("main", "2026-11-02", {"room_celsius": 20.1, "caffeine_late": True})
+    store.save_factors("main", "2026-11-02", {"room_celsius": 20.2, "caffeine_late": True})
+    store.save_factors("guest", "2026-11-02", {"screen_minutes": 4.0})
+    store.close()
+    store = Store(tmp_path / "s.db")
+    assert store.factors("main") == {
+        "2026-11-02": {"room_celsius": 20.2, "caffeine_late": True},
+        "2026-11-01": {"room_celsius": 18.4, "caffeine_late": None},
+    }
+    assert list(store.factors("main", limit=1)) == ["2026-11-02"]
+    assert store.factors("attic") == {}
+
+
+def test_habit_presses_are_kept_once_in_order(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.add_press("main", "caffeine", 200.0)
+    store.add_press("main", "exercise", 100.0)
+    store.add_press("main", "caffeine", 200.0)  # the same press delivered twice
+    store.add_press("guest", "caffeine", 150.0)
+    assert store.presses("main", since=0.0) == [("exercise", 100.0), ("caffeine", 200.0)]
+    assert store.presses("main", since=150.0) == [("caffeine", 200.0)]
+
+
+def test_a_database_from_before_factors_gains_their_tables(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE night_factors")
+        db.execute("DROP TABLE habit_presses")
+    store = Store(path)
+    store.save_factors("main", "2026-11-03", {"exercise_late": False})
+    assert store.factors("main") == {"2026-11-03": {"exercise_late": False}}

@@ -116,6 +116,18 @@ CREATE TABLE IF NOT EXISTS screen_minutes (
     minutes REAL NOT NULL,
     PRIMARY KEY (room, evening)
 );
+CREATE TABLE IF NOT EXISTS night_factors (
+    room TEXT NOT NULL,
+    evening TEXT NOT NULL,
+    factors TEXT NOT NULL,
+    PRIMARY KEY (room, evening)
+);
+CREATE TABLE IF NOT EXISTS habit_presses (
+    room TEXT NOT NULL,
+    habit TEXT NOT NULL,
+    at REAL NOT NULL,
+    PRIMARY KEY (room, habit, at)
+);
 CREATE TABLE IF NOT EXISTS counters (
     bed_id TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -477,6 +489,51 @@ class Store:
             (room, limit),
         )
         return {r[0]: r[1] for r in rows}
+
+    def save_factors(self, room: str, evening: str, factors: dict[str, object]) -> None:
+        """What preceded one evening's night in a bedroom (habits, room, schedule), as the
+        JSON object the insights read back; a later save for the same evening replaces it."""
+        text = json.dumps(factors, sort_keys=True)
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO night_factors VALUES (?,?,?)", (room, evening, text)
+            ),
+            ("factors", room, evening),
+        )
+
+    def factors(self, room: str, limit: int = 60) -> dict[str, dict[str, object]]:
+        """Each stored evening's factors for a bedroom, newest first (unreadable rows, from
+        a damaged file, are left out)."""
+        rows = self._db.execute(
+            "SELECT evening, factors FROM night_factors WHERE room=? ORDER BY evening DESC LIMIT ?",
+            (room, limit),
+        )
+        out: dict[str, dict[str, object]] = {}
+        for evening, text in rows:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                continue
+            if isinstance(value, dict):
+                out[evening] = value
+        return out
+
+    def add_press(self, room: str, habit: str, at: float) -> None:
+        """A habit reported at `at` ("Had caffeine", "Exercised"); the same press twice is
+        kept once."""
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR IGNORE INTO habit_presses VALUES (?,?,?)", (room, habit, at)
+            )
+        )
+
+    def presses(self, room: str, since: float) -> list[tuple[str, float]]:
+        """(habit, at) of the bedroom's presses from `since` on, oldest first."""
+        rows = self._db.execute(
+            "SELECT habit, at FROM habit_presses WHERE room=? AND at>=? ORDER BY at",
+            (room, since),
+        )
+        return [(r[0], r[1]) for r in rows]
 
     def cursors(self, bed_id: str) -> dict[str, float]:
         """Per-sensor time of the last sample admitted before the last checkpoint."""
