@@ -477,11 +477,11 @@ class EnvelopeDetector:
             recent.append(x)
             while len(recent) > n_local:
                 recent.popleft()
-            if self._open is not None:
+            if (event := self._open) is not None:
                 peak = x
                 if peaks is not None and isfinite(peaks[i]):
                     peak = peaks[i]
-                self._continue_event(t, dt, x, residual, peak, out)
+                self._continue_event(event, t, dt, x, residual, peak, out)
                 continue
             ring_until = self._ring_until
             if t >= ring_until:
@@ -528,7 +528,7 @@ class EnvelopeDetector:
         out: list[DetectorOutput],
     ) -> None:
         """Start an event at the sample (t, x); `prev` is the sample before it (its foot)."""
-        self._open = _OpenEvent(
+        event = _OpenEvent(
             onset=t,
             last_above=t + dt,
             peak=peak,
@@ -541,7 +541,8 @@ class EnvelopeDetector:
             samples=[(t - dt, prev), (t, x)],
             dt=dt,
         )
-        self._maybe_confirm(out)
+        self._open = event
+        self._maybe_confirm(event, out)
 
     def _add_rest(self, frame: EnvelopeFrame, first: int) -> None:
         """A frame without movement or ringing: its samples are breathing evidence (one-
@@ -566,6 +567,7 @@ class EnvelopeDetector:
 
     def _continue_event(
         self,
+        event: _OpenEvent,
         t: float,
         dt: float,
         x: float,
@@ -575,16 +577,14 @@ class EnvelopeDetector:
     ) -> None:
         """Extend, confirm or close the open event with one more sample."""
         cfg = self._config
-        event = self._open
-        assert event is not None
         event.samples.append((t, x))
         if x > self._off_threshold and x > event.fast_off:
             event.last_above = t + dt
             event.peak = max(event.peak, peak)
             event.max_rms = max(event.max_rms, x)
-            self._maybe_confirm(out)
+            self._maybe_confirm(event, out)
         elif t + dt - event.last_above >= cfg.off_hold_seconds - _EPS:
-            self._close(out)
+            self._close(event, out)
             self._add_quiet(x, residual, dt)
             return
         if not event.is_confirmed:
@@ -612,10 +612,8 @@ class EnvelopeDetector:
                 onset = t
         event.onset = onset
 
-    def _maybe_confirm(self, out: list[DetectorOutput]) -> None:
+    def _maybe_confirm(self, event: _OpenEvent, out: list[DetectorOutput]) -> None:
         """Confirm the open event once it has lasted min_event_seconds."""
-        event = self._open
-        assert event is not None
         if event.is_confirmed:
             return
         if event.last_above - event.onset < self._config.min_event_seconds - _EPS:
@@ -627,10 +625,8 @@ class EnvelopeDetector:
         self._finish_closed(out)  # keep outputs in time order
         out.append(MovementStarted(at=event.onset, sensor=self._sensor))
 
-    def _close(self, out: list[DetectorOutput]) -> None:
+    def _close(self, event: _OpenEvent, out: list[DetectorOutput]) -> None:
         """End the open event after its off-hold: a glitch, or an event to emit."""
-        event = self._open
-        assert event is not None
         self._open = None
         if not event.is_confirmed:
             self.glitches += 1
