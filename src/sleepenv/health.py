@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from sleepenv.mqtt.payload import json_object
+
 HEARTBEAT_FILE: Final = "heartbeat"
 
 
@@ -55,7 +57,7 @@ def write_heartbeat(path: Path, health: Health, now: float) -> None:
 def read_heartbeat(path: Path, now: float, max_age_seconds: float) -> tuple[bool, str]:
     """(is healthy, one line saying why) from the heartbeat file at `path`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
         age = now - path.stat().st_mtime
     except OSError:
         return False, f"unhealthy: no heartbeat at {path} (is sleepenv running?)"
@@ -64,11 +66,8 @@ def read_heartbeat(path: Path, now: float, max_age_seconds: float) -> tuple[bool
             f"unhealthy: heartbeat is {age:.0f} s old (the service is hung or cannot "
             f"write {path.parent})"
         )
-    try:
-        document = json.loads(text)
-        problems = document["problems"]
-    except (ValueError, TypeError, KeyError):
-        return False, f"unhealthy: {path} is not a heartbeat of this version"
+    document = json_object(data, len(data))  # a Rejection for bytes that are not one
+    problems = document.get("problems") if isinstance(document, dict) else None
     if not isinstance(problems, list):
         return False, f"unhealthy: {path} is not a heartbeat of this version"
     if problems:

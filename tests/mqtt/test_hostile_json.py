@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
+import aiohttp
 import pytest
 
+from sleepenv.addon.supervisor import SupervisorClient, SupervisorError, read_options
 from sleepenv.bed.discovery import check_discovery, is_stale_discovery
 from sleepenv.bed.presence import decode_presence
 from sleepenv.config.settings import MqttSettings
@@ -11,9 +16,14 @@ from sleepenv.guidance.core.actions import DeviceState
 from sleepenv.guidance.devices.homeassistant import decode_state
 from sleepenv.guidance.devices.zigbee2mqtt import decode, decode_or_reject, mired_to_kelvin
 from sleepenv.guidance.settings import DeviceSettings
+from sleepenv.health import read_heartbeat
+from sleepenv.mqtt.backoff import Backoff
 from sleepenv.mqtt.payload import MAX_JSON_DEPTH, json_object, parse_object
 from sleepenv.mqtt.payload import Invalid as DecodeInvalid
 from sleepenv.rejection import Rejection
+from sleepenv.sim.bedroom import LIGHT as SIM_LIGHT
+from sleepenv.sim.bedroom import SimBedroom
+from tests.addon.fake_supervisor import TOKEN, FakeSupervisor
 
 DEEP_ARRAY = b"[" * 100_000
 HOSTILE = [
@@ -113,3 +123,75 @@ def test_home_assistant_state_with_a_huge_integer() -> None:
     )
     assert state.brightness_pct is None
     assert state.color_temp_kelvin is None
+
+
+# Files and answers read through the same parser: what it rejects, they reject.
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_add_on_options_reject_what_the_parser_rejects(payload: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "options.json"
+    path.write_bytes(payload)
+    expected = json_object(payload, len(payload))
+    if isinstance(expected, dict):
+        assert read_options(path) == expected
+        return
+    with pytest.raises(SupervisorError, match=str(path)):
+        read_options(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "not valid JSON"),
+        ("{not json", "not valid JSON"),
+        ('{"a": ' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "}", "not valid JSON"),
+        ("[]", "must be a JSON object"),
+        ('"options"', "must be a JSON object"),
+    ],
+)
+def test_add_on_options_say_why(text: str, message: str, tmp_path: Path) -> None:
+    path = tmp_path / "options.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SupervisorError, match=message):
+        read_options(path)
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_a_hostile_heartbeat_is_unhealthy(payload: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat"
+    path.write_bytes(payload)
+    assert read_heartbeat(path, time.time(), 60.0) == (
+        False,
+        f"unhealthy: {path} is not a heartbeat of this version",
+    )
+
+
+def test_heartbeat_problems_must_be_a_list(tmp_path: Path) -> None:
+    path = tmp_path / "heartbeat"
+    path.write_text('{"t": 1, "problems": "none"}', encoding="utf-8")
+    assert read_heartbeat(path, time.time(), 60.0)[0] is False
+    path.write_text('{"t": 1, "problems": []}', encoding="utf-8")
+    assert read_heartbeat(path, time.time(), 60.0)[0] is True
+
+
+@pytest.mark.parametrize("payload", HOSTILE)
+def test_the_simulated_bedroom_records_only_json_objects(payload: bytes) -> None:
+    room = SimBedroom()
+    topic = room.topic(SIM_LIGHT)
+    room.received(topic, payload, 1.0)
+    expected = json_object(payload)
+    assert room.commands == ([(1.0, topic, expected)] if isinstance(expected, dict) else [])
+
+
+async def test_a_deeply_nested_supervisor_answer_is_an_error() -> None:
+    fake = FakeSupervisor(config_script=[(200, "[" * 100_000)])
+    await fake.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            fast = Backoff(first_seconds=0.01, cap_seconds=0.01)
+            client = SupervisorClient(session, TOKEN, fake.url, backoff=fast)
+            with pytest.raises(SupervisorError, match="invalid JSON"):
+                await client.get_json("/core/api/config")
+    finally:
+        await fake.stop()

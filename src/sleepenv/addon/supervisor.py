@@ -18,6 +18,7 @@ from typing import Any
 import aiohttp
 
 from sleepenv.mqtt.backoff import Backoff
+from sleepenv.mqtt.payload import Invalid, parse_object
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +72,18 @@ class MqttService:
 def read_options(path: Path = OPTIONS_PATH) -> dict[str, Any]:
     """The add-on options the Supervisor wrote (already validated against config.yaml)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SupervisorError(f"cannot read add-on options {path}: {exc.strerror or exc}") from exc
-    except ValueError as exc:
+    except ValueError as exc:  # not UTF-8
         raise SupervisorError(f"add-on options {path} are not valid JSON: {exc}") from exc
-    if not isinstance(data, dict):
-        raise SupervisorError(f"add-on options {path} must be a JSON object")
-    return data
+    try:
+        options: dict[str, Any] = parse_object(text)
+    except Invalid as exc:
+        if exc.rejection.reason == "not_an_object":
+            raise SupervisorError(f"add-on options {path} must be a JSON object") from exc
+        raise SupervisorError(f"add-on options {path} are not valid JSON: {exc}") from exc
+    return options
 
 
 class SupervisorClient:
@@ -113,7 +118,8 @@ class SupervisorClient:
             raise SupervisorError(f"GET {path} timed out") from exc
         try:
             return json.loads(body)
-        except ValueError as exc:
+        # RecursionError: nesting too deep for the decoder, as in mqtt.payload.parse_object.
+        except (ValueError, RecursionError) as exc:
             raise SupervisorError(f"GET {path} answered with invalid JSON: {body[:80]!r}") from exc
 
     async def get_data(self, path: str) -> dict[str, Any]:

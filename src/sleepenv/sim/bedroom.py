@@ -18,6 +18,7 @@ from typing import Any
 import aiomqtt
 
 from sleepenv.clock import Clock
+from sleepenv.mqtt.payload import json_object
 
 LIGHT = "zigbee2mqtt/Bedroom lights"
 TRV = "zigbee2mqtt/Bedroom TRV"
@@ -54,10 +55,7 @@ class SimBedroom:
 
     def received(self, topic: str, payload: bytes, now: float) -> None:
         """A `/set` message: record it, tell the hook, apply it."""
-        try:
-            command = json.loads(payload)
-        except ValueError:
-            return
+        command = json_object(payload)
         if isinstance(command, dict):
             self.commands.append((now, topic, command))
             if self.on_command is not None:
