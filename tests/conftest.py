@@ -1,9 +1,11 @@
-"""Shared fixtures: a real Mosquitto per test on a free port, and unique topic prefixes."""
+"""Shared fixtures (a real Mosquitto per test on a free port, unique topic prefixes) and
+the markers that say what a test needs: `mqtt`, `ha`, `container`."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +29,23 @@ def mosquitto() -> Iterator[MosquittoProcess]:
 def prefix() -> str:
     """A topic prefix no other test uses, so tests never see each other's retained state."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+HA_TESTS = Path(__file__).parent / "ha"
+# Fixtures that start a real Mosquitto; a test that starts one itself says so with
+# @pytest.mark.mqtt.
+BROKER_FIXTURES = frozenset({"mosquitto", "ha_broker"})
+# Fixtures that build the images with podman (tests/docker/conftest.py).
+IMAGE_FIXTURES = frozenset({"image", "addon_image"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test by what it talks to, so `-m "not ha and not container"` selects."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & BROKER_FIXTURES:
+            item.add_marker(pytest.mark.mqtt)
+        if fixtures & IMAGE_FIXTURES:
+            item.add_marker(pytest.mark.container)
+        if item.path.is_relative_to(HA_TESTS):
+            item.add_marker(pytest.mark.ha)

@@ -61,6 +61,7 @@ def test_mosquitto_does_not_drop_queued_messages(compose: dict[str, Any]) -> Non
     assert "./mosquitto/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro" in mounts
 
 
+@pytest.mark.mqtt  # starts its own Mosquitto from the shipped config
 def test_real_mosquitto_accepts_the_config(tmp_path: Path) -> None:
     """The shipped mosquitto.conf starts a real Mosquitto (port and paths moved to tmp)."""
     binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

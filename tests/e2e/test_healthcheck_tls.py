@@ -111,6 +111,7 @@ def wait_healthcheck(
         time.sleep(0.5)
 
 
+@pytest.mark.mqtt  # starts its own Mosquitto with a TLS listener
 def test_healthcheck_is_unhealthy_when_the_brokers_certificate_is_not_from_the_ca(
     tmp_path: Path, prefix: str
 ) -> None:
