@@ -1,73 +1,78 @@
 """A night's movements → hypnic jerks, twitches, limb movements, PLM series, rollovers, bouts.
 
-Pure and re-runnable: the live service calls `classify_night` again whenever a movement
-arrives (labels are provisional: a fourth limb movement turns three into a PLM series,
-the onset estimate settles) and once more when the night ends (final labels).
+Pure and re-runnable. Live labels are provisional (a fourth limb movement turns three
+into a PLM series, the onset estimate settles): `core/live.py` keeps them up movement by
+movement with the same answers as `classify_night`, which runs over the whole night once
+when it ends (final labels).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 
 from sleepenv.bed.core.arousal import waking_jerks
 from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
 from sleepenv.bed.core.period import sleep_period
-from sleepenv.bed.core.sleep import SleepConfig, SleepPeriod, Span
+from sleepenv.bed.core.rules import (
+    DEFAULT_CONFIG,
+    REFINABLE,
+    ClassifyConfig,
+    base_class,
+    is_jerk_shaped,
+)
+from sleepenv.bed.core.series import (
+    PERIODICITY_START,
+    PeriodicityState,
+    SeriesScan,
+    periodic_series,
+    periodicity_feed,
+    periodicity_index,
+    periodicity_of,
+)
+from sleepenv.bed.core.sleep import SleepPeriod, Span
+
+__all__ = [  # the labelling vocabulary, importable from here as before
+    "PERIODICITY_START",
+    "ClassifyConfig",
+    "PeriodicityState",
+    "SeriesScan",
+    "base_class",
+    "classify_night",
+    "is_jerk_shaped",
+    "merge_sides",
+    "periodic_series",
+    "periodicity_feed",
+    "periodicity_index",
+    "periodicity_of",
+    "sleep_period",
+]
 
 HOUR = 3600.0
 # Each resting level covers the minute before its time stamp.
 LEVEL_SECONDS = 60.0
 LEFT, RIGHT, AMBIGUOUS = "left", "right", "ambiguous"
-# Classes the duration classifier gives that classification may refine.
-_REFINABLE = (MovementClass.TWITCH, MovementClass.LIMB_MOVEMENT)
-
-
-@dataclass(frozen=True, slots=True)
-class ClassifyConfig:
-    """Scoring rules (DOMAIN.md §2–3); `plm_profile` "wasm" (10–90 s) or "aasm" (5–90 s)."""
-
-    plm_profile: str = "wasm"
-    plm_min_members: int = 4
-    plm_max_interval_seconds: float = 90.0
-    # WASM's LM minimum is 0.5 s; a weak movement's measured duration loses its edges
-    # under the off-threshold, so series accept slightly shorter detections.
-    lm_min_seconds: float = 0.4
-    lm_max_seconds: float = 10.0
-    # ≤ 2 s of movement (measured on the movement, not on the mattress ringing after it).
-    jerk_max_seconds: float = 2.5
-    jerk_min_strength: float = 4.5  # baseline units above rest: limb movements stay below
-    jerk_isolation_seconds: float = 5.0  # no other movement this close before a jerk
-    onset_window: tuple[float, float] = (-600.0, 900.0)  # around estimated sleep onset
-    # A strong movement makes the mattress ring for a second or more; a strong "event"
-    # this short did not ring: a sensor glitch (DOMAIN.md §3), dropped.
-    glitch_max_seconds: float = 0.25
-    side_ratio: float = 1.5  # "clearly larger energy" on one side of a two-sensor bed
-    same_movement_seconds: float = 1.0  # two sensors' events this close are one movement
-    sleep: SleepConfig = field(default_factory=SleepConfig)
-
-    @property
-    def plm_min_interval_seconds(self) -> float:
-        """Shortest onset-to-onset interval inside a PLM series for the profile."""
-        return 5.0 if self.plm_profile == "aasm" else 10.0
 
 
 @dataclass(frozen=True, slots=True)
 class NightClassification:
     """Labelled events and the night's sleep figures."""
 
-    events: tuple[MovementEvent, ...]
+    events: Sequence[MovementEvent]
     sleep: SleepPeriod
     plm_index: float | None
     periodicity_index: float | None
     is_final: bool
     is_lower_bound: bool
     glitches: int = 0
+    # Events per class, when whoever built this kept count already (a live night).
+    class_counts: Mapping[str, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def counts(self) -> dict[str, int]:
         """Events per class."""
+        if self.class_counts is not None:
+            return {k: v for k, v in self.class_counts.items() if v}
         counts: dict[str, int] = {}
         for e in self.events:
             counts[e.cls.value] = counts.get(e.cls.value, 0) + 1
@@ -84,32 +89,25 @@ class NightClassification:
         return sum(1 for e in self.events if e.is_hypnagogic)
 
 
-def base_class(event: MovementEvent, reads_posture: bool = False) -> MovementClass:
-    """The duration class before refinement (stored events carry refined ones).
-
-    On a sensor that reads posture (gravity), a "rollover" by size alone that is no longer
-    than a limb movement and did not turn the sleeper is a strong limb movement.
-    """
-    if event.cls in (MovementClass.HYPNIC_JERK, MovementClass.PLM):
-        return MovementClass.TWITCH if event.movement_seconds < 0.5 else MovementClass.LIMB_MOVEMENT
-    if (
-        reads_posture
-        and event.cls is MovementClass.ROLLOVER
-        and not event.has_posture_change
-        and event.movement_seconds <= 10.0
-    ):
-        return MovementClass.LIMB_MOVEMENT
-    return event.cls
+def sided_sensors(events: Sequence[MovementEvent]) -> set[str]:
+    """Sensors that watch one side of the bed; two of them make a two-sensor bed."""
+    return {e.sensor for e in events if e.side in (LEFT, RIGHT)}
 
 
 def merge_sides(
-    events: Sequence[MovementEvent], config: ClassifyConfig = ClassifyConfig()
+    events: Sequence[MovementEvent],
+    config: ClassifyConfig = DEFAULT_CONFIG,
+    *,
+    is_two_sided: bool | None = None,
 ) -> list[MovementEvent]:
     """One event per movement on a two-sensor bed, attributed to the side with clearly
-    more energy (strength × duration), else `ambiguous`. One-sensor beds pass through."""
+    more energy (strength × duration), else `ambiguous`. One-sensor beds pass through.
+    `is_two_sided` says what kind of bed it is when `events` are only part of its night."""
     sided = sorted(events, key=lambda e: e.onset)
-    if len({e.sensor for e in sided if e.side in (LEFT, RIGHT)}) < 2:
-        return list(sided)
+    if is_two_sided is None:
+        is_two_sided = len(sided_sensors(sided)) >= 2
+    if not is_two_sided:
+        return sided
     out: list[MovementEvent] = []
     used: set[int] = set()
     for i, e in enumerate(sided):
@@ -140,72 +138,6 @@ def _attribute(group: list[MovementEvent], config: ClassifyConfig) -> MovementEv
     return replace(best, side=AMBIGUOUS)
 
 
-def periodic_series(
-    events: Sequence[MovementEvent], config: ClassifyConfig = ClassifyConfig()
-) -> list[list[MovementEvent]]:
-    """Series of ≥ 4 limb movements with onset-to-onset intervals in the profile's range.
-
-    A rollover or bout in between, or a truncated movement (a dropout), breaks a series.
-    """
-    series: list[list[MovementEvent]] = []
-    current: list[MovementEvent] = []
-    lo, hi = config.plm_min_interval_seconds, config.plm_max_interval_seconds
-    for e in sorted(events, key=lambda e: e.onset):
-        cls = base_class(e)
-        is_lm = (
-            cls in _REFINABLE
-            and config.lm_min_seconds <= e.movement_seconds <= config.lm_max_seconds
-            and not e.is_truncated
-            and not is_jerk_shaped(e, config)
-        )
-        if not is_lm:
-            if cls in (MovementClass.ROLLOVER, MovementClass.BOUT) or e.is_truncated:
-                _keep(series, current, config)
-                current = []
-            continue  # twitches neither join nor break a series
-        if current and not lo <= e.onset - current[-1].onset <= hi:
-            _keep(series, current, config)
-            current = []
-        current.append(e)
-    _keep(series, current, config)
-    return series
-
-
-def is_jerk_shaped(e: MovementEvent, config: ClassifyConfig) -> bool:
-    """Strong and short: a startle (hypnic jerk), not a limb movement of a series."""
-    return e.movement_seconds <= config.jerk_max_seconds and e.strength >= config.jerk_min_strength
-
-
-def _keep(
-    series: list[list[MovementEvent]], current: list[MovementEvent], config: ClassifyConfig
-) -> None:
-    if len(current) >= config.plm_min_members:
-        series.append(current)
-
-
-def periodicity_index(
-    events: Sequence[MovementEvent], config: ClassifyConfig = ClassifyConfig()
-) -> float | None:
-    """Share of LM onset-to-onset intervals lying in runs of ≥ 3 periodic intervals (Ferri)."""
-    lms = sorted(
-        (e for e in events if base_class(e) is MovementClass.LIMB_MOVEMENT),
-        key=lambda e: e.onset,
-    )
-    intervals = [b.onset - a.onset for a, b in pairwise(lms)]
-    if not intervals:
-        return None
-    lo, hi = config.plm_min_interval_seconds, config.plm_max_interval_seconds
-    periodic, run = 0, 0
-    for x in [*intervals, -1.0]:
-        if lo <= x <= hi:
-            run += 1
-            continue
-        if run >= 3:
-            periodic += run
-        run = 0
-    return periodic / len(intervals)
-
-
 def classify_night(
     events: Sequence[MovementEvent],
     start: float,
@@ -213,7 +145,7 @@ def classify_night(
     *,
     levels: Sequence[RestingMinute] = (),
     is_final: bool = False,
-    config: ClassifyConfig = ClassifyConfig(),
+    config: ClassifyConfig = DEFAULT_CONFIG,
     presence: Sequence[Span] | None = None,
     gaps: Sequence[Span] = (),
 ) -> NightClassification:
@@ -293,14 +225,14 @@ def _in_sleep(t: float, sleep: SleepPeriod) -> bool:
 def _label(
     e: MovementEvent,
     sleep: SleepPeriod,
-    periodic: set[float],
+    periodic: Container[float],
     events: Sequence[MovementEvent],
     config: ClassifyConfig,
     is_final: bool,
 ) -> MovementEvent:
     """The class of one event given the night around it."""
     cls = base_class(e)
-    if e.source is SourceKind.ZIGBEE_VIBRATION or cls not in _REFINABLE:
+    if e.source is SourceKind.ZIGBEE_VIBRATION or cls not in REFINABLE:
         return _relabel(e, cls, False)
     if e.onset in periodic and _in_sleep(e.onset, sleep):
         return _relabel(e, MovementClass.PLM, False)

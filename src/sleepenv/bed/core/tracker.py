@@ -17,6 +17,7 @@ from sleepenv.bed.core.advisory import Advisory, advise
 from sleepenv.bed.core.classify import ClassifyConfig, NightClassification, classify_night
 from sleepenv.bed.core.coarse import CoarseConfig, CoarseTracker
 from sleepenv.bed.core.detector import DetectorConfig, EnvelopeDetector
+from sleepenv.bed.core.live import LiveNight
 from sleepenv.bed.core.model import (
     DetectorOutput,
     Dropout,
@@ -153,6 +154,7 @@ class BedTracker:
         # Changes of an optional presence input (t, is_present): it overrides the signal.
         self.presence: list[tuple[float, bool]] = []
         self.classification: NightClassification | None = None
+        self.live = LiveNight(self.classify_config)  # tonight's provisional labels
         self._classified_at: float | None = None
         self._level_recorded_at: float | None = None  # clock time of the last new level
         self._in_bed_sent: bool | None = None  # the occupancy last put in a state update
@@ -293,18 +295,31 @@ class BedTracker:
         return now - self._classified_at >= after
 
     def _classify(self, now: float, *, is_final: bool = False) -> NightClassification:
-        """Label tonight's events as far as the data allows (provisional until the end)."""
+        """Label tonight's events as far as the data allows (provisional until the end).
+
+        Provisional labels come from the live night, which labels only what a new
+        movement can change; the final ones from one pass over the whole night."""
         start = self.night_start if self.night_start is not None else now
-        self.classification = classify_night(
-            self.tonight,
-            start,
-            now,
-            levels=self.levels,
-            is_final=is_final,
-            config=self.classify_config,
-            presence=self._presence_spans(),
-            gaps=self.gaps,
-        )
+        if is_final:
+            self.classification = classify_night(
+                self.tonight,
+                start,
+                now,
+                levels=self.levels,
+                is_final=True,
+                config=self.classify_config,
+                presence=self._presence_spans(),
+                gaps=self.gaps,
+            )
+        else:
+            self.classification = self.live.classify(
+                self.tonight,
+                start,
+                now,
+                levels=self.levels,
+                presence=self._presence_spans(),
+                gaps=self.gaps,
+            )
         self._classified_at = now
         return self.classification
 
@@ -449,6 +464,7 @@ class BedTracker:
             else:
                 self.presence = []
             self.classification = None
+            self.live = LiveNight(self.classify_config)
             self._classified_at = None
             for sensor in self._sensors.values():
                 sensor.onsets = [o for o in sensor.onsets if o >= now - HOUR_SECONDS]

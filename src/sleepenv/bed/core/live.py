@@ -1,0 +1,389 @@
+"""Tonight's classification kept up movement by movement (pure).
+
+`LiveNight.classify` answers what `classify_night` (not final) answers for the same
+movements, with work per new movement that does not grow with the night. The night is
+cut at a moment before which nothing can change any more — before the open PLM-like
+series, away from the sleep-onset window, clear of two sensors' events that could be one
+movement — and that settled part keeps its labels, class counters and the little state
+the rest needs (the series scan, the periodicity scan, the movements a hypnic jerk must
+be isolated from). Each call labels only the movements after the cut, and the sleep
+period runs over movements sorted once, stopping at its answer. Should anything the
+settled part depends on change after all (the onset moves into it, occupancy is revised
+there, a late movement lands in it, a second sensor or posture appears), the night is
+classified whole again and settled anew.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from sleepenv.bed.core.classify import (
+    PERIODICITY_START,
+    ClassifyConfig,
+    NightClassification,
+    PeriodicityState,
+    SeriesScan,
+    _is_glitch,
+    _is_in_bed,
+    _label,
+    _relabel,
+    base_class,
+    is_jerk_shaped,
+    merge_sides,
+    periodicity_feed,
+    periodicity_of,
+)
+from sleepenv.bed.core.livecache import Chain, RhythmCache, Union
+from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
+from sleepenv.bed.core.period import Moves, period_of
+from sleepenv.bed.core.sleep import SleepPeriod, Span
+
+HOUR = 3600.0
+# Settle once this many movements wait after the cut (settling costs their number).
+SETTLE_AFTER = 48
+# Keep this much of the latest night unsettled: a movement of another sensor, or one
+# that ended late, may still arrive with an onset this far back.
+KEEP_SECONDS = 180.0
+# Before the onset is confirmed it may still move: keep its window and this much before
+# the latest movement unsettled.
+UNCONFIRMED_KEEP_SECONDS = 1800.0
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """What the settled part's labels depend on, as far as it reaches the settled part."""
+
+    is_coarse: bool
+    is_filtered: bool
+    sleep: tuple[float | None, ...]
+    in_bed: tuple[Span, ...]
+
+
+def _view(
+    cut: float, is_coarse: bool, is_filtered: bool, sleep: SleepPeriod, config: ClassifyConfig
+) -> _View:
+    """The view of the night from before `cut` (two equal views label it alike)."""
+    onset, wake = sleep.sleep_onset, sleep.wake
+    if onset is None or onset + config.onset_window[0] > cut:
+        sleep_view: tuple[float | None, ...] = ()
+    else:
+        sleep_view = (onset, wake if wake is not None and wake <= cut else None)
+    margin = 5.0
+    spans = tuple((a, min(b, cut)) for a, b in sleep.in_bed_spans if a - margin < cut)
+    return _View(is_coarse, is_filtered, sleep_view, spans if is_filtered else ())
+
+
+@dataclass(slots=True)
+class _Settled:
+    """The part of the night before `cut`: its labels can no longer change."""
+
+    cut: float = -math.inf
+    moves: list[MovementEvent] = field(default_factory=list)  # sorted, glitches out
+    labelled: list[MovementEvent] = field(default_factory=list)  # in bed, labelled
+    counts: dict[str, int] = field(default_factory=dict)
+    glitches: int = 0
+    periodic: set[float] = field(default_factory=set)
+    neutral: set[float] = field(default_factory=set)  # periodic or jerk-shaped
+    carried: tuple[int, float | None] = (0, None)  # the series scan's open series
+    first_onset: float = math.inf
+    last_offset: float = 0.0
+    long: int = 0  # how many of `moves` are long (the first ones of the long list)
+    long_offset: float = 0.0  # latest offset among them
+    is_zigbee: bool = True  # every one of `moves` from a Zigbee vibration sensor
+    context: list[MovementEvent] = field(default_factory=list)  # may precede a jerk closely
+    periodicity: PeriodicityState = PERIODICITY_START
+    view: _View | None = None
+
+
+@dataclass(slots=True)
+class _Tail:
+    """The unsettled part of the night as one call saw it."""
+
+    raw: list[MovementEvent]
+    sided: list[MovementEvent]
+    merged: list[MovementEvent]  # merge order, glitches out
+    moves: list[MovementEvent]  # sorted by onset
+    neutral: set[float]
+    kept: list[MovementEvent]  # in bed
+    labelled: list[MovementEvent]  # `kept`, labelled
+    is_coarse: bool = False
+    is_filtered: bool = False
+
+
+def _lm_onsets(events: Iterable[MovementEvent], lo: float, hi: float) -> list[float]:
+    """Onsets of the limb movements in [lo, hi), in order."""
+    return sorted(
+        e.onset
+        for e in events
+        if base_class(e) is MovementClass.LIMB_MOVEMENT and lo <= e.onset < hi
+    )
+
+
+class LiveNight:
+    """`classify_night` (not final) for a night that grows one movement at a time."""
+
+    def __init__(self, config: ClassifyConfig) -> None:
+        """An empty night."""
+        self.config = config
+        self.full_passes = 0  # times the whole night was gone through (tests read it)
+        self.labelled_count = 0  # movements labelled, over all calls (tests read it)
+        self._seen = 0
+        self._sensors: set[str] = set()
+        self._reads_posture = False
+        self._flags = (False, False)
+        self._settled = _Settled()
+        self._raw: list[MovementEvent] = []
+        self._moves: list[MovementEvent] = []
+        self._onsets: list[float] = []
+        self._long: list[MovementEvent] = []
+        self.rhythm = RhythmCache()
+
+    @property
+    def settled(self) -> int:
+        """Movements before the cut (tests read it)."""
+        return len(self._settled.moves)
+
+    def classify(
+        self,
+        events: Sequence[MovementEvent],
+        start: float,
+        end: float,
+        *,
+        levels: Sequence[RestingMinute] = (),
+        presence: Sequence[Span] | None = None,
+        gaps: Sequence[Span] = (),
+    ) -> NightClassification:
+        """The night's labels now; `events` is the night's list so far (only appended to)."""
+        new = events[self._seen :] if len(events) >= self._seen else events
+        for e in new:
+            self._reads_posture = self._reads_posture or e.has_posture_change
+            if e.side in ("left", "right"):
+                self._sensors.add(e.sensor)
+        flags = (self._reads_posture, len(self._sensors) >= 2)
+        if len(events) < self._seen or flags != self._flags:
+            self._flags = flags
+            self._restart(events)
+        elif any(e.onset < self._settled.cut for e in new):
+            self._restart(events)
+        else:
+            self._raw += new
+            self._seen = len(events)
+        found = self._attempt(start, end, levels, presence, gaps)
+        if found is None:
+            self._restart(events)
+            found = self._attempt(start, end, levels, presence, gaps)
+        if found is None:  # pragma: no cover - nothing settled, nothing to disagree with
+            raise AssertionError("a night without a settled part cannot disagree with it")
+        result, tail = found
+        if len(tail.raw) >= SETTLE_AFTER:
+            self._settle(tail, result.sleep, end)
+        return result
+
+    def _restart(self, events: Sequence[MovementEvent]) -> None:
+        self.full_passes += 1
+        self._settled = _Settled()
+        self._raw = list(events)
+        self._seen = len(events)
+        self.rhythm = RhythmCache()
+
+    def _attempt(
+        self,
+        start: float,
+        end: float,
+        levels: Sequence[RestingMinute],
+        presence: Sequence[Span] | None,
+        gaps: Sequence[Span],
+    ) -> tuple[NightClassification, _Tail] | None:
+        """The classification, or None when the settled part would change."""
+        config, s = self.config, self._settled
+        sided, merged, is_coarse = self._merged()
+        if s.view is not None and is_coarse != s.view.is_coarse:
+            return None
+        tail_moves = sorted(merged, key=lambda e: e.onset)
+        periodic = set() if is_coarse else self._periodic(tail_moves)
+        neutral = periodic | {e.onset for e in merged if is_jerk_shaped(e, config)}
+        moves = self._index(s, tail_moves)
+        long_offset = max([s.long_offset, *(e.offset for e in self._long[s.long :])])
+        sleep = period_of(
+            moves,
+            levels,
+            start,
+            end,
+            is_coarse=is_coarse,
+            is_final=False,
+            periodic=Union(s.neutral, neutral),
+            config=config.sleep,
+            presence=presence,
+            gaps=gaps,
+            rhythm_spans=self.rhythm.spans(levels, moves, gaps, config.sleep, long_offset),
+        )
+        is_filtered = presence is not None or any(m.rhythm is not None for m in levels)
+        asleep_end = sleep.wake if sleep.wake is not None else end
+        if s.view is not None and (
+            s.view != _view(s.cut, is_coarse, is_filtered, sleep, config) or asleep_end <= s.cut
+        ):
+            return None
+        kept = [e for e in merged if _is_in_bed(e, sleep.in_bed_spans)] if is_filtered else merged
+        around = Chain(s.context, kept)
+        all_periodic = Union(s.periodic, periodic)
+        labelled = [_label(e, sleep, all_periodic, around, config, False) for e in kept]
+        self.labelled_count += len(labelled)
+        tail = _Tail(
+            list(self._raw),
+            sided,
+            merged,
+            tail_moves,
+            neutral,
+            kept,
+            labelled,
+            is_coarse,
+            is_filtered,
+        )
+        return self._result(s, tail, sleep, end), tail
+
+    def _merged(self) -> tuple[list[MovementEvent], list[MovementEvent], bool]:
+        """After the cut: one event per movement (base classes), the same without
+        glitches, and whether the whole night is a coarse sensor's."""
+        sided = [
+            _relabel(e, base_class(e, self._reads_posture), False)
+            for e in merge_sides(self._raw, self.config, is_two_sided=self._flags[1])
+        ]
+        merged = [e for e in sided if not _is_glitch(e, self.config)]
+        is_coarse = (
+            bool(self._settled.moves or merged)
+            and self._settled.is_zigbee
+            and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in merged)
+        )
+        return sided, merged, is_coarse
+
+    def _periodic(self, tail_moves: list[MovementEvent]) -> set[float]:
+        """Onsets of the after-cut members of PLM series (the scan goes on from the cut)."""
+        scan = SeriesScan(self.config, *self._settled.carried)
+        for e in tail_moves:
+            scan.feed(e)
+        return {e.onset for series in scan.found() for e in series}
+
+    def _index(self, s: _Settled, tail_moves: list[MovementEvent]) -> Moves:
+        """The night's sorted movements: the settled ones, then the rest (swapped in)."""
+        del self._moves[len(s.moves) :]
+        del self._onsets[len(s.moves) :]
+        del self._long[s.long :]
+        self._moves += tail_moves
+        self._onsets += [e.onset for e in tail_moves]
+        limit = self.config.sleep.transition_min_seconds
+        self._long += [e for e in tail_moves if e.duration_seconds >= limit]
+        return Moves(
+            self._moves,
+            self._onsets,
+            self._long,
+            min(s.first_onset, tail_moves[0].onset) if tail_moves else s.first_onset,
+            max([s.last_offset, *(e.offset for e in tail_moves)]),
+        )
+
+    def _result(
+        self, s: _Settled, tail: _Tail, sleep: SleepPeriod, end: float
+    ) -> NightClassification:
+        counts = dict(s.counts)
+        for e in tail.labelled:
+            counts[e.cls.value] = counts.get(e.cls.value, 0) + 1
+        plmi = pi = None
+        onset = sleep.sleep_onset
+        if not tail.is_coarse and onset is not None:
+            asleep_end = sleep.wake if sleep.wake is not None else end
+            hours = (asleep_end - onset) / HOUR
+            if hours > 0.0:
+                plm = s.counts.get(MovementClass.PLM.value, 0) + sum(
+                    1
+                    for e in tail.labelled
+                    if e.cls is MovementClass.PLM and onset <= e.onset < asleep_end
+                )
+                plmi = plm / hours
+            state = s.periodicity if onset <= s.cut else PERIODICITY_START
+            lms = _lm_onsets(tail.kept, onset, asleep_end)
+            pi = periodicity_of(periodicity_feed(state, lms, self.config))
+        return NightClassification(
+            events=Chain(s.labelled, tail.labelled),
+            sleep=sleep,
+            plm_index=plmi,
+            periodicity_index=pi,
+            is_final=False,
+            is_lower_bound=tail.is_coarse,
+            glitches=s.glitches + len(tail.sided) - len(tail.merged),
+            class_counts=counts,
+        )
+
+    def _cut(self, tail: _Tail, sleep: SleepPeriod, end: float) -> float | None:
+        """The latest onset the night can be cut at now, None for none after the cut."""
+        config, s = self.config, self._settled
+        latest = max(e.onset for e in tail.raw)
+        limit = min(latest - KEEP_SECONDS, end)
+        if sleep.wake is not None:
+            limit = min(limit, sleep.wake)
+        onset = sleep.sleep_onset
+        if onset is None or not sleep.is_onset_confirmed:
+            limit = min(limit, latest - UNCONFIRMED_KEEP_SECONDS)
+            if onset is not None:
+                limit = min(limit, onset + config.onset_window[0])
+        raw = sorted(e.onset for e in tail.raw)
+        scan = None if tail.is_coarse else SeriesScan(config, *s.carried)
+        best, previous = None, -math.inf
+        for e in tail.moves:
+            if e.onset >= limit:
+                break
+            members = scan.open_members if scan is not None else 0
+            is_clean = members == 0 or members >= config.plm_min_members
+            i = bisect_left(raw, e.onset)
+            if (
+                is_clean
+                and previous < e.onset
+                and i > 0
+                and e.onset - raw[i - 1] > config.same_movement_seconds
+            ):
+                best = e.onset
+            if scan is not None:
+                scan.feed(e)
+            previous = e.onset
+        return best
+
+    def _settle(self, tail: _Tail, sleep: SleepPeriod, end: float) -> None:
+        """Move the cut forward as far as nothing before it can change any more."""
+        cut = self._cut(tail, sleep, end)
+        if cut is None:
+            return
+        config, s = self.config, self._settled
+        moved = [e for e in tail.moves if e.onset < cut]
+        if not tail.is_coarse:
+            scan = SeriesScan(config, *s.carried)
+            for e in moved:
+                scan.feed(e)
+            s.periodic |= {e.onset for series in scan.found() for e in series}
+            s.carried = (scan.open_members, scan.last_onset)
+        kept = [e for e in tail.kept if e.onset < cut]
+        labelled = [lab for lab in tail.labelled if lab.onset < cut]
+        s.labelled += labelled
+        for e in labelled:
+            s.counts[e.cls.value] = s.counts.get(e.cls.value, 0) + 1
+        s.glitches += sum(1 for e in tail.sided if e.onset < cut) - len(moved)
+        s.neutral |= {t for t in tail.neutral if t < cut}
+        limit = config.sleep.transition_min_seconds
+        long = [e for e in moved if e.duration_seconds >= limit]
+        s.long += len(long)
+        s.long_offset = max([s.long_offset, *(e.offset for e in long)])
+        s.moves += moved
+        s.first_onset = min(s.first_onset, moved[0].onset)
+        s.last_offset = max([s.last_offset, *(e.offset for e in moved)])
+        s.is_zigbee = s.is_zigbee and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in moved)
+        onset = sleep.sleep_onset
+        if onset is None:
+            s.periodicity = PERIODICITY_START
+        else:
+            state = s.periodicity if onset <= s.cut else PERIODICITY_START
+            s.periodicity = periodicity_feed(state, _lm_onsets(kept, onset, math.inf), config)
+        iso = config.jerk_isolation_seconds
+        s.context = [o for o in [*s.context, *kept] if o.offset >= cut - iso]
+        s.cut = cut
+        s.view = _view(cut, tail.is_coarse, tail.is_filtered, sleep, config)
+        self._raw = [e for e in self._raw if e.onset >= cut]

@@ -1,0 +1,127 @@
+"""Small pieces a live night keeps between calls (pure): two lists and two sets read as
+one in place, and occupancy from breathing evidence reused while only the data's end
+moved on."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Container, Iterator, Sequence
+from typing import overload
+
+from sleepenv.bed.core.model import MovementEvent, RestingMinute
+from sleepenv.bed.core.period import Moves, RhythmSpans
+from sleepenv.bed.core.sleep import SleepConfig, Span, occupied_pieces
+
+
+class Chain(Sequence[MovementEvent]):
+    """A list's first items then another list, read as one without copying (the first
+    is the settled part of the night: long, and only ever appended to)."""
+
+    __slots__ = ("_a", "_b", "_n")
+
+    def __init__(self, a: Sequence[MovementEvent], b: Sequence[MovementEvent]) -> None:
+        """`a` as it is now (later appends to it are not seen), then `b`."""
+        self._a, self._b, self._n = a, b, len(a)
+
+    def __len__(self) -> int:
+        return self._n + len(self._b)
+
+    @overload
+    def __getitem__(self, i: int) -> MovementEvent: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[MovementEvent]: ...
+    def __getitem__(self, i: int | slice) -> MovementEvent | Sequence[MovementEvent]:
+        if isinstance(i, slice):
+            return list(self)[i]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._a[i] if i < self._n else self._b[i - self._n]
+
+    def __iter__(self) -> Iterator[MovementEvent]:
+        yield from itertools.islice(self._a, self._n)
+        yield from self._b
+
+    def __reversed__(self) -> Iterator[MovementEvent]:
+        yield from reversed(self._b)
+        for i in range(self._n - 1, -1, -1):
+            yield self._a[i]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class Union(Container[float]):
+    """Membership in either of two sets, without building their union."""
+
+    __slots__ = ("_a", "_b")
+
+    def __init__(self, a: Container[float], b: Container[float]) -> None:
+        """`a` ∪ `b`, read in place."""
+        self._a, self._b = a, b
+
+    def __contains__(self, x: object) -> bool:
+        return x in self._a or x in self._b
+
+
+class RhythmCache:
+    """`occupied_spans` over a night's long movements, recomputed only when its inputs
+    changed: with the same levels, long movements and gaps, a later end of the data only
+    moves the end of the last span (when the last piece is occupied), provided every level
+    and cut lies before both ends."""
+
+    def __init__(self) -> None:
+        """Nothing known yet."""
+        self._key: tuple[int, int, int, float] | None = None
+        self._found: tuple[list[Span], bool] | None = None
+        self._end = -math.inf
+        self.computed = 0  # times computed in full (tests read it)
+
+    def spans(
+        self,
+        levels: Sequence[RestingMinute],
+        moves: Moves,
+        gaps: Sequence[Span],
+        config: SleepConfig,
+        long_offset: float,
+    ) -> RhythmSpans:
+        """The occupancy function for this call's data."""
+
+        def compute(data: Span) -> list[Span] | None:
+            key = (len(levels), len(moves.long), len(gaps), data[0])
+            reach = min(self._end, data[1])
+            found = self._found
+            if key == self._key and _before(levels, moves, gaps, config, long_offset, reach):
+                if found is not None and found[1]:
+                    spans = found[0]
+                    found = ([*spans[:-1], (spans[-1][0], data[1])], True)
+            else:
+                self.computed += 1
+                found = occupied_pieces(levels, moves.long, data, gaps, config)
+            self._key, self._found, self._end = key, found, data[1]
+            return None if found is None else list(found[0])
+
+        return compute
+
+
+def _before(
+    levels: Sequence[RestingMinute],
+    moves: Moves,
+    gaps: Sequence[Span],
+    config: SleepConfig,
+    long_offset: float,
+    reach: float,
+) -> bool:
+    """True when every level, long movement and cutting gap lies at or before `reach`."""
+    if levels and levels[-1].t > reach:
+        return False
+    if moves.long and (moves.long[-1].onset >= reach or long_offset > reach):
+        return False
+    cutting = (b for a, b in gaps if b - a >= config.gap_cut_seconds)
+    return max(cutting, default=-math.inf) <= reach

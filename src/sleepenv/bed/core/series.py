@@ -1,0 +1,123 @@
+"""PLM series and the periodicity index, as scans that can stop and go on (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sleepenv.bed.core.model import MovementClass, MovementEvent
+from sleepenv.bed.core.rules import (
+    DEFAULT_CONFIG,
+    REFINABLE,
+    ClassifyConfig,
+    base_class,
+    is_jerk_shaped,
+)
+
+
+def periodic_series(
+    events: Sequence[MovementEvent], config: ClassifyConfig = DEFAULT_CONFIG
+) -> list[list[MovementEvent]]:
+    """Series of ≥ 4 limb movements with onset-to-onset intervals in the profile's range.
+
+    A rollover or bout in between, or a truncated movement (a dropout), breaks a series.
+    """
+    scan = SeriesScan(config)
+    for e in sorted(events, key=lambda e: e.onset):
+        scan.feed(e)
+    return scan.found()
+
+
+class SeriesScan:
+    """`periodic_series` one movement at a time, able to go on from a saved point.
+
+    `carried` members of a series (the last at `last_onset`) may open the scan: the part
+    of the night before it was settled with that many members already in the series.
+    """
+
+    def __init__(
+        self, config: ClassifyConfig, carried: int = 0, last_onset: float | None = None
+    ) -> None:
+        """Start empty, or inside a series with `carried` earlier members."""
+        self.config = config
+        self.series: list[list[MovementEvent]] = []
+        self.current: list[MovementEvent] = []
+        self.carried = carried
+        self.last_onset = last_onset
+
+    @property
+    def open_members(self) -> int:
+        """Members of the open series, including carried ones."""
+        return self.carried + len(self.current)
+
+    def feed(self, e: MovementEvent) -> None:
+        """Take the next movement in onset order."""
+        config = self.config
+        cls = base_class(e)
+        is_lm = (
+            cls in REFINABLE
+            and config.lm_min_seconds <= e.movement_seconds <= config.lm_max_seconds
+            and not e.is_truncated
+            and not is_jerk_shaped(e, config)
+        )
+        if not is_lm:
+            if cls in (MovementClass.ROLLOVER, MovementClass.BOUT) or e.is_truncated:
+                self._close()
+            return  # twitches neither join nor break a series
+        lo, hi = config.plm_min_interval_seconds, config.plm_max_interval_seconds
+        if self.last_onset is not None and not lo <= e.onset - self.last_onset <= hi:
+            self._close()
+        self.current.append(e)
+        self.last_onset = e.onset
+
+    def found(self) -> list[list[MovementEvent]]:
+        """Series found so far, the open one included once it has enough members."""
+        if self.open_members >= self.config.plm_min_members and self.current:
+            return [*self.series, self.current]
+        return list(self.series)
+
+    def _close(self) -> None:
+        if self.open_members >= self.config.plm_min_members and self.current:
+            self.series.append(self.current)
+        self.current, self.carried, self.last_onset = [], 0, None
+
+
+def periodicity_index(
+    events: Sequence[MovementEvent], config: ClassifyConfig = DEFAULT_CONFIG
+) -> float | None:
+    """Share of LM onset-to-onset intervals lying in runs of ≥ 3 periodic intervals (Ferri)."""
+    lms = sorted(
+        (e for e in events if base_class(e) is MovementClass.LIMB_MOVEMENT),
+        key=lambda e: e.onset,
+    )
+    return periodicity_of(periodicity_feed(PERIODICITY_START, [e.onset for e in lms], config))
+
+
+# (last LM onset, intervals, periodic intervals, current run of periodic intervals)
+PeriodicityState = tuple[float | None, int, int, int]
+PERIODICITY_START: PeriodicityState = (None, 0, 0, 0)
+
+
+def periodicity_feed(
+    state: PeriodicityState, onsets: Sequence[float], config: ClassifyConfig
+) -> PeriodicityState:
+    """`state` after LM onsets (in order) that follow it."""
+    last, intervals, periodic, run = state
+    lo, hi = config.plm_min_interval_seconds, config.plm_max_interval_seconds
+    for t in onsets:
+        if last is not None:
+            intervals += 1
+            if lo <= t - last <= hi:
+                run += 1
+            else:
+                periodic += run if run >= 3 else 0
+                run = 0
+        last = t
+    return last, intervals, periodic, run
+
+
+def periodicity_of(state: PeriodicityState) -> float | None:
+    """The periodicity index of the LMs fed so far."""
+    _, intervals, periodic, run = state
+    if not intervals:
+        return None
+    return (periodic + (run if run >= 3 else 0)) / intervals
