@@ -51,7 +51,9 @@ async def test_supervisor_down_then_up(caplog: pytest.LogCaptureFixture) -> None
     caplog.set_level(logging.WARNING)
     fake = FakeSupervisor()
     task = asyncio.create_task(_mqtt(fake.url))
-    await asyncio.sleep(0.4)
+    async with asyncio.timeout(10):  # until the first refused attempt is logged
+        while "no MQTT broker info yet" not in caplog.text:  # noqa: ASYNC110 - polling the log
+            await asyncio.sleep(0.02)
     assert not task.done()
     await fake.start()
     try:
