@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sleepenv import __version__
@@ -84,9 +84,21 @@ def test_z2m_state_decoding() -> None:
 
 
 @given(st.binary(max_size=200))
+@example(b'{"state":"ON","brightness":1e999,"color_temp":NaN,"temperature":-Infinity}')
+@example(b'{"occupied_heating_setpoint":"19","local_temperature":[20]}')
 def test_z2m_decoders_never_raise(payload: bytes) -> None:
-    for device in (LIGHT, TRV, PLUG, SENSOR):
-        z.decode(payload, device)
+    """Any bytes: None for every role, or a state for every role with finite numbers only."""
+    states = [z.decode(payload, device) for device in (LIGHT, TRV, PLUG, SENSOR)]
+    assert all(s is None for s in states) or all(isinstance(s, DeviceState) for s in states)
+    for s in states:
+        if s is not None:
+            numbers = (
+                s.brightness_pct,
+                s.color_temp_kelvin,
+                s.setpoint_celsius,
+                s.temperature_celsius,
+            )
+            assert all(abs(n) < float("inf") for n in numbers if n is not None)
 
 
 def test_ha_service_calls() -> None:
