@@ -1,4 +1,9 @@
-"""Offline analysis of a recording through the live service's pipeline."""
+"""Offline analysis of a recording, wired as the live service is.
+
+`analyze_recording` builds its bed runner with the service's own `bed.runner.build`, from
+a one-bed config for the recording, with a store and an outbox that keep nothing: every
+message takes the live path (decoding, tracker, store writes, state encoding).
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,10 @@ from sleepenv.bed.core.model import MovementEvent, Reading, SourceKind
 from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.sleep import SleepPeriod
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec
-from sleepenv.bed.pipeline import Pipeline
 from sleepenv.bed.recording import RecordedMessage, own_time, read_recording, sniff_source
+from sleepenv.bed.runner import NullStore, build
 from sleepenv.config.settings import Settings
+from sleepenv.mqtt.outbox import NullOutbox
 from sleepenv.rejection import Rejection
 
 RECORDING_BED = "recording"
@@ -37,6 +43,24 @@ def _settings_for(source: str, topics: list[str], first: float | None = None) ->
     )
 
 
+class _ReplayClock:
+    """The time of the message being replayed (what `now` was when it arrived)."""
+
+    speed = 1.0
+
+    def __init__(self) -> None:
+        """Reads 0 until the first message."""
+        self.at = 0.0
+
+    def now(self) -> float:
+        """The replayed message's time."""
+        return self.at
+
+    async def sleep_until(self, at: float) -> None:
+        """Never awaited offline: jumps."""
+        self.at = max(self.at, at)
+
+
 def _window_start(first: float) -> time:
     """The minute (UTC) a recording starts in."""
     return datetime.fromtimestamp(first, UTC).time().replace(second=0, microsecond=0)
@@ -54,9 +78,11 @@ def analyze_recording(path: Path, config: ClassifyConfig | None = None) -> dict[
     # after the frames' times, and judged by arrival every frame would be "too old".
     times = [own_time(m) for m in recorded]
     first = next((t for t in times if t is not None), None)
-    pipeline = Pipeline(_settings_for(source, topics, first), {RECORDING_BED: UTC})
-    if config is not None:
-        pipeline.trackers[RECORDING_BED].classify_config = config
+    clock = _ReplayClock()
+    settings = _settings_for(source, topics, first)
+    runner = build(
+        settings, {RECORDING_BED: UTC}, NullStore(), NullOutbox(), clock, classify=config
+    )
     start: float | None = None
     end: float | None = None
     previous: float | None = None
@@ -65,12 +91,12 @@ def analyze_recording(path: Path, config: ClassifyConfig | None = None) -> dict[
         if t is None:
             rejected += 1
             continue
-        previous = t
+        previous = clock.at = t
         start = t if start is None else min(start, t)
         end = t if end is None else max(end, t)
-        if pipeline.handle(msg.topic or topic, msg.payload, t) is None:
+        if not runner.handle(msg.topic or topic, msg.payload, t):
             rejected += 1
-    tracker = pipeline.trackers[RECORDING_BED]
+    tracker = runner.trackers[RECORDING_BED]
     rejected += tracker.messages_rejected
     if end is not None:
         tracker.finish(end + 1.0)

@@ -53,8 +53,12 @@ class Pipeline:
         settings: Settings,
         timezones: dict[str, tzinfo],
         limits: DecodeLimits | None = None,
+        classify: ClassifyConfig | None = None,
     ) -> None:
-        """Build one tracker per bed and the topic routing table."""
+        """Build one tracker per bed and the topic routing table.
+
+        `classify` replaces the classification settings (`analyze` for `evaluate`).
+        """
         self.settings = settings
         self.limits = limits or DecodeLimits()
         self.routes: dict[str, Route] = {}
@@ -63,6 +67,8 @@ class Pipeline:
         self.trackers: dict[str, BedTracker] = {}
         self.unknown_topics = 0
         self.rejection_log = RateLimitedLog(logger=log)
+        if classify is None:
+            classify = ClassifyConfig(plm_profile=settings.classification.plm_profile)
         for bed in settings.beds:
             specs = []
             for i, sensor in enumerate(bed.sensors):
@@ -82,7 +88,7 @@ class Pipeline:
                 specs,
                 detector_config(settings),
                 CoarseConfig(posture_change_degrees=settings.detection.posture_change_degrees),
-                ClassifyConfig(plm_profile=settings.classification.plm_profile),
+                classify,
             )
 
     def topics(self) -> list[str]:

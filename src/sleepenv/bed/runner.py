@@ -1,0 +1,404 @@
+"""The bed runner: tracker updates stored and queued, nights closed, charts requested.
+
+Between the pipeline (message → tracker update) and the outside world: what an update
+changed goes to the store and to the outbox, a closed night asks for its chart, and the
+bedroom's guidance hears of movements and sleep onset through `BedListener`. The live
+service and the offline `analyze` build it the same way (`build`); `analyze` hands it a
+store and an outbox that keep nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import date, tzinfo
+from typing import Any, Protocol
+
+from sleepenv.bed import discovery
+from sleepenv.bed.core.classify import ClassifyConfig
+from sleepenv.bed.core.model import MovementEvent, NightSummary, RestingMinute
+from sleepenv.bed.core.tracker import BedTracker, Update
+from sleepenv.bed.pipeline import Pipeline
+from sleepenv.clock import Clock
+from sleepenv.config.settings import Settings
+from sleepenv.health import Health
+
+log = logging.getLogger(__name__)
+
+
+class NightStore(Protocol):
+    """What the runner reads from and writes to the store (`bed/store.py`)."""
+
+    problem: str | None
+
+    @property
+    def buffered(self) -> int:
+        """Writes waiting in memory."""
+
+    def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:
+        """Store an event; False when it is already stored."""
+
+    def relabel_night(self, bed_id: str, night: str, events: list[MovementEvent]) -> None:
+        """Store a closed night's final labels."""
+
+    def events(self, bed_id: str, night: str) -> list[MovementEvent]:
+        """A night's stored events."""
+
+    def save_night(self, summary: NightSummary) -> None:
+        """Store a night's totals."""
+
+    def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:
+        """The newest stored nights first."""
+
+    def add_levels(self, bed_id: str, night: str, levels: list[RestingMinute]) -> None:
+        """Store resting levels."""
+
+    def levels(self, bed_id: str, night: str) -> list[RestingMinute]:
+        """A night's stored resting levels."""
+
+    def forget_levels(self, bed_id: str, keep_night: str) -> None:
+        """Drop resting levels of other nights."""
+
+    def checkpoint(self, bed_id: str, cursors: dict[str, float], counters: dict[str, int]) -> None:
+        """Store cursors and counters."""
+
+    def cursors(self, bed_id: str) -> dict[str, float]:
+        """Stored cursors."""
+
+    def counters(self, bed_id: str) -> dict[str, int]:
+        """Stored counters."""
+
+    def check_file(self) -> str | None:
+        """Why the database file is gone, if it is."""
+
+    def reopen(self) -> bool:
+        """Open a new database file."""
+
+    def retry(self) -> bool:
+        """Retry buffered writes."""
+
+
+class NullStore:
+    """A store that keeps nothing and has nothing stored (the offline `analyze`)."""
+
+    problem: str | None = None
+    buffered = 0
+
+    def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:
+        """Accept and forget."""
+        return True
+
+    def relabel_night(self, bed_id: str, night: str, events: list[MovementEvent]) -> None:
+        """Forget."""
+
+    def events(self, bed_id: str, night: str) -> list[MovementEvent]:
+        """Nothing stored."""
+        return []
+
+    def save_night(self, summary: NightSummary) -> None:
+        """Forget."""
+
+    def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:
+        """Nothing stored."""
+        return []
+
+    def add_levels(self, bed_id: str, night: str, levels: list[RestingMinute]) -> None:
+        """Forget."""
+
+    def levels(self, bed_id: str, night: str) -> list[RestingMinute]:
+        """Nothing stored."""
+        return []
+
+    def forget_levels(self, bed_id: str, keep_night: str) -> None:
+        """Nothing to forget."""
+
+    def checkpoint(self, bed_id: str, cursors: dict[str, float], counters: dict[str, int]) -> None:
+        """Forget."""
+
+    def cursors(self, bed_id: str) -> dict[str, float]:
+        """Nothing stored."""
+        return {}
+
+    def counters(self, bed_id: str) -> dict[str, int]:
+        """Nothing stored."""
+        return {}
+
+    def check_file(self) -> str | None:
+        """Never lost."""
+        return None
+
+    def reopen(self) -> bool:
+        """Nothing to open."""
+        return True
+
+    def retry(self) -> bool:
+        """Nothing buffered."""
+        return True
+
+
+class StateSink(Protocol):
+    """Where the runner queues what to publish (`mqtt/outbox.py`)."""
+
+    def state(self, topic: str, payload: bytes) -> None:
+        """Publish retained, coalesced."""
+
+    def message(self, topic: str, payload: bytes) -> None:
+        """Publish once, in order."""
+
+
+class BedListener(Protocol):
+    """Who hears of a bed's movements and sleep onset (the bedroom's guidance)."""
+
+    def on_bed_movement(self, bed_id: str, onset: float) -> None:
+        """A new movement on the bed."""
+
+    def on_bed_asleep(self, bed_id: str) -> None:
+        """The bed's sleep onset was estimated (or moved)."""
+
+
+EventHook = Callable[[str, MovementEvent], None]
+
+
+def is_open(night: NightSummary, tracker: BedTracker, now: float) -> bool:
+    """Whether a stored night is over by `now` but was never closed.
+
+    A closed night is stored with its window's end; a running one with the time of its
+    last update, which is earlier.
+    """
+    try:
+        start, end = tracker.window.bounds(date.fromisoformat(night.night))
+    except ValueError:
+        return False
+    # Only a night this tracker stored (it starts at its window's start) is replayed.
+    is_ours = abs(night.start - start) < 1.0
+    return is_ours and now >= end and (night.end is None or night.end < end - 1.0)
+
+
+class BedRunner:
+    """Applies every bed's tracker updates: store, outbox, guidance, chart requests."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        pipeline: Pipeline,
+        store: NightStore,
+        outbox: StateSink,
+        clock: Clock,
+        listener: BedListener | None = None,
+        on_event: EventHook | None = None,
+    ) -> None:
+        """Wire the runner; nothing is read or written until `restore`."""
+        self.settings = settings
+        self.pipeline = pipeline
+        self.store = store
+        self.outbox = outbox
+        self.clock = clock
+        self.listener = listener
+        self.on_event = on_event
+        self.kinds = {b.id: discovery.entity_kinds(b) for b in settings.beds}
+        self._onsets: dict[str, float] = {}  # sleep onset last passed on to guidance
+        self._last_diagnostics: dict[str, dict[str, int]] = {}
+        # The chart entity: the night each bed's chart is due for (the service draws it).
+        self.charts_due: dict[str, NightSummary] = {}
+        self.chart_wanted = asyncio.Event()
+
+    @property
+    def trackers(self) -> dict[str, BedTracker]:
+        """Every bed's tracker by bed id."""
+        return self.pipeline.trackers
+
+    # -- start-up ---------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Continue every bed from the store; close a night that ended meanwhile."""
+        now = self.clock.now()
+        for bed_id, tracker in self.trackers.items():
+            self._close_missed_night(bed_id, now)
+            night = tracker.window.night_of(now)
+            events = self.store.events(bed_id, night.isoformat()) if night else []
+            tonight = night.isoformat() if night else None
+            nights = [n for n in self.store.nights(bed_id, 8) if n.night != tonight]
+            update = tracker.restore(
+                now,
+                events,
+                self.store.cursors(bed_id),
+                self.store.counters(bed_id),
+                nights[0] if nights else None,
+                history=nights,
+                levels=self.store.levels(bed_id, tonight) if tonight else None,
+            )
+            self.apply(bed_id, update)
+            if bed_id not in self.charts_due and tracker.last_night is not None:
+                self.want_chart(bed_id, tracker.last_night)
+
+    def _close_missed_night(self, bed_id: str, now: float) -> None:
+        """Close the stored night that ended while the service was down.
+
+        The tracker closes a night when a tick crosses its end; a restart after the end
+        never saw that tick, so the night kept its provisional labels and never became
+        "last night". Replay it up to its end, then let a tick close it as usual.
+        """
+        tracker = self.trackers[bed_id]
+        stored = self.store.nights(bed_id, 9)
+        if not stored or not is_open(stored[0], tracker, now):
+            return
+        last = stored[0]
+        night_end = tracker.window.bounds(date.fromisoformat(last.night))[1]
+        update = tracker.restore(
+            night_end - 0.001,
+            self.store.events(bed_id, last.night),
+            self.store.cursors(bed_id),
+            self.store.counters(bed_id),
+            stored[1] if len(stored) > 1 else None,
+            history=stored[1:],
+            levels=self.store.levels(bed_id, last.night),
+        )
+        update.merge(tracker.tick(now))
+        log.info("closing night %s of bed %s: it ended while sleepenv was down", last.night, bed_id)
+        self.apply(bed_id, update)
+
+    def want_chart(self, bed_id: str, night: NightSummary) -> None:
+        """Ask for this night's chart for the bed's image entity."""
+        self.charts_due[bed_id] = night
+        self.chart_wanted.set()
+
+    # -- updates ------------------------------------------------------------------------
+
+    def handle(self, topic: str, payload: bytes, now: float) -> bool:
+        """One sensor message through the pipeline; False when the topic is not a bed's."""
+        result = self.pipeline.handle(topic, payload, now)
+        if result is None:
+            return False
+        self.apply(*result)
+        return True
+
+    def tick(self, now: float) -> None:
+        """Advance every bed to `now`."""
+        for bed_id, update in self.pipeline.tick(now):
+            self.apply(bed_id, update)
+
+    def apply(self, bed_id: str, update: Update) -> None:
+        """Persist and queue what an update changed."""
+        tracker = self.trackers[bed_id]
+        night = tracker.night.isoformat() if tracker.night else "day"
+        if update.levels:  # recorded only inside a night
+            self.store.add_levels(bed_id, night, update.levels)
+        if update.closed_night is not None:
+            self._close(bed_id, night, update)
+        for event in update.events:
+            if self.store.add_event(bed_id, night, event):
+                topic = discovery.event_topic(self.settings.mqtt, bed_id)
+                self.outbox.message(topic, discovery.encode_event(event))
+                if self.on_event is not None:
+                    self.on_event(bed_id, event)
+                if self.listener is not None:
+                    self.listener.on_bed_movement(bed_id, event.onset)
+        if update.events and tracker.night is not None:
+            self.store.save_night(tracker.summary(self.clock.now()))
+        onset = update.states.get("sleep_onset")
+        if self.listener is not None and onset is not None and onset != self._onsets.get(bed_id):
+            self._onsets[bed_id] = onset
+            self.listener.on_bed_asleep(bed_id)
+        kinds = self.kinds[bed_id]
+        for key, value in update.states.items():
+            kind = kinds.get(key, "count")
+            topic = discovery.state_topic(self.settings.mqtt, bed_id, key)
+            # counts_reset_at is set by restore, which runs before any update is applied.
+            self.outbox.state(topic, discovery.encode_state(value, kind, tracker.counts_reset_at))
+
+    def _close(self, bed_id: str, night: str, update: Update) -> None:
+        """Store a night that just closed and ask for its chart."""
+        closed = update.closed_night
+        if closed is None:
+            return
+        self.store.save_night(closed)
+        self.store.forget_levels(bed_id, night)  # only a running night needs them
+        if update.final_events is not None:
+            # Live labels were provisional: the stored night ends with the final ones.
+            self.store.relabel_night(bed_id, closed.night, update.final_events)
+        log.info(
+            "night %s for bed %s closed: %d movements",
+            closed.night,
+            bed_id,
+            closed.total_movements,
+        )
+        self.want_chart(bed_id, closed)
+
+    def publish_states(self) -> None:
+        """Queue every bed's current states (a new connection, Home Assistant's birth)."""
+        now = self.clock.now()
+        for bed_id, tracker in self.trackers.items():
+            self.apply(bed_id, Update(states=tracker.states(now)))
+
+    # -- checkpoints and storage faults --------------------------------------------------
+
+    def persist_progress(self) -> None:
+        """Store every bed's cursors and counters (a small transaction per bed)."""
+        for bed_id, tracker in self.trackers.items():
+            self.store.checkpoint(bed_id, tracker.cursors(), tracker.diagnostics())
+
+    def checkpoint(self) -> None:
+        """Store progress and publish the per-bed counters that changed."""
+        self.persist_progress()
+        for bed_id, tracker in self.trackers.items():
+            diagnostics = tracker.diagnostics()
+            if diagnostics != self._last_diagnostics.get(bed_id):
+                self._last_diagnostics[bed_id] = diagnostics
+                self.apply(bed_id, Update(states=dict(diagnostics)))
+
+    def check_storage(self, health: Health) -> None:
+        """Retry buffered writes; notice a database deleted or replaced under us."""
+        store = self.store
+        lost = store.check_file() if store.problem is None else None
+        if lost is not None:
+            log.error(
+                "%s: storing again in a new file from now on, with tonight's data so far "
+                "from memory; earlier nights are lost. `sleepenv healthcheck` reports this "
+                "until sleepenv restarts.",
+                lost,
+            )
+            health.incident = lost
+            store.reopen()
+            self._store_from_memory()
+        store.retry()
+        health.storage_problem = (
+            None
+            if store.problem is None
+            else f"{store.problem} ({store.buffered} writes kept in memory until it works again)"
+        )
+
+    def _store_from_memory(self) -> None:
+        """Write what the trackers hold of the running night into a fresh database."""
+        now = self.clock.now()
+        for bed_id, tracker in self.trackers.items():
+            if tracker.night is None:
+                continue
+            night = tracker.night.isoformat()
+            for event in tracker.tonight:
+                self.store.add_event(bed_id, night, event)
+            if tracker.levels:
+                self.store.add_levels(bed_id, night, tracker.levels)
+            self.store.save_night(tracker.summary(now))
+            if tracker.last_night is not None:
+                self.store.save_night(tracker.last_night)
+
+    def summary(self) -> dict[str, Any]:
+        """Current per-bed summaries (for the demo and logs)."""
+        now = self.clock.now()
+        return {b: t.summary(now) for b, t in self.trackers.items()}
+
+
+def build(
+    settings: Settings,
+    zones: dict[str, tzinfo],
+    store: NightStore,
+    outbox: StateSink,
+    clock: Clock,
+    listener: BedListener | None = None,
+    on_event: EventHook | None = None,
+    classify: ClassifyConfig | None = None,
+) -> BedRunner:
+    """The pipeline (one tracker per bed) and its runner, as the service and `analyze` use."""
+    pipeline = Pipeline(settings, zones, classify=classify)
+    return BedRunner(settings, pipeline, store, outbox, clock, listener, on_event)
