@@ -21,7 +21,7 @@ Publisher with 1 to 64 publishes in flight; events/s and CPU µs of the event lo
 thread per event.
 
 Trees take turns (base, this, base, this, ...). Compare within one run: the machine is
-shared and noisy (DESIGN.md). `--in-flight` runs this tree once per window size;
+shared and noisy. `--in-flight` runs this tree once per window size;
 `--broker-nodelay` turns on Mosquitto's `set_tcp_nodelay` (off by default), without
 which the broker's own delayed segments dominate the latency.
 Writes JSON plus a short markdown table next to it.

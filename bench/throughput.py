@@ -2,7 +2,7 @@
 
 Run: python bench/throughput.py [--hours 8] [--out bench/results/throughput.json]
 Writes JSON plus a short markdown table next to it. Numbers are for this machine and
-run only; compare ratios within one run (DESIGN.md), not across machines.
+run only; compare ratios within one run, not across machines.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The harness against a real Home Assistant: device discovery, states, events, statistics.
 
 Independent of sleepenv's own code: the discovery message is written by hand here (as
-DOMAIN.md §4 describes it), so these tests prove what Home Assistant does with such a
+docs/home-assistant.md describes it), so these tests prove what Home Assistant does with such a
 message, and that the harness can observe it. Tests run in file order and share one
 Home Assistant per module; the statistics test comes last so that its unavoidable wait
 for the recorder's 5-minute compile overlaps the others.

@@ -102,7 +102,7 @@ def test_every_knob_stays_in_its_range_and_spans_it(profile: str) -> None:
 
 
 def test_randomised_ranges_are_wider_than_real_beds() -> None:
-    """DOMAIN.md "What real beds add": the ordinary profiles cover those ranges and more."""
+    """Real beds (docs/sleep-science.md): the ordinary profiles cover those ranges and more."""
     clean = PROFILES["clean"]
     known = {
         "heart_bpm": (45.0, 80.0),

@@ -114,7 +114,7 @@ class NightSettings(StrictModel):
 
 
 class DetectionSettings(StrictModel):
-    """Movement detector tuning; the defaults follow DOMAIN.md §3."""
+    """Movement detector tuning; the defaults follow docs/sleep-science.md."""
 
     on_factor: float = Field(5.0, gt=1, le=50, description="Event on: baseline + this × noise.")
     off_factor: float = Field(2.0, gt=0, le=50, description="Event off: baseline + this × noise.")
@@ -130,7 +130,7 @@ class DetectionSettings(StrictModel):
 
 
 class ClassificationSettings(StrictModel):
-    """How movements are classified; the defaults follow DOMAIN.md §2."""
+    """How movements are classified; the defaults follow docs/sleep-science.md."""
 
     plm_profile: Literal["wasm", "aasm"] = Field(
         "wasm",

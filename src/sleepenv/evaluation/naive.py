@@ -1,12 +1,12 @@
 """A deliberately naive detector: the floor that sleepenv's own detection must beat.
 
 The simplest thing that could work on 10 Hz envelope frames, with textbook numbers only
-(DOMAIN.md §3) and nothing tuned on the simulator:
+(docs/sleep-science.md) and nothing tuned on the simulator:
 
 - baseline = median of the last 60 s of quiet samples; noise = MAD × 1.4826 (≥ 1e-3);
 - an event starts above baseline + 5 × noise and ends after 0.5 s below baseline +
   2 × noise; it counts when at least 0.2 s of it was above baseline + 5 × noise (the
-  scoring rule's minimum, DOMAIN.md §3; shorter is a glitch); a gap > 1 s in the
+  scoring rule's minimum; shorter is a glitch); a gap > 1 s in the
   samples closes an open event as truncated;
 - class from the width at half peak: < 0.5 s twitch, ≤ 10 s limb movement, ≤ 45 s
   rollover, longer a bout;

@@ -59,7 +59,7 @@ def make_client(
     queue_type: type[asyncio.Queue[aiomqtt.Message]] | None = None,
     is_persistent: bool = False,
 ) -> aiomqtt.Client:
-    """A client with a retained `offline` last will and TCP_NODELAY (see DESIGN.md).
+    """A client with a retained `offline` last will and TCP_NODELAY (docs/performance.md).
 
     `client_id` replaces `mqtt.client_id`; `queue_type` bounds the receive queue (see
     `intake.bounded_queue_type`). `is_persistent` asks for a persistent session (the

@@ -27,7 +27,7 @@ from sleepenv.sim.truth import PARTNER, TruthEvent
 MIN = 60.0
 # Still time after sleep onset that no event may break (the 5-min onset rule, plus margin).
 STILL_SECONDS = 330.0
-# Hypnic jerks fall within this window around sleep onset (DOMAIN.md §3).
+# Hypnic jerks fall within this window around sleep onset (docs/sleep-science.md).
 JERK_WINDOW = (-600.0, 900.0)
 # (onset relative to the series start, duration, amplitude) of each PLM of a series.
 Series = list[tuple[float, float, float]]

@@ -1,6 +1,6 @@
 """What an Aqara DJT11LM vibration sensor on the bed would report for a night.
 
-Hardware limits (DOMAIN.md §3): at most one `vibration` report per 60 s, `strength` is
+Hardware limits (docs/sleep-science.md): at most one `vibration` report per 60 s, `strength` is
 the maximum over the last 300 s, and angle updates (tilt, periodic attribute reports)
 keep coming during the vibration lockout. Movements weaker than ZIGBEE_MIN_REL baseline
 units are not sensed at all, so most twitches are missed: counts are lower bounds.

@@ -17,7 +17,7 @@ WORDING = "Informational only, not a diagnosis: this pattern is worth discussing
 
 @dataclass(frozen=True, slots=True)
 class AdvisoryConfig:
-    """Thresholds of the patterns (defaults from DOMAIN.md §2)."""
+    """Thresholds of the patterns (defaults: docs/sleep-science.md)."""
 
     nights: int = 7  # look at the last this many nights
     min_nights: int = 4  # ... and say nothing with fewer than this many

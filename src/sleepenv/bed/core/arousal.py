@@ -1,6 +1,6 @@
 """Hypnic jerks that wake the sleeper (pure).
 
-A hypnic jerk is "often followed by a brief awakening" (DOMAIN.md §2); the articles'
+A hypnic jerk is often followed by a brief awakening (docs/sleep-science.md); the
 reason for a doctor's look is frequent jerks that disrupt sleep, not jerks as such. A bed
 sensor cannot see an awakening directly, so this reads it from movement: the sleeper had
 settled (no wake-like movement for a while), the jerk came, and a wake-like movement

@@ -12,7 +12,7 @@ EPS = 1e-6
 
 @dataclass(frozen=True, slots=True)
 class DetectorConfig:
-    """Thresholds and class boundaries of the envelope detector (defaults: DOMAIN.md §2–3)."""
+    """Thresholds and class boundaries of the envelope detector (docs/sleep-science.md)."""
 
     baseline_window_seconds: float = 60.0  # trailing window for baseline and noise
     on_factor: float = 5.0  # event on: envelope > baseline + on_factor*noise

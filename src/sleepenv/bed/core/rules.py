@@ -13,7 +13,7 @@ REFINABLE = (MovementClass.TWITCH, MovementClass.LIMB_MOVEMENT)
 
 @dataclass(frozen=True, slots=True)
 class ClassifyConfig:
-    """Scoring rules (DOMAIN.md §2–3); `plm_profile` "wasm" (10–90 s) or "aasm" (5–90 s)."""
+    """Scoring rules (docs/sleep-science.md); `plm_profile` "wasm" (10–90 s) or "aasm" (5–90 s)."""
 
     plm_profile: str = "wasm"
     plm_min_members: int = 4
@@ -28,7 +28,7 @@ class ClassifyConfig:
     jerk_isolation_seconds: float = 5.0  # no other movement this close before a jerk
     onset_window: tuple[float, float] = (-600.0, 900.0)  # around estimated sleep onset
     # A strong movement makes the mattress ring for a second or more; a strong "event"
-    # this short did not ring: a sensor glitch (DOMAIN.md §3), dropped.
+    # this short did not ring: a sensor glitch, dropped.
     glitch_max_seconds: float = 0.25
     side_ratio: float = 1.5  # "clearly larger energy" on one side of a two-sensor bed
     same_movement_seconds: float = 1.0  # two sensors' events this close are one movement

@@ -2,7 +2,7 @@
 
 Movement-based sleep estimation (actigraphy, bed sensors) sees stillness, not sleep:
 the onset is the start of the first long still stretch after getting into bed that is
-confirmed by mostly-still minutes after it (DOMAIN.md §3). It runs early on people who
+confirmed by mostly-still minutes after it (docs/sleep-science.md). It runs early on people who
 lie still awake, which is why the hypnic-jerk window around it is wide.
 """
 
