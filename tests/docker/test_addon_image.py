@@ -83,8 +83,6 @@ async def test_addon_container_starts_from_options_and_stops_cleanly(
                 await asyncio.sleep(1)
             else:
                 pytest.fail(f"add-on container never healthy: {out}")
-            # Settle first: see tests/docker/test_image.py (a start-up race in app.py).
-            await asyncio.sleep(2)
             code, out = await _podman("stop", "-t", "10", name)
             assert code == 0, out
             await watcher.wait_for(lambda: watcher.text(STATUS) == "offline")

@@ -186,10 +186,8 @@ def test_container_publishes_and_stops_cleanly(
                 pytest.fail(f"never healthy: {health.stdout}{health.stderr}\n{logs.stderr}")
             time.sleep(1)
 
-        # Let start-up settle: a SIGTERM within ~1 s of connecting can hang the service or
-        # leave `online` retained (a race in app.Service.run, reported to its authors).
-        time.sleep(2)
-        # Beyond the service's 5 s promise podman would SIGKILL (exit 137).
+        # Stopped as soon as it is healthy; beyond the service's 5 s promise podman would
+        # SIGKILL (exit 137).
         _run("podman", "stop", "-t", "10", name, timeout=60)
         state = json.loads(_run("podman", "inspect", name).stdout)[0]["State"]
         logs = _run("podman", "logs", name, check=False)
