@@ -27,6 +27,7 @@ import math
 from collections import deque
 
 from sleepenv.bed.core.breathing import RestBins, median
+from sleepenv.bed.core.data_start import DataStart
 from sleepenv.bed.core.detector_config import EPS, DetectorConfig, classify_by_duration
 from sleepenv.bed.core.detector_events import (
     POSTURE_SETTLE_SECONDS,
@@ -35,6 +36,7 @@ from sleepenv.bed.core.detector_events import (
     Vector,
     active_seconds,
     angle_between_degrees,
+    backtracked_onset,
     event_strength,
     movement_event,
     valid_gravity,
@@ -81,17 +83,13 @@ class EnvelopeDetector:
         self._ring_amplitude = 0.0
         self.glitches = 0
         self._rest = RestBins()  # breathing evidence
-        # The start of the data (or of the data after a gap), and its last few seconds
-        # of samples while a movement at the start may still show itself.
-        self._data_start: float | None = None
-        self._settling = True
+        self._start = DataStart(config)
         # The last few frames (an onset moves back over their samples) and the sample
         # before the current one (an onset's foot).
         self._frames: deque[EnvelopeFrame] = deque(maxlen=4)
         self._last_x = 0.0
         self._last_offset = -math.inf
         self._has_moved = False  # a movement was found since the data (re)started
-        self._settle: deque[tuple[float, float]] = deque()
 
     @property
     def is_moving(self) -> bool:
@@ -128,14 +126,13 @@ class EnvelopeDetector:
             self._energies.clear()
             self._rest.drop_open_bin()
             self._frames.clear()
-            self._data_start, self._settling, self._settle = start, True, deque()
+            self._start.restart(start)
             self._has_moved = False
         else:
             self._settle_posture(frame, out)
-        if self._data_start is None:
-            self._data_start = start
+        self._start.note(start)
         self._th.refresh()
-        if self._settling:
+        if self._start.is_settling:
             self._check_start(start, 1.0 / frame.hz, out)
         self._scan(frame, first, out)
         self._next_t = frame.end
@@ -319,8 +316,7 @@ class EnvelopeDetector:
         values = frame.rms[first:]  # all finite: `_scan` calls this only then
         t0 = frame.t + first / frame.hz
         self._rest.add(values, t0, frame.hz, frame.end)
-        if self._settling:
-            self._settle += ((t0 + i / frame.hz, x) for i, x in enumerate(values))
+        self._start.add_rest(values, t0, frame.hz)
 
     def _continue_event(
         self,
@@ -352,22 +348,9 @@ class EnvelopeDetector:
             self._th.quiet.append((x, dt))
 
     def _backtrack(self, event: OpenEvent) -> None:
-        """Move the onset back over the samples just before it that were above the
-        off-threshold (the movement's foot), never into the previous movement."""
+        """Move the onset back over its foot, never into the previous movement."""
         earliest = max(event.onset - self._config.backtrack_seconds, self._last_offset)
-        onset = event.onset
-        for frame in reversed(self._frames):
-            hz = frame.hz
-            for i in range(len(frame.rms) - 1, -1, -1):
-                t = frame.t + i / hz
-                if t >= onset - EPS:
-                    continue
-                x = frame.rms[i]
-                if t < earliest - EPS or not x > self._th.off_threshold or onset - t > 1.5 / hz:
-                    event.onset = onset
-                    return
-                onset = t
-        event.onset = onset
+        event.onset = backtracked_onset(event.onset, self._frames, earliest, self._th.off_threshold)
 
     def _maybe_confirm(self, event: OpenEvent, out: list[DetectorOutput]) -> None:
         """Confirm the open event once it has lasted min_event_seconds."""
@@ -437,37 +420,25 @@ class EnvelopeDetector:
 
     def _check_start(self, start: float, dt: float, out: list[DetectorOutput]) -> None:
         """Turn the stretch since the data began into a movement once the level falls far
-        below what the baseline learned from it (see settle_seconds)."""
+        below what the baseline learned from it (see data_start.py)."""
         cfg = self._config
-        began = self._data_start
-        if began is None or start - began >= cfg.settle_seconds:
-            self._settling = False
-            self._settle.clear()
+        th = self._th
+        has_moved = self._open is not None or self._closed is not None or self._has_moved
+        fall = self._start.fall(
+            start, is_warm=th.is_warm, has_moved=has_moved, baseline=th.baseline
+        )
+        if fall is None:
             return
-        if not self._th.is_warm:
-            return
-        recent = self._settle
-        while recent and recent[0][0] < start - cfg.settle_drop_seconds:
-            recent.popleft()
-        if self._open is not None or self._closed is not None or self._has_moved:
-            # A movement already found since the start: the baseline was not the movement's.
-            self._settling = False
-            return
-        if not recent:
-            return
-        if recent[-1][0] - recent[0][0] < cfg.settle_drop_seconds - 0.5:
-            return
-        if median([x for _, x in recent]) >= cfg.settle_drop_ratio * self._th.baseline:
-            return
+        began, recent = fall
         fell_at = recent[0][0]
         rest = median([x for _, x in recent])
         if fell_at - began >= 1.0:  # else the level was already low: only re-learn it
             closed = ClosedEvent(
                 onset=began,
                 offset=fell_at,
-                peak=self._th.baseline,
+                peak=th.baseline,
                 is_large=True,
-                strength=(self._th.baseline - rest) / max(rest, cfg.noise_floor),
+                strength=(th.baseline - rest) / max(rest, cfg.noise_floor),
                 active=fell_at - began,
             )
             self._finish_closed(out)
@@ -475,9 +446,7 @@ class EnvelopeDetector:
             out.append(self._event(closed, has_posture_change=False, is_truncated=True))
             self._last_offset = fell_at
         # Start the baseline again from the level after the fall.
-        self._th.restart([x for _, x in recent], dt)
-        self._settling = False
-        self._settle = deque()
+        th.restart([x for _, x in recent], dt)
 
     def _active(self, event: OpenEvent) -> float:
         """The movement's width at active_fraction of its height above rest."""

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sleepenv.bed.core.detector_config import DetectorConfig, classify_by_duration
-from sleepenv.bed.core.model import MovementEvent, SourceKind
+from sleepenv.bed.core.detector_config import EPS, DetectorConfig, classify_by_duration
+from sleepenv.bed.core.model import EnvelopeFrame, MovementEvent, SourceKind
 
 Vector = tuple[float, float, float]
 
@@ -50,6 +51,24 @@ def active_seconds(samples: list[tuple[float, float]], level: float, dt: float) 
         t1, x1 = samples[last + 1]
         fall = t_last + dt / 2 + (x_last - level) / (x_last - x1) * (t1 - t_last)
     return max(fall - rise, dt / 2)
+
+
+def backtracked_onset(
+    onset: float, frames: Sequence[EnvelopeFrame], earliest: float, off_threshold: float
+) -> float:
+    """The onset moved back over the samples just before it that were above the
+    off-threshold (the movement's foot), one sample apart and not before `earliest`."""
+    for frame in reversed(frames):
+        hz = frame.hz
+        for i in range(len(frame.rms) - 1, -1, -1):
+            t = frame.t + i / hz
+            if t >= onset - EPS:
+                continue
+            x = frame.rms[i]
+            if t < earliest - EPS or not x > off_threshold or onset - t > 1.5 / hz:
+                return onset
+            onset = t
+    return onset
 
 
 def event_strength(event: OpenEvent) -> float:
