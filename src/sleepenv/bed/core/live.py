@@ -43,7 +43,7 @@ from sleepenv.bed.core.sleep import SleepPeriod, Span
 
 HOUR = 3600.0
 # Settle once this many movements wait after the cut (settling costs their number).
-SETTLE_AFTER = 48
+SETTLE_AFTER = 24
 # Keep this much of the latest night unsettled: a movement of another sensor, or one
 # that ended late, may still arrive with an onset this far back.
 KEEP_SECONDS = 180.0
