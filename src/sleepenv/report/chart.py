@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Final
 
 from sleepenv.bed.core.model import MovementClass, NightSummary
+from sleepenv.insights.core.factors import Factor, FactorRules, NightFactors, exposed
 from sleepenv.report.night import LABELS, ROWS, ChartNight
 
 if TYPE_CHECKING:
@@ -205,10 +206,35 @@ def _legend(ax: Axes) -> None:
     )
 
 
-def trend_figure(nights: Sequence[NightSummary], bed_name: str) -> Figure:
-    """Per-class counts per night (oldest left), stacked, with the PLM index on top."""
+# The factors' marks under each night of the trend: a letter each, so they read without
+# colour (and on a phone).
+FACTOR_MARKS: tuple[tuple[Factor, str, str], ...] = (
+    (Factor.LATE_CAFFEINE, "C", "late caffeine"),
+    (Factor.LATE_EXERCISE, "E", "late exercise"),
+    (Factor.SCREENS, "S", "screens in the no-screen window"),
+    (Factor.WARM_ROOM, "W", "room at 19.5\u00a0°C or warmer"),
+    (Factor.OFF_SCHEDULE, "B", "bedtime 45 min or more off schedule"),
+)
+
+
+def factor_marks(factors: NightFactors | None) -> str:
+    """The letters of the factors a night had ("" when none or unknown)."""
+    if factors is None:
+        return ""
+    rules = FactorRules()
+    return "".join(m for f, m, _ in FACTOR_MARKS if exposed(f, factors, rules))
+
+
+def trend_figure(
+    nights: Sequence[NightSummary],
+    bed_name: str,
+    factors: Mapping[str, NightFactors] | None = None,
+) -> Figure:
+    """Per-class counts per night (oldest left), stacked, with the PLM index on top and,
+    when factors are known, each night's factors as letters under its date."""
     fig = _new_figure()
-    ax = fig.add_axes((0.08, 0.2, 0.9, 0.62))
+    low = 0.28 if factors else 0.2  # room for the factors' letters and their legend
+    ax = fig.add_axes((0.08, low, 0.9, 0.82 - low))
     ordered = sorted(nights, key=lambda n: n.night)
     xs = list(range(len(ordered)))
     bottom = [0] * len(ordered)
@@ -219,6 +245,11 @@ def trend_figure(nights: Sequence[NightSummary], bed_name: str) -> Figure:
         ax.bar(xs, values, bottom=bottom, color=COLOURS[cls], label=word, gid=MARKS_GID + cls.value)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     labels = [date.fromisoformat(n.night).strftime("%a\n%d %b") for n in ordered]
+    if factors:
+        labels = [
+            f"{x}\n{factor_marks(factors.get(n.night))}"
+            for x, n in zip(labels, ordered, strict=True)
+        ]
     ax.set_xticks(xs, labels, fontsize=FONT_PT)
     ax.set_xlim(-0.6, max(len(xs), 7) - 0.4)  # a few nights keep a bar's width
     ax.tick_params(labelsize=FONT_PT)
@@ -244,7 +275,8 @@ def trend_figure(nights: Sequence[NightSummary], bed_name: str) -> Figure:
         0.02,
         0.02,
         "Numbers above the bars: PLM index (PLM-like movements per hour asleep). It varies a"
-        " lot\nfrom night to night: look at many nights, not one. Not a diagnosis.",
+        " lot\nfrom night to night: look at many nights, not one. Not a diagnosis."
+        + (_marks_legend() if factors else ""),
         fontsize=FONT_PT,
         va="bottom",
         color="#333333",
@@ -264,6 +296,15 @@ def render_night(night: ChartNight) -> bytes:
     return png(night_figure(night))
 
 
-def render_trend(nights: Sequence[NightSummary], bed_name: str) -> bytes:
+def _marks_legend() -> str:
+    marks = ", ".join(f"{m} {words}" for _, m, words in FACTOR_MARKS)
+    return "\n" + "\n".join(textwrap.wrap(f"Under the dates: {marks}.", 100))
+
+
+def render_trend(
+    nights: Sequence[NightSummary],
+    bed_name: str,
+    factors: Mapping[str, NightFactors] | None = None,
+) -> bytes:
     """The trend chart of several nights as PNG bytes."""
-    return png(trend_figure(nights, bed_name))
+    return png(trend_figure(nights, bed_name, factors))
