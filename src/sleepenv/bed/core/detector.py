@@ -15,10 +15,11 @@ residuals) sets the threshold. An event started this way must stay above the sam
 local reference for min_event_seconds (it rose fast and stayed up), and ends below
 the higher of the slow off-threshold and that reference + off_factor x fast noise.
 
-This module holds the streaming state machine; its pieces live beside it:
+This module scans the stream (gaps, repeats, the per-sample tests); its pieces live
+beside it: movements.py (one movement from open to event, its base class),
 detector_config.py (settings and the class a movement gets), thresholds.py (baseline,
-noise scales, thresholds), detector_events.py (a movement being followed and the event
-it becomes), breathing.py (breathing evidence from quiet samples).
+noise scales, thresholds), detector_events.py (a movement's records and measures),
+data_start.py (data that began mid-movement), breathing.py (evidence from quiet samples).
 """
 
 from __future__ import annotations
@@ -30,25 +31,17 @@ from sleepenv.bed.core.breathing import RestBins, median
 from sleepenv.bed.core.data_start import DataStart
 from sleepenv.bed.core.detector_config import EPS, DetectorConfig, classify_by_duration
 from sleepenv.bed.core.detector_events import (
-    POSTURE_SETTLE_SECONDS,
     ClosedEvent,
-    OpenEvent,
-    Vector,
-    active_seconds,
     angle_between_degrees,
-    backtracked_onset,
-    event_strength,
-    movement_event,
     valid_gravity,
 )
 from sleepenv.bed.core.model import (
     DetectorOutput,
     Dropout,
     EnvelopeFrame,
-    MovementEvent,
     MovementStarted,
 )
-from sleepenv.bed.core.thresholds import Thresholds
+from sleepenv.bed.core.movements import MovementFollower
 
 # The detector's settings and its pure pieces, importable from here as before.
 __all__ = [
@@ -61,40 +54,21 @@ __all__ = [
 _DEFAULT_CONFIG = DetectorConfig()
 
 
-class EnvelopeDetector:
+class EnvelopeDetector(MovementFollower):
     """Streaming movement detector for one envelope sensor: frames in, outputs out."""
 
     def __init__(
         self, config: DetectorConfig = _DEFAULT_CONFIG, sensor: str = "", side: str = "both"
     ) -> None:
-        self._config = config
-        self._sensor = sensor
-        self._side = side
-        self._th = Thresholds(config)
+        super().__init__(config, sensor, side)
         # Fast test: recent samples (the local reference) and their rises' energies.
         self._recent: deque[float] = deque()
         self._energies: deque[float] = deque(maxlen=max(1, config.energy_samples))
         self._next_t: float | None = None  # end of the last sample seen
         self._last_at: float | None = None
-        self._open: OpenEvent | None = None
-        self._closed: ClosedEvent | None = None
-        self._last_gravity: Vector | None = None
-        self._ring_until = -math.inf
-        self._ring_amplitude = 0.0
-        self.glitches = 0
         self._rest = RestBins()  # breathing evidence
         self._start = DataStart(config)
-        # The last few frames (an onset moves back over their samples) and the sample
-        # before the current one (an onset's foot).
-        self._frames: deque[EnvelopeFrame] = deque(maxlen=4)
-        self._last_x = 0.0
-        self._last_offset = -math.inf
-        self._has_moved = False  # a movement was found since the data (re)started
-
-    @property
-    def is_moving(self) -> bool:
-        """True while a confirmed movement is under way."""
-        return self._open is not None and self._open.is_confirmed
+        self._last_x = 0.0  # the sample before the current one (an onset's foot)
 
     @property
     def level(self) -> float | None:
@@ -282,34 +256,6 @@ class EnvelopeDetector:
         if is_rest and all_finite and self._open is None and first < n:
             self._add_rest(frame, first)
 
-    def _open_event(
-        self,
-        t: float,
-        dt: float,
-        x: float,
-        residual: float,
-        peak: float,
-        fast_off: float,
-        prev: float,
-        out: list[DetectorOutput],
-    ) -> None:
-        """Start an event at the sample (t, x); `prev` is the sample before it (its foot)."""
-        event = OpenEvent(
-            onset=t,
-            last_above=t + dt,
-            peak=peak,
-            max_rms=x,
-            baseline=self._th.baseline,
-            noise=self._th.noise,
-            gravity_before=self._last_gravity,
-            fast_off=fast_off,
-            held=[(x, residual, dt)],
-            samples=[(t - dt, prev), (t, x)],
-            dt=dt,
-        )
-        self._open = event
-        self._maybe_confirm(event, out)
-
     def _add_rest(self, frame: EnvelopeFrame, first: int) -> None:
         """A frame without movement or ringing: its samples are breathing evidence (one-
         second bins) and, at the start of the data, the level a fall is judged by."""
@@ -317,106 +263,6 @@ class EnvelopeDetector:
         t0 = frame.t + first / frame.hz
         self._rest.add(values, t0, frame.hz, frame.end)
         self._start.add_rest(values, t0, frame.hz)
-
-    def _continue_event(
-        self,
-        event: OpenEvent,
-        t: float,
-        dt: float,
-        x: float,
-        residual: float,
-        peak: float,
-        out: list[DetectorOutput],
-    ) -> None:
-        """Extend, confirm or close the open event with one more sample."""
-        cfg = self._config
-        event.samples.append((t, x))
-        if x > self._th.off_threshold and x > event.fast_off:
-            event.last_above = t + dt
-            event.peak = max(event.peak, peak)
-            event.max_rms = max(event.max_rms, x)
-            self._maybe_confirm(event, out)
-        elif t + dt - event.last_above >= cfg.off_hold_seconds - EPS:
-            self._close(event, out)
-            self._th.add_quiet(x, residual, dt)
-            return
-        if not event.is_confirmed:
-            event.held.append((x, residual, dt))
-        elif t - event.onset > cfg.baseline_window_seconds:
-            # A lasting step in the background level (a fan, a partner lying down) would
-            # otherwise hold one event open forever: let the baseline follow it.
-            self._th.quiet.append((x, dt))
-
-    def _backtrack(self, event: OpenEvent) -> None:
-        """Move the onset back over its foot, never into the previous movement."""
-        earliest = max(event.onset - self._config.backtrack_seconds, self._last_offset)
-        event.onset = backtracked_onset(event.onset, self._frames, earliest, self._th.off_threshold)
-
-    def _maybe_confirm(self, event: OpenEvent, out: list[DetectorOutput]) -> None:
-        """Confirm the open event once it has lasted min_event_seconds."""
-        if event.is_confirmed:
-            return
-        if event.last_above - event.onset < self._config.min_event_seconds - EPS:
-            return
-        event.is_confirmed = True
-        self._backtrack(event)
-        self._has_moved = True
-        event.held = []
-        self._finish_closed(out)  # keep outputs in time order
-        out.append(MovementStarted(at=event.onset, sensor=self._sensor))
-
-    def _close(self, event: OpenEvent, out: list[DetectorOutput]) -> None:
-        """End the open event after its off-hold: a glitch, or an event to emit."""
-        self._open = None
-        if not event.is_confirmed:
-            self.glitches += 1
-            for value, residual, seconds in event.held:
-                self._th.add_quiet(value, residual, seconds)
-            return
-        cfg = self._config
-        self._last_offset = event.last_above
-        if cfg.ringing_guard_seconds > 0:
-            self._ring_until = event.last_above + cfg.ringing_guard_seconds
-            self._ring_amplitude = cfg.ringing_fraction * (event.max_rms - event.baseline)
-        is_large = event.max_rms > event.baseline + cfg.large_peak_factor * event.noise
-        closed = ClosedEvent(
-            onset=event.onset,
-            offset=event.last_above,
-            peak=event.peak,
-            is_large=is_large,
-            strength=event_strength(event),
-            active=self._active(event),
-            gravity_before=event.gravity_before,
-        )
-        if event.gravity_before is None:
-            out.append(self._event(closed, has_posture_change=False))  # no gravity to wait for
-        else:
-            self._closed = closed
-
-    def _close_truncated(self, offset: float, out: list[DetectorOutput]) -> None:
-        """Close the open event at `offset` because the data stops there."""
-        event = self._open
-        if event is None:
-            return
-        self._open = None
-        if not (
-            offset > event.onset and offset - event.onset >= self._config.min_event_seconds - EPS
-        ):
-            self.glitches += 1
-            return
-        if not event.is_confirmed:
-            out.append(MovementStarted(at=event.onset, sensor=self._sensor))
-        cfg = self._config
-        is_large = event.max_rms > event.baseline + cfg.large_peak_factor * event.noise
-        closed = ClosedEvent(
-            onset=event.onset,
-            offset=offset,
-            peak=event.peak,
-            is_large=is_large,
-            strength=event_strength(event),
-            active=min(self._active(event), offset - event.onset),
-        )
-        out.append(self._event(closed, has_posture_change=False, is_truncated=True))
 
     def _check_start(self, start: float, dt: float, out: list[DetectorOutput]) -> None:
         """Turn the stretch since the data began into a movement once the level falls far
@@ -448,49 +294,6 @@ class EnvelopeDetector:
         # Start the baseline again from the level after the fall.
         th.restart([x for _, x in recent], dt)
 
-    def _active(self, event: OpenEvent) -> float:
-        """The movement's width at active_fraction of its height above rest."""
-        level = event.baseline + self._config.active_fraction * (event.max_rms - event.baseline)
-        return active_seconds(event.samples, level, event.dt)
-
     def take_rhythm(self) -> float | None:
         """Breathing evidence of the quiet data since the last call (see rhythm_ratio)."""
         return self._rest.take(self._config.rhythm_min_bins)
-
-    def _settle_posture(self, frame: EnvelopeFrame, out: list[DetectorOutput]) -> None:
-        """Record gravity after a closed event; emit it once the sensor has settled."""
-        closed = self._closed
-        if closed is None or frame.t < closed.offset - EPS:
-            return
-        gravity = valid_gravity(frame.gravity)
-        if gravity is not None:
-            closed.gravity_after = gravity
-        if frame.t >= closed.offset + POSTURE_SETTLE_SECONDS - EPS:
-            self._finish_closed(out)
-
-    def _finish_closed(self, out: list[DetectorOutput]) -> None:
-        """Emit the closed event with the best gravity seen after it (if any)."""
-        closed = self._closed
-        if closed is None:
-            return
-        self._closed = None
-        has_posture_change = (
-            closed.gravity_before is not None
-            and closed.gravity_after is not None
-            and angle_between_degrees(closed.gravity_before, closed.gravity_after)
-            >= self._config.posture_change_degrees
-        )
-        out.append(self._event(closed, has_posture_change=has_posture_change))
-
-    def _event(
-        self, closed: ClosedEvent, *, has_posture_change: bool, is_truncated: bool = False
-    ) -> MovementEvent:
-        """Build the output event, classified by duration, posture and size."""
-        return movement_event(
-            closed,
-            self._config,
-            self._sensor,
-            self._side,
-            has_posture_change=has_posture_change,
-            is_truncated=is_truncated,
-        )
