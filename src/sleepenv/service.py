@@ -21,6 +21,7 @@ import platformdirs
 
 from sleepenv.bed import discovery
 from sleepenv.bed.core.model import MovementEvent, NightSummary
+from sleepenv.bed.core.states import UNSET, BedStates
 from sleepenv.bed.core.tracker import BedTracker, Update
 from sleepenv.bed.pipeline import Pipeline
 from sleepenv.bed.store import StorageError, Store
@@ -194,7 +195,7 @@ class Service:
         self._last_intake: dict[str, Any] | None = None
         self.store = Store(self.data_dir / "sleepenv.db")
         self.pipeline = Pipeline(settings, timezones(settings))
-        self.kinds = {b.id: discovery.entity_kinds(b) for b in settings.beds}
+        self.entities = {b.id: discovery.entities(b) for b in settings.beds}
         # States and events go out as soon as they exist, coalesced only while the link
         # is busy (see mqtt/publisher.py).
         self.publisher = Publisher()
@@ -312,18 +313,24 @@ class Service:
                     self.guidance.on_bed_movement(bed_id, event.onset)
         if update.events and tracker.night is not None:
             self.store.save_night(tracker.summary(self.clock.now()))
-        onset = update.states.get("sleep_onset")
-        if self.guidance is not None and onset is not None and onset != self._onsets.get(bed_id):
+        onset = update.states.sleep_onset
+        if (
+            self.guidance is not None
+            and onset is not None
+            and onset is not UNSET
+            and onset != self._onsets.get(bed_id)
+        ):
             self._onsets[bed_id] = onset
             self.guidance.on_bed_asleep(bed_id)
-        kinds = self.kinds[bed_id]
-        for key, value in update.states.items():
-            kind = kinds.get(key, "count")
-            topic = discovery.state_topic(self.settings.mqtt, bed_id, key)
-            # counts_reset_at is set by restore, which runs before any update is applied.
-            self.publisher.state(
-                topic, discovery.encode_state(value, kind, tracker.counts_reset_at)
-            )
+        # counts_reset_at is set by restore, which runs before any update is applied.
+        for topic, payload in discovery.state_messages(
+            self.settings.mqtt,
+            bed_id,
+            self.entities[bed_id],
+            update.states,
+            tracker.counts_reset_at,
+        ):
+            self.publisher.state(topic, payload)
 
     def _mark_all_dirty(self) -> None:
         now = self.clock.now()
@@ -764,7 +771,11 @@ class Service:
             diagnostics = tracker.diagnostics()
             if diagnostics != self._last_diagnostics.get(bed_id):
                 self._last_diagnostics[bed_id] = diagnostics
-                self._apply(bed_id, Update(states=dict(diagnostics)))
+                states = BedStates(
+                    frames_received=diagnostics["frames_received"],
+                    messages_rejected=diagnostics["messages_rejected"],
+                )
+                self._apply(bed_id, Update(states=states))
 
     def summary(self) -> dict[str, Any]:
         """Current per-bed summaries (for the demo and logs)."""

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from pathlib import Path
-from typing import Any
-
-import pytest
+from typing import Any, cast
 
 from sleepenv import __version__
-from sleepenv.bed import discovery
-from sleepenv.bed import entities as bed_entities
+from sleepenv.bed import discovery, labels
 from sleepenv.bed.core.advisory import advise
 from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
+from sleepenv.bed.core.states import UNSET, BedStates
+from sleepenv.bed.core.tracker import BedTracker
+from sleepenv.bed.entities import SERVICE_ENTITIES, BedEntity
 from sleepenv.config.settings import Settings
-from sleepenv.mqtt import ha_labels
+from tests.bed.core.test_tracker import T0, feed, tracker
+from tests.helpers.frames import Burst, frames
 
 
 def settings(**bed: object) -> Settings:
@@ -152,14 +154,6 @@ def test_two_sensors_same_side_get_distinct_keys() -> None:
     assert {"sensor_both1_online", "sensor_both2_online"} <= set(cmps)
 
 
-def test_state_encoding() -> None:
-    assert discovery.encode_state(True, "binary") == b"ON"
-    assert discovery.encode_state(False, "binary") == b"OFF"
-    assert discovery.encode_state(None, "timestamp") == b"None"
-    assert discovery.encode_state(0.0, "timestamp") == b"1970-01-01T00:00:00+00:00"
-    assert discovery.encode_state(7, "count") == b"7"
-
-
 def test_per_class_counts_are_totals_with_the_night_start_as_last_reset() -> None:
     """Relabelling can lower a per-class count: `total` + `last_reset` makes Home Assistant
     book that as a correction (a fall of a `total_increasing` sensor reads as a reset)."""
@@ -173,11 +167,13 @@ def test_per_class_counts_are_totals_with_the_night_start_as_last_reset() -> Non
     for key in ("hypnic_jerks_tonight", "plm_tonight"):
         assert cmps[key]["state_class"] == "total"
     assert "last_reset_value_template" not in cmps["movements_tonight"]
-    doc = json.loads(discovery.encode_state(3, bed_entities.NIGHTLY_COUNT, 0.0))
+    published = dict(
+        discovery.state_messages(
+            s.mqtt, "main", discovery.entities(s.beds[0]), BedStates(twitches_tonight=3), 0.0
+        )
+    )
+    doc = json.loads(published["sleepenv/main/twitches_tonight"])
     assert doc == {"count": 3, "last_reset": "1970-01-01T00:00:00+00:00"}
-    assert json.loads(discovery.encode_state(None, bed_entities.NIGHTLY_COUNT, 60.0))["count"] == 0
-    with pytest.raises(ValueError, match="reset"):
-        discovery.encode_state(3, bed_entities.NIGHTLY_COUNT)
 
 
 def test_event_payload_carries_class_and_details() -> None:
@@ -240,5 +236,87 @@ def test_each_advisory_pattern_has_a_short_name() -> None:
     patterns = advise(nights).patterns
     assert len(patterns) == 3  # every pattern the advisory knows
     for sentence in patterns:
-        words = [word for word, _ in ha_labels.PATTERN_NAMES if word in sentence]
+        words = [word for word, _ in labels.PATTERN_NAMES if word in sentence]
         assert len(words) == 1, sentence
+
+
+class _Reads:
+    """Stands in for BedStates and notes which fields an entity's state reads."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        self.names.append(name)
+        return {} if name == "sensors_online" else None
+
+
+def fields_read(entity: BedEntity) -> list[str]:
+    """The fields of BedStates the entity's state reads."""
+    assert entity.state is not None
+    reads = _Reads()
+    entity.state.read(cast(BedStates, reads))
+    return reads.names
+
+
+def test_every_state_is_published_by_exactly_one_entity() -> None:
+    """The table is the whole contract: no field without its entity (a state no entity
+    reads), no entity with a state that reads none or several."""
+    table = discovery.entities(settings().beds[0])  # one sensor that reports its status
+    readers: dict[str, list[str]] = {f.name: [] for f in fields(BedStates)}
+    for entity in table:
+        if entity.state is None:  # the event, the chart and the service-wide counters
+            assert entity.platform in ("event", "image") or entity in SERVICE_ENTITIES
+            continue
+        (name,) = fields_read(entity)
+        readers[name].append(entity.key)
+    assert {name: len(keys) for name, keys in readers.items()} == dict.fromkeys(readers, 1)
+    topics = [e.topic_key for e in table if e.topic_key is not None]
+    assert len(topics) == len(set(topics))
+
+
+def test_each_sensor_entity_reads_its_own_sensor() -> None:
+    s = settings(
+        sensors=[
+            {"kind": "envelope", "topic": "a", "status_topic": "a/s"},
+            {"kind": "envelope", "topic": "b", "status_topic": "b/s"},
+        ]
+    )
+    states = BedStates(sensors_online={"both2": False})
+    published = discovery.state_messages(
+        s.mqtt, "main", discovery.entities(s.beds[0]), states, None
+    )
+    assert published == [("sleepenv/main/sensor_both2_online", b"OFF")]
+
+
+def _published(bed: BedTracker, now: float) -> dict[str, str]:
+    s = settings()
+    table = discovery.entities(s.beds[0])
+    states = bed.states(now)
+    pairs = discovery.state_messages(s.mqtt, "main", table, states, bed.counts_reset_at)
+    return {topic: payload.decode() for topic, payload in pairs}
+
+
+def test_states_are_published_as_they_were() -> None:
+    """Every topic and payload of a night with a PLM series, and after it closed, as the
+    service published them before the states had a type."""
+    bed = tracker()
+    bed.on_sensor_status("both", is_online=True)
+    lying_down = Burst(T0 + 30, 2.0, 2.0)
+    series = tuple(Burst(T0 + 32 + 360 + 25 * i, 1.5, 2.0) for i in range(4))
+    feed(bed, list(frames(T0, 800, (lying_down, *series))))
+    expected = pinned("states")
+    assert _published(bed, T0 + 800) == expected["tonight"]
+    bed.tick(T0 + 14 * 3600)
+    assert _published(bed, T0 + 14 * 3600) == expected["last_night"]
+
+
+def test_an_update_publishes_only_what_it_changed() -> None:
+    s = settings()
+    table = discovery.entities(s.beds[0])
+    bed = tracker()
+    update = bed.on_sensor_status("both", is_online=False)
+    assert update.states.movements_tonight is UNSET
+    assert discovery.state_messages(s.mqtt, "main", table, update.states, 0.0) == [
+        ("sleepenv/main/sensor_both_online", b"OFF")
+    ]

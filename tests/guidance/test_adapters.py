@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import fields
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from aiohttp import web
@@ -22,7 +23,17 @@ from hypothesis import strategies as st
 from sleepenv import __version__
 from sleepenv.config.settings import MqttSettings
 from sleepenv.guidance import discovery as gd
-from sleepenv.guidance.core.actions import DeviceState, MediaOff, Notify, SetClimate, SetLight
+from sleepenv.guidance.core.actions import (
+    DeviceState,
+    MediaOff,
+    Notify,
+    Reminder,
+    SetClimate,
+    SetLight,
+)
+from sleepenv.guidance.core.guidance import Guidance
+from sleepenv.guidance.core.states import GuidanceStates
+from sleepenv.guidance.core.timeline import Phase
 from sleepenv.guidance.devices import zigbee2mqtt as z
 from sleepenv.guidance.devices.homeassistant import (
     SUPERVISOR_API,
@@ -38,6 +49,7 @@ from sleepenv.guidance.settings import (
     HomeAssistantApiSettings,
     example_guidance,
 )
+from tests.guidance.core.guidance_helpers import DEVICES, at, config
 
 LIGHT = DeviceSettings(id="l", role="light", topic="zigbee2mqtt/Bedroom lights")
 TRV = DeviceSettings(
@@ -63,7 +75,7 @@ def test_z2m_trv_plug_and_reminder() -> None:
     _, trv = z.encode(SetClimate("t", 18.0), TRV) or ("", b"")
     assert json.loads(trv) == {"occupied_heating_setpoint": 18.0}
     assert z.encode(MediaOff("p"), PLUG) == ("zigbee2mqtt/TV plug/set", b'{"state": "OFF"}')
-    assert z.encode(Notify("x", "t", "m"), PLUG) is None
+    assert z.encode(Notify("x", Reminder.NO_SCREEN, "t", "m"), PLUG) is None
     assert z.get_request(LIGHT) == ("zigbee2mqtt/Bedroom lights/get", b'{"state": ""}')
     assert z.get_request(TRV) == ("zigbee2mqtt/TRV/get", b'{"occupied_heating_setpoint": ""}')
     assert z.get_request(SENSOR) is None
@@ -126,7 +138,8 @@ def test_ha_service_calls() -> None:
     phone = DeviceSettings(
         id="n", role="notify", backend="homeassistant", entity_id="notify.mobile_app_phone"
     )
-    note = service_call(Notify("n", "No screens", "Time to put screens away."), phone)
+    reminder = Notify("n", Reminder.NO_SCREEN, "No screens", "Time to put screens away.")
+    note = service_call(reminder, phone)
     assert note is not None
     assert (note.domain, note.service) == ("notify", "mobile_app_phone")
 
@@ -357,8 +370,51 @@ def test_guidance_discovery_is_device_based_with_unique_ids() -> None:
     assert "Lights out" in cmps["phase"]["options"]
     assert cmps["screen_minutes_in_window"]["state_class"] == "total_increasing"
     assert payload["avty"] == [{"t": "sleepenv/status"}]
-    assert gd.encode("wind_down", True) == b"ON"
-    assert gd.encode("next_bedtime", 0.0) == b"1970-01-01T00:00:00+00:00"
+
+
+class _Reads:
+    """Stands in for GuidanceStates and notes which fields an entity's state reads."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __getattr__(self, name: str) -> object:
+        self.names.append(name)
+        return Phase.DAY if name == "phase" else None
+
+
+def test_every_state_is_published_by_exactly_one_entity() -> None:
+    readers: dict[str, list[str]] = {f.name: [] for f in fields(GuidanceStates)}
+    for entity in gd.ENTITIES:
+        if entity.state is None:  # buttons and the reminder event
+            assert entity.platform in ("button", "event")
+            continue
+        reads = _Reads()
+        entity.state.read(cast(GuidanceStates, reads))
+        (name,) = reads.names
+        readers[name].append(entity.key)
+    assert {name: len(keys) for name, keys in readers.items()} == dict.fromkeys(readers, 1)
+
+
+def test_states_are_published_as_they_were() -> None:
+    """A bedroom in the afternoon, in its no-screen window (room warm, a snooze noted),
+    and after lights-out, as the service published it before the states had a type."""
+    expected = pinned("states")
+    engine = Guidance("bedroom", config(), DEVICES)
+    published = {}
+    for label, now in (
+        ("afternoon", at(2026, 11, 20, 15)),
+        ("no_screen", at(2026, 11, 20, 22)),
+        ("night", at(2026, 11, 21, 1)),
+    ):
+        engine.tick(now)
+        if label == "no_screen":
+            engine.on_state("temp", DeviceState(temperature_celsius=20.26), now)
+            engine.on_state("tv", DeviceState(is_on=True), now)
+            engine.snooze(now)
+        messages = gd.state_messages(MqttSettings(), "bedroom", engine.states(now))
+        published[label] = {topic: payload.decode() for topic, payload in messages}
+    assert published == expected
 
 
 async def test_ha_backend_goes_on_after_a_refused_call(
@@ -370,7 +426,7 @@ async def test_ha_backend_goes_on_after_a_refused_call(
     task = asyncio.create_task(backend.run())
     try:
         await asyncio.wait_for(backend.is_connected.wait(), 10)
-        backend.submit(Notify("n", "No screens", "Put screens away."), nope)
+        backend.submit(Notify("n", Reminder.NO_SCREEN, "No screens", "Put screens away."), nope)
         backend.submit(MediaOff("tv"), HA_TV)
         async with asyncio.timeout(10):
             while not fake.calls:  # noqa: ASYNC110

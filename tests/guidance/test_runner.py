@@ -82,9 +82,9 @@ def test_bed_movement_starts_lights_out_when_bedtime_follows_me(tmp_path: Path) 
     runner, clock, outbox = runner_at(settings(tmp_path, bedtime_follows_me=True), 21, 45)
     assert runner.handle("z2m/lights", b'{"state":"ON","brightness":40,"color_temp":400}')
     runner.on_bed_movement("main", clock.now() - 600)  # a replayed old frame: ignored
-    assert runner.engines["bedroom"].states(clock.now())["phase"] == "no_screen"
+    assert runner.engines["bedroom"].states(clock.now()).phase == "no_screen"
     runner.on_bed_movement("main", clock.now() - 1)
-    assert runner.engines["bedroom"].states(clock.now())["phase"] == "lights_out"
+    assert runner.engines["bedroom"].states(clock.now()).phase == "lights_out"
     assert ("z2m/lights/set", b'{"transition": 60.0, "state": "OFF"}') in outbox.messages
     assert outbox.states["sleepenv/guidance/bedroom/phase"] == b"lights_out"
 
@@ -93,7 +93,7 @@ def test_bed_movement_changes_nothing_without_follow_me(tmp_path: Path) -> None:
     runner, clock, outbox = runner_at(settings(tmp_path), 21, 45)
     runner.handle("z2m/lights", b'{"state":"ON","brightness":40}')
     runner.on_bed_movement("main", clock.now())
-    assert runner.engines["bedroom"].states(clock.now())["phase"] == "no_screen"
+    assert runner.engines["bedroom"].states(clock.now()).phase == "no_screen"
     assert not any(b'"OFF"' in p for _, p in outbox.messages)
 
 

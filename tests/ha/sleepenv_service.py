@@ -21,6 +21,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.bed.core.model import EnvelopeFrame, MovementEvent
+from sleepenv.bed.core.states import BedStates
 from sleepenv.clock import Clock, ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
@@ -96,10 +97,10 @@ class ServiceThread:
 
         return self.call(read)
 
-    def states(self) -> dict[str, dict[str, Any]]:
-        """Every state the service publishes per bed (key -> value), read on its loop."""
+    def states(self) -> dict[str, BedStates]:
+        """Every state the service publishes per bed, read on its loop."""
 
-        async def read() -> dict[str, dict[str, Any]]:
+        async def read() -> dict[str, BedStates]:
             assert self.service is not None
             now = self.clock.now()
             return {b: t.states(now) for b, t in self.service.pipeline.trackers.items()}

@@ -23,6 +23,7 @@ from sleepenv.bed import entities as bed_entities
 from sleepenv.bed.core.model import MovementClass, MovementEvent
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
+from sleepenv.mqtt.discovery import Published, encode_state
 
 from .harness import HomeAssistant
 from .install import REPO_ROOT
@@ -59,7 +60,11 @@ class Bed:
             ],
         )
         self.bed = self.settings.beds[0]
-        self.kinds = discovery.entity_kinds(self.bed)
+        self.encodings = {
+            e.topic_key: e.state.encoding
+            for e in discovery.entities(self.bed)
+            if e.state is not None and e.topic_key is not None
+        }
         self.published_at = datetime.now(UTC)
 
     def publish(self, topic: str, payload: bytes | str, retain: bool = True) -> None:
@@ -68,10 +73,10 @@ class Bed:
             topic, payload, qos=1, retain=retain, hostname=self.broker.host, port=self.broker.port
         )
 
-    def state(self, key: str, value: object) -> None:
+    def state(self, key: str, value: Published) -> None:
         """Publish one entity state as the service would."""
         mqtt = self.settings.mqtt
-        payload = discovery.encode_state(value, self.kinds.get(key, "count"), NIGHT_START)
+        payload = encode_state(value, self.encodings[key], NIGHT_START)
         self.publish(discovery.state_topic(mqtt, "main", key), payload)
 
 

@@ -29,10 +29,11 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.bed import discovery
-from sleepenv.bed import entities as bed_entities
+from sleepenv.bed.core.states import UNSET
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
+from sleepenv.mqtt.discovery import Encoding, Published, encode_state
 from sleepenv.sim.night import generate_night
 
 from .harness import JSON, HomeAssistant
@@ -202,15 +203,15 @@ def sleepenv(
         running.thread.stop()
 
 
-def ha_state_of(value: Any, kind: str) -> str:
-    """How Home Assistant shows a state sleepenv publishes for an entity of `kind`."""
+def ha_state_of(value: Published, encoding: Encoding) -> str:
+    """How Home Assistant shows a state sleepenv publishes with `encoding`."""
     if value is None:
         return "unknown"
-    if kind == "binary":
+    if encoding is Encoding.BINARY:
         return "on" if value else "off"
-    if kind == bed_entities.NIGHTLY_COUNT:
+    if encoding is Encoding.NIGHTLY_COUNT:
         return str(value)  # the JSON's `count`, through the value_template
-    return discovery.encode_state(value, kind).decode()
+    return encode_state(value, encoding).decode()
 
 
 def expected_states(ha: HomeAssistant, running: Sleepenv) -> dict[str, str]:
@@ -218,14 +219,18 @@ def expected_states(ha: HomeAssistant, running: Sleepenv) -> dict[str, str]:
     entries = registry_by_unique_id(ha)
     expected: dict[str, str] = {}
     for bed in running.settings.beds:
-        kinds = discovery.entity_kinds(bed)
-        for key, value in running.thread.states()[bed.id].items():
-            if key not in kinds:  # e.g. a JSON attributes topic, not an entity of its own
+        states = running.thread.states()[bed.id]
+        for entity in discovery.entities(bed):
+            # Not one with a state topic of its own (the advisory's reason reads JSON).
+            if entity.state is None or entity.topic_key != entity.key:
                 continue
-            entry = entries[f"sleepenv_{bed.id}_{key}"]
+            value = entity.state.read(states)
+            if value is UNSET:  # not known yet: nothing published
+                continue
+            entry = entries[f"sleepenv_{bed.id}_{entity.key}"]
             if entry.get("disabled_by"):  # shipped disabled: no state in Home Assistant
                 continue
-            expected[entry["entity_id"]] = ha_state_of(value, kinds.get(key, "count"))
+            expected[entry["entity_id"]] = ha_state_of(value, entity.state.encoding)
     return expected
 
 

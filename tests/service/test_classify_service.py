@@ -181,4 +181,4 @@ async def test_occupancy_levels_survive_a_restart(
     async with running(settings, clock) as again:
         restored = again.pipeline.trackers["main"]
         assert restored.levels == levels
-        assert restored.states(clock.now())["in_bed"] is True
+        assert restored.states(clock.now()).in_bed is True

@@ -168,6 +168,7 @@ async def _discovery(w: Watcher, prefix: str) -> dict[str, Any]:
 def test_sleep_onset_from_the_bed_moves_lights_out_to_asleep(
     mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
 ) -> None:
+    from sleepenv.bed.core.states import BedStates  # noqa: PLC0415
     from sleepenv.bed.core.tracker import Update  # noqa: PLC0415
     from sleepenv.guidance.core.timeline import Phase  # noqa: PLC0415
     from sleepenv.service import Service  # noqa: PLC0415
@@ -184,7 +185,7 @@ def test_sleep_onset_from_the_bed_moves_lights_out_to_asleep(
     engine = service.guidance.engines["bedroom"]
     now = clock.now()
     assert engine.plan(now).phase_at(now) is Phase.LIGHTS_OUT
-    service._apply("main", Update(states={"sleep_onset": now - 120}))
+    service._apply("main", Update(states=BedStates(sleep_onset=now - 120)))
     now = clock.now()
     assert engine.plan(now).phase_at(now) is Phase.ASLEEP
 

@@ -6,41 +6,46 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sleepenv import __version__
 from sleepenv.bed.core.model import MovementClass, MovementEvent
+from sleepenv.bed.core.states import UNSET, BedStates
 from sleepenv.bed.entities import (
     ADVISORY_ATTRIBUTES,
     ADVISORY_REASON,
     BED_ENTITIES,
-    CHART,
+    BINARY,
     CHART_CONTENT_TYPE,
-    NIGHTLY_COUNT,
-    SERVICE,
     SERVICE_ENTITIES,
-    Entity,
+    BedEntity,
+    sensor_online,
 )
+from sleepenv.bed.labels import LIVE_NOTE, MOVEMENT_LABELS, advisory_reason_template
 from sleepenv.config.settings import BedSettings, MqttSettings
+from sleepenv.mqtt import discovery as shared
 from sleepenv.mqtt import ha_labels
+from sleepenv.mqtt.discovery import (
+    Encoding,
+    Entity,
+    State,
+    component,
+    device_discovery,
+    encode_state,
+)
 from sleepenv.mqtt.payload import json_object
 from sleepenv.rejection import Rejection
 
-ORIGIN = {"name": "sleepenv", "sw": __version__}
-EVENT_TYPES = [ha_labels.MOVEMENT_LABELS[c] for c in MovementClass]
+EVENT_TYPES = [MOVEMENT_LABELS[c] for c in MovementClass]
 PARTNER_NOTE = "One sensor under the bed: a partner's movements cannot be told apart from yours."
 LOWER_BOUND_NOTE = (
     "Zigbee vibration sensor: at most one report a minute, so counts are lower bounds."
 )
 DEFAULT_AREA = "Bedroom"
+# The service's availability topic, the same for every device it announces.
+status_topic = shared.status_topic
 
 
 def diagnostics_topic(mqtt: MqttSettings) -> str:
     """The service's retained diagnostics (dropped and rejected messages), as JSON."""
     return f"{mqtt.base_topic}/diagnostics"
-
-
-def status_topic(mqtt: MqttSettings) -> str:
-    """The service's availability topic (retained online/offline)."""
-    return f"{mqtt.base_topic}/status"
 
 
 def state_topic(mqtt: MqttSettings, bed_id: str, key: str) -> str:
@@ -63,14 +68,14 @@ def attributes_topic(mqtt: MqttSettings, bed_id: str) -> str:
     return f"{mqtt.base_topic}/{bed_id}/attributes"
 
 
-def sensor_entities(bed: BedSettings) -> tuple[Entity, ...]:
+def sensor_entities(bed: BedSettings) -> tuple[BedEntity, ...]:
     """Connectivity entities for sensors that report their own status."""
     return tuple(
         Entity(
             f"sensor_{sensor_key(bed, i)}_online",
             "binary_sensor",
             f"Sensor {i + 1} online" if len(bed.sensors) > 1 else "Sensor online",
-            kind="binary",
+            State(sensor_online(sensor_key(bed, i)), BINARY),
             device_class="connectivity",
             entity_category="diagnostic",
         )
@@ -86,57 +91,61 @@ def sensor_key(bed: BedSettings, index: int) -> str:
     return sensor.side if sides.count(sensor.side) == 1 else f"{sensor.side}{index + 1}"
 
 
-def entities(bed: BedSettings) -> tuple[Entity, ...]:
+def entities(bed: BedSettings) -> tuple[BedEntity, ...]:
     """All entities of one bed device."""
     return BED_ENTITIES + sensor_entities(bed) + SERVICE_ENTITIES
 
 
-def component(mqtt: MqttSettings, bed: BedSettings, entity: Entity) -> dict[str, Any]:
-    """The discovery config of one component."""
-    unique_id = f"sleepenv_{bed.id}_{entity.key}"
-    cfg: dict[str, Any] = {
-        "p": entity.platform,
-        "name": entity.name,
-        "unique_id": unique_id,
-        "default_entity_id": f"{entity.platform}.{unique_id}",
-    }
-    if entity.kind == "event":
-        cfg["state_topic"] = event_topic(mqtt, bed.id)
-        cfg["event_types"] = EVENT_TYPES
+def _layout(mqtt: MqttSettings, bed_id: str, entity: BedEntity) -> dict[str, Any]:
+    """A component's topics and templates."""
+    if entity.platform == "event":
         # Readable types; the class stays as `movement_class`, and the label is marked live.
-        cfg["value_template"] = ha_labels.event_template(
-            ha_labels.MOVEMENT_LABELS, "movement_class", ha_labels.LIVE_NOTE
-        )
-    elif entity.kind == ADVISORY_REASON:
-        cfg["state_topic"] = state_topic(mqtt, bed.id, ADVISORY_ATTRIBUTES)
-        cfg["value_template"] = ha_labels.advisory_reason_template()
-        cfg["json_attributes_topic"] = cfg["state_topic"]
-    elif entity.kind == CHART:
+        return {
+            "state_topic": event_topic(mqtt, bed_id),
+            "event_types": EVENT_TYPES,
+            "value_template": ha_labels.event_template(
+                MOVEMENT_LABELS, "movement_class", LIVE_NOTE
+            ),
+        }
+    if entity.platform == "image":
         # Raw PNG bytes on a retained topic: Home Assistant keeps the latest as the image.
-        cfg["image_topic"] = chart_topic(mqtt, bed.id)
-        cfg["content_type"] = CHART_CONTENT_TYPE
-    elif entity.kind == SERVICE:
-        cfg["state_topic"] = diagnostics_topic(mqtt)
-        cfg["value_template"] = f"{{{{ value_json.{entity.key} }}}}"
-    else:
-        cfg["state_topic"] = state_topic(mqtt, bed.id, entity.key)
-    for field in ("device_class", "state_class", "entity_category", "icon"):
-        value = getattr(entity, field)
-        if value is not None:
-            cfg[field] = value
-    if entity.unit is not None:
-        cfg["unit_of_measurement"] = entity.unit
-    if entity.kind == NIGHTLY_COUNT:
+        return {"image_topic": chart_topic(mqtt, bed_id), "content_type": CHART_CONTENT_TYPE}
+    if entity in SERVICE_ENTITIES:
+        return {
+            "state_topic": diagnostics_topic(mqtt),
+            "value_template": f"{{{{ value_json.{entity.key} }}}}",
+        }
+    if entity.topic_key is None:
+        raise ValueError(f"{entity.key}: an entity with neither a state nor a topic of its own")
+    cfg = {"state_topic": state_topic(mqtt, bed_id, entity.topic_key)}
+    if entity.key == ADVISORY_REASON:
+        cfg["value_template"] = advisory_reason_template()
+        cfg["json_attributes_topic"] = cfg["state_topic"]
+    return cfg
+
+
+def _trailing(mqtt: MqttSettings, bed_id: str, entity: BedEntity) -> dict[str, Any]:
+    """What a component declares after its unit: templates of a nightly count, attributes."""
+    cfg: dict[str, Any] = {}
+    if entity.state is not None and entity.state.encoding is Encoding.NIGHTLY_COUNT:
         cfg["value_template"] = "{{ value_json.count }}"
         cfg["last_reset_value_template"] = "{{ value_json.last_reset }}"
     if entity.state_class is not None and entity.entity_category is None:
-        cfg["json_attributes_topic"] = attributes_topic(mqtt, bed.id)
+        cfg["json_attributes_topic"] = attributes_topic(mqtt, bed_id)
     if entity.key == "worth_discussing":
         # The triggering pattern and the informational wording, as attributes.
-        cfg["json_attributes_topic"] = state_topic(mqtt, bed.id, ADVISORY_ATTRIBUTES)
-    if not entity.enabled_by_default:
-        cfg["enabled_by_default"] = False
+        cfg["json_attributes_topic"] = state_topic(mqtt, bed_id, ADVISORY_ATTRIBUTES)
     return cfg
+
+
+def component_config(mqtt: MqttSettings, bed: BedSettings, entity: BedEntity) -> dict[str, Any]:
+    """The discovery config of one component."""
+    return component(
+        entity,
+        f"sleepenv_{bed.id}_{entity.key}",
+        _layout(mqtt, bed.id, entity),
+        _trailing(mqtt, bed.id, entity),
+    )
 
 
 def bed_discovery(
@@ -144,22 +153,34 @@ def bed_discovery(
 ) -> tuple[str, dict[str, Any]]:
     """The device-based discovery message for one bed (`area`: where Home Assistant puts
     the device when it first sees it; the user can move it)."""
-    device_id = f"sleepenv_{bed.id}"
-    payload: dict[str, Any] = {
-        "dev": {
-            "ids": [device_id],
-            "name": bed.name,
-            "mf": "sleepenv",
-            "mdl": "Bed movement sensor",
-            "sw": __version__,
-            "sa": area,
-        },
-        "o": ORIGIN,
-        "avty": [{"t": status_topic(mqtt)}],
-        "qos": 1,
-        "cmps": {e.key: component(mqtt, bed, e) for e in entities(bed)},
-    }
-    return f"{mqtt.discovery_prefix}/device/{device_id}/config", payload
+    return device_discovery(
+        mqtt,
+        f"sleepenv_{bed.id}",
+        name=bed.name,
+        model="Bed movement sensor",
+        area=area,
+        components={e.key: component_config(mqtt, bed, e) for e in entities(bed)},
+    )
+
+
+def state_messages(
+    mqtt: MqttSettings,
+    bed_id: str,
+    table: tuple[BedEntity, ...],
+    states: BedStates,
+    reset_at: float | None,
+) -> list[tuple[str, bytes]]:
+    """(topic, payload) of every state `states` sets, by the bed's table of entities
+    (`reset_at`: when the nightly counts last started from 0)."""
+    out = []
+    for entity in table:
+        if entity.state is None or entity.topic_key is None:
+            continue
+        value = entity.state.read(states)
+        if value is not UNSET:
+            payload = encode_state(value, entity.state.encoding, reset_at)
+            out.append((state_topic(mqtt, bed_id, entity.topic_key), payload))
+    return out
 
 
 def bed_attributes(bed: BedSettings, is_lower_bound: bool) -> dict[str, Any]:
@@ -170,30 +191,6 @@ def bed_attributes(bed: BedSettings, is_lower_bound: bool) -> dict[str, Any]:
     if is_lower_bound:
         attrs["note"] = LOWER_BOUND_NOTE
     return attrs
-
-
-def _iso(at: float) -> str:
-    return datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds")
-
-
-def encode_state(value: Any, kind: str, reset_at: float | None = None) -> bytes:
-    """An entity state as Home Assistant's MQTT platforms expect it.
-
-    A nightly count carries `reset_at` (when the night's counters last started from 0).
-    """
-    if kind == NIGHTLY_COUNT:
-        if reset_at is None:
-            raise ValueError("a nightly count needs the moment it was reset")
-        return json.dumps({"count": value or 0, "last_reset": _iso(reset_at)}).encode()
-    if value is None:
-        return b"None"
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True).encode()
-    if kind == "binary":
-        return b"ON" if value else b"OFF"
-    if kind == "timestamp":
-        return _iso(value).encode()
-    return str(value).encode()
 
 
 def encode_event(event: MovementEvent) -> bytes:
@@ -215,11 +212,6 @@ def encode_event(event: MovementEvent) -> bytes:
             "is_provisional": True,
         }
     ).encode()
-
-
-def entity_kinds(bed: BedSettings) -> dict[str, str]:
-    """State key → how to encode it."""
-    return {e.key: e.kind for e in entities(bed)}
 
 
 def discovery_filters(mqtt: MqttSettings) -> list[str]:

@@ -6,44 +6,63 @@ of entities reads as one piece.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+
+from sleepenv.bed.core.states import UNSET, BedStates, Unset
+from sleepenv.mqtt.discovery import Encoding, Entity, Published, State
 
 ADVISORY_ATTRIBUTES = "worth_discussing_attributes"
-# A count published with the moment it was last reset: `{"count": n, "last_reset": iso}`.
-NIGHTLY_COUNT = "nightly_count"
 # An MQTT `image`: the retained PNG of the last closed night's chart (report/chart.py).
-CHART = "chart"
 CHART_CONTENT_TYPE = "image/png"
-
-
-@dataclass(frozen=True, slots=True)
-class Entity:
-    """One Home Assistant entity of a bed device."""
-
-    key: str
-    platform: str
-    name: str
-    kind: str = "count"  # count | nightly_count | timestamp | binary | event | number | ...
-    device_class: str | None = None
-    state_class: str | None = None
-    entity_category: str | None = None
-    icon: str | None = None
-    unit: str | None = None
-    # The chattiest entities (a state change per movement) start disabled: they flood
-    # Home Assistant's logbook, and the counts and "last night" figures tell the night.
-    enabled_by_default: bool = True
-
-
 # Reads the advisory's attributes topic: its state is the pattern, in plain words.
 ADVISORY_REASON = "advisory_reason"
 
-BED_ENTITIES: tuple[Entity, ...] = (
-    Entity("in_bed", "binary_sensor", "In bed", kind="binary", device_class="occupancy"),
+# A field of BedStates as read for its entity (UNSET: not published).
+BedValue = Published | Unset
+BedEntity = Entity[BedStates, BedValue]
+Read = Callable[[BedStates], BedValue]
+
+BINARY = Encoding.BINARY
+TEXT = Encoding.TEXT
+TIMESTAMP = Encoding.TIMESTAMP
+
+
+def _nightly(key: str, name: str, icon: str, read: Callable[[BedStates], int | Unset]) -> BedEntity:
+    """A per-class count of tonight: it can fall (three limb movements become a PLM
+    series), so `total` with the night's start as `last_reset` makes Home Assistant book a
+    fall as a correction, not as a meter reset."""
+    return Entity(
+        key, "sensor", name, State(read, Encoding.NIGHTLY_COUNT), state_class="total", icon=icon
+    )
+
+
+def _last_night(
+    key: str, name: str, icon: str, read: Callable[[BedStates], int | Unset | None]
+) -> BedEntity:
+    """A final figure of the last closed night, replaced when a night closes.
+
+    `measurement` (a snapshot, not an accumulating count) gives it long-term statistics
+    (hourly mean, min, max), which is what the dashboard's multi-night trend draws: the
+    counters of tonight only keep state and sum, and their daily maximum does not exist.
+    """
+    return Entity(key, "sensor", name, State(read, TEXT), state_class="measurement", icon=icon)
+
+
+# Every entity of a bed device and the field of BedStates it publishes (bed/discovery.py
+# adds one connectivity entity per sensor that reports its status).
+BED_ENTITIES: tuple[BedEntity, ...] = (
+    Entity(
+        "in_bed",
+        "binary_sensor",
+        "In bed",
+        State(lambda s: s.in_bed, BINARY),
+        device_class="occupancy",
+    ),
     Entity(
         "sleep_onset",
         "sensor",
         "Sleep onset tonight",
-        kind="timestamp",
+        State(lambda s: s.sleep_onset, TIMESTAMP),
         device_class="timestamp",
         icon="mdi:sleep",
     ),
@@ -51,7 +70,7 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "time_to_fall_asleep",
         "sensor",
         "Time to fall asleep",
-        kind="number",
+        State(lambda s: s.time_to_fall_asleep_minutes, TEXT),
         device_class="duration",
         unit="min",
         icon="mdi:timer-sand",
@@ -60,27 +79,41 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "movements_tonight",
         "sensor",
         "Movements tonight",
+        State(lambda s: s.movements_tonight, TEXT),
         state_class="total_increasing",
         icon="mdi:bed",
     ),
-    # Per-class counts follow the provisional labels, so they can fall (three limb
-    # movements become a PLM series): `total` with the night's start as `last_reset`, so
-    # Home Assistant books a fall as a correction, not as a meter reset.
-    *(
-        Entity(key, "sensor", name, kind=NIGHTLY_COUNT, state_class="total", icon=icon)
-        for key, name, icon in (
-            ("twitches_tonight", "Twitches tonight", "mdi:lightning-bolt-outline"),
-            ("hypnic_jerks_tonight", "Hypnic jerks tonight", "mdi:flash-alert-outline"),
-            ("limb_movements_tonight", "Limb movements tonight", "mdi:shoe-print"),
-            ("plm_tonight", "PLM-like movements tonight", "mdi:metronome"),
-            ("rollovers_tonight", "Rollovers tonight", "mdi:rotate-3d-variant"),
-        )
+    _nightly(
+        "twitches_tonight",
+        "Twitches tonight",
+        "mdi:lightning-bolt-outline",
+        lambda s: s.twitches_tonight,
+    ),
+    _nightly(
+        "hypnic_jerks_tonight",
+        "Hypnic jerks tonight",
+        "mdi:flash-alert-outline",
+        lambda s: s.hypnic_jerks_tonight,
+    ),
+    _nightly(
+        "limb_movements_tonight",
+        "Limb movements tonight",
+        "mdi:shoe-print",
+        lambda s: s.limb_movements_tonight,
+    ),
+    _nightly("plm_tonight", "PLM-like movements tonight", "mdi:metronome", lambda s: s.plm_tonight),
+    _nightly(
+        "rollovers_tonight",
+        "Rollovers tonight",
+        "mdi:rotate-3d-variant",
+        lambda s: s.rollovers_tonight,
     ),
     Entity(
         "plm_index_tonight",
         "sensor",
         "PLM index tonight",
-        kind="number",  # a provisional rate; no state class, like the other nightly figures
+        # A provisional rate; no state class, like the other nightly figures.
+        State(lambda s: s.plm_index_tonight, TEXT),
         unit="/h",
         icon="mdi:chart-bell-curve",
     ),
@@ -90,31 +123,58 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "movements_last_hour",
         "sensor",
         "Movements per hour",
+        State(lambda s: s.movements_last_hour, TEXT),
         state_class="measurement",
         unit="/h",
         icon="mdi:chart-timeline-variant",
     ),
-    # Last night's final figures, replaced when a night closes. `measurement` (a snapshot,
-    # not an accumulating count) gives them long-term statistics (hourly mean, min, max),
-    # which is what the dashboard's multi-night trend draws: the counters of tonight only
-    # keep state and sum, and their daily maximum does not exist.
-    *(
-        Entity(key, "sensor", name, state_class="measurement", icon=icon)
-        for key, name, icon in (
-            ("movements_last_night", "Movements last night", "mdi:bed-outline"),
-            ("twitches_last_night", "Twitches last night", "mdi:lightning-bolt"),
-            ("hypnic_jerks_last_night", "Hypnic jerks last night", "mdi:flash-alert"),
-            ("waking_jerks_last_night", "Waking jerks last night", "mdi:alarm-light-outline"),
-            ("limb_movements_last_night", "Limb movements last night", "mdi:walk"),
-            ("plm_last_night", "PLM-like movements last night", "mdi:metronome-tick"),
-            ("rollovers_last_night", "Rollovers last night", "mdi:rotate-3d"),
-        )
+    _last_night(
+        "movements_last_night",
+        "Movements last night",
+        "mdi:bed-outline",
+        lambda s: s.movements_last_night,
+    ),
+    _last_night(
+        "twitches_last_night",
+        "Twitches last night",
+        "mdi:lightning-bolt",
+        lambda s: s.twitches_last_night,
+    ),
+    _last_night(
+        "hypnic_jerks_last_night",
+        "Hypnic jerks last night",
+        "mdi:flash-alert",
+        lambda s: s.hypnic_jerks_last_night,
+    ),
+    _last_night(
+        "waking_jerks_last_night",
+        "Waking jerks last night",
+        "mdi:alarm-light-outline",
+        lambda s: s.waking_jerks_last_night,
+    ),
+    _last_night(
+        "limb_movements_last_night",
+        "Limb movements last night",
+        "mdi:walk",
+        lambda s: s.limb_movements_last_night,
+    ),
+    _last_night(
+        "plm_last_night",
+        "PLM-like movements last night",
+        "mdi:metronome-tick",
+        lambda s: s.plm_last_night,
+    ),
+    _last_night(
+        "rollovers_last_night",
+        "Rollovers last night",
+        "mdi:rotate-3d",
+        lambda s: s.rollovers_last_night,
     ),
     Entity(
         "plm_index_last_night",
         "sensor",
         "PLM index last night",
-        kind="number",
+        State(lambda s: s.plm_index_last_night, TEXT),
         state_class="measurement",
         unit="/h",
         icon="mdi:chart-bell-curve-cumulative",
@@ -123,36 +183,35 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "sleep_onset_last_night",
         "sensor",
         "Sleep onset last night",
-        kind="timestamp",
+        State(lambda s: s.sleep_onset_last_night, TIMESTAMP),
         device_class="timestamp",
         icon="mdi:bed-clock",
     ),
-    Entity(
-        "last_night_chart",
-        "image",
-        "Last night chart",
-        kind=CHART,
-        icon="mdi:chart-timeline",
-    ),
+    # Raw PNG bytes on a retained topic, published by the service when a night closes.
+    Entity("last_night_chart", "image", "Last night chart", icon="mdi:chart-timeline"),
     Entity(
         "worth_discussing",
         "binary_sensor",
         "Worth discussing with a doctor",
-        kind="binary",
+        State(lambda s: s.worth_discussing, BINARY),
         icon="mdi:doctor",
     ),
+    # Its state is the pattern in plain words, read by a template from the advisory's
+    # attributes (the JSON it publishes, which "Worth discussing" shows as attributes too).
     Entity(
         ADVISORY_REASON,
         "sensor",
         "Pattern to discuss",
-        kind=ADVISORY_REASON,
+        State(lambda s: s.advisory_attributes, Encoding.JSON, topic_key=ADVISORY_ATTRIBUTES),
         icon="mdi:clipboard-text-outline",
     ),
+    # The chattiest entities (a state change per movement) start disabled: they flood
+    # Home Assistant's logbook, and the counts and "last night" figures tell the night.
     Entity(
         "last_movement",
         "sensor",
         "Last movement",
-        kind="timestamp",
+        State(lambda s: s.last_movement, TIMESTAMP),
         device_class="timestamp",
         icon="mdi:clock-outline",
         enabled_by_default=False,
@@ -161,22 +220,17 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "movement",
         "binary_sensor",
         "Moving",
-        kind="binary",
+        State(lambda s: s.movement, BINARY),
         device_class="motion",
         enabled_by_default=False,
     ),
-    Entity(
-        "movement_event",
-        "event",
-        "Live movement",
-        kind="event",
-        icon="mdi:run",
-        enabled_by_default=False,
-    ),
+    # Movement events on their own topic (not retained), not a state.
+    Entity("movement_event", "event", "Live movement", icon="mdi:run", enabled_by_default=False),
     Entity(
         "frames_received",
         "sensor",
         "Frames received",
+        State(lambda s: s.frames_received, TEXT),
         state_class="total_increasing",
         entity_category="diagnostic",
         icon="mdi:counter",
@@ -185,6 +239,7 @@ BED_ENTITIES: tuple[Entity, ...] = (
         "messages_rejected",
         "sensor",
         "Messages rejected",
+        State(lambda s: s.messages_rejected, TEXT),
         state_class="total_increasing",
         entity_category="diagnostic",
         icon="mdi:alert-circle-outline",
@@ -193,14 +248,12 @@ BED_ENTITIES: tuple[Entity, ...] = (
 
 
 # Service-wide counters (not per bed), shown on every bed device: their state is one
-# retained JSON object on `diagnostics_topic`.
-SERVICE = "service"
-SERVICE_ENTITIES: tuple[Entity, ...] = (
+# retained JSON object on the diagnostics topic, not a field of BedStates.
+SERVICE_ENTITIES: tuple[BedEntity, ...] = (
     Entity(
         "messages_dropped",
         "sensor",
         "Messages dropped",
-        kind=SERVICE,
         state_class="total_increasing",
         entity_category="diagnostic",
         icon="mdi:tray-remove",
@@ -209,9 +262,13 @@ SERVICE_ENTITIES: tuple[Entity, ...] = (
         "other_messages_rejected",
         "sensor",
         "Other messages rejected",
-        kind=SERVICE,
         state_class="total_increasing",
         entity_category="diagnostic",
         icon="mdi:alert-octagon-outline",
     ),
 )
+
+
+def sensor_online(sensor_key: str) -> Read:
+    """Reads whether one sensor is online (UNSET until it reported a status)."""
+    return lambda s: s.sensors_online.get(sensor_key, UNSET)

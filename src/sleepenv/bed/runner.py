@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from sleepenv.bed import discovery
 from sleepenv.bed.core.classify import ClassifyConfig
 from sleepenv.bed.core.model import MovementEvent, NightSummary, RestingMinute
+from sleepenv.bed.core.states import UNSET, BedStates
 from sleepenv.bed.core.tracker import BedTracker, Update
 from sleepenv.bed.pipeline import Pipeline
 from sleepenv.clock import Clock
@@ -196,7 +197,7 @@ class BedRunner:
         self.clock = clock
         self.listener = listener
         self.on_event = on_event
-        self.kinds = {b.id: discovery.entity_kinds(b) for b in settings.beds}
+        self.entities = {b.id: discovery.entities(b) for b in settings.beds}
         self._onsets: dict[str, float] = {}  # sleep onset last passed on to guidance
         self._last_diagnostics: dict[str, dict[str, int]] = {}
         # The chart entity: the night each bed's chart is due for (the service draws it).
@@ -296,16 +297,24 @@ class BedRunner:
                     self.listener.on_bed_movement(bed_id, event.onset)
         if update.events and tracker.night is not None:
             self.store.save_night(tracker.summary(self.clock.now()))
-        onset = update.states.get("sleep_onset")
-        if self.listener is not None and onset is not None and onset != self._onsets.get(bed_id):
+        onset = update.states.sleep_onset
+        if (
+            self.listener is not None
+            and onset is not None
+            and onset is not UNSET
+            and onset != self._onsets.get(bed_id)
+        ):
             self._onsets[bed_id] = onset
             self.listener.on_bed_asleep(bed_id)
-        kinds = self.kinds[bed_id]
-        for key, value in update.states.items():
-            kind = kinds.get(key, "count")
-            topic = discovery.state_topic(self.settings.mqtt, bed_id, key)
-            # counts_reset_at is set by restore, which runs before any update is applied.
-            self.outbox.state(topic, discovery.encode_state(value, kind, tracker.counts_reset_at))
+        # counts_reset_at is set by restore, which runs before any update is applied.
+        for topic, payload in discovery.state_messages(
+            self.settings.mqtt,
+            bed_id,
+            self.entities[bed_id],
+            update.states,
+            tracker.counts_reset_at,
+        ):
+            self.outbox.state(topic, payload)
 
     def _close(self, bed_id: str, night: str, update: Update) -> None:
         """Store a night that just closed and ask for its chart."""
@@ -345,7 +354,11 @@ class BedRunner:
             diagnostics = tracker.diagnostics()
             if diagnostics != self._last_diagnostics.get(bed_id):
                 self._last_diagnostics[bed_id] = diagnostics
-                self.apply(bed_id, Update(states=dict(diagnostics)))
+                states = BedStates(
+                    frames_received=diagnostics["frames_received"],
+                    messages_rejected=diagnostics["messages_rejected"],
+                )
+                self.apply(bed_id, Update(states=states))
 
     def check_storage(self, health: Health) -> None:
         """Retry buffered writes; notice a database deleted or replaced under us."""

@@ -118,7 +118,7 @@ async def demo_bedroom(
             with contextlib.suppress(asyncio.CancelledError):
                 await task
     engine = runner.engines[ROOM]
-    minutes = engine.states(clock.now())["screen_minutes_in_window"]
+    minutes = engine.states(clock.now()).screen_minutes_in_window
     if engine.last_night_screen_minutes is not None:  # the clock may be past the wake phase
         minutes = engine.last_night_screen_minutes
     console.print(

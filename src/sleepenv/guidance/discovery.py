@@ -10,60 +10,116 @@ from __future__ import annotations
 
 from typing import Any
 
-from sleepenv import __version__
-from sleepenv.bed.discovery import ORIGIN, encode_state, status_topic
-from sleepenv.bed.entities import Entity
 from sleepenv.config.settings import MqttSettings
+from sleepenv.guidance.core.states import GuidanceStates
 from sleepenv.guidance.core.timeline import Phase
+from sleepenv.guidance.labels import PHASE_LABELS, REMINDER_LABELS
 from sleepenv.guidance.settings import BedroomSettings
 from sleepenv.mqtt import ha_labels
+from sleepenv.mqtt.discovery import (
+    Encoding,
+    Entity,
+    Published,
+    State,
+    component,
+    device_discovery,
+    encode_state,
+)
 
 SWITCHES = ("guidance", "guests")
 MAIN_FEATURE = "guidance"
 BUTTONS = ("start_wind_down", "snooze")
 PRESS = "PRESS"
 
-ENTITIES: tuple[Entity, ...] = (
-    Entity("guidance", "switch", "Guidance", kind="binary", icon="mdi:weather-night"),
-    Entity("guests", "switch", "Guests or vacation", kind="binary", icon="mdi:account-multiple"),
-    Entity("phase", "sensor", "Phase", kind="enum", device_class="enum", icon="mdi:timeline-clock"),
-    Entity("wind_down", "binary_sensor", "Wind-down", kind="binary", icon="mdi:lamp"),
+RoomEntity = Entity[GuidanceStates, Published]
+BINARY = Encoding.BINARY
+TEXT = Encoding.TEXT
+
+# Every entity of a bedroom and the field of GuidanceStates it publishes.
+ENTITIES: tuple[RoomEntity, ...] = (
+    Entity(
+        "guidance",
+        "switch",
+        "Guidance",
+        State(lambda s: s.is_enabled, BINARY),
+        icon="mdi:weather-night",
+    ),
+    Entity(
+        "guests",
+        "switch",
+        "Guests or vacation",
+        State(lambda s: s.is_paused, BINARY),
+        icon="mdi:account-multiple",
+    ),
+    Entity(
+        "phase",
+        "sensor",
+        "Phase",
+        State(lambda s: s.phase.value, TEXT),
+        device_class="enum",
+        icon="mdi:timeline-clock",
+    ),
+    Entity(
+        "wind_down",
+        "binary_sensor",
+        "Wind-down",
+        State(lambda s: s.is_wind_down, BINARY),
+        icon="mdi:lamp",
+    ),
     Entity(
         "no_screen_window",
         "binary_sensor",
         "No-screen window",
-        kind="binary",
+        State(lambda s: s.is_no_screen_window, BINARY),
         icon="mdi:monitor-off",
     ),
-    Entity("next_bedtime", "sensor", "Next bedtime", kind="timestamp", device_class="timestamp"),
+    Entity(
+        "next_bedtime",
+        "sensor",
+        "Next bedtime",
+        State(lambda s: s.next_bedtime, Encoding.TIMESTAMP),
+        device_class="timestamp",
+    ),
     Entity(
         "room_temperature_deviation",
         "sensor",
         "Room temperature vs target",
-        kind="number",
+        State(lambda s: s.room_temperature_deviation_celsius, TEXT),
         state_class="measurement",
         unit="°C",
         icon="mdi:thermometer-lines",
     ),
-    Entity("room_too_warm", "binary_sensor", "Room too warm", kind="binary", device_class="heat"),
+    Entity(
+        "room_too_warm",
+        "binary_sensor",
+        "Room too warm",
+        State(lambda s: s.is_room_too_warm, BINARY),
+        device_class="heat",
+    ),
     Entity(
         "screen_minutes_in_window",
         "sensor",
         "Screen time before bed",
-        kind="number",
+        State(lambda s: s.screen_minutes_in_window, TEXT),
         device_class="duration",
         state_class="total_increasing",
         unit="min",
         icon="mdi:television",
     ),
-    Entity("start_wind_down", "button", "Start wind-down now", kind="button", icon="mdi:play"),
-    Entity("snooze", "button", "Snooze", kind="button", icon="mdi:alarm-snooze"),
+    Entity("start_wind_down", "button", "Start wind-down now", icon="mdi:play"),
+    Entity("snooze", "button", "Snooze", icon="mdi:alarm-snooze"),
     # The answer to the last button press (what it did, or why it did nothing), beside
     # the buttons until the next phase starts.
-    Entity("note", "sensor", "Note", kind="text", icon="mdi:message-text-outline"),
-    Entity("reminder", "event", "Reminder", kind="event", icon="mdi:bell-ring-outline"),
+    Entity(
+        "note",
+        "sensor",
+        "Note",
+        State(lambda s: s.note, TEXT),
+        icon="mdi:message-text-outline",
+    ),
+    # Reminders are events on this topic (guidance/runner.py), not a state.
+    Entity("reminder", "event", "Reminder", icon="mdi:bell-ring-outline"),
 )
-KINDS = {e.key: e.kind for e in ENTITIES}
 
 
 def room_topic(mqtt: MqttSettings, room: str, key: str) -> str:
@@ -81,16 +137,9 @@ def command_topics(mqtt: MqttSettings, room: str) -> dict[str, str]:
     return {command_topic(mqtt, room, key): key for key in (*SWITCHES, *BUTTONS)}
 
 
-def _component(mqtt: MqttSettings, room: BedroomSettings, e: Entity) -> dict[str, Any]:
-    unique_id = f"sleepenv_guidance_{room.id}_{e.key}"
-    cfg: dict[str, Any] = {
-        "p": e.platform,
-        # The device's main feature is named like the device (Home Assistant's convention):
-        # "Bedroom guidance", not "Bedroom guidance Guidance".
-        "name": None if e.key == MAIN_FEATURE else e.name,
-        "unique_id": unique_id,
-        "default_entity_id": f"{e.platform}.{unique_id}",
-    }
+def _layout(mqtt: MqttSettings, room: BedroomSettings, e: RoomEntity) -> dict[str, Any]:
+    """A component's topics and templates."""
+    cfg: dict[str, Any] = {}
     if e.platform != "button":
         cfg["state_topic"] = room_topic(mqtt, room.id, e.key)
     if e.platform in ("switch", "button"):
@@ -99,41 +148,43 @@ def _component(mqtt: MqttSettings, room: BedroomSettings, e: Entity) -> dict[str
         cfg["payload_press"] = PRESS
     # Readable states (MQTT entities have no translations); the topics keep machine values.
     if e.platform == "event":
-        cfg["event_types"] = list(ha_labels.REMINDER_LABELS.values())
-        cfg["value_template"] = ha_labels.event_template(ha_labels.REMINDER_LABELS, "reminder")
+        cfg["event_types"] = list(REMINDER_LABELS.values())
+        cfg["value_template"] = ha_labels.event_template(REMINDER_LABELS, "reminder")
     if e.key == "phase":
-        cfg["options"] = [ha_labels.PHASE_LABELS[p] for p in Phase]
-        cfg["value_template"] = ha_labels.state_template(ha_labels.PHASE_LABELS)
+        cfg["options"] = [PHASE_LABELS[p] for p in Phase]
+        cfg["value_template"] = ha_labels.state_template(PHASE_LABELS)
         cfg["json_attributes_topic"] = room_topic(mqtt, room.id, "attributes")
-    for field in ("device_class", "state_class", "icon"):
-        value = getattr(e, field)
-        if value is not None:
-            cfg[field] = value
-    if e.unit is not None:
-        cfg["unit_of_measurement"] = e.unit
     return cfg
 
 
 def bedroom_discovery(mqtt: MqttSettings, room: BedroomSettings) -> tuple[str, dict[str, Any]]:
     """The device-based discovery message for one guidance bedroom."""
     device_id = f"sleepenv_guidance_{room.id}"
-    payload = {
-        "dev": {
-            "ids": [device_id],
-            "name": f"{room.name} guidance",
-            "mf": "sleepenv",
-            "mdl": "Bedtime guidance",
-            "sw": __version__,
-            "sa": room.name,
-        },
-        "o": ORIGIN,
-        "avty": [{"t": status_topic(mqtt)}],
-        "qos": 1,
-        "cmps": {e.key: _component(mqtt, room, e) for e in ENTITIES},
+    components = {
+        e.key: component(
+            e,
+            f"{device_id}_{e.key}",
+            _layout(mqtt, room, e),
+            is_main_feature=e.key == MAIN_FEATURE,
+        )
+        for e in ENTITIES
     }
-    return f"{mqtt.discovery_prefix}/device/{device_id}/config", payload
+    return device_discovery(
+        mqtt,
+        device_id,
+        name=f"{room.name} guidance",
+        model="Bedtime guidance",
+        area=room.name,
+        components=components,
+    )
 
 
-def encode(key: str, value: Any) -> bytes:
-    """A state as Home Assistant's MQTT platforms expect it."""
-    return encode_state(value, KINDS.get(key, "number"))
+def state_messages(
+    mqtt: MqttSettings, room: str, states: GuidanceStates
+) -> list[tuple[str, bytes]]:
+    """(topic, payload) of every entity state of a bedroom, in the table's order."""
+    return [
+        (room_topic(mqtt, room, e.key), encode_state(e.state.read(states), e.state.encoding))
+        for e in ENTITIES
+        if e.state is not None
+    ]

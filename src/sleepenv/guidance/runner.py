@@ -288,8 +288,11 @@ class GuidanceRunner:
         mqtt = self.settings.mqtt
         if device is None:  # reminders without a notify device become an MQTT event
             if isinstance(action, Notify):
-                event = "caffeine_cutoff" if "affeine" in action.title else "no_screen"
-                payload = {"event_type": event, "title": action.title, "message": action.message}
+                payload = {
+                    "event_type": action.kind.value,
+                    "title": action.title,
+                    "message": action.message,
+                }
                 payload["at"] = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
                 self.outbox.queue_message(gd.room_topic(mqtt, room, "reminder"), _json(payload))
             return
@@ -307,9 +310,9 @@ class GuidanceRunner:
         mqtt = self.settings.mqtt
         now = self.clock.now()
         states = engine.states(now)
-        items = [(gd.room_topic(mqtt, room, k), gd.encode(k, v)) for k, v in states.items()]
-        minutes = states.get("screen_minutes_in_window")
-        if self.on_screen_minutes is not None and isinstance(minutes, int | float):
+        items = gd.state_messages(mqtt, room, states)
+        minutes = states.screen_minutes_in_window
+        if self.on_screen_minutes is not None:
             evening = evening_for(engine.config, now).isoformat()
             if self._screen_saved.get(room) != (evening, minutes):
                 self._screen_saved[room] = (evening, minutes)

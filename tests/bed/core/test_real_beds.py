@@ -14,6 +14,7 @@ from sleepenv.bed.core import tracker as bed_module
 from sleepenv.bed.core.classify import NightClassification
 from sleepenv.bed.core.model import MovementClass, SourceKind
 from sleepenv.bed.core.night import NightWindow
+from sleepenv.bed.core.states import UNSET
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec
 from tests.bed.core.bed_signals import T0, Bed, Move
 
@@ -46,7 +47,7 @@ def test_in_bed_from_the_first_second_stays_in_bed_and_sleeps() -> None:
     first = night.events[0]
     assert first.onset == pytest.approx(T0, abs=1.0)
     assert first.cls is MovementClass.BOUT
-    assert tracker.states(T0 + 3 * H)["in_bed"] is True
+    assert tracker.states(T0 + 3 * H).in_bed is True
 
 
 def test_empty_first_hour_has_no_movements_and_gets_in_at_the_entry() -> None:
@@ -62,15 +63,15 @@ def test_empty_first_hour_has_no_movements_and_gets_in_at_the_entry() -> None:
     assert [e.onset - T0 for e in night.events] == pytest.approx([H, 2 * H], abs=1.0)
     assert night.sleep.sleep_onset is not None
     assert 0 <= night.sleep.sleep_onset - (T0 + H + 60) < 10 * 60
-    assert tracker.states(T0 + 30 * 60)["in_bed"] is False
-    assert tracker.states(T0 + 2 * H)["in_bed"] is True
+    assert tracker.states(T0 + 30 * 60).in_bed is False
+    assert tracker.states(T0 + 2 * H).in_bed is True
 
 
 def test_empty_all_night_has_no_one_in_bed_and_no_movements() -> None:
     tracker, night = run(Bed(2 * H, occupied=[], moves=[Move(1800, 0.3, 0.5)]))
     assert night.sleep.in_bed is None
     assert night.events == ()
-    assert tracker.states(T0 + 2 * H)["in_bed"] is False
+    assert tracker.states(T0 + 2 * H).in_bed is False
 
 
 def test_ten_minutes_out_of_bed_mid_night_is_one_absence() -> None:
@@ -166,21 +167,21 @@ def test_a_silent_sensor_makes_occupancy_unknown_not_empty() -> None:
     seen: list[bool | None] = []
     for frame in bed.frames():
         update = tracker.on_reading("s", frame, frame.end)
-        if "in_bed" in update.states:
-            seen.append(update.states["in_bed"])
+        if update.states.in_bed is not UNSET:
+            seen.append(update.states.in_bed)
         if frame.t == T0 + 1799:
             # The ticker wakes when the silence begins and says "unknown" then.
             assert tracker.wake_at(frame.end + 1) == frame.end + bed_module.SILENT_SECONDS
-            assert "in_bed" not in tracker.tick(frame.end + 5).states
+            assert tracker.tick(frame.end + 5).states.in_bed is UNSET
             silent = tracker.tick(frame.end + bed_module.SILENT_SECONDS)
-            assert silent.states["in_bed"] is None
-            assert tracker.states(frame.end + 25)["in_bed"] is None
+            assert silent.states.in_bed is None
+            assert tracker.states(frame.end + 25).in_bed is None
             seen.append(None)
     # Unknown before the first minute with evidence, then in bed; never "empty".
     assert False not in seen
     assert seen.index(None, 1) > seen.index(True)
     assert seen[-1] is True
-    assert tracker.states(T0 + H)["in_bed"] is True
+    assert tracker.states(T0 + H).in_bed is True
 
 
 def _morning_night(bed: Bed) -> tuple[BedTracker, list[tuple[float, str]]]:
@@ -219,8 +220,8 @@ def test_getting_up_in_the_morning_closes_the_night_then() -> None:
     assert last.wake is not None
     assert last.sleep_onset < last.wake <= last.in_bed_spans[0][1]
     states = tracker.states(T0 + 9 * H)
-    assert states["movements_tonight"] == 0  # tonight starts afresh at 18:00
-    assert states["sleep_onset_last_night"] == last.sleep_onset
+    assert states.movements_tonight == 0  # tonight starts afresh at 18:00
+    assert states.sleep_onset_last_night == last.sleep_onset
     assert tracker.tick(T0 + 14 * H).closed_night is None  # noon: nothing closes twice
     again = BedTracker("bed", tracker.window, [SensorSpec("s", SourceKind.ENVELOPE)])
     again.restore(T0 + 10 * H, [], {}, {}, last_night=last, history=[last])

@@ -38,13 +38,14 @@ def test_counts_by_class_and_states() -> None:
     update = feed(bed, list(frames(T0, 150, BURSTS)))
     assert [e.cls.value for e in update.events] == ["twitch", "limb_movement", "rollover"]
     states = bed.states(T0 + 150)
-    assert states["movements_tonight"] == 3
-    assert states["twitches_tonight"] == 1
-    assert states["limb_movements_tonight"] == 1
-    assert states["rollovers_tonight"] == 1
-    assert states["movements_last_hour"] == 3
-    assert states["frames_received"] == 150
-    assert abs(states["last_movement"] - (T0 + 100)) < 0.3
+    assert states.movements_tonight == 3
+    assert states.twitches_tonight == 1
+    assert states.limb_movements_tonight == 1
+    assert states.rollovers_tonight == 1
+    assert states.movements_last_hour == 3
+    assert states.frames_received == 150
+    assert isinstance(states.last_movement, float)
+    assert abs(states.last_movement - (T0 + 100)) < 0.3
 
 
 def test_duplicate_and_out_of_order_frames_are_rejected_not_counted() -> None:
@@ -56,7 +57,7 @@ def test_duplicate_and_out_of_order_frames_are_rejected_not_counted() -> None:
         update.merge(bed.on_reading("both", f, T0 + 200))
     assert update.events == []
     assert bed.messages_rejected == 40
-    assert bed.states(T0 + 150)["movements_tonight"] == 3
+    assert bed.states(T0 + 150).movements_tonight == 3
     assert {r.reason for r in update.rejections} == {"duplicate"}
 
 
@@ -70,7 +71,7 @@ def test_a_frame_from_the_future_does_not_block_the_stream() -> None:
     bed.on_reading("both", ahead, T0 + 21)
     feed(bed, fs[20:])
     assert bed.messages_rejected == 2  # the first two live frames behind it
-    assert bed.states(T0 + 150)["movements_tonight"] == 3
+    assert bed.states(T0 + 150).movements_tonight == 3
     assert bed.cursors()["both"] == fs[-1].end
 
 
@@ -82,10 +83,10 @@ def test_restart_restores_counts_and_ignores_replayed_events() -> None:
     window = NightWindow(time(18), time(12), BERLIN)
     second = BedTracker("main", window, [SensorSpec("both", SourceKind.ENVELOPE)])
     second.restore(T0 + 150, events, {}, {"frames_received": 150})
-    assert second.states(T0 + 150)["movements_tonight"] == 3
+    assert second.states(T0 + 150).movements_tonight == 3
     replay = feed(second, fs)
     assert replay.events == []
-    assert second.states(T0 + 150)["movements_tonight"] == 3
+    assert second.states(T0 + 150).movements_tonight == 3
 
 
 def test_last_hour_decays_and_wake_at_says_when() -> None:
@@ -94,8 +95,8 @@ def test_last_hour_decays_and_wake_at_says_when() -> None:
     # Long after the last frame (the sensor's silence already began): only the window.
     assert bed.wake_at(T0 + 200) == bed.recent_onsets[0] + 3600
     update = bed.tick(T0 + 30 + 3600.5)
-    assert update.states["movements_last_hour"] == 2
-    assert bed.tick(T0 + 100 + 3601).states["movements_last_hour"] == 0
+    assert update.states.movements_last_hour == 2
+    assert bed.tick(T0 + 100 + 3601).states.movements_last_hour == 0
 
 
 def test_night_end_closes_a_summary_and_next_night_resets() -> None:
@@ -109,8 +110,8 @@ def test_night_end_closes_a_summary_and_next_night_resets() -> None:
     assert bed.counts_reset_at == noon  # the daytime zeros start at the night's end
     evening = datetime(2026, 1, 6, 18, 0, tzinfo=BERLIN).timestamp()
     update = bed.tick(evening + 5)
-    assert update.states["movements_tonight"] == 0
-    assert update.states["movements_last_night"] == 3
+    assert update.states.movements_tonight == 0
+    assert update.states.movements_last_night == 3
     assert bed.counts_reset_at == evening
 
 
@@ -129,7 +130,7 @@ def test_zigbee_sensor_counts_are_lower_bounds() -> None:
     assert [e.is_lower_bound for e in update.events] == [True]
     dup = bed.on_reading("both", ZigbeeVibration(T0 + 5, "vibration", strength=12), T0 + 6)
     assert dup.events == []
-    assert bed.states(T0 + 6)["movements_tonight"] == 1
+    assert bed.states(T0 + 6).movements_tonight == 1
 
 
 def test_plain_number_jitter_is_absorbed() -> None:

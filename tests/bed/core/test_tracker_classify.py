@@ -22,15 +22,15 @@ def test_a_fourth_periodic_movement_relabels_the_first_three() -> None:
     fs = list(frames(T0, 800, (LYING_DOWN, *SERIES)))
     update = feed(bed, fs[:455])  # up to just after the third member
     assert [e.cls for e in update.events[1:]] == [MovementClass.LIMB_MOVEMENT] * 3
-    assert bed.states(T0 + 455)["plm_tonight"] == 0
+    assert bed.states(T0 + 455).plm_tonight == 0
     update = feed(bed, fs[455:])
     assert update.events[-1].cls is MovementClass.PLM
     states = bed.states(T0 + 800)
-    assert states["plm_tonight"] == 4
-    assert states["limb_movements_tonight"] == 1
-    assert states["sleep_onset"] == ONSET
-    assert states["in_bed"] is True
-    assert states["plm_index_tonight"] is not None
+    assert states.plm_tonight == 4
+    assert states.limb_movements_tonight == 1
+    assert states.sleep_onset == ONSET
+    assert states.in_bed is True
+    assert states.plm_index_tonight is not None
 
 
 def test_closing_the_night_gives_final_labels_and_the_store_follows(tmp_path: Path) -> None:
@@ -52,8 +52,8 @@ def test_closing_the_night_gives_final_labels_and_the_store_follows(tmp_path: Pa
     stored = [e.cls for e in store.events("main", night)]
     assert stored == [MovementClass.LIMB_MOVEMENT] + [MovementClass.PLM] * 4
     states = bed.states(T0 + 14 * 3600)
-    assert states["plm_last_night"] == 4
-    assert states["sleep_onset_last_night"] == ONSET
+    assert states.plm_last_night == 4
+    assert states.sleep_onset_last_night == ONSET
     store.close()
 
 
@@ -81,7 +81,7 @@ def test_two_sensors_count_a_movement_once_on_the_side_with_more_energy() -> Non
         bed.on_reading("left", a, a.end)
         bed.on_reading("right", b, b.end)
     states = bed.states(T0 + 60)
-    assert states["movements_tonight"] == 1
+    assert states.movements_tonight == 1
     assert bed.classification is not None
     assert [e.side for e in bed.classification.events] == ["left"]
 
@@ -96,7 +96,7 @@ def test_a_jerk_that_wakes_the_settled_sleeper_is_counted_in_the_night() -> None
     assert closed is not None
     assert closed.counts.get("hypnic_jerk") == 2
     assert closed.waking_jerks == 1
-    assert bed.states(T0 + 14 * 3600)["waking_jerks_last_night"] == 1
+    assert bed.states(T0 + 14 * 3600).waking_jerks_last_night == 1
 
 
 def test_resting_levels_survive_a_restart_so_occupancy_does_not_fall_back() -> None:
@@ -109,13 +109,13 @@ def test_resting_levels_survive_a_restart_so_occupancy_does_not_fall_back() -> N
     assert len(update.levels) >= 20
     assert update.levels == bed.levels
     now = T0 + 1500
-    assert bed.states(now)["in_bed"] is True
+    assert bed.states(now).in_bed is True
     window = NightWindow(time(18), time(12), BERLIN)
     stored_events = list(bed.tonight)
     again = BedTracker("main", window, [SensorSpec("both", SourceKind.ENVELOPE)])
     again.restore(now, stored_events, bed.cursors(), {}, levels=update.levels)
     assert again.levels == bed.levels
-    assert again.states(now)["in_bed"] is True
+    assert again.states(now).in_bed is True
     without = BedTracker("main", window, [SensorSpec("both", SourceKind.ENVELOPE)])
     without.restore(now, stored_events, bed.cursors(), {})
-    assert without.states(now)["in_bed"] is not True
+    assert without.states(now).in_bed is not True

@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from sleepenv.guidance.core.actions import DeviceState, MediaOff, Notify, SetClimate, SetLight
+from sleepenv.guidance.core.actions import (
+    DeviceState,
+    MediaOff,
+    Notify,
+    Reminder,
+    SetClimate,
+    SetLight,
+)
 from sleepenv.guidance.core.timeline import Phase, base_plan, evening_for
 from tests.guidance.core.guidance_helpers import BERLIN, at, config, room, schedule
 
@@ -126,10 +133,11 @@ def test_a_whole_night_of_commands() -> None:
     assert climate == [(at(2026, 11, 20, 21, 30), 18.0), (at(2026, 11, 21, 6, 30), 20.0)]
     media = [t for t, a in r.actions("tv") if isinstance(a, MediaOff)]
     assert media == [at(2026, 11, 20, 21, 40)]
-    notes = [(t, a.title) for t, a in r.actions("phone") if isinstance(a, Notify)]
+    notes = [(t, a.kind, a.title) for t, a in r.actions("phone") if isinstance(a, Notify)]
+    # The kind, not the wording, says which reminder it is (the MQTT event's type).
     assert notes == [
-        (at(2026, 11, 20, 14, 0), "Caffeine cutoff"),
-        (at(2026, 11, 20, 21, 30), "No screens"),
+        (at(2026, 11, 20, 14, 0), Reminder.CAFFEINE_CUTOFF, "Caffeine cutoff"),
+        (at(2026, 11, 20, 21, 30), Reminder.NO_SCREEN, "No screens"),
     ]
     assert all(a.reason for _, a in r.log)
 
@@ -146,7 +154,7 @@ def test_screen_minutes_in_the_window_are_counted() -> None:
     r.run_until(at(2026, 11, 20, 21, 50))
     r.report("tv", DeviceState(is_on=False), at(2026, 11, 20, 21, 50))
     r.run_until(at(2026, 11, 20, 23, 0))
-    assert r.guidance.states(r.now)["screen_minutes_in_window"] == 20.0
+    assert r.guidance.states(r.now).screen_minutes_in_window == 20.0
 
 
 def screen_minutes(*switches: tuple[float, bool], until: float) -> float:
@@ -159,7 +167,7 @@ def screen_minutes(*switches: tuple[float, bool], until: float) -> float:
         r.run_until(t)
         r.report("tv", DeviceState(is_on=is_on), t)
     r.run_until(until)
-    minutes: float = r.guidance.states(r.now)["screen_minutes_in_window"]
+    minutes: float = r.guidance.states(r.now).screen_minutes_in_window
     return minutes
 
 
@@ -193,7 +201,7 @@ def test_last_nights_screen_minutes_survive_the_next_day() -> None:
     r = room(config(), at(2026, 11, 20, 21, 0))  # the TV is on from 21:00 and stays on
     r.run_until(at(2026, 11, 21, 8, 0))  # past wake + 30 min: the next evening's plan
     assert r.guidance.last_night_screen_minutes == 60.0
-    assert r.guidance.states(r.now)["screen_minutes_in_window"] == 0.0
+    assert r.guidance.states(r.now).screen_minutes_in_window == 0.0
 
 
 def test_a_lamp_that_is_off_is_never_turned_on() -> None:
@@ -215,14 +223,14 @@ def test_states_through_the_evening() -> None:
     r = room(config(), at(2026, 11, 20, 21, 45))
     r.run_until(at(2026, 11, 20, 21, 46))
     s = r.guidance.states(r.now)
-    assert s["phase"] == "no_screen"
-    assert s["wind_down"] is True
-    assert s["no_screen_window"] is True
-    assert s["next_bedtime"] == at(2026, 11, 20, 22, 30)
-    assert s["room_temperature_deviation"] == 2.5
-    assert s["room_too_warm"] is True
+    assert s.phase == "no_screen"
+    assert s.is_wind_down is True
+    assert s.is_no_screen_window is True
+    assert s.next_bedtime == at(2026, 11, 20, 22, 30)
+    assert s.room_temperature_deviation_celsius == 2.5
+    assert s.is_room_too_warm is True
     r.run_until(at(2026, 11, 20, 23, 0))
-    assert r.guidance.states(r.now)["next_bedtime"] == at(2026, 11, 21, 22, 30)
+    assert r.guidance.states(r.now).next_bedtime == at(2026, 11, 21, 22, 30)
 
 
 def test_the_phase_machine_value_is_an_attribute() -> None:
@@ -271,7 +279,7 @@ def test_light_turned_on_after_lights_out_is_not_turned_off_again() -> None:
     n = len(lights(r))
     r.run_until(at(2026, 11, 21, 12, 0))
     assert len(lights(r)) == n
-    assert r.guidance.states(r.now)["phase"] == "day"
+    assert r.guidance.states(r.now).phase == "day"
 
 
 def test_off_and_on_again_releases_the_hold() -> None:
@@ -361,7 +369,7 @@ def test_start_wind_down_now() -> None:
     r = room(config(), at(2026, 11, 20, 19, 0))
     r.apply(r.guidance.start_wind_down(r.now))
     assert lights(r)[0][0] == at(2026, 11, 20, 19, 0)
-    assert r.guidance.states(r.now)["wind_down"] is True
+    assert r.guidance.states(r.now).is_wind_down is True
     assert r.guidance.plan(r.now).bedtime_at == at(2026, 11, 20, 22, 30)
 
 
@@ -374,25 +382,25 @@ def test_start_wind_down_in_the_morning_says_why_it_does_nothing() -> None:
     r.apply(decision)
     note = "Wind-down is for the evening; next at 21:00"
     assert decision.message == note
-    assert r.guidance.states(r.now)["note"] == note
-    assert r.guidance.states(r.now)["phase"] == "wake"
+    assert r.guidance.states(r.now).note == note
+    assert r.guidance.states(r.now).phase == "wake"
     assert len(r.log) == before
     r.run_until(at(2026, 11, 21, 7, 0))  # the day phase starts: the note has had its time
-    assert r.guidance.states(r.now)["note"] is None
+    assert r.guidance.states(r.now).note is None
 
 
 def test_start_wind_down_before_noon_does_not_dim_the_day() -> None:
     r = room(config(), at(2026, 11, 21, 8, 0))
     r.apply(r.guidance.start_wind_down(r.now))
-    assert r.guidance.states(r.now)["note"] == "Wind-down is for the evening; next at 21:00"
+    assert r.guidance.states(r.now).note == "Wind-down is for the evening; next at 21:00"
     assert r.guidance.plan(r.now).wind_down_at == at(2026, 11, 21, 21, 0)
     r.run_until(at(2026, 11, 21, 12, 0))
     assert not lights(r)
-    assert r.guidance.states(r.now)["phase"] == "day"
+    assert r.guidance.states(r.now).phase == "day"
     r.apply(r.guidance.start_wind_down(r.now))  # from noon it is the evening's button
     assert lights(r)[0][0] == at(2026, 11, 21, 12, 0)
-    assert r.guidance.states(r.now)["phase"] == "wind_down"
-    assert r.guidance.states(r.now)["note"] == "Wind-down started; lights-out at 22:30"
+    assert r.guidance.states(r.now).phase == "wind_down"
+    assert r.guidance.states(r.now).note == "Wind-down started; lights-out at 22:30"
 
 
 def test_start_wind_down_during_and_after_the_wind_down() -> None:
@@ -434,9 +442,9 @@ def test_asleep_from_the_bed_tracker_and_lights_out_persisting_without_it() -> N
     r.run_until(at(2026, 11, 20, 23, 0))
     assert r.guidance.phase is Phase.LIGHTS_OUT
     r.apply(r.guidance.on_presence(True, True, r.now))
-    assert r.guidance.states(r.now)["phase"] == "asleep"
+    assert r.guidance.states(r.now).phase == "asleep"
     r.run_until(at(2026, 11, 21, 6, 31))
-    assert r.guidance.states(r.now)["phase"] == "wake"
+    assert r.guidance.states(r.now).phase == "wake"
 
 
 @pytest.mark.parametrize("evening", [date(2026, 3, 28), date(2026, 10, 24), FRIDAY])

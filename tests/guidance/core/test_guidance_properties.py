@@ -175,6 +175,6 @@ def test_screen_minutes_are_the_time_on_inside_the_window(
     if is_on:
         expected += max(0.0, min(end, window_hi) - max(since, window_lo))
     g.tick(end)
-    minutes = g.states(end)["screen_minutes_in_window"]
+    minutes = g.states(end).screen_minutes_in_window
     assert abs(minutes - expected / 60) <= 0.05 + 1e-9  # published to 0.1 min
     assert minutes <= 60.0

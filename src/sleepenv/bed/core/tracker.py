@@ -9,9 +9,8 @@ from __future__ import annotations
 import bisect
 import math
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
 
 from sleepenv.bed.core.advisory import Advisory, advise
 from sleepenv.bed.core.classify import ClassifyConfig, NightClassification, classify_night
@@ -22,7 +21,6 @@ from sleepenv.bed.core.model import (
     DetectorOutput,
     Dropout,
     EnvelopeFrame,
-    MovementClass,
     MovementEvent,
     MovementStarted,
     NightSummary,
@@ -32,18 +30,12 @@ from sleepenv.bed.core.model import (
     ZigbeeVibration,
 )
 from sleepenv.bed.core.night import NightWindow
+from sleepenv.bed.core.states import BedStates, last_night_states, tonight_states
 from sleepenv.rejection import Rejection
 
 HOUR_SECONDS = 3600.0
 # Two detections of one movement (a replay after a restart) land this close together.
 SAME_EVENT_SECONDS = 0.5
-PER_CLASS_STATES = {
-    "twitches_tonight": MovementClass.TWITCH,
-    "limb_movements_tonight": MovementClass.LIMB_MOVEMENT,
-    "rollovers_tonight": MovementClass.ROLLOVER,
-    "hypnic_jerks_tonight": MovementClass.HYPNIC_JERK,
-    "plm_tonight": MovementClass.PLM,
-}
 # Re-run classification at least this often while nothing moves (the onset settles).
 RECLASSIFY_SECONDS = 60.0
 LEVEL_SECONDS = 60.0
@@ -80,7 +72,7 @@ class SensorSpec:
 class Update:
     """What one call changed: states to publish, events to store and fire, a closed night."""
 
-    states: dict[str, Any] = field(default_factory=dict)
+    states: BedStates = field(default_factory=BedStates)
     events: list[MovementEvent] = field(default_factory=list)
     closed_night: NightSummary | None = None
     dropouts: list[Dropout] = field(default_factory=list)
@@ -92,7 +84,7 @@ class Update:
 
     def merge(self, other: Update) -> None:
         """Fold another update into this one (later states win)."""
-        self.states.update(other.states)
+        self.states = self.states.merged(other.states)
         self.events += other.events
         self.dropouts += other.dropouts
         self.rejections += other.rejections
@@ -115,20 +107,6 @@ class _Sensor:
     # Live frames refused in a row as already seen while the cursor is ahead of the
     # clock: one frame from the future (or a sensor clock set back) put it there.
     behind: int = 0
-
-
-def last_night_states(night: NightSummary) -> dict[str, Any]:
-    """Final figures of a closed night, for the "last night" sensors."""
-    states: dict[str, Any] = {
-        f"{key.removesuffix('_tonight')}_last_night": night.counts.get(cls.value, 0)
-        for key, cls in PER_CLASS_STATES.items()
-    }
-    states["plm_index_last_night"] = (
-        round(night.plm_index, 1) if night.plm_index is not None else None
-    )
-    states["sleep_onset_last_night"] = night.sleep_onset
-    states["waking_jerks_last_night"] = night.waking_jerks  # None: not known for that night
-    return states
 
 
 class BedTracker:
@@ -266,7 +244,7 @@ class BedTracker:
         if outputs or is_classified:
             # Most frames change only the frame counter, which `diagnostics` carries:
             # building and publishing every state per frame would dominate the cost.
-            update.states.update(self.states(now))
+            update.states = update.states.merged(self.states(now))
         return update
 
     def _record_level(self, sensor: _Sensor, t: float) -> RestingMinute | None:
@@ -385,7 +363,9 @@ class BedTracker:
     def on_rejection(self, rejection: Rejection) -> Update:
         """Count a message that could not be used."""
         self.messages_rejected += 1
-        return Update(states={"messages_rejected": self.messages_rejected}, rejections=[rejection])
+        return Update(
+            states=BedStates(messages_rejected=self.messages_rejected), rejections=[rejection]
+        )
 
     def on_presence(self, is_present: bool, now: float) -> Update:
         """A bed-presence input changed (or repeated its state)."""
@@ -413,7 +393,7 @@ class BedTracker:
     def on_sensor_status(self, sensor_key: str, is_online: bool) -> Update:
         """A sensor reported online/offline on its status topic."""
         self._sensors[sensor_key].is_online = is_online
-        return Update(states={f"sensor_{sensor_key}_online": is_online})
+        return Update(states=BedStates(sensors_online={sensor_key: is_online}))
 
     def _is_new(self, sensor: _Sensor, event: MovementEvent) -> bool:
         """False when this sensor already reported a movement starting at the same moment."""
@@ -468,17 +448,17 @@ class BedTracker:
             self._classified_at = None
             for sensor in self._sensors.values():
                 sensor.onsets = [o for o in sensor.onsets if o >= now - HOUR_SECONDS]
-            update.states.update(self.states(now))
+            update.states = update.states.merged(self.states(now))
         while self.recent_onsets and self.recent_onsets[0] < now - HOUR_SECONDS:
             self.recent_onsets.popleft()
-            update.states["movements_last_hour"] = len(self.recent_onsets)
+            update.states = replace(update.states, movements_last_hour=len(self.recent_onsets))
         if is_classifying and self.night is not None and self._is_classification_due(now):
             self._classify(now)
-            update.states.update(self._sleep_states(now))
+            update.states = update.states.merged(self._sleep_states(now))
         elif is_classifying:
             in_bed = self._is_in_bed(now)
             if in_bed != self._in_bed_sent:  # the sensor fell silent (or spoke again)
-                update.states["in_bed"] = in_bed
+                update.states = replace(update.states, in_bed=in_bed)
                 self._in_bed_sent = in_bed
         return update
 
@@ -572,22 +552,10 @@ class BedTracker:
         """Final labels for the data so far (end of a recording)."""
         return self._classify(now, is_final=True)
 
-    def _sleep_states(self, now: float) -> dict[str, Any]:
+    def _sleep_states(self, now: float) -> BedStates:
         """Per-class counts and sleep figures from the current classification."""
-        c = self.classification
-        counts = c.counts if c is not None else {}
-        states: dict[str, Any] = {
-            key: counts.get(cls.value, 0) for key, cls in PER_CLASS_STATES.items()
-        }
-        states["plm_index_tonight"] = (
-            round(c.plm_index, 1) if c is not None and c.plm_index is not None else None
-        )
-        sleep = c.sleep if c is not None else None
-        states["sleep_onset"] = sleep.sleep_onset if sleep else None
-        latency = sleep.time_to_fall_asleep_seconds if sleep else None
-        states["time_to_fall_asleep"] = round(latency / 60.0) if latency is not None else None
-        states["in_bed"] = self._in_bed_sent = self._is_in_bed(now)
-        return states
+        self._in_bed_sent = self._is_in_bed(now)
+        return tonight_states(self.classification, self._in_bed_sent)
 
     def _is_in_bed(self, now: float) -> bool | None:
         """Occupancy now, from the night's classification; None when it cannot tell
@@ -603,30 +571,32 @@ class BedTracker:
             return False if any(m.rhythm is not None for m in self.levels) else None
         return c.sleep.is_in_bed_at(now)
 
-    def states(self, now: float) -> dict[str, Any]:
-        """Every published state of the bed, keyed by entity key."""
-        states: dict[str, Any] = {
+    def states(self, now: float) -> BedStates:
+        """Every published state of the bed that is known."""
+        states = BedStates(
             # By the classification when there is one: a movement seen by both sensors of a
             # two-sensor bed counts once, a glitch not at all.
-            "movements_tonight": len(self.classification.events)
+            movements_tonight=len(self.classification.events)
             if self.classification is not None
             else sum(self.counts.values()),
-            "movements_last_hour": sum(1 for o in self.recent_onsets if o >= now - HOUR_SECONDS),
-            "last_movement": self.last_movement_at,
-            "movement": self.is_moving,
-            "frames_received": self.frames_received,
-            "messages_rejected": self.messages_rejected,
-        }
-        states.update(self._sleep_states(now))
+            movements_last_hour=sum(1 for o in self.recent_onsets if o >= now - HOUR_SECONDS),
+            last_movement=self.last_movement_at,
+            movement=self.is_moving,
+            frames_received=self.frames_received,
+            messages_rejected=self.messages_rejected,
+        ).merged(self._sleep_states(now))
         if self.last_night is not None:
-            states["movements_last_night"] = self.last_night.total_movements
-            states.update(last_night_states(self.last_night))
-        states["worth_discussing"] = self.advisory.is_on
-        states["worth_discussing_attributes"] = self.advisory.attributes()
-        for key, sensor in self._sensors.items():
-            if sensor.is_online is not None:
-                states[f"sensor_{key}_online"] = sensor.is_online
-        return states
+            states = states.merged(last_night_states(self.last_night))
+        return replace(
+            states,
+            worth_discussing=self.advisory.is_on,
+            advisory_attributes=self.advisory.attributes(),
+            sensors_online={
+                key: sensor.is_online
+                for key, sensor in self._sensors.items()
+                if sensor.is_online is not None
+            },
+        )
 
     def cursors(self) -> dict[str, float]:
         """Per-sensor time of the last admitted sample, for the store's checkpoint."""

@@ -56,11 +56,19 @@ class MediaOff:
     reason: str = ""
 
 
+class Reminder(StrEnum):
+    """Which reminder a Notify is (its value is the MQTT reminder event's type)."""
+
+    CAFFEINE_CUTOFF = "caffeine_cutoff"
+    NO_SCREEN = "no_screen"
+
+
 @dataclass(frozen=True, slots=True)
 class Notify:
     """A reminder (Home Assistant notify service, or an MQTT event)."""
 
     device: str
+    kind: Reminder
     title: str
     message: str
     reason: str = ""

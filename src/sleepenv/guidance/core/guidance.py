@@ -14,6 +14,7 @@ from typing import Any
 
 from sleepenv.guidance.core.actions import Action, DeviceState, Notify, Role, Skipped, kind_of
 from sleepenv.guidance.core.overrides import OverrideConfig, Overrides
+from sleepenv.guidance.core.states import GuidanceStates
 from sleepenv.guidance.core.timeline import (
     MINUTE,
     NIGHT_PHASES,
@@ -342,7 +343,7 @@ class Guidance:
         if hi > lo:
             self._night.screen_seconds += hi - lo
 
-    def states(self, now: float) -> dict[str, Any]:
+    def states(self, now: float) -> GuidanceStates:
         """Entity states of the bedroom (unix times for timestamps)."""
         plan = self.plan(now)
         phase = plan.phase_at(now)
@@ -353,18 +354,18 @@ class Guidance:
         deviation = None if self.room_celsius is None else round(self.room_celsius - target, 1)
         too_warm = deviation is not None and deviation > self.config.too_warm_margin_celsius
         night = self._ensure_night(now)
-        return {
-            "guidance": self.is_enabled,
-            "guests": self.is_paused,
-            "phase": phase.value,
-            "wind_down": phase in (Phase.WIND_DOWN, Phase.NO_SCREEN),
-            "no_screen_window": phase is Phase.NO_SCREEN,
-            "next_bedtime": bedtime,
-            "room_temperature_deviation": deviation,
-            "room_too_warm": too_warm,
-            "screen_minutes_in_window": round(night.screen_seconds / MINUTE, 1),
-            "note": self.note,
-        }
+        return GuidanceStates(
+            is_enabled=self.is_enabled,
+            is_paused=self.is_paused,
+            phase=phase,
+            is_wind_down=phase in (Phase.WIND_DOWN, Phase.NO_SCREEN),
+            is_no_screen_window=phase is Phase.NO_SCREEN,
+            next_bedtime=bedtime,
+            room_temperature_deviation_celsius=deviation,
+            is_room_too_warm=too_warm,
+            screen_minutes_in_window=round(night.screen_seconds / MINUTE, 1),
+            note=self.note,
+        )
 
     def attributes(self) -> dict[str, Any]:
         """Override state per device and the last decision's reason."""

@@ -18,6 +18,7 @@ from sleepenv.guidance.core.actions import (
     DeviceSpec,
     MediaOff,
     Notify,
+    Reminder,
     Role,
     SetClimate,
     SetLight,
@@ -284,7 +285,11 @@ def planned_actions(cfg: GuidanceConfig, devices: Devices, plan: NightPlan) -> l
             Planned(
                 plan.caffeine_at,
                 Notify(
-                    target, "Caffeine cutoff", "No more coffee or tea today.", "caffeine cutoff"
+                    target,
+                    Reminder.CAFFEINE_CUTOFF,
+                    "Caffeine cutoff",
+                    "No more coffee or tea today.",
+                    "caffeine cutoff",
                 ),
             )
         )
@@ -300,7 +305,13 @@ def planned_actions(cfg: GuidanceConfig, devices: Devices, plan: NightPlan) -> l
     out.append(
         Planned(
             plan.no_screen_at,
-            Notify(target, "No screens", "Time to put screens away.", "no-screen window opened"),
+            Notify(
+                target,
+                Reminder.NO_SCREEN,
+                "No screens",
+                "Time to put screens away.",
+                "no-screen window opened",
+            ),
         )
     )
     if cfg.is_enforcing:

@@ -1,0 +1,112 @@
+"""What a bed shows in Home Assistant, as one typed value (the core's side of the contract).
+
+bed/entities.py maps each field to the entity that publishes it; a field no entity reads
+fails a test, and a misspelt one fails mypy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from enum import Enum
+from typing import Any
+
+from sleepenv.bed.core.classify import NightClassification
+from sleepenv.bed.core.model import MovementClass, NightSummary
+
+
+class Unset(Enum):
+    """A state left as it is: unchanged in an update, or not known yet (last night's
+    figures before the first night closed), so not published."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+
+
+@dataclass(frozen=True, slots=True)
+class BedStates:
+    """A bed's published states; from `BedTracker.states` all that are known, in an
+    update only those that changed (the others UNSET). Times are unix seconds."""
+
+    movements_tonight: int | Unset = UNSET
+    movements_last_hour: int | Unset = UNSET
+    last_movement: float | Unset | None = UNSET
+    movement: bool | Unset = UNSET  # a movement under way
+    frames_received: int | Unset = UNSET
+    messages_rejected: int | Unset = UNSET
+    # Tonight, by the provisional labels.
+    twitches_tonight: int | Unset = UNSET
+    limb_movements_tonight: int | Unset = UNSET
+    rollovers_tonight: int | Unset = UNSET
+    hypnic_jerks_tonight: int | Unset = UNSET
+    plm_tonight: int | Unset = UNSET
+    plm_index_tonight: float | Unset | None = UNSET
+    sleep_onset: float | Unset | None = UNSET
+    time_to_fall_asleep_minutes: int | Unset | None = UNSET
+    in_bed: bool | Unset | None = UNSET  # None: cannot tell
+    # The last closed night's final figures.
+    movements_last_night: int | Unset = UNSET
+    twitches_last_night: int | Unset = UNSET
+    limb_movements_last_night: int | Unset = UNSET
+    rollovers_last_night: int | Unset = UNSET
+    hypnic_jerks_last_night: int | Unset = UNSET
+    plm_last_night: int | Unset = UNSET
+    plm_index_last_night: float | Unset | None = UNSET
+    sleep_onset_last_night: float | Unset | None = UNSET
+    waking_jerks_last_night: int | Unset | None = UNSET  # None: not known for that night
+    worth_discussing: bool | Unset = UNSET
+    advisory_attributes: Mapping[str, Any] | Unset = UNSET
+    # Sensor key -> online, for the sensors that reported a status.
+    sensors_online: Mapping[str, bool] = field(default_factory=dict)
+
+    def merged(self, newer: BedStates) -> BedStates:
+        """These states updated by those `newer` sets."""
+        changes: dict[str, Any] = {
+            f.name: value
+            for f in fields(newer)
+            if (value := getattr(newer, f.name)) is not UNSET and f.name != "sensors_online"
+        }
+        if newer.sensors_online:
+            changes["sensors_online"] = {**self.sensors_online, **newer.sensors_online}
+        return replace(self, **changes)
+
+
+def _count(counts: Mapping[str, int], cls: MovementClass) -> int:
+    return counts.get(cls.value, 0)
+
+
+def tonight_states(c: NightClassification | None, in_bed: bool | None) -> BedStates:
+    """Per-class counts and sleep figures from tonight's classification (None: none yet)."""
+    counts = c.counts if c is not None else {}
+    sleep = c.sleep if c is not None else None
+    latency = sleep.time_to_fall_asleep_seconds if sleep else None
+    return BedStates(
+        twitches_tonight=_count(counts, MovementClass.TWITCH),
+        limb_movements_tonight=_count(counts, MovementClass.LIMB_MOVEMENT),
+        rollovers_tonight=_count(counts, MovementClass.ROLLOVER),
+        hypnic_jerks_tonight=_count(counts, MovementClass.HYPNIC_JERK),
+        plm_tonight=_count(counts, MovementClass.PLM),
+        plm_index_tonight=(
+            round(c.plm_index, 1) if c is not None and c.plm_index is not None else None
+        ),
+        sleep_onset=sleep.sleep_onset if sleep else None,
+        time_to_fall_asleep_minutes=round(latency / 60.0) if latency is not None else None,
+        in_bed=in_bed,
+    )
+
+
+def last_night_states(night: NightSummary) -> BedStates:
+    """Final figures of a closed night, for the "last night" sensors."""
+    return BedStates(
+        movements_last_night=night.total_movements,
+        twitches_last_night=_count(night.counts, MovementClass.TWITCH),
+        limb_movements_last_night=_count(night.counts, MovementClass.LIMB_MOVEMENT),
+        rollovers_last_night=_count(night.counts, MovementClass.ROLLOVER),
+        hypnic_jerks_last_night=_count(night.counts, MovementClass.HYPNIC_JERK),
+        plm_last_night=_count(night.counts, MovementClass.PLM),
+        plm_index_last_night=(round(night.plm_index, 1) if night.plm_index is not None else None),
+        sleep_onset_last_night=night.sleep_onset,
+        waking_jerks_last_night=night.waking_jerks,
+    )
