@@ -10,6 +10,7 @@ import pytest
 
 from sleepenv.bed.core.classify import ClassifyConfig, NightClassification, classify_night
 from sleepenv.bed.core.live import SETTLE_AFTER, LiveNight
+from sleepenv.bed.core.livecache import Chain
 from sleepenv.bed.core.model import MovementClass, MovementEvent, Reading, SourceKind
 from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec
@@ -150,3 +151,19 @@ def test_a_late_movement_before_the_cut_reclassifies_the_whole_night() -> None:
     got = live.classify(events, 0.0, events[-2].offset + 1.0)
     assert live.full_passes == passes + 1
     assert_same(got, classify_night(events, 0.0, events[-2].offset + 1.0))
+
+
+def test_a_classification_keeps_the_settled_part_it_was_given() -> None:
+    """The settled list grows after a classification was handed out: that one must not."""
+    rng = Random(5)
+    settled = [_movement(10.0 * i, rng) for i in range(3)]
+    rest = [_movement(100.0, rng)]
+    chain = Chain(settled, rest)
+    settled.append(rest[0])  # the next settling moves it over
+    assert list(chain) == [*settled[:3], rest[0]]
+    assert list(reversed(chain)) == [rest[0], *reversed(settled[:3])]
+    assert len(chain) == 4
+    assert chain[3] is rest[0]
+    assert chain[-4] is settled[0]
+    with pytest.raises(IndexError):
+        chain[4]
