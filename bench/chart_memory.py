@@ -33,10 +33,10 @@ import aiomqtt
 from sleepenv.bed import discovery
 from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
 from sleepenv.bed.store import Store
+from sleepenv.bootstrap import build_service
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import start_mosquitto
 from sleepenv.report import entity as chart_entity
-from sleepenv.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -109,7 +109,7 @@ async def run_service(host: str, port: int, mode: str, movements: int) -> dict[s
             storage={"data_dir": data_dir},
         )  # fmt: skip
         topic = discovery.chart_topic(settings.mqtt, "main")
-        service = Service(settings)
+        service = build_service(settings)
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
         result: dict[str, Any] = {"mode": mode}
@@ -122,7 +122,7 @@ async def run_service(host: str, port: int, mode: str, movements: int) -> dict[s
                 for i, night in enumerate(("2026-01-05", "2026-01-06"), start=1):
                     summary = store_night(data_dir, movements, night)
                     # Asked for the way a closing night asks for its chart.
-                    service._want_chart("main", summary)
+                    service.bed.want_chart("main", summary)
                     async with asyncio.timeout(CHART_SECONDS):
                         async for message in client.messages:
                             if isinstance(message.payload, bytes) and message.payload:

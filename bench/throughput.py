@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from sleepenv.bed.pipeline import Pipeline
+from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import start_mosquitto
-from sleepenv.service import Service
 from sleepenv.sim.night import generate_night
 from sleepenv.sim.recording import frame_to_payload
 
@@ -81,7 +81,7 @@ async def bench_mqtt(start: float, data: list[bytes]) -> dict[str, Any]:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             clock = ScaledClock(start + len(data) + 5, 1.0)
-            service = Service(settings(broker.host, broker.port, Path(tmp)), clock)
+            service = build_service(settings(broker.host, broker.port, Path(tmp)), clock)
             stop = asyncio.Event()
             task = asyncio.create_task(service.run(stop))
             await asyncio.wait_for(service.is_connected.wait(), 10)

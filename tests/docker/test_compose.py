@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
+from sleepenv.bootstrap import check_environment
 from sleepenv.config.settings import load_settings
 from sleepenv.mqtt.broker import free_port, wait_for_port
-from sleepenv.service import check_environment
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 

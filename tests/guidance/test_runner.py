@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from sleepenv.bootstrap import bedroom_timezones
 from sleepenv.config.settings import ConfigError, Settings
 from sleepenv.guidance.runner import GuidanceRunner
-from sleepenv.service import bedroom_timezones
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -43,11 +43,11 @@ class Outbox:
         self.messages: list[tuple[str, bytes]] = []
         self.states: dict[str, bytes] = {}
 
-    def queue_message(self, topic: str, payload: bytes) -> None:
+    def message(self, topic: str, payload: bytes) -> None:
         """Record a command."""
         self.messages.append((topic, payload))
 
-    def queue_state(self, topic: str, payload: bytes) -> None:
+    def state(self, topic: str, payload: bytes) -> None:
         """Record a state."""
         self.states[topic] = payload
 
@@ -142,10 +142,12 @@ def test_switches_survive_a_restart(tmp_path: Path) -> None:
     first.handle("sleepenv/guidance/bedroom/guidance/set", b"OFF")
     first.handle("sleepenv/guidance/bedroom/guests/set", b"ON")
     second = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
+    second.load_switches()
     assert second.engines["bedroom"].is_enabled is False
     assert second.engines["bedroom"].is_paused is True
     path.write_text("not json")
     third = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
+    third.load_switches()
     assert third.engines["bedroom"].is_enabled is True
 
 

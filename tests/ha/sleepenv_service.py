@@ -22,6 +22,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.bed.core.model import EnvelopeFrame, MovementEvent
 from sleepenv.bed.core.states import BedStates
+from sleepenv.bootstrap import Hooks, build_service
 from sleepenv.clock import Clock, ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
@@ -71,8 +72,8 @@ class ServiceThread:
         # The Service (and its SQLite store) must live on this thread.
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        self.service = Service(self.settings, self.clock)
-        self.service.on_event = lambda bed, event: self.events.append((bed, event))
+        hooks = Hooks(on_event=lambda bed, event: self.events.append((bed, event)))
+        self.service = build_service(self.settings, self.clock, hooks)
         task = asyncio.create_task(self.service.run(self._stop), name="service")
         waiter = asyncio.create_task(self.service.is_connected.wait())
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)

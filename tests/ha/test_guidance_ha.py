@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
@@ -138,7 +139,7 @@ def _ha(device_id: str, role: str, entity_id: str) -> dict[str, Any]:
 @contextlib.asynccontextmanager
 async def service_running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Service]:
     """The real service in the background."""
-    service = Service(settings, clock)
+    service = build_service(settings, clock)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
@@ -48,7 +49,7 @@ def settings_for(broker: MosquittoProcess, data_dir: Path) -> Settings:
 @contextlib.asynccontextmanager
 async def service_running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Service]:
     """The real service in the background."""
-    service = Service(settings, clock)
+    service = build_service(settings, clock)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:

@@ -223,7 +223,7 @@ async def test_a_state_on_an_idle_service_goes_out_without_a_timer(
         running(settings, clock) as service,
     ):
         await asyncio.wait_for(service.publisher.drain(), 10)
-        service.queue_state(f"{prefix}/probe", b"now")
+        service.publisher.state(f"{prefix}/probe", b"now")
         assert service.publisher.is_waiting(f"{prefix}/probe")
         # One turn of the event loop later it is on the wire (other tasks may have
         # queued something meanwhile, so the probe is not necessarily alone).

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.mqtt.intake import MAX_MESSAGE_BYTES
@@ -146,7 +147,7 @@ async def test_fuzz_every_subscribed_topic(
     settings = hostile_settings(mosquitto, prefix, tmp_path)
     host, port = mosquitto.host, mosquitto.port
     clock = ScaledClock(berlin(21, 20), 1.0)  # inside the wind-down: guidance is active
-    topics = subscribed_topics(Service(settings, clock), prefix)
+    topics = subscribed_topics(build_service(settings, clock), prefix)
     assert len(topics) >= 20
     status = f"{prefix}ha/status"
     # Retained hostile payloads wait on every topic before the first start.

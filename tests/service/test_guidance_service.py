@@ -170,8 +170,8 @@ def test_sleep_onset_from_the_bed_moves_lights_out_to_asleep(
 ) -> None:
     from sleepenv.bed.core.states import BedStates  # noqa: PLC0415
     from sleepenv.bed.core.tracker import Update  # noqa: PLC0415
+    from sleepenv.bootstrap import build_service  # noqa: PLC0415
     from sleepenv.guidance.core.timeline import Phase  # noqa: PLC0415
-    from sleepenv.service import Service  # noqa: PLC0415
 
     settings = guidance_settings(mosquitto, prefix, tmp_path)
     assert settings.guidance is not None
@@ -180,12 +180,12 @@ def test_sleep_onset_from_the_bed_moves_lights_out_to_asleep(
         update={"guidance": settings.guidance.model_copy(update={"bedrooms": [room]})}
     )
     clock = ScaledClock(berlin(23, 10), 1.0)  # after the 22:30 bedtime: lights-out
-    service = Service(settings, clock)
+    service = build_service(settings, clock)
     assert service.guidance is not None
     engine = service.guidance.engines["bedroom"]
     now = clock.now()
     assert engine.plan(now).phase_at(now) is Phase.LIGHTS_OUT
-    service._apply("main", Update(states=BedStates(sleep_onset=now - 120)))
+    service.bed.apply("main", Update(states=BedStates(sleep_onset=now - 120)))
     now = clock.now()
     assert engine.plan(now).phase_at(now) is Phase.ASLEEP
 
@@ -193,11 +193,11 @@ def test_sleep_onset_from_the_bed_moves_lights_out_to_asleep(
 def test_screen_minutes_per_evening_are_stored(
     mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
 ) -> None:
-    from sleepenv.service import Service  # noqa: PLC0415
+    from sleepenv.bootstrap import build_service  # noqa: PLC0415
 
     settings = guidance_settings(mosquitto, prefix, tmp_path)
     clock = ScaledClock(berlin(21, 45), 1.0)  # inside the no-screen window
-    service = Service(settings, clock)
+    service = build_service(settings, clock)
     assert service.guidance is not None
     assert service.store.screen_minutes("bedroom") == {}
     service.guidance.publish_states("bedroom")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
@@ -55,7 +56,7 @@ def make_settings(broker: MosquittoProcess, prefix: str, data_dir: Path) -> Sett
 @contextlib.asynccontextmanager
 async def running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Service]:
     """The service running in the background until the block ends."""
-    service = Service(settings, clock)
+    service = build_service(settings, clock)
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
     try:

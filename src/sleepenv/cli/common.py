@@ -45,7 +45,7 @@ def load_or_exit(path: Path | None) -> Settings:
     Every problem in one run: duplicate YAML keys, field errors, cross-field rules (ids,
     topics) and what needs the machine (time zones, TLS files, the data directory).
     """
-    from sleepenv.service import check_environment  # noqa: PLC0415 - the service: ~70 ms off --help
+    from sleepenv.bootstrap import check_environment  # noqa: PLC0415 - the service: ~70 ms off --help
 
     if path is None:
         return _fail_config(["no config file: pass --config FILE or set SLEEPENV_CONFIG"])

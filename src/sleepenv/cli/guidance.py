@@ -26,8 +26,8 @@ def add_plan_parser(sub: Any) -> argparse.ArgumentParser:
 
 def plan_command(args: argparse.Namespace, config: Path | None) -> int:
     """`sleepenv plan`: the example bedroom without a config, else the config's bedrooms."""
+    from sleepenv.bootstrap import bedroom_timezones, host_timezone  # noqa: PLC0415 - ~70 ms off --help
     from sleepenv.guidance.plan import plan_json, plan_text, room_plans  # noqa: PLC0415 - ~16 ms off --help
-    from sleepenv.service import bedroom_timezones, host_timezone  # noqa: PLC0415 - ~70 ms off --help
 
     evening = None
     if args.date:

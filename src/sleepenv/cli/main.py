@@ -68,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the long-running service."""
     # Until the event loop installs its own handler, SIGTERM must not kill us mid-start.
     signal.signal(signal.SIGTERM, _exit_before_start)
-    from sleepenv.service import run_forever  # noqa: PLC0415 - the service: ~70 ms off --help
+    from sleepenv.bootstrap import run_forever  # noqa: PLC0415 - the service: ~70 ms off --help
 
     settings = load_or_exit(config_path(args))
     setup_logging(args.log_level or settings.log_level)
@@ -180,7 +180,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _data_dir_from_config(args: argparse.Namespace) -> Path:
-    from sleepenv.service import data_dir  # noqa: PLC0415 - the service: ~70 ms off --help
+    from sleepenv.bootstrap import data_dir  # noqa: PLC0415 - the service: ~70 ms off --help
 
     path = config_path(args)
     if path is None:

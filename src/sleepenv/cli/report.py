@@ -73,7 +73,7 @@ def _settings(args: argparse.Namespace) -> Settings | None:
 
 
 def _zone(settings: Settings | None, bed_id: str | None) -> tzinfo:
-    from sleepenv.service import host_timezone, timezones  # noqa: PLC0415 - the service: ~70 ms
+    from sleepenv.bootstrap import host_timezone, timezones  # noqa: PLC0415 - the service: ~70 ms
 
     if settings is not None and bed_id is not None:
         zone = timezones(settings).get(bed_id)
@@ -135,7 +135,7 @@ def _data_dir(args: argparse.Namespace, settings: Settings | None) -> Path:
     if args.data_dir:
         return Path(args.data_dir)
     if settings is not None:
-        from sleepenv.service import data_dir  # noqa: PLC0415 - the service: ~70 ms
+        from sleepenv.bootstrap import data_dir  # noqa: PLC0415 - the service: ~70 ms
 
         return data_dir(settings)
     import platformdirs  # noqa: PLC0415 - ~3 ms off --help

@@ -18,6 +18,7 @@ from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.guidance.core.actions import Action, Skipped, kind_of
 from sleepenv.guidance.plan import describe
+from sleepenv.guidance.runner import GuidanceHooks
 from sleepenv.guidance.settings import (
     BedroomSettings,
     DeviceSettings,
@@ -67,13 +68,8 @@ def _at(when: float) -> str:
     return datetime.fromtimestamp(when).strftime("%H:%M")
 
 
-@contextlib.asynccontextmanager
-async def demo_bedroom(
-    console: Console, host: str, port: int, clock: ScaledClock, service: Service, start: float
-) -> AsyncIterator[SimBedroom]:
-    """Run the simulated bedroom and print guidance's commands as they happen."""
-    runner = service.guidance
-    assert runner is not None
+def console_hooks(console: Console) -> GuidanceHooks:
+    """Print guidance's commands, holds and notable notes as they happen."""
 
     def on_action(_room: str, now: float, action: Action) -> None:
         console.print(
@@ -90,9 +86,16 @@ async def demo_bedroom(
         if "override" in note or "released" in note or "phase" in note:
             console.print(f"[cyan]{_at(now)}[/]  [dim]{note}[/]")
 
-    runner.on_action = on_action
-    runner.on_note = on_note
-    runner.on_skipped = on_skipped
+    return GuidanceHooks(on_action=on_action, on_skipped=on_skipped, on_note=on_note)
+
+
+@contextlib.asynccontextmanager
+async def demo_bedroom(
+    console: Console, host: str, port: int, clock: ScaledClock, service: Service, start: float
+) -> AsyncIterator[SimBedroom]:
+    """Run the simulated bedroom (the service was built with `console_hooks`)."""
+    runner = service.guidance
+    assert runner is not None
     async with run_bedroom(host, port, clock) as (room, change):
         console.print(
             "bedroom: simulated Zigbee2MQTT light group, TRV, TV plug and thermometer; "

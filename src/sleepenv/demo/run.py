@@ -20,10 +20,11 @@ from rich.table import Table
 
 from sleepenv.bed.core.classify import NightClassification
 from sleepenv.bed.core.model import MovementEvent, SourceKind
+from sleepenv.bootstrap import Hooks, build_service
 from sleepenv.cli.common import on_stop_signal
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
-from sleepenv.demo.guidance import clock_start, demo_bedroom, with_guidance
+from sleepenv.demo.guidance import clock_start, console_hooks, demo_bedroom, with_guidance
 from sleepenv.mqtt.broker import AmqttBroker, MosquittoProcess, free_port, start_mosquitto
 from sleepenv.mqtt.client import make_client
 from sleepenv.service import Service
@@ -234,12 +235,15 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
             settings = demo_settings(host, port, Path(tmp), night.source)
             if guided:
                 settings = with_guidance(settings, start, args.hours)
-            service = Service(settings, clock)
+            hooks = Hooks(
+                on_event=lambda _bed, event: run.detected.append(event),
+                guidance=console_hooks(console) if guided else None,
+            )
+            service = build_service(settings, clock, hooks)
             if guided:
                 await stack.enter_async_context(
                     demo_bedroom(console, host, port, clock, service, start)
                 )
-            service.on_event = lambda _bed, event: run.detected.append(event)
             stop = asyncio.Event()
             service_task = asyncio.create_task(service.run(stop), name="service")
             await asyncio.wait_for(service.is_connected.wait(), 10)

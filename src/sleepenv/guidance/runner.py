@@ -1,7 +1,8 @@
 """The guidance runner: MQTT and Home Assistant in, the pure engines, commands out.
 
-Owned by the Service: it routes our topics here, publishes what we queue, and runs
-`run()` as a named task. All timing uses the injected clock and the engines' `wake_at`.
+Built by `bootstrap.py` and run by the service: it routes our topics here, publishes what
+we queue in the outbox, and runs `run()` as a named task. All timing uses the injected
+clock and the engines' `wake_at`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +28,7 @@ from sleepenv.guidance.devices import zigbee2mqtt as z2m_devices
 from sleepenv.guidance.devices.homeassistant import HomeAssistantBackend, api_access
 from sleepenv.guidance.settings import DeviceSettings, GuidanceSettings
 from sleepenv.mqtt.intake import Intake, clip
+from sleepenv.mqtt.outbox import Outgoing
 from sleepenv.rejection import Rejection
 
 log = logging.getLogger(__name__)
@@ -45,18 +48,28 @@ COMMAND_MAX_BYTES = 64
 
 
 class Outbox(Protocol):
-    """What the runner needs from the Service: queue messages to publish."""
+    """Where the runner queues what to publish (`mqtt/outbox.py`)."""
 
-    def queue_message(self, topic: str, payload: bytes) -> None:
-        """Publish once, in order (commands, events)."""
+    def message(self, topic: str, payload: bytes) -> None:
+        """Publish once, in order (commands, reminders)."""
 
-    def queue_state(self, topic: str, payload: bytes) -> None:
+    def state(self, topic: str, payload: bytes) -> None:
         """Publish retained, coalesced (entity states)."""
 
 
 ActionHook = Callable[[str, float, Action], None]
 SkipHook = Callable[[str, float, Skipped], None]
 NoteHook = Callable[[str, float, str], None]
+ScreenMinutesHook = Callable[[str, str, float], None]
+
+
+@dataclass(frozen=True, slots=True)
+class GuidanceHooks:
+    """Who else hears of guidance's decisions (the demo's console)."""
+
+    on_action: ActionHook | None = None
+    on_skipped: SkipHook | None = None
+    on_note: NoteHook | None = None
 
 
 class GuidanceRunner:
@@ -70,11 +83,15 @@ class GuidanceRunner:
         outbox: Outbox,
         switches_path: Path | None = None,
         intake: Intake | None = None,
+        hooks: GuidanceHooks | None = None,
+        on_screen_minutes: ScreenMinutesHook | None = None,
     ) -> None:
-        """Build engines and routes; nothing runs until `run()`.
+        """Build engines and routes; nothing is read and nothing runs until `run()`.
 
-        `switches_path` keeps the Guidance and Guests switches across restarts; `intake`
-        counts the messages that are rejected.
+        `switches_path` keeps the Guidance and Guests switches across restarts (read by
+        `load_switches`); `intake` counts the messages that are rejected;
+        `on_screen_minutes` hears (room, evening, minutes) when tonight's screen minutes
+        change.
         """
         assert settings.guidance is not None
         self.settings = settings
@@ -83,8 +100,7 @@ class GuidanceRunner:
         self.outbox = outbox
         self.intake = intake or Intake()
         self.engines: dict[str, Guidance] = build_guidance(self.guidance, tzs)
-        # Called with (room, evening, minutes) when tonight's screen minutes change.
-        self.on_screen_minutes: Callable[[str, str, float], None] | None = None
+        self.on_screen_minutes = on_screen_minutes
         self._screen_saved: dict[str, tuple[str, float]] = {}
         self.rooms = {r.id: r for r in self.guidance.bedrooms}
         self.devices: dict[tuple[str, str], DeviceSettings] = {
@@ -98,18 +114,19 @@ class GuidanceRunner:
         for room in self.rooms:
             for topic, key in gd.command_topics(settings.mqtt, room).items():
                 self.command_routes[topic] = (room, key)
-        self.on_action: ActionHook | None = None
-        self.on_skipped: SkipHook | None = None
-        self.on_note: NoteHook | None = None
+        hooks = hooks or GuidanceHooks()
+        self.on_action = hooks.on_action
+        self.on_skipped = hooks.on_skipped
+        self.on_note = hooks.on_note
         self._published: dict[str, bytes] = {}
         self._wakeup = asyncio.Event()
         self.connected = asyncio.Event()
         self._reported: set[tuple[str, str]] = set()
         self.ha = self._ha_backend()
         self.switches_path = switches_path
-        self._load_switches()
 
-    def _load_switches(self) -> None:
+    def load_switches(self) -> None:
+        """Turn the Guidance and Guests switches back to what they were when saved."""
         if self.switches_path is None:
             return
         try:
@@ -236,7 +253,7 @@ class GuidanceRunner:
         self.intake.reject(
             "command", topic, Rejection("retained_command", "commands act only when sent")
         )
-        self.outbox.queue_state(topic, b"")
+        self.outbox.state(topic, b"")
 
     def _command(self, room: str, key: str, payload: bytes, now: float) -> None:
         if not payload:  # our own clearing of a retained command coming back
@@ -294,7 +311,7 @@ class GuidanceRunner:
                     "message": action.message,
                 }
                 payload["at"] = datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
-                self.outbox.queue_message(gd.room_topic(mqtt, room, "reminder"), _json(payload))
+                self.outbox.message(gd.room_topic(mqtt, room, "reminder"), _json(payload))
             return
         if device.backend == "homeassistant":
             if self.ha is not None:
@@ -302,7 +319,7 @@ class GuidanceRunner:
             return
         message = z2m_devices.encode(action, device)
         if message is not None:
-            self.outbox.queue_message(*message)
+            self.outbox.message(*message)
 
     def publish_states(self, room: str, force: bool = False) -> None:
         """Queue the bedroom's entity states and attributes that changed."""
@@ -321,7 +338,7 @@ class GuidanceRunner:
         for topic, payload in items:
             if force or self._published.get(topic) != payload:
                 self._published[topic] = payload
-                self.outbox.queue_state(topic, payload)
+                self.outbox.state(topic, payload)
 
     def _attributes(self, engine: Guidance) -> dict[str, Any]:
         attrs = engine.attributes()
@@ -331,19 +348,19 @@ class GuidanceRunner:
                     hold[key] = datetime.fromtimestamp(hold[key], UTC).isoformat(timespec="seconds")
         return attrs
 
-    def discovery(self) -> list[tuple[str, bytes]]:
-        """Discovery messages of every bedroom; also re-queues every state."""
+    def discovery(self) -> list[Outgoing]:
+        """Discovery messages of every bedroom (retained); also re-queues every state."""
         out = []
         for room in self.rooms.values():
             topic, payload = gd.bedroom_discovery(self.settings.mqtt, room)
-            out.append((topic, _json(payload)))
+            out.append(Outgoing(topic, _json(payload), retain=True))
             self.publish_states(room.id, force=True)
         return out
 
-    def state_requests(self) -> list[tuple[str, bytes]]:
+    def state_requests(self) -> list[Outgoing]:
         """Ask Zigbee2MQTT lights and plugs for their state (after each connect)."""
         return [
-            m
+            Outgoing(*m)
             for d in self.devices.values()
             if d.backend == "zigbee2mqtt"
             if (m := z2m_devices.get_request(d))
