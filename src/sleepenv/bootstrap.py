@@ -29,6 +29,7 @@ from sleepenv.bed.store import StorageError, Store
 from sleepenv.clock import Clock, RealClock
 from sleepenv.config.environment import UnknownZoneError, resolve_zone
 from sleepenv.config.settings import ConfigError, Settings, is_addon
+from sleepenv.guidance.devices.homeassistant import api_access
 from sleepenv.guidance.runner import GuidanceHooks, GuidanceRunner
 from sleepenv.health import Health
 from sleepenv.mqtt.intake import DEFAULT_CLIENT_ID, Intake, default_client_id
@@ -75,6 +76,7 @@ def build_service(
             intake,
             hooks.guidance or GuidanceHooks(),
             on_screen_minutes=store.save_screen_minutes,
+            ha_access=api_access(settings.guidance.homeassistant),
         )
     bed = bed_runner.build(
         settings,

@@ -25,7 +25,7 @@ from sleepenv.guidance.core.actions import Action, DeviceState, Notify, Skipped
 from sleepenv.guidance.core.guidance import Decision, Guidance
 from sleepenv.guidance.core.timeline import evening_for
 from sleepenv.guidance.devices import zigbee2mqtt as z2m_devices
-from sleepenv.guidance.devices.homeassistant import HomeAssistantBackend, api_access
+from sleepenv.guidance.devices.homeassistant import HomeAssistantBackend
 from sleepenv.guidance.settings import DeviceSettings, GuidanceSettings
 from sleepenv.mqtt.intake import Intake, clip
 from sleepenv.mqtt.outbox import Outgoing
@@ -85,13 +85,15 @@ class GuidanceRunner:
         intake: Intake | None = None,
         hooks: GuidanceHooks | None = None,
         on_screen_minutes: ScreenMinutesHook | None = None,
+        ha_access: tuple[str, str] | None = None,
     ) -> None:
         """Build engines and routes; nothing is read and nothing runs until `run()`.
 
         `switches_path` keeps the Guidance and Guests switches across restarts (read by
         `load_switches`); `intake` counts the messages that are rejected;
         `on_screen_minutes` hears (room, evening, minutes) when tonight's screen minutes
-        change.
+        change; `ha_access` is Home Assistant's API URL and token (`api_access`), for the
+        devices and times it holds.
         """
         assert settings.guidance is not None
         self.settings = settings
@@ -122,7 +124,7 @@ class GuidanceRunner:
         self._wakeup = asyncio.Event()
         self.connected = asyncio.Event()
         self._reported: set[tuple[str, str]] = set()
-        self.ha = self._ha_backend()
+        self.ha = self._ha_backend(ha_access)
         self.switches_path = switches_path
 
     def load_switches(self) -> None:
@@ -152,7 +154,7 @@ class GuidanceRunner:
         except OSError as exc:
             log.warning("cannot save the guidance switches to %s: %s", self.switches_path, exc)
 
-    def _ha_backend(self) -> HomeAssistantBackend | None:
+    def _ha_backend(self, access: tuple[str, str] | None) -> HomeAssistantBackend | None:
         ha_devices = {k: d for k, d in self.devices.items() if d.backend == "homeassistant"}
         times: dict[str, list[tuple[str, str]]] = {}
         for room in self.rooms.values():
@@ -164,7 +166,6 @@ class GuidanceRunner:
                     times.setdefault(entity, []).append((room.id, which))
         if not ha_devices and not times:
             return None
-        access = api_access(self.guidance.homeassistant)
         if access is None:
             log.warning(
                 "guidance devices use Home Assistant but no API URL and token are configured "
