@@ -518,6 +518,11 @@ class Store:
                 out[evening] = value
         return out
 
+    def rooms_with_factors(self) -> list[str]:
+        """The bedrooms that have factors stored for any evening."""
+        rows = self._db.execute("SELECT DISTINCT room FROM night_factors ORDER BY room")
+        return [r[0] for r in rows]
+
     def add_press(self, room: str, habit: str, at: float) -> None:
         """A habit reported at `at` ("Had caffeine", "Exercised"); the same press twice is
         kept once."""

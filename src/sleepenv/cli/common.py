@@ -75,3 +75,17 @@ def on_stop_signal(stop: Callable[[], object]) -> None:
     loop = asyncio.get_running_loop()
     for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, stop)
+
+
+def data_dir_for(data_dir: str | None, settings: Settings | None) -> Path:
+    """The data directory a command reads: `--data-dir`, else the config's (as the service
+    resolves it), else the platform's user data directory."""
+    if data_dir:
+        return Path(data_dir)
+    if settings is not None:
+        from sleepenv.bootstrap import data_dir as configured  # noqa: PLC0415 - ~70 ms
+
+        return configured(settings)
+    import platformdirs  # noqa: PLC0415 - ~3 ms off --help
+
+    return Path(platformdirs.user_data_dir("sleepenv", appauthor=False))

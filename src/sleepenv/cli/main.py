@@ -15,8 +15,15 @@ from typing import Any
 
 from sleepenv import __version__
 from sleepenv.cli import evaluate as evaluation_command
+from sleepenv.cli import insights as insights_command
 from sleepenv.cli import report as report_command
-from sleepenv.cli.common import EXIT_CONFIG, config_path, load_or_exit, setup_logging
+from sleepenv.cli.common import (
+    EXIT_CONFIG,
+    config_path,
+    data_dir_for,
+    load_or_exit,
+    setup_logging,
+)
 from sleepenv.cli.guidance import add_plan_parser, plan_command, summary_lines
 from sleepenv.cli.types import (
     LOG_LEVELS,
@@ -146,7 +153,9 @@ def cmd_history(args: argparse.Namespace) -> int:
 
     from sleepenv.bed.store import Store  # noqa: PLC0415 - SQLite: ~8 ms off --help
 
-    directory = Path(args.data_dir) if args.data_dir else _data_dir_from_config(args)
+    path = config_path(args)
+    settings = load_or_exit(path) if path is not None and not args.data_dir else None
+    directory = data_dir_for(args.data_dir, settings)
     db = directory / "sleepenv.db"
     if not db.exists():
         print(f"no nights stored yet (looked for {db})")
@@ -180,19 +189,18 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _data_dir_from_config(args: argparse.Namespace) -> Path:
-    from sleepenv.bootstrap import data_dir  # noqa: PLC0415 - the service: ~70 ms off --help
-
     path = config_path(args)
-    if path is None:
-        import platformdirs  # noqa: PLC0415 - ~3 ms off --help
-
-        return Path(platformdirs.user_data_dir("sleepenv", appauthor=False))
-    return data_dir(load_or_exit(path))
+    return data_dir_for(None, load_or_exit(path) if path is not None else None)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render a stored night (or a trend, or a recording) as a PNG chart."""
     return report_command.run(args)
+
+
+def cmd_insights(args: argparse.Namespace) -> int:
+    """Compare nights with and without each habit (or a simulated run with --demo)."""
+    return insights_command.run(args)
 
 
 def cmd_healthcheck(args: argparse.Namespace) -> int:
@@ -332,8 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--nights", type=int, default=14, help="how many nights (default 14)")
     history.set_defaults(func=cmd_history)
 
-    _add_report(sub)
-    _add_evaluate(sub)
+    for add in (_add_report, _add_insights, _add_evaluate):
+        add(sub)
     add_plan_parser(sub).set_defaults(func=cmd_plan)
 
     health = sub.add_parser(
@@ -348,6 +356,14 @@ def _add_report(sub: Any) -> None:
     report = sub.add_parser("report", help="draw a stored night (or --nights N) as a PNG chart")
     report_command.add_arguments(report)
     report.set_defaults(func=cmd_report)
+
+
+def _add_insights(sub: Any) -> None:
+    insights = sub.add_parser(
+        "insights", help="which habits go with which nights (--demo: simulated nights)"
+    )
+    insights_command.add_arguments(insights)
+    insights.set_defaults(func=cmd_insights)
 
 
 def _add_evaluate(sub: Any) -> None:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from sleepenv.bed.core.model import NightSummary
 from sleepenv.bed.core.night import NightWindow
-from sleepenv.cli.common import load_or_exit
+from sleepenv.cli.common import data_dir_for, load_or_exit
 from sleepenv.config.settings import BedSettings, NightSettings, Settings
 
 if TYPE_CHECKING:
@@ -131,18 +131,6 @@ def _from_recording(args: argparse.Namespace, settings: Settings | None) -> int:
     return _write(out, render_night(night), f"{len(night.events)} movements from {path}")
 
 
-def _data_dir(args: argparse.Namespace, settings: Settings | None) -> Path:
-    if args.data_dir:
-        return Path(args.data_dir)
-    if settings is not None:
-        from sleepenv.bootstrap import data_dir  # noqa: PLC0415 - the service: ~70 ms
-
-        return data_dir(settings)
-    import platformdirs  # noqa: PLC0415 - ~3 ms off --help
-
-    return Path(platformdirs.user_data_dir("sleepenv", appauthor=False))
-
-
 def _pick_bed(requested: str | None, stored: list[str], settings: Settings | None) -> str | None:
     if requested is not None:
         return requested if requested in stored else None
@@ -160,7 +148,7 @@ def _is_running(night: NightSummary, window: NightWindow, now: float) -> bool:
 def _from_store(args: argparse.Namespace, settings: Settings | None) -> int:
     from sleepenv.bed.store import StorageError, Store  # noqa: PLC0415 - SQLite: ~8 ms
 
-    db = _data_dir(args, settings) / "sleepenv.db"
+    db = data_dir_for(args.data_dir, settings) / "sleepenv.db"
     if not db.is_file():
         return _fail(
             f"no nights stored yet (looked for {db}): the service stores each night as it "

@@ -56,9 +56,7 @@ def outcomes_of(summary: NightSummary) -> dict[Outcome, float | None]:
     }
 
 
-def records(
-    nights: list[NightSummary], factors: dict[str, dict[str, Any]]
-) -> list[NightRecord]:
+def records(nights: list[NightSummary], factors: dict[str, dict[str, Any]]) -> list[NightRecord]:
     """Closed nights (oldest first) with the factors stored for their evenings."""
     closed = sorted((n for n in nights if n.end is not None), key=lambda n: n.night)
     return [
