@@ -33,6 +33,7 @@ from sleepenv.guidance.devices.homeassistant import api_access
 from sleepenv.guidance.runner import GuidanceHooks, GuidanceRunner
 from sleepenv.health import Health
 from sleepenv.mqtt.intake import DEFAULT_CLIENT_ID, Intake, default_client_id
+from sleepenv.mqtt.outbox import Outbox
 from sleepenv.mqtt.publisher import Publisher
 from sleepenv.service import Service
 
@@ -65,19 +66,7 @@ def build_service(
     # busy (see mqtt/publisher.py).
     publisher = Publisher()
     store = Store(data / DATABASE_FILE)
-    guidance: GuidanceRunner | None = None
-    if settings.guidance is not None:
-        guidance = GuidanceRunner(
-            settings,
-            bedroom_timezones(settings),
-            clock,
-            publisher.outbox,
-            data / SWITCHES_FILE,
-            intake,
-            hooks.guidance or GuidanceHooks(),
-            on_screen_minutes=store.save_screen_minutes,
-            ha_access=api_access(settings.guidance.homeassistant),
-        )
+    guidance = build_guidance(settings, clock, publisher.outbox, store, intake, data, hooks)
     bed = bed_runner.build(
         settings,
         timezones(settings),
@@ -105,6 +94,31 @@ def build_service(
         guidance.load_switches()
     bed.restore()
     return service
+
+
+def build_guidance(
+    settings: Settings,
+    clock: Clock,
+    outbox: Outbox,
+    store: Store,
+    intake: Intake,
+    data: Path,
+    hooks: Hooks,
+) -> GuidanceRunner | None:
+    """The guidance runner, when guidance is configured (its switches not read yet)."""
+    if settings.guidance is None:
+        return None
+    return GuidanceRunner(
+        settings,
+        bedroom_timezones(settings),
+        clock,
+        outbox,
+        data / SWITCHES_FILE,
+        intake,
+        hooks.guidance or GuidanceHooks(),
+        on_screen_minutes=store.save_screen_minutes,
+        ha_access=api_access(settings.guidance.homeassistant),
+    )
 
 
 def run_forever(settings: Settings, clock: Clock | None = None) -> None:

@@ -19,8 +19,9 @@ from sleepenv.bed.core.model import MovementEvent, Reading, SourceKind
 from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.sleep import SleepPeriod
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec
+from sleepenv.bed.night_store import NullStore
 from sleepenv.bed.recording import RecordedMessage, own_time, read_recording, sniff_source
-from sleepenv.bed.runner import NullStore, build
+from sleepenv.bed.runner import build
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.outbox import NullOutbox
 from sleepenv.rejection import Rejection

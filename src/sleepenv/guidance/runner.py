@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from sleepenv.clock import Clock
 from sleepenv.config.settings import Settings
 from sleepenv.guidance import discovery as gd
+from sleepenv.guidance import switches
 from sleepenv.guidance.build import build_guidance
 from sleepenv.guidance.core.actions import Action, DeviceState, Notify, Skipped
 from sleepenv.guidance.core.guidance import Decision, Guidance
@@ -116,10 +117,7 @@ class GuidanceRunner:
         for room in self.rooms:
             for topic, key in gd.command_topics(settings.mqtt, room).items():
                 self.command_routes[topic] = (room, key)
-        hooks = hooks or GuidanceHooks()
-        self.on_action = hooks.on_action
-        self.on_skipped = hooks.on_skipped
-        self.on_note = hooks.on_note
+        self.hooks = hooks or GuidanceHooks()
         self._published: dict[str, bytes] = {}
         self._wakeup = asyncio.Event()
         self.connected = asyncio.Event()
@@ -129,28 +127,14 @@ class GuidanceRunner:
 
     def load_switches(self) -> None:
         """Turn the Guidance and Guests switches back to what they were when saved."""
-        if self.switches_path is None:
-            return
-        try:
-            saved = json.loads(self.switches_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        for room, engine in self.engines.items():
-            entry = saved.get(room) if isinstance(saved, dict) else None
-            if isinstance(entry, dict):
-                engine.is_enabled = bool(entry.get("guidance", engine.is_enabled))
-                engine.is_paused = bool(entry.get("guests", engine.is_paused))
+        if self.switches_path is not None:
+            switches.load(self.switches_path, self.engines)
 
     def _save_switches(self) -> None:
         if self.switches_path is None:
             return
-        data = {
-            r: {"guidance": e.is_enabled, "guests": e.is_paused} for r, e in self.engines.items()
-        }
         try:
-            tmp = self.switches_path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data), encoding="utf-8")
-            tmp.replace(self.switches_path)
+            switches.save(self.switches_path, self.engines)
         except OSError as exc:
             log.warning("cannot save the guidance switches to %s: %s", self.switches_path, exc)
 
@@ -287,17 +271,17 @@ class GuidanceRunner:
             log.info("bedroom %s: %s", room, decision.message)
         for note in decision.notes:
             log.debug("%s: %s", room, note)
-            if self.on_note is not None:
-                self.on_note(room, now, note)
+            if self.hooks.on_note is not None:
+                self.hooks.on_note(room, now, note)
         for skipped in decision.skipped:
             log.debug("%s: not %s %s: %s", room, skipped.kind, skipped.device, skipped.reason)
-            if self.on_skipped is not None:
-                self.on_skipped(room, now, skipped)
+            if self.hooks.on_skipped is not None:
+                self.hooks.on_skipped(room, now, skipped)
         for action in decision.actions:
             log.debug("%s: %s", room, action)
             self._send(room, action, now)
-            if self.on_action is not None:
-                self.on_action(room, now, action)
+            if self.hooks.on_action is not None:
+                self.hooks.on_action(room, now, action)
         self.publish_states(room)
         self._wakeup.set()
 
