@@ -17,7 +17,7 @@ import signal
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,9 +29,14 @@ from sleepenv.bed.store import StorageError, Store
 from sleepenv.clock import Clock, RealClock
 from sleepenv.config.environment import UnknownZoneError, resolve_zone
 from sleepenv.config.settings import ConfigError, Settings, is_addon
+from sleepenv.guidance.build import core_config
+from sleepenv.guidance.core.guidance import LATE_EXERCISE_HOURS
+from sleepenv.guidance.core.timeline import base_plan
 from sleepenv.guidance.devices.homeassistant import api_access
 from sleepenv.guidance.runner import GuidanceHooks, GuidanceRunner
 from sleepenv.health import Health
+from sleepenv.insights.core.evening import EveningPlan
+from sleepenv.insights.recorder import FactorRecorder
 from sleepenv.mqtt.intake import DEFAULT_CLIENT_ID, Intake, default_client_id
 from sleepenv.mqtt.outbox import Outbox
 from sleepenv.mqtt.publisher import Publisher
@@ -66,14 +71,17 @@ def build_service(
     # busy (see mqtt/publisher.py).
     publisher = Publisher()
     store = Store(data / DATABASE_FILE)
-    guidance = build_guidance(settings, clock, publisher.outbox, store, intake, data, hooks)
+    factors = build_factors(settings, store)
+    guidance = build_guidance(
+        settings, clock, publisher.outbox, store, intake, data, hooks, factors
+    )
     bed = bed_runner.build(
         settings,
         timezones(settings),
         store,
         publisher.outbox,
         clock,
-        listener=guidance,
+        listeners=[x for x in (guidance, factors) if x is not None],
         on_event=hooks.on_event,
     )
     service = Service(
@@ -104,6 +112,7 @@ def build_guidance(
     intake: Intake,
     data: Path,
     hooks: Hooks,
+    factors: FactorRecorder | None = None,
 ) -> GuidanceRunner | None:
     """The guidance runner, when guidance is configured (its switches not read yet)."""
     if settings.guidance is None:
@@ -118,7 +127,32 @@ def build_guidance(
         hooks.guidance or GuidanceHooks(),
         on_screen_minutes=store.save_screen_minutes,
         ha_access=api_access(settings.guidance.homeassistant),
+        evenings=factors,
     )
+
+
+def build_factors(settings: Settings, store: Store) -> FactorRecorder | None:
+    """The insights' factor recorder: each bedroom's evening, closed with its bed's night."""
+    if settings.guidance is None:
+        return None
+    tzs = bedroom_timezones(settings)
+    configs = {
+        r.id: core_config(settings.guidance, r, tzs[r.id]) for r in settings.guidance.bedrooms
+    }
+
+    def plan_of(room: str, evening: str) -> EveningPlan:
+        plan = base_plan(configs[room], date.fromisoformat(evening))
+        return EveningPlan(
+            bedtime_at=plan.bedtime_at,
+            caffeine_cutoff_at=plan.caffeine_at,
+            exercise_hours=LATE_EXERCISE_HOURS,
+        )
+
+    rooms_of_bed: dict[str, list[str]] = {}
+    for room in settings.guidance.bedrooms:
+        if room.bed is not None:
+            rooms_of_bed.setdefault(room.bed, []).append(room.id)
+    return FactorRecorder(store, rooms_of_bed, plan_of)
 
 
 def run_forever(settings: Settings, clock: Clock | None = None) -> None:

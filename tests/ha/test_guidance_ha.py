@@ -22,7 +22,7 @@ from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.service import Service
 
-from .harness import HomeAssistant
+from .harness import JSON, HomeAssistant
 
 HA_EXTRA_YAML = """\
 input_boolean:
@@ -241,6 +241,21 @@ async def test_guidance_entities_in_home_assistant(
         state = await asyncio.to_thread(ha.wait_for_state, phase, "Wind-down")
         assert "overrides" in state["attributes"]
         assert "last_reason" in state["attributes"]
+
+        # A habit button: kept for the insights and answered in the Note sensor.
+        caffeine = await asyncio.to_thread(entity, "had_caffeine")
+        await asyncio.to_thread(entity, "exercised")
+        note = await asyncio.to_thread(entity, "note")
+        await asyncio.to_thread(ha.call_service, "button", "press", {"entity_id": caffeine})
+
+        def noted() -> JSON | None:
+            found = ha.state(note)
+            text = str((found or {}).get("state", ""))
+            return found if text.startswith("Caffeine noted at 19:0") else None
+
+        answer = await asyncio.to_thread(ha.wait_for, noted, 15, message="the caffeine note")
+        assert answer is not None
+        assert str(answer["state"]).endswith("(no cut-off is set)")
 
 
 async def test_bedtime_from_an_input_datetime(

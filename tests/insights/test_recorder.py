@@ -64,3 +64,36 @@ def test_presses_survive_a_restart(tmp_path: Path) -> None:
     store.close()
     again = FactorRecorder(Store(tmp_path / "s.db"))
     assert again.close("main", "2026-11-01", _plan(0), _sleep(0)).caffeine_late is True
+
+
+def test_a_closed_bed_night_closes_every_bedroom_that_follows_the_bed(tmp_path: Path) -> None:
+    from sleepenv.bed.core.model import NightSummary  # noqa: PLC0415 - this test only
+
+    store = Store(tmp_path / "s.db")
+    asked: list[tuple[str, str]] = []
+
+    def plan_of(room: str, evening: str) -> EveningPlan:
+        asked.append((room, evening))
+        return _plan(0)
+
+    rec = FactorRecorder(store, {"main": ["bedroom", "nursery"]}, plan_of)
+    rec.on_habit("bedroom", "caffeine", BED - H)
+    rec.on_habit("bedroom", "tea", BED - H)  # a habit this version does not know: dropped
+    night = NightSummary(
+        "main",
+        "2026-11-01",
+        BED,
+        BED + 8 * H,
+        {},
+        sleep_onset=BED + 1200,
+        in_bed_spans=((BED + 300, BED + 8 * H),),
+        wake=BED + 8 * H,
+    )
+    rec.on_bed_night_closed("guest_bed", night)  # no bedroom follows it: nothing
+    assert asked == []
+    rec.on_bed_night_closed("main", night)
+    assert asked == [("bedroom", "2026-11-01"), ("nursery", "2026-11-01")]
+    stored = store.factors("bedroom")["2026-11-01"]
+    assert factors_from_json(stored).caffeine_late is True
+    assert factors_from_json(stored).bedtime_offset_minutes == 5.0
+    assert factors_from_json(store.factors("nursery")["2026-11-01"]).caffeine_late is None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, tzinfo
 from typing import Any, Protocol
 
@@ -40,13 +40,17 @@ class StateSink(Protocol):
 
 
 class BedListener(Protocol):
-    """Who hears of a bed's movements and sleep onset (the bedroom's guidance)."""
+    """Who hears of a bed's movements, sleep onset and closed nights (the bedroom's
+    guidance, the insights' factor recorder)."""
 
     def on_bed_movement(self, bed_id: str, onset: float) -> None:
         """A new movement on the bed."""
 
     def on_bed_asleep(self, bed_id: str) -> None:
         """The bed's sleep onset was estimated (or moved)."""
+
+    def on_bed_night_closed(self, bed_id: str, night: NightSummary) -> None:
+        """The bed's night closed with these final figures (already stored)."""
 
 
 EventHook = Callable[[str, MovementEvent], None]
@@ -77,7 +81,7 @@ class BedRunner:
         store: NightStore,
         outbox: StateSink,
         clock: Clock,
-        listener: BedListener | None = None,
+        listeners: Sequence[BedListener] = (),
         on_event: EventHook | None = None,
     ) -> None:
         """Wire the runner; nothing is read or written until `restore`."""
@@ -86,7 +90,7 @@ class BedRunner:
         self.store = store
         self.outbox = outbox
         self.clock = clock
-        self.listener = listener
+        self.listeners = tuple(listeners)
         self.on_event = on_event
         self.entities = {b.id: discovery.entities(b) for b in settings.beds}
         self._onsets: dict[str, float] = {}  # sleep onset last passed on to guidance
@@ -184,19 +188,20 @@ class BedRunner:
                 self.outbox.message(topic, discovery.encode_event(event))
                 if self.on_event is not None:
                     self.on_event(bed_id, event)
-                if self.listener is not None:
-                    self.listener.on_bed_movement(bed_id, event.onset)
+                for listener in self.listeners:
+                    listener.on_bed_movement(bed_id, event.onset)
         if update.events and tracker.night is not None:
             self.store.save_night(tracker.summary(self.clock.now()))
         onset = update.states.sleep_onset
         if (
-            self.listener is not None
+            self.listeners
             and onset is not None
             and onset is not UNSET
             and onset != self._onsets.get(bed_id)
         ):
             self._onsets[bed_id] = onset
-            self.listener.on_bed_asleep(bed_id)
+            for listener in self.listeners:
+                listener.on_bed_asleep(bed_id)
         # counts_reset_at is set by restore, which runs before any update is applied.
         for topic, payload in discovery.state_messages(
             self.settings.mqtt,
@@ -224,6 +229,8 @@ class BedRunner:
             closed.total_movements,
         )
         self.want_chart(bed_id, closed)
+        for listener in self.listeners:
+            listener.on_bed_night_closed(bed_id, closed)
 
     def publish_states(self) -> None:
         """Queue every bed's current states (a new connection, Home Assistant's birth)."""
@@ -299,10 +306,10 @@ def build(
     store: NightStore,
     outbox: StateSink,
     clock: Clock,
-    listener: BedListener | None = None,
+    listeners: Sequence[BedListener] = (),
     on_event: EventHook | None = None,
     classify: ClassifyConfig | None = None,
 ) -> BedRunner:
     """The pipeline (one tracker per bed) and its runner, as the service and `analyze` use."""
     pipeline = Pipeline(settings, zones, classify=classify)
-    return BedRunner(settings, pipeline, store, outbox, clock, listener, on_event)
+    return BedRunner(settings, pipeline, store, outbox, clock, listeners, on_event)

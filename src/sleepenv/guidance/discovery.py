@@ -28,7 +28,9 @@ from sleepenv.mqtt.discovery import (
 
 SWITCHES = ("guidance", "guests")
 MAIN_FEATURE = "guidance"
-BUTTONS = ("start_wind_down", "snooze")
+# The habits a person reports with a press, for the insights (sleepenv insights).
+HABIT_BUTTONS = {"had_caffeine": "caffeine", "exercised": "exercise"}
+BUTTONS = ("start_wind_down", "snooze", *HABIT_BUTTONS)
 PRESS = "PRESS"
 
 RoomEntity = Entity[GuidanceStates, Published]
@@ -108,6 +110,8 @@ ENTITIES: tuple[RoomEntity, ...] = (
     ),
     Entity("start_wind_down", "button", "Start wind-down now", icon="mdi:play"),
     Entity("snooze", "button", "Snooze", icon="mdi:alarm-snooze"),
+    Entity("had_caffeine", "button", "Had caffeine", icon="mdi:coffee"),
+    Entity("exercised", "button", "Exercised", icon="mdi:run"),
     # The answer to the last button press (what it did, or why it did nothing), beside
     # the buttons until the next phase starts.
     Entity(

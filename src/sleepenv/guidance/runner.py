@@ -44,6 +44,7 @@ COMMANDS = {
     "guests": ("ON", "OFF"),
     "start_wind_down": (gd.PRESS,),
     "snooze": (gd.PRESS,),
+    **dict.fromkeys(gd.HABIT_BUTTONS, (gd.PRESS,)),
 }
 COMMAND_MAX_BYTES = 64
 
@@ -62,6 +63,19 @@ ActionHook = Callable[[str, float, Action], None]
 SkipHook = Callable[[str, float, Skipped], None]
 NoteHook = Callable[[str, float, str], None]
 ScreenMinutesHook = Callable[[str, str, float], None]
+
+
+class EveningListener(Protocol):
+    """Who keeps what the bedroom reports through the evening (the insights' factors)."""
+
+    def on_temperature(self, room: str, at: float, celsius: float) -> None:
+        """A room thermometer's or thermostat's reading."""
+
+    def on_screen_minutes(self, room: str, minutes: float) -> None:
+        """Tonight's screen minutes in the no-screen window so far."""
+
+    def on_habit(self, room: str, habit: str, at: float) -> None:
+        """A habit button pressed ("caffeine" or "exercise")."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +101,7 @@ class GuidanceRunner:
         hooks: GuidanceHooks | None = None,
         on_screen_minutes: ScreenMinutesHook | None = None,
         ha_access: tuple[str, str] | None = None,
+        evenings: EveningListener | None = None,
     ) -> None:
         """Build engines and routes; nothing is read and nothing runs until `run()`.
 
@@ -94,7 +109,8 @@ class GuidanceRunner:
         `load_switches`); `intake` counts the messages that are rejected;
         `on_screen_minutes` hears (room, evening, minutes) when tonight's screen minutes
         change; `ha_access` is Home Assistant's API URL and token (`api_access`), for the
-        devices and times it holds.
+        devices and times it holds; `evenings` hears room readings, screen minutes and
+        habit presses for the insights.
         """
         assert settings.guidance is not None
         self.settings = settings
@@ -104,6 +120,7 @@ class GuidanceRunner:
         self.intake = intake or Intake()
         self.engines: dict[str, Guidance] = build_guidance(self.guidance, tzs)
         self.on_screen_minutes = on_screen_minutes
+        self.evenings = evenings
         self._screen_saved: dict[str, tuple[str, float]] = {}
         self.rooms = {r.id: r for r in self.guidance.bedrooms}
         self.devices: dict[tuple[str, str], DeviceSettings] = {
@@ -198,13 +215,18 @@ class GuidanceRunner:
                 log.debug("ignoring an unusable state message on %s", topic)
                 continue
             self._reported.add((room, device.id))
-            self.apply(room, self.engines[room].on_state(device.id, state, now))
+            self._on_state(room, device.id, state, now)
         return True
 
     def on_ha_state(self, room: str, device_id: str, state: DeviceState) -> None:
         """A polled Home Assistant entity state."""
         self._reported.add((room, device_id))
-        self.apply(room, self.engines[room].on_state(device_id, state, self.clock.now()))
+        self._on_state(room, device_id, state, self.clock.now())
+
+    def _on_state(self, room: str, device_id: str, state: DeviceState, now: float) -> None:
+        if self.evenings is not None and state.temperature_celsius is not None:
+            self.evenings.on_temperature(room, now, state.temperature_celsius)
+        self.apply(room, self.engines[room].on_state(device_id, state, now))
 
     def on_bed_movement(self, bed_id: str, onset: float) -> None:
         """A fresh movement on a bedroom's bed: someone is in bed (for bedtime-follows-me)."""
@@ -221,6 +243,9 @@ class GuidanceRunner:
         for room in self.rooms.values():
             if room.bed == bed_id:
                 self.apply(room.id, self.engines[room.id].on_presence(None, True, now))
+
+    def on_bed_night_closed(self, bed_id: str, night: object) -> None:
+        """A bed's night closed: guidance plans by the clock, so nothing changes."""
 
     def on_ha_time(self, room: str, which: str, at: time) -> None:
         """A bedtime or wake time read from a Home Assistant input_datetime."""
@@ -261,6 +286,17 @@ class GuidanceRunner:
             self.apply(room, engine.start_wind_down(now))
         elif key == "snooze" and text == gd.PRESS:
             self.apply(room, engine.snooze(now))
+        elif key in gd.HABIT_BUTTONS and text == gd.PRESS:
+            self._habit(room, gd.HABIT_BUTTONS[key], now)
+
+    def _habit(self, room: str, habit: str, now: float) -> None:
+        """A habit reported with its button: kept for the insights, answered in the Note."""
+        if self.evenings is not None:
+            self.evenings.on_habit(room, habit, now)
+        tz = self.engines[room].config.tz
+        local = datetime.fromtimestamp(now, tz).strftime("%H:%M")
+        log.info("bedroom %s: %s", room, self.engines[room].habit_noted(habit, now, local, now))
+        self.publish_states(room)
 
     # -- out -------------------------------------------------------------------------
 
@@ -314,11 +350,13 @@ class GuidanceRunner:
         states = engine.states(now)
         items = gd.state_messages(mqtt, room, states)
         minutes = states.screen_minutes_in_window
-        if self.on_screen_minutes is not None:
-            evening = evening_for(engine.config, now).isoformat()
-            if self._screen_saved.get(room) != (evening, minutes):
-                self._screen_saved[room] = (evening, minutes)
+        evening = evening_for(engine.config, now).isoformat()
+        if self._screen_saved.get(room) != (evening, minutes):
+            self._screen_saved[room] = (evening, minutes)
+            if self.on_screen_minutes is not None:
                 self.on_screen_minutes(room, evening, float(minutes))
+            if self.evenings is not None:
+                self.evenings.on_screen_minutes(room, float(minutes))
         items.append((gd.room_topic(mqtt, room, "attributes"), _json(self._attributes(engine))))
         for topic, payload in items:
             if force or self._published.get(topic) != payload:

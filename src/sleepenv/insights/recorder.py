@@ -14,8 +14,10 @@ before that have it unknown, not "no", since a button nobody presses says nothin
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from sleepenv.bed.core.model import NightSummary
 from sleepenv.insights.core.evening import EveningLog, EveningPlan, Habit, SleepSpan
 from sleepenv.insights.core.factors import NightFactors
 from sleepenv.insights.records import factors_to_json
@@ -35,12 +37,24 @@ class FactorStore(Protocol):
     def presses(self, room: str, since: float) -> list[tuple[str, float]]: ...
 
 
+PlanOf = Callable[[str, str], EveningPlan]  # (room, evening) -> the evening's plan
+
+
 class FactorRecorder:
     """Each bedroom's evening, from the first report to the night's end."""
 
-    def __init__(self, store: FactorStore) -> None:
+    def __init__(
+        self,
+        store: FactorStore,
+        rooms_of_bed: Mapping[str, list[str]] | None = None,
+        plan_of: PlanOf | None = None,
+    ) -> None:
+        """`rooms_of_bed` names the bedrooms that follow each bed and `plan_of` gives a
+        bedroom's plan for an evening: with both, a bed's closed night closes them."""
         self._store = store
         self._rooms: dict[str, EveningLog] = {}
+        self._rooms_of_bed = dict(rooms_of_bed or {})
+        self._plan_of = plan_of
 
     def _room(self, room: str) -> EveningLog:
         return self._rooms.setdefault(room, EveningLog())
@@ -61,6 +75,34 @@ class FactorRecorder:
     def on_press(self, room: str, habit: Habit, at: float) -> None:
         """A habit reported now: kept at once, so a restart does not lose it."""
         self._store.add_press(room, habit.value, at)
+
+    def on_habit(self, room: str, habit: str, at: float) -> None:
+        """A habit button pressed, by its name ("caffeine", "exercise")."""
+        try:
+            self.on_press(room, Habit(habit), at)
+        except ValueError:
+            log.warning("%s: unknown habit %r not kept", room, habit)
+
+    # -- the bed's side ---------------------------------------------------------------
+
+    def on_bed_movement(self, bed_id: str, onset: float) -> None:
+        """Movements say nothing about the factors."""
+
+    def on_bed_asleep(self, bed_id: str) -> None:
+        """Nor does the sleep onset, until the night ends."""
+
+    def on_bed_night_closed(self, bed_id: str, night: NightSummary) -> None:
+        """The bed's night ended: close the evening of every bedroom that follows it."""
+        if self._plan_of is None:
+            return
+        spans = night.in_bed_spans
+        sleep = SleepSpan(
+            in_bed_at=spans[0][0] if spans else None,
+            asleep_at=night.sleep_onset,
+            wake_at=night.wake,
+        )
+        for room in self._rooms_of_bed.get(bed_id, []):
+            self.close(room, night.night, self._plan_of(room, night.night), sleep)
 
     def close(self, room: str, evening: str, plan: EveningPlan, sleep: SleepSpan) -> NightFactors:
         """The night of `evening` ended: its factors, stored; the next evening starts."""

@@ -14,8 +14,9 @@ from sleepenv.guidance.core.actions import (
     SetClimate,
     SetLight,
 )
+from sleepenv.guidance.core.guidance import Guidance
 from sleepenv.guidance.core.timeline import Phase, base_plan, evening_for
-from tests.guidance.core.guidance_helpers import BERLIN, at, config, room, schedule
+from tests.guidance.core.guidance_helpers import BERLIN, DEVICES, at, config, room, schedule
 
 MIN = 60.0
 FRIDAY = date(2026, 11, 20)
@@ -454,3 +455,30 @@ def test_wake_at_never_skips_a_planned_action(evening: date) -> None:
     r.run_until(datetime.combine(evening + timedelta(days=1), time(12, 0), BERLIN).timestamp())
     for t, _ in r.log:
         assert t == int(t)  # every action at its planned minute, not late
+
+
+def test_a_habit_press_is_answered_with_whether_it_counts_as_late() -> None:
+    engine = Guidance("bedroom", config(caffeine_cutoff=time(14, 0)), DEVICES)
+    evening = at(2026, 11, 20, 20, 0)
+    assert (
+        engine.habit_noted("caffeine", evening, "20:00", evening)
+        == "Caffeine noted at 20:00 (after the caffeine cut-off)"
+    )
+    assert engine.note == "Caffeine noted at 20:00 (after the caffeine cut-off)"
+    noon = at(2026, 11, 20, 12, 0)
+    assert engine.habit_noted("caffeine", noon, "12:00", noon).endswith("(before the cut-off)")
+    # Next morning's coffee belongs to the coming evening: not late for last night.
+    morning = at(2026, 11, 21, 8, 0)
+    assert engine.habit_noted("caffeine", morning, "08:00", morning).endswith(
+        "(before the cut-off)"
+    )
+    late_run = at(2026, 11, 20, 21, 0)  # bedtime 22:30
+    assert engine.habit_noted("exercise", late_run, "21:00", late_run).endswith(
+        "(in the last hours before bed)"
+    )
+    run = at(2026, 11, 20, 17, 0)
+    assert engine.habit_noted("exercise", run, "17:00", run).endswith("(well before bed)")
+    no_cutoff = Guidance("bedroom", config(caffeine_cutoff=None), DEVICES)
+    assert no_cutoff.habit_noted("caffeine", evening, "20:00", evening).endswith(
+        "(no cut-off is set)"
+    )

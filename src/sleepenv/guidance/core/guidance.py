@@ -41,6 +41,12 @@ BEFORE_LIGHTS_OUT = frozenset({Phase.DAY, Phase.CAFFEINE_CUTOFF, Phase.WIND_DOWN
 START_NOW_LEAD_SECONDS = 2 * 3600.0
 
 
+# Exercise this close to bedtime counts as late, and presses up to this long after bedtime
+# still belong to that evening (the insights use the same hours).
+LATE_EXERCISE_HOURS = 3.0
+PRESS_WINDOW_AFTER_BEDTIME = 6 * 3600.0
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """What one call decided: actions to send, actions skipped, notes, when to wake.
@@ -92,6 +98,25 @@ class Guidance:
         self._screens_on: dict[str, bool] = {}
         self._accounted_at: float | None = None
         self._roles = {d.id: d.role for d in devices.specs}
+
+    def habit_noted(self, habit: str, at: float, local_time: str, now: float) -> str:
+        """A habit was reported ("caffeine" or "exercise"): the note that answers the
+        press, saying whether it counts as late for tonight."""
+        plan = self.plan(now)
+        # A press long after last night's bedtime (a morning coffee) belongs to the
+        # coming evening, whose cut-off and bedtime are still ahead: not late.
+        is_tonight = at <= plan.bedtime_at + PRESS_WINDOW_AFTER_BEDTIME
+        if habit == "caffeine":
+            cutoff = plan.caffeine_at
+            late = is_tonight and cutoff is not None and at >= cutoff
+            when = "after the caffeine cut-off" if late else "before the cut-off"
+            if cutoff is None:
+                when = "no cut-off is set"
+        else:
+            late = is_tonight and at >= plan.bedtime_at - LATE_EXERCISE_HOURS * 3600.0
+            when = "in the last hours before bed" if late else "well before bed"
+        self.note = f"{habit.capitalize()} noted at {local_time} ({when})"
+        return self.note
 
     # -- the plan ---------------------------------------------------------------------
 
