@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
+from sleepenv.bed import discovery
 from sleepenv.bed import runner as bed_runner
 from sleepenv.bed.core.model import MovementEvent
 from sleepenv.bed.store import StorageError, Store
@@ -36,6 +37,7 @@ from sleepenv.guidance.devices.homeassistant import api_access
 from sleepenv.guidance.runner import GuidanceHooks, GuidanceRunner
 from sleepenv.health import Health
 from sleepenv.insights.core.evening import EveningPlan
+from sleepenv.insights.publisher import InsightPublisher
 from sleepenv.insights.recorder import FactorRecorder
 from sleepenv.mqtt.intake import DEFAULT_CLIENT_ID, Intake, default_client_id
 from sleepenv.mqtt.outbox import Outbox
@@ -71,7 +73,8 @@ def build_service(
     # busy (see mqtt/publisher.py).
     publisher = Publisher()
     store = Store(data / DATABASE_FILE)
-    factors = build_factors(settings, store)
+    insights = build_insights(settings, store, publisher.outbox)
+    factors = build_factors(settings, store, insights)
     guidance = build_guidance(
         settings, clock, publisher.outbox, store, intake, data, hooks, factors
     )
@@ -95,12 +98,15 @@ def build_service(
         guidance=guidance,
         data_dir=data,
         client_id=client_id(settings, data),
+        insights=insights,
     )
     # What is read back from disk, in this order: the switches first, so that guidance
     # hears the restored beds with the user's last choice.
     if guidance is not None:
         guidance.load_switches()
     bed.restore()
+    for b in settings.beds:  # worked out once connected, from what was just restored
+        insights.want(b.id)
     return service
 
 
@@ -131,7 +137,27 @@ def build_guidance(
     )
 
 
-def build_factors(settings: Settings, store: Store) -> FactorRecorder | None:
+def rooms_of_bed(settings: Settings) -> dict[str, list[str]]:
+    """The guidance bedrooms that follow each bed (their `bed:` setting)."""
+    rooms: dict[str, list[str]] = {}
+    for room in settings.guidance.bedrooms if settings.guidance is not None else []:
+        if room.bed is not None:
+            rooms.setdefault(room.bed, []).append(room.id)
+    return rooms
+
+
+def build_insights(settings: Settings, store: Store, outbox: Outbox) -> InsightPublisher:
+    """Each bed's insight sensor, published retained on the bed's insight topic."""
+
+    def publish(bed_id: str, payload: bytes) -> None:
+        outbox.state(discovery.insight_topic(settings.mqtt, bed_id), payload)
+
+    return InsightPublisher(store, rooms_of_bed(settings), publish)
+
+
+def build_factors(
+    settings: Settings, store: Store, insights: InsightPublisher
+) -> FactorRecorder | None:
     """The insights' factor recorder: each bedroom's evening, closed with its bed's night."""
     if settings.guidance is None:
         return None
@@ -148,11 +174,7 @@ def build_factors(settings: Settings, store: Store) -> FactorRecorder | None:
             exercise_hours=LATE_EXERCISE_HOURS,
         )
 
-    rooms_of_bed: dict[str, list[str]] = {}
-    for room in settings.guidance.bedrooms:
-        if room.bed is not None:
-            rooms_of_bed.setdefault(room.bed, []).append(room.id)
-    return FactorRecorder(store, rooms_of_bed, plan_of)
+    return FactorRecorder(store, rooms_of_bed(settings), plan_of, insights.want)
 
 
 def run_forever(settings: Settings, clock: Clock | None = None) -> None:

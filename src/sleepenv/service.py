@@ -28,6 +28,7 @@ from sleepenv.clock import Clock
 from sleepenv.config.settings import Settings
 from sleepenv.guidance.runner import GuidanceRunner
 from sleepenv.health import Health
+from sleepenv.insights.publisher import InsightPublisher
 from sleepenv.mqtt.client import ensure_nodelay
 from sleepenv.mqtt.intake import Intake, clip
 from sleepenv.mqtt.link import RESUBSCRIBE_SECONDS, Link, raise_if_stopping
@@ -59,6 +60,7 @@ class Service:
         guidance: GuidanceRunner | None,
         data_dir: Path,
         client_id: str,
+        insights: InsightPublisher | None = None,
     ) -> None:
         """Wire the service to its collaborators (see `bootstrap.build_service`)."""
         self.settings = settings
@@ -72,6 +74,7 @@ class Service:
         self.data_dir = data_dir
         self.client_id = client_id
         self.charter = Charter(settings, bed, store, publisher.outbox, intake)
+        self.insights = insights
         self.link = Link(
             settings.mqtt, discovery.status_topic(settings.mqtt), client_id, intake, health
         )
@@ -107,6 +110,8 @@ class Service:
         self._last_intake = None
         self._queue_intake()
         self.charter.publish_drawn()
+        if self.insights is not None:
+            self.insights.publish_again()
 
     def _queue_intake(self) -> None:
         """Publish the service-wide counters when they changed."""
@@ -179,6 +184,7 @@ class Service:
                 tg.create_task(self._ticker(), name="ticker"),
                 tg.create_task(self._rediscoverer(), name="rediscover"),
                 tg.create_task(self._charts(), name="charts"),
+                tg.create_task(self._insights(), name="insights"),
                 tg.create_task(self._housekeeping(), name="housekeeping"),
             ]
             if self.guidance is not None:
@@ -299,6 +305,13 @@ class Service:
         """Draw each due chart once connected (drawing never delays the start)."""
         await self.is_connected.wait()
         await self.charter.run(self._stopping.is_set)
+
+    async def _insights(self) -> None:
+        """Work out each bed's insights when due, once connected (never delays the start)."""
+        if self.insights is None:
+            return
+        await self.is_connected.wait()
+        await self.insights.run(self._stopping.is_set)
 
     async def _ticker(self) -> None:
         while True:

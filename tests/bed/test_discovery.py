@@ -13,7 +13,7 @@ from sleepenv.bed.core.advisory import advise
 from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
 from sleepenv.bed.core.states import UNSET, BedStates
 from sleepenv.bed.core.tracker import BedTracker
-from sleepenv.bed.entities import SERVICE_ENTITIES, BedEntity
+from sleepenv.bed.entities import INSIGHT, SERVICE_ENTITIES, BedEntity
 from sleepenv.config.settings import Settings
 from tests.bed.core.test_tracker import T0, feed, tracker
 from tests.helpers.frames import Burst, frames
@@ -265,8 +265,12 @@ def test_every_state_is_published_by_exactly_one_entity() -> None:
     table = discovery.entities(settings().beds[0])  # one sensor that reports its status
     readers: dict[str, list[str]] = {f.name: [] for f in fields(BedStates)}
     for entity in table:
-        if entity.state is None:  # the event, the chart and the service-wide counters
-            assert entity.platform in ("event", "image") or entity in SERVICE_ENTITIES
+        if entity.state is None:  # the event, the chart, the insight, service-wide counters
+            assert (
+                entity.platform in ("event", "image")
+                or entity in SERVICE_ENTITIES
+                or (entity.key == INSIGHT)
+            )
             continue
         (name,) = fields_read(entity)
         readers[name].append(entity.key)

@@ -28,7 +28,7 @@ def sleepenv(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _store_nights(data: Path, nights: int) -> None:
+def store_nights(data: Path, nights: int) -> None:
     """Nights where late caffeine goes with three more hypnic jerks, the others unchanged."""
     store = Store(data / "sleepenv.db")
     first = datetime(2026, 10, 1, 22, 0, tzinfo=UTC)
@@ -54,7 +54,7 @@ def _store_nights(data: Path, nights: int) -> None:
 
 
 def test_stored_nights_show_the_planted_difference(tmp_path: Path) -> None:
-    _store_nights(tmp_path, 16)
+    store_nights(tmp_path, 16)
     out = sleepenv("insights", "--data-dir", str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "Insights for bed main: 16 nights (2026-10-01 to 2026-10-16)" in out.stdout
@@ -72,7 +72,7 @@ def test_stored_nights_show_the_planted_difference(tmp_path: Path) -> None:
 
 
 def test_few_nights_say_how_many_more_are_needed(tmp_path: Path) -> None:
-    _store_nights(tmp_path, 7)
+    store_nights(tmp_path, 7)
     out = sleepenv("insights", "--data-dir", str(tmp_path))
     assert out.returncode == 0, out.stderr
     assert "Strongest finding: Not enough nights yet" in out.stdout
@@ -91,7 +91,7 @@ def test_an_empty_store_says_so_and_fails(tmp_path: Path) -> None:
 
 
 def test_an_unknown_bed_names_the_beds_there_are(tmp_path: Path) -> None:
-    _store_nights(tmp_path, 3)
+    store_nights(tmp_path, 3)
     out = sleepenv("insights", "--data-dir", str(tmp_path), "--bed", "attic")
     assert out.returncode == 1
     assert "no nights of bed 'attic' (beds: main)" in out.stderr

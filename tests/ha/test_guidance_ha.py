@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
+from sleepenv.insights.publisher import NO_BEDROOM
 from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.service import Service
 
@@ -256,6 +257,15 @@ async def test_guidance_entities_in_home_assistant(
         answer = await asyncio.to_thread(ha.wait_for, noted, 15, message="the caffeine note")
         assert answer is not None
         assert str(answer["state"]).endswith("(no cut-off is set)")
+
+        # The bed's insight sensor: its bedroom follows no bed here, so it says where the
+        # habits come from (a sentence as the state, the comparisons as attributes).
+        entry = await asyncio.to_thread(
+            ha.wait_for, lambda: ha.entity_by_unique_id("sleepenv_main_insight"), 30
+        )
+        assert entry is not None
+        state = await asyncio.to_thread(ha.wait_for_state, str(entry["entity_id"]), NO_BEDROOM)
+        assert state["attributes"]["comparisons"] == []
 
 
 async def test_bedtime_from_an_input_datetime(

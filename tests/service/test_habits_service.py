@@ -8,10 +8,12 @@ from sleepenv.bed.core.model import NightSummary
 from sleepenv.bed.store import Store
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
+from sleepenv.insights.publisher import NO_BEDROOM
 from sleepenv.insights.recorder import FactorRecorder
 from sleepenv.insights.records import factors_from_json
 from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.sim.bedroom import SimBedroom, run_bedroom
+from tests.e2e.test_insights_cli import store_nights
 from tests.helpers.mqtt import publish_many, watch
 from tests.service.test_guidance_service import berlin, guidance_settings
 from tests.service.test_service import running
@@ -70,3 +72,35 @@ async def test_a_habit_press_is_kept_answered_and_becomes_the_nights_factor(
     assert factors.room_celsius is not None
     assert 15.0 < factors.room_celsius < 25.0
     assert factors.screen_minutes is not None
+
+
+async def test_each_bed_publishes_its_insights_from_the_stored_nights(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    store_nights(tmp_path, 16)  # late caffeine goes with three more hypnic jerks
+    settings = _following_the_bed(guidance_settings(mosquitto, prefix, tmp_path))
+    clock = ScaledClock(berlin(12, 0), 1.0)
+    host, port = mosquitto.host, mosquitto.port
+    async with (
+        watch(host, port, [f"{prefix}/#"]) as w,
+        running(settings, clock),
+    ):
+        await w.wait_for(lambda: w.json(f"{prefix}/main/insight") is not None, 30)
+        doc = w.json(f"{prefix}/main/insight")
+    assert doc["nights"] == 16
+    assert doc["headline"].startswith("Nights after late caffeine had 3.0 more hypnic jerks")
+    found = [c for c in doc["comparisons"] if c["finding"]]
+    assert [(c["factor"], c["outcome"]) for c in found] == [("late_caffeine", "hypnic_jerks")]
+
+
+async def test_a_bed_no_bedroom_follows_says_where_habits_come_from(
+    mosquitto: MosquittoProcess, prefix: str, tmp_path: Path
+) -> None:
+    settings = guidance_settings(mosquitto, prefix, tmp_path)  # its bedroom follows no bed
+    clock = ScaledClock(berlin(12, 0), 1.0)
+    async with (
+        watch(mosquitto.host, mosquitto.port, [f"{prefix}/#"]) as w,
+        running(settings, clock),
+    ):
+        await w.wait_for(lambda: w.json(f"{prefix}/main/insight") is not None, 30)
+        assert w.json(f"{prefix}/main/insight")["headline"] == NO_BEDROOM

@@ -14,6 +14,7 @@ from sleepenv.bed.entities import (
     BED_ENTITIES,
     BINARY,
     CHART_CONTENT_TYPE,
+    INSIGHT,
     SERVICE_ENTITIES,
     BedEntity,
     sensor_online,
@@ -63,6 +64,11 @@ def chart_topic(mqtt: MqttSettings, bed_id: str) -> str:
     return f"{mqtt.base_topic}/{bed_id}/last_night_chart"
 
 
+def insight_topic(mqtt: MqttSettings, bed_id: str) -> str:
+    """Where the bed's insights are published (retained JSON: headline and comparisons)."""
+    return f"{mqtt.base_topic}/{bed_id}/insight"
+
+
 def attributes_topic(mqtt: MqttSettings, bed_id: str) -> str:
     """Retained JSON attributes shared by the bed's count sensors."""
     return f"{mqtt.base_topic}/{bed_id}/attributes"
@@ -110,6 +116,15 @@ def _layout(mqtt: MqttSettings, bed_id: str, entity: BedEntity) -> dict[str, Any
     if entity.platform == "image":
         # Raw PNG bytes on a retained topic: Home Assistant keeps the latest as the image.
         return {"image_topic": chart_topic(mqtt, bed_id), "content_type": CHART_CONTENT_TYPE}
+    if entity.key == INSIGHT:
+        # The headline as the state (a sentence, under Home Assistant's 255 characters),
+        # every comparison with its numbers as attributes.
+        topic = insight_topic(mqtt, bed_id)
+        return {
+            "state_topic": topic,
+            "value_template": "{{ value_json.headline }}",
+            "json_attributes_topic": topic,
+        }
     if entity in SERVICE_ENTITIES:
         return {
             "state_topic": diagnostics_topic(mqtt),

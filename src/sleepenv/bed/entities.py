@@ -16,6 +16,9 @@ ADVISORY_ATTRIBUTES = "worth_discussing_attributes"
 CHART_CONTENT_TYPE = "image/png"
 # Reads the advisory's attributes topic: its state is the pattern, in plain words.
 ADVISORY_REASON = "advisory_reason"
+# Which habits go with which nights (sleepenv insights): the strongest finding as the
+# state, every comparison as attributes; published by the insights when a night closes.
+INSIGHT = "insight"
 
 # A field of BedStates as read for its entity (UNSET: not published).
 BedValue = Published | Unset
@@ -189,6 +192,7 @@ BED_ENTITIES: tuple[BedEntity, ...] = (
     ),
     # Raw PNG bytes on a retained topic, published by the service when a night closes.
     Entity("last_night_chart", "image", "Last night chart", icon="mdi:chart-timeline"),
+    Entity(INSIGHT, "sensor", "Habits and nights", icon="mdi:lightbulb-on-outline"),
     Entity(
         "worth_discussing",
         "binary_sensor",

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 from sleepenv.cli.common import data_dir_for, load_or_exit
 from sleepenv.config.settings import Settings
 from sleepenv.insights.core.factors import Factor, NightRecord
-from sleepenv.insights.core.findings import MIN_NIGHTS, Comparison, compare_all, headline
+from sleepenv.insights.core.findings import MIN_NIGHTS, compare_all, headline
+from sleepenv.insights.records import insights_json
 
 if TYPE_CHECKING:
     from sleepenv.bed.store import Store
@@ -157,10 +158,10 @@ def _print(
     what: str,
     planted: object | None,
 ) -> None:
-    comparisons = compare_all(nights)
     if args.json:
-        print(json.dumps(_json(nights, comparisons), indent=2))
+        print(json.dumps(insights_json(nights), indent=2))
         return
+    comparisons = compare_all(nights)
     span = f" ({nights[0].night} to {nights[-1].night})" if nights else ""
     print(f"Insights for {what}: {len(nights)} nights{span}")
     print(f"Strongest finding: {headline(comparisons)}\n")
@@ -188,26 +189,3 @@ def _print(
             "bedtime change nothing in the simulation.\n"
         )
     print(FOOTNOTE)
-
-
-def _json(nights: list[NightRecord], comparisons: list[Comparison]) -> dict[str, object]:
-    return {
-        "nights": len(nights),
-        "headline": headline(comparisons),
-        "comparisons": [
-            {
-                "factor": c.factor.value,
-                "outcome": c.outcome.value,
-                "nights_with": c.n_with,
-                "nights_without": c.n_without,
-                "difference": None if c.result is None else round(c.result.difference, 3),
-                "interval_90": None
-                if c.result is None
-                else [round(c.result.low, 3), round(c.result.high, 3)],
-                "p_value": None if c.result is None else round(c.result.p_value, 4),
-                "finding": c.finding,
-                "sentence": c.sentence(),
-            }
-            for c in comparisons
-        ],
-    }

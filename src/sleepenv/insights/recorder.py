@@ -48,13 +48,16 @@ class FactorRecorder:
         store: FactorStore,
         rooms_of_bed: Mapping[str, list[str]] | None = None,
         plan_of: PlanOf | None = None,
+        on_stored: Callable[[str], None] | None = None,
     ) -> None:
         """`rooms_of_bed` names the bedrooms that follow each bed and `plan_of` gives a
-        bedroom's plan for an evening: with both, a bed's closed night closes them."""
+        bedroom's plan for an evening: with both, a bed's closed night closes them, and
+        `on_stored` then hears the bed's id (its insights may have changed)."""
         self._store = store
         self._rooms: dict[str, EveningLog] = {}
         self._rooms_of_bed = dict(rooms_of_bed or {})
         self._plan_of = plan_of
+        self._on_stored = on_stored
 
     def _room(self, room: str) -> EveningLog:
         return self._rooms.setdefault(room, EveningLog())
@@ -101,8 +104,11 @@ class FactorRecorder:
             asleep_at=night.sleep_onset,
             wake_at=night.wake,
         )
-        for room in self._rooms_of_bed.get(bed_id, []):
+        rooms = self._rooms_of_bed.get(bed_id, [])
+        for room in rooms:
             self.close(room, night.night, self._plan_of(room, night.night), sleep)
+        if rooms and self._on_stored is not None:
+            self._on_stored(bed_id)
 
     def close(self, room: str, evening: str, plan: EveningPlan, sleep: SleepSpan) -> NightFactors:
         """The night of `evening` ended: its factors, stored; the next evening starts."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from sleepenv.bed.core.model import MovementClass, NightSummary
 from sleepenv.insights.core.factors import NightFactors, NightRecord, Outcome
+from sleepenv.insights.core.findings import compare_all, headline
 
 _FACTOR_FIELDS = tuple(f.name for f in fields(NightFactors))
 _YES_NO = {"caffeine_late", "exercise_late"}
@@ -67,3 +68,29 @@ def records(nights: list[NightSummary], factors: dict[str, dict[str, Any]]) -> l
         )
         for n in closed
     ]
+
+
+def insights_json(nights: list[NightRecord]) -> dict[str, object]:
+    """The insights of these nights as one JSON object: the headline sentence and every
+    comparison with its numbers (`sleepenv insights --json`, the bed's insight sensor)."""
+    comparisons = compare_all(nights)
+    return {
+        "headline": headline(comparisons),
+        "nights": len(nights),
+        "comparisons": [
+            {
+                "factor": c.factor.value,
+                "outcome": c.outcome.value,
+                "nights_with": c.n_with,
+                "nights_without": c.n_without,
+                "difference": None if c.result is None else round(c.result.difference, 3),
+                "interval_90": None
+                if c.result is None
+                else [round(c.result.low, 3), round(c.result.high, 3)],
+                "p_value": None if c.result is None else round(c.result.p_value, 4),
+                "finding": c.finding,
+                "sentence": c.sentence(),
+            }
+            for c in comparisons
+        ],
+    }
