@@ -126,7 +126,9 @@ def analyze_readings(
         end = reading.end if hasattr(reading, "end") else reading.t
         tracker.on_reading("sensor", reading, reading.t)
     if tracker is None or end is None:
-        empty = NightClassification((), SleepPeriod(), None, None, True, False)
+        empty = NightClassification(
+            (), SleepPeriod(), None, None, is_final=True, is_lower_bound=False
+        )
         return _document(source.value, None, None, empty, 0)
     tracker.finish(end)
     final = tracker.classify_final(end)

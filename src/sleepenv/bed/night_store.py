@@ -69,28 +69,28 @@ class NullStore:
     problem: str | None = None
     buffered = 0
 
-    def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:
+    def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:  # noqa: ARG002 - the NightStore protocol's signature
         """Accept and forget."""
         return True
 
     def relabel_night(self, bed_id: str, night: str, events: list[MovementEvent]) -> None:
         """Forget."""
 
-    def events(self, bed_id: str, night: str) -> list[MovementEvent]:
+    def events(self, bed_id: str, night: str) -> list[MovementEvent]:  # noqa: ARG002 - the NightStore protocol's signature
         """Nothing stored."""
         return []
 
     def save_night(self, summary: NightSummary) -> None:
         """Forget."""
 
-    def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:
+    def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:  # noqa: ARG002 - the NightStore protocol's signature
         """Nothing stored."""
         return []
 
     def add_levels(self, bed_id: str, night: str, levels: list[RestingMinute]) -> None:
         """Forget."""
 
-    def levels(self, bed_id: str, night: str) -> list[RestingMinute]:
+    def levels(self, bed_id: str, night: str) -> list[RestingMinute]:  # noqa: ARG002 - the NightStore protocol's signature
         """Nothing stored."""
         return []
 
@@ -100,11 +100,11 @@ class NullStore:
     def checkpoint(self, bed_id: str, cursors: dict[str, float], counters: dict[str, int]) -> None:
         """Forget."""
 
-    def cursors(self, bed_id: str) -> dict[str, float]:
+    def cursors(self, bed_id: str) -> dict[str, float]:  # noqa: ARG002 - the NightStore protocol's signature
         """Nothing stored."""
         return {}
 
-    def counters(self, bed_id: str) -> dict[str, int]:
+    def counters(self, bed_id: str) -> dict[str, int]:  # noqa: ARG002 - the NightStore protocol's signature
         """Nothing stored."""
         return {}
 

@@ -119,7 +119,7 @@ class Pipeline:
                 return route.bed_id, self._reject(
                     tracker, topic, Rejection("bad_status", "expected online or offline")
                 )
-            return route.bed_id, tracker.on_sensor_status(route.sensor, is_online)
+            return route.bed_id, tracker.on_sensor_status(route.sensor, is_online=is_online)
         if topic in self.presence_routes:
             return self._handle_presence(topic, payload, now)
         self.unknown_topics += 1
@@ -136,7 +136,7 @@ class Pipeline:
         if is_present is None:
             rejection = Rejection("bad_presence", "expected ON/OFF or occupancy")
             return bed_id, self._reject(tracker, topic, rejection)
-        return bed_id, tracker.on_presence(is_present, now)
+        return bed_id, tracker.on_presence(is_present=is_present, now=now)
 
     def _reject(self, tracker: BedTracker, topic: str, rejection: Rejection) -> Update:
         self._log_rejection(topic, rejection)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
@@ -161,7 +161,7 @@ def test_cached_answers_equal_fresh_datetimes(
             assert w.bounds(night) == ref.bounds(night)
             assert w.morning_of(night) == ref.morning_of(night)
         # And asked again out of order, as app.py and a restore do.
-        other = night or date.fromtimestamp(at)
+        other = night or datetime.fromtimestamp(at, UTC).astimezone().date()
         assert w.bounds(other) == ref.bounds(other)
         assert w.morning_of(other) == ref.morning_of(other)
 

@@ -157,7 +157,10 @@ def classify_night(
     occupancy is known, movements while nobody is in bed are not the sleeper's: dropped.
     """
     reads_posture = any(e.has_posture_change for e in events)
-    sided = [_relabel(e, base_class(e, reads_posture), False) for e in merge_sides(events, config)]
+    sided = [
+        _relabel(e, base_class(e, reads_posture=reads_posture), is_hypnagogic=False)
+        for e in merge_sides(events, config)
+    ]
     merged = [e for e in sided if not _is_glitch(e, config)]
     glitches = len(sided) - len(merged)
     is_coarse = bool(merged) and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in merged)
@@ -179,7 +182,7 @@ def classify_night(
     )
     if presence is not None or any(m.rhythm is not None for m in levels):
         merged = [e for e in merged if _is_in_bed(e, sleep.in_bed_spans)]
-    labelled = [_label(e, sleep, periodic, merged, config, is_final) for e in merged]
+    labelled = [_label(e, sleep, periodic, merged, config) for e in merged]
     plmi = _plm_index(labelled, sleep, end) if not is_coarse else None
     pi = None
     if not is_coarse and sleep.sleep_onset is not None:
@@ -228,22 +231,21 @@ def _label(
     periodic: Container[float],
     events: Sequence[MovementEvent],
     config: ClassifyConfig,
-    is_final: bool,
 ) -> MovementEvent:
     """The class of one event given the night around it."""
     cls = base_class(e)
     if e.source is SourceKind.ZIGBEE_VIBRATION or cls not in REFINABLE:
-        return _relabel(e, cls, False)
+        return _relabel(e, cls, is_hypnagogic=False)
     if e.onset in periodic and _in_sleep(e.onset, sleep):
-        return _relabel(e, MovementClass.PLM, False)
-    in_window = _in_onset_window(e.onset, sleep, config, is_final)
+        return _relabel(e, MovementClass.PLM, is_hypnagogic=False)
+    in_window = _in_onset_window(e.onset, sleep, config)
     if in_window and _is_jerk_like(e, events, config):
-        return _relabel(e, MovementClass.HYPNIC_JERK, False)
+        return _relabel(e, MovementClass.HYPNIC_JERK, is_hypnagogic=False)
     is_hypnagogic = in_window and cls is MovementClass.TWITCH
-    return _relabel(e, cls, is_hypnagogic)
+    return _relabel(e, cls, is_hypnagogic=is_hypnagogic)
 
 
-def _relabel(e: MovementEvent, cls: MovementClass, is_hypnagogic: bool) -> MovementEvent:
+def _relabel(e: MovementEvent, cls: MovementClass, *, is_hypnagogic: bool) -> MovementEvent:
     """The event with these labels; the same object when nothing changes (re-classifying
     a night runs on every new movement: copying every event each time dominated)."""
     if e.cls is cls and e.is_hypnagogic == is_hypnagogic:
@@ -266,7 +268,7 @@ def _relabel(e: MovementEvent, cls: MovementClass, is_hypnagogic: bool) -> Movem
     )
 
 
-def _in_onset_window(t: float, sleep: SleepPeriod, config: ClassifyConfig, is_final: bool) -> bool:
+def _in_onset_window(t: float, sleep: SleepPeriod, config: ClassifyConfig) -> bool:
     """In the hypnic-jerk window around the (possibly provisional) onset estimate.
 
     Before any estimate nothing is a hypnic jerk yet: once five still minutes give one,

@@ -63,7 +63,7 @@ class _View:
 
 
 def _view(
-    cut: float, is_coarse: bool, is_filtered: bool, sleep: SleepPeriod, config: ClassifyConfig
+    cut: float, sleep: SleepPeriod, config: ClassifyConfig, *, is_coarse: bool, is_filtered: bool
 ) -> _View:
     """The view of the night from before `cut` (two equal views label it alike)."""
     onset, wake = sleep.sleep_onset, sleep.wake
@@ -223,13 +223,14 @@ class LiveNight:
         is_filtered = presence is not None or any(m.rhythm is not None for m in levels)
         asleep_end = sleep.wake if sleep.wake is not None else end
         if s.view is not None and (
-            s.view != _view(s.cut, is_coarse, is_filtered, sleep, config) or asleep_end <= s.cut
+            s.view != _view(s.cut, sleep, config, is_coarse=is_coarse, is_filtered=is_filtered)
+            or asleep_end <= s.cut
         ):
             return None
         kept = [e for e in merged if _is_in_bed(e, sleep.in_bed_spans)] if is_filtered else merged
         around = Chain(s.context, kept)
         all_periodic = Union(s.periodic, periodic)
-        labelled = [_label(e, sleep, all_periodic, around, config, False) for e in kept]
+        labelled = [_label(e, sleep, all_periodic, around, config) for e in kept]
         self.labelled_count += len(labelled)
         tail = _Tail(
             list(self._raw),
@@ -248,7 +249,7 @@ class LiveNight:
         """After the cut: one event per movement (base classes), the same without
         glitches, and whether the whole night is a coarse sensor's."""
         sided = [
-            _relabel(e, base_class(e, self._reads_posture), False)
+            _relabel(e, base_class(e, reads_posture=self._reads_posture), is_hypnagogic=False)
             for e in merge_sides(self._raw, self.config, is_two_sided=self._flags[1])
         ]
         merged = [e for e in sided if not _is_glitch(e, self.config)]
@@ -385,5 +386,5 @@ class LiveNight:
         iso = config.jerk_isolation_seconds
         s.context = [o for o in [*s.context, *kept] if o.offset >= cut - iso]
         s.cut = cut
-        s.view = _view(cut, tail.is_coarse, tail.is_filtered, sleep, config)
+        s.view = _view(cut, sleep, config, is_coarse=tail.is_coarse, is_filtered=tail.is_filtered)
         self._raw = [e for e in self._raw if e.onset >= cut]

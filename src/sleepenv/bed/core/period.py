@@ -99,7 +99,9 @@ def period_of(
     data = data_span(moves, levels, start, end)
     if rhythm_spans is None:
         rhythm_spans = lambda d: occupied_spans(levels, moves.long, d, gaps, config)  # noqa: E731
-    spans, is_open = occupancy(moves, levels, data, end, is_coarse, config, presence, rhythm_spans)
+    spans, is_open = occupancy(
+        moves, levels, data, end, config, presence, rhythm_spans, is_coarse=is_coarse
+    )
     if not spans:
         return SleepPeriod()
     in_bed = spans[0][0]
@@ -144,10 +146,11 @@ def occupancy(
     levels: Sequence[RestingMinute],
     data: Span,
     end: float,
-    is_coarse: bool,
     config: SleepConfig,
     presence: Sequence[Span] | None,
     rhythm_spans: RhythmSpans,
+    *,
+    is_coarse: bool,
 ) -> tuple[list[Span], bool]:
     """(in-bed spans, is the last one still open) from presence, breathing evidence, the
     resting level, or movement, in that order."""

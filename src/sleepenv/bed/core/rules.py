@@ -43,7 +43,7 @@ class ClassifyConfig:
 DEFAULT_CONFIG = ClassifyConfig()
 
 
-def base_class(event: MovementEvent, reads_posture: bool = False) -> MovementClass:
+def base_class(event: MovementEvent, *, reads_posture: bool = False) -> MovementClass:
     """The duration class before refinement (stored events carry refined ones).
 
     On a sensor that reads posture (gravity), a "rollover" by size alone that is no longer

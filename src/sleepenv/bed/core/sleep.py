@@ -165,7 +165,7 @@ def occupied_pieces(
     known = _piece_evidence(levels, pieces, config)
     if all(k is None for k in known):
         return None  # minutes with evidence, but none inside a piece yet (getting in)
-    states = _fill_absences(pieces, cuts, _resolve(known, cuts), config)
+    states = _fill_absences(cuts, _resolve(known, cuts), config)
     spans: list[Span] = []
     for i, is_occupied in enumerate(states):
         if not is_occupied:
@@ -230,9 +230,7 @@ def _resolve(known: list[bool | None], cuts: Sequence[Span]) -> list[bool]:
     return [bool(s) for s in states]
 
 
-def _fill_absences(
-    pieces: Sequence[Span], cuts: Sequence[Span], states: list[bool], config: SleepConfig
-) -> list[bool]:
+def _fill_absences(cuts: Sequence[Span], states: list[bool], config: SleepConfig) -> list[bool]:
     """Empty stretches between two occupied ones shorter than a real absence are occupied."""
     out = list(states)
     i = 0

@@ -77,7 +77,7 @@ def _count(counts: Mapping[str, int], cls: MovementClass) -> int:
     return counts.get(cls.value, 0)
 
 
-def tonight_states(c: NightClassification | None, in_bed: bool | None) -> BedStates:
+def tonight_states(c: NightClassification | None, *, in_bed: bool | None) -> BedStates:
     """Per-class counts and sleep figures from tonight's classification (None: none yet)."""
     counts = c.counts if c is not None else {}
     sleep = c.sleep if c is not None else None

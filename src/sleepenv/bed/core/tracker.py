@@ -160,7 +160,7 @@ class BedTracker:
         self.last_night: NightSummary | None = None
         # Closed nights (newest last) for the multi-night advisory.
         self.history: list[NightSummary] = []
-        self.advisory = Advisory(False)
+        self.advisory = Advisory(is_on=False)
 
     # -- start-up -----------------------------------------------------------------
 
@@ -367,7 +367,7 @@ class BedTracker:
             states=BedStates(messages_rejected=self.messages_rejected), rejections=[rejection]
         )
 
-    def on_presence(self, is_present: bool, now: float) -> Update:
+    def on_presence(self, *, is_present: bool, now: float) -> Update:
         """A bed-presence input changed (or repeated its state)."""
         if not self.presence or self.presence[-1][1] != is_present:
             self.presence.append((now, is_present))
@@ -390,7 +390,7 @@ class BedTracker:
             spans.append((since, math.inf))  # still in bed
         return spans
 
-    def on_sensor_status(self, sensor_key: str, is_online: bool) -> Update:
+    def on_sensor_status(self, sensor_key: str, *, is_online: bool) -> Update:
         """A sensor reported online/offline on its status topic."""
         self._sensors[sensor_key].is_online = is_online
         return Update(states=BedStates(sensors_online={sensor_key: is_online}))
@@ -555,7 +555,7 @@ class BedTracker:
     def _sleep_states(self, now: float) -> BedStates:
         """Per-class counts and sleep figures from the current classification."""
         self._in_bed_sent = self._is_in_bed(now)
-        return tonight_states(self.classification, self._in_bed_sent)
+        return tonight_states(self.classification, in_bed=self._in_bed_sent)
 
     def _is_in_bed(self, now: float) -> bool | None:
         """Occupancy now, from the night's classification; None when it cannot tell
