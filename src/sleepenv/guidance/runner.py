@@ -112,7 +112,8 @@ class GuidanceRunner:
         devices and times it holds; `evenings` hears room readings, screen minutes and
         habit presses for the insights.
         """
-        assert settings.guidance is not None
+        if settings.guidance is None:
+            raise ValueError("GuidanceRunner needs settings with a guidance section")
         self.settings = settings
         self.guidance: GuidanceSettings = settings.guidance
         self.clock = clock
@@ -188,7 +189,8 @@ class GuidanceRunner:
         """Device state topics and our command topics."""
         return [*self.state_routes, *self.command_routes]
 
-    def handle(self, topic: str, payload: bytes, retain: bool = False) -> bool:
+    # service.py (under another change now) passes `retain` by position: keyword-only with it.
+    def handle(self, topic: str, payload: bytes, retain: bool = False) -> bool:  # noqa: FBT001, FBT002
         """Route one message; False when the topic is not guidance's.
 
         A retained command is never acted on: a button pressed once would press again
@@ -235,14 +237,18 @@ class GuidanceRunner:
             return
         for room in self.rooms.values():
             if room.bed == bed_id:
-                self.apply(room.id, self.engines[room.id].on_presence(True, None, now))
+                self.apply(
+                    room.id, self.engines[room.id].on_presence(in_bed=True, asleep=None, now=now)
+                )
 
     def on_bed_asleep(self, bed_id: str) -> None:
         """The bed tracker estimated sleep onset: lights-out becomes asleep in its bedroom."""
         now = self.clock.now()
         for room in self.rooms.values():
             if room.bed == bed_id:
-                self.apply(room.id, self.engines[room.id].on_presence(None, True, now))
+                self.apply(
+                    room.id, self.engines[room.id].on_presence(in_bed=None, asleep=True, now=now)
+                )
 
     def on_bed_night_closed(self, bed_id: str, night: object) -> None:
         """A bed's night closed: guidance plans by the clock, so nothing changes."""
@@ -277,10 +283,10 @@ class GuidanceRunner:
             return
         log.info("bedroom %s: %s %s from Home Assistant", room, key, text)
         if key == "guidance" and text in ("ON", "OFF"):
-            self.apply(room, engine.set_enabled(text == "ON", now))
+            self.apply(room, engine.set_enabled(is_enabled=text == "ON", now=now))
             self._save_switches()
         elif key == "guests" and text in ("ON", "OFF"):
-            self.apply(room, engine.set_paused(text == "ON", now))
+            self.apply(room, engine.set_paused(is_paused=text == "ON", now=now))
             self._save_switches()
         elif key == "start_wind_down" and text == gd.PRESS:
             self.apply(room, engine.start_wind_down(now))
@@ -342,7 +348,7 @@ class GuidanceRunner:
         if message is not None:
             self.outbox.message(*message)
 
-    def publish_states(self, room: str, force: bool = False) -> None:
+    def publish_states(self, room: str, *, force: bool = False) -> None:
         """Queue the bedroom's entity states and attributes that changed."""
         engine = self.engines[room]
         mqtt = self.settings.mqtt

@@ -318,7 +318,7 @@ def test_setpoints_are_clamped_to_the_safe_range_and_device_limits() -> None:
 
 def test_guests_mode_pauses_every_action() -> None:
     r = room(config(is_enforcing=True), at(2026, 11, 20, 13, 0))
-    r.guidance.set_paused(True, r.now)
+    r.guidance.set_paused(is_paused=True, now=r.now)
     r.run_until(at(2026, 11, 21, 12, 0))
     assert not r.log
     assert any("guests" in s for _, s in r.skipped)
@@ -326,7 +326,7 @@ def test_guests_mode_pauses_every_action() -> None:
 
 def test_guidance_switched_off_does_nothing() -> None:
     r = room(config(), at(2026, 11, 20, 20, 0))
-    r.guidance.set_enabled(False, r.now)
+    r.guidance.set_enabled(is_enabled=False, now=r.now)
     r.run_until(at(2026, 11, 21, 12, 0))
     assert not r.log
 
@@ -425,7 +425,7 @@ def test_bedtime_follows_me_on_bed_presence() -> None:
     r = room(config(bedtime_follows_me=True), at(2026, 11, 20, 21, 0))
     r.run_until(at(2026, 11, 20, 21, 40))
     r.now = at(2026, 11, 20, 21, 40)
-    r.apply(r.guidance.on_presence(True, None, r.now))
+    r.apply(r.guidance.on_presence(in_bed=True, asleep=None, now=r.now))
     assert r.guidance.phase is Phase.LIGHTS_OUT
     assert lights(r)[-1] == (r.now, lights(r)[-1][1])
     assert lights(r)[-1][1].is_off
@@ -434,7 +434,7 @@ def test_bedtime_follows_me_on_bed_presence() -> None:
 def test_bedtime_does_not_follow_me_when_off() -> None:
     r = room(config(), at(2026, 11, 20, 21, 0))
     r.run_until(at(2026, 11, 20, 21, 40))
-    r.apply(r.guidance.on_presence(True, None, r.now))
+    r.apply(r.guidance.on_presence(in_bed=True, asleep=None, now=r.now))
     assert r.guidance.phase is Phase.NO_SCREEN
 
 
@@ -442,7 +442,7 @@ def test_asleep_from_the_bed_tracker_and_lights_out_persisting_without_it() -> N
     r = room(config(), at(2026, 11, 20, 22, 0))
     r.run_until(at(2026, 11, 20, 23, 0))
     assert r.guidance.phase is Phase.LIGHTS_OUT
-    r.apply(r.guidance.on_presence(True, True, r.now))
+    r.apply(r.guidance.on_presence(in_bed=True, asleep=True, now=r.now))
     assert r.guidance.states(r.now).phase == "asleep"
     r.run_until(at(2026, 11, 21, 6, 31))
     assert r.guidance.states(r.now).phase == "wake"

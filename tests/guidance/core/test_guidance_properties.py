@@ -94,9 +94,9 @@ def test_never_brighten_never_turn_on_always_safe(  # noqa: PLR0912
         elif value == "wind_down":
             decisions.append(g.start_wind_down(now))
         elif value == "guests":
-            decisions.append(g.set_paused(not g.is_paused, now))
+            decisions.append(g.set_paused(is_paused=not g.is_paused, now=now))
         else:
-            decisions.append(g.on_presence(True, None, now))
+            decisions.append(g.on_presence(in_bed=True, asleep=None, now=now))
         for action in decisions[-1].actions:
             if isinstance(action, SetLight):
                 assert lamp.is_on, "never turn a light on"

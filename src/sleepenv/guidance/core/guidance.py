@@ -173,7 +173,7 @@ class Guidance:
         skipped: list[Skipped] = []
         is_night = self.phase in NIGHT_PHASES
         for at, action in sorted(latest.values(), key=lambda x: x[0]):
-            result = self._decide(action, at, now, is_night)
+            result = self._decide(action, at, now, is_night=is_night)
             if isinstance(result, Skipped):
                 skipped.append(result)
                 self.last_reason = f"skipped {result.kind} {result.device}: {result.reason}"
@@ -183,7 +183,7 @@ class Guidance:
                 self.last_reason = f"{kind_of(result)} {result.device}: {result.reason}"
         return actions, skipped
 
-    def _decide(self, action: Action, at: float, now: float, is_night: bool) -> Action | Skipped:
+    def _decide(self, action: Action, at: float, now: float, *, is_night: bool) -> Action | Skipped:
         kind = kind_of(action)
         if not self.is_enabled:
             return Skipped(action.device, kind, "guidance is switched off")
@@ -191,7 +191,7 @@ class Guidance:
             return Skipped(action.device, kind, "paused: guests/vacation mode")
         if isinstance(action, Notify) and now - at > STALE_NOTIFY_SECONDS:
             return Skipped(action.device, kind, "reminder is stale")
-        return self.overrides.filter(action, is_night)
+        return self.overrides.filter(action, is_night=is_night)
 
     def wake_at(self, now: float) -> float:
         """The next moment something is due: an action, a phase, a hold timeout."""
@@ -242,7 +242,7 @@ class Guidance:
         states = [self.overrides.state(d.id) for d in lights]
         return bool(lights) and all(s is not None and s.is_on is False for s in states)
 
-    def on_presence(self, in_bed: bool | None, asleep: bool | None, now: float) -> Decision:
+    def on_presence(self, *, in_bed: bool | None, asleep: bool | None, now: float) -> Decision:
         """Bed presence or sleep from the bed tracker."""
         notes: list[str] = []
         if in_bed:
@@ -341,13 +341,13 @@ class Guidance:
         self.last_reason = f"schedule changed: bedtime {bedtime}, wake {wake}"
         return replace(self.tick(now), notes=(self.last_reason,))
 
-    def set_enabled(self, is_enabled: bool, now: float) -> Decision:
+    def set_enabled(self, *, is_enabled: bool, now: float) -> Decision:
         """The guidance switch."""
         self.is_enabled = is_enabled
         self.last_reason = f"guidance switched {'on' if is_enabled else 'off'}"
         return replace(self.tick(now), notes=(self.last_reason,))
 
-    def set_paused(self, is_paused: bool, now: float) -> Decision:
+    def set_paused(self, *, is_paused: bool, now: float) -> Decision:
         """The guests/vacation switch: pauses every action."""
         self.is_paused = is_paused
         self.last_reason = f"guests/vacation mode {'on' if is_paused else 'off'}"

@@ -206,12 +206,12 @@ class Overrides:
         holds = self._dev(device).holds
         return holds.get("*") or holds.get(attr)
 
-    def filter(self, action: Action, is_night: bool) -> Action | Skipped:  # noqa: PLR0911
+    def filter(self, action: Action, *, is_night: bool) -> Action | Skipped:  # noqa: PLR0911
         """The action as it may be sent, or why it must not be (pure, no bookkeeping)."""
         if isinstance(action, Notify):
             return action
         if isinstance(action, SetLight):
-            return self._filter_light(action, is_night)
+            return self._filter_light(action, is_night=is_night)
         if isinstance(action, SetClimate):
             hold = self._held(action.device, SETPOINT)
             if hold is not None:
@@ -225,7 +225,7 @@ class Overrides:
             return Skipped(action.device, "media", "already off")
         return action
 
-    def _filter_light(self, action: SetLight, is_night: bool) -> SetLight | Skipped:
+    def _filter_light(self, action: SetLight, *, is_night: bool) -> SetLight | Skipped:
         last = self.state(action.device)
         if last is None or last.is_on is None:
             return Skipped(action.device, "light", "state unknown: never turn a light on")

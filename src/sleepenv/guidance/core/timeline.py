@@ -269,7 +269,15 @@ def _ramp(cfg: GuidanceConfig, plan: NightPlan, lights: list[DeviceSpec]) -> lis
             reason = f"wind-down step {i + 1}/{count}: dim and warm"
             out.append(
                 Planned(
-                    at, SetLight(light.id, round(pct, 1), round(kelvin), transition, False, reason)
+                    at,
+                    SetLight(
+                        light.id,
+                        round(pct, 1),
+                        round(kelvin),
+                        transition,
+                        is_off=False,
+                        reason=reason,
+                    ),
                 )
             )
     return out
@@ -325,11 +333,11 @@ def planned_actions(cfg: GuidanceConfig, devices: Devices, plan: NightPlan) -> l
                 light.night_light_pct,
                 cfg.wind_down_end_kelvin,
                 MINUTE,
-                False,
-                "lights-out: night-light",
+                is_off=False,
+                reason="lights-out: night-light",
             )
         else:
-            action = SetLight(light.id, None, None, MINUTE, True, "lights-out: off")
+            action = SetLight(light.id, None, None, MINUTE, is_off=True, reason="lights-out: off")
         out.append(Planned(plan.bedtime_at, action))
     out.sort(key=lambda p: p.at)
     return out
