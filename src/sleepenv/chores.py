@@ -66,7 +66,7 @@ class Charter:
         try:
             chart_night = chart_entity.gather(self.store, bed, night, tz, room)
             png = await renderer.render(chart_night)
-        except Exception as exc:  # any failure: a chart is never worth the service
+        except Exception as exc:  # noqa: BLE001 - any failure: a chart is never worth the service
             self.failures += 1
             self.intake.rate_log.warning(
                 "chart",

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +66,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _exit_before_start(signum: int, _frame: object) -> None:
+def _exit_before_start(_signum: int, _frame: object) -> None:
     """SIGTERM before the service is up: nothing was announced, so just leave."""
     raise SystemExit(0)
 
@@ -120,13 +120,18 @@ def _unreadable_recording(path: Path) -> str | None:
     return None
 
 
+def _local(t: float) -> datetime:
+    """The local wall-clock time at `t`, printed without an offset."""
+    return datetime.fromtimestamp(t, UTC).astimezone().replace(tzinfo=None)
+
+
 def _print_analysis(result: dict[str, Any]) -> None:
     from rich.console import Console  # noqa: PLC0415 - rich: ~40 ms off --help
     from rich.table import Table  # noqa: PLC0415 - rich: ~40 ms off --help
 
     console = Console()
-    start = datetime.fromtimestamp(result["start"]) if result["start"] else None
-    end = datetime.fromtimestamp(result["end"]) if result["end"] else None
+    start = _local(result["start"]) if result["start"] else None
+    end = _local(result["end"]) if result["end"] else None
     console.print(f"source: {result['source']}  from {start} to {end}")
     table = Table("class", "count")
     for cls, n in sorted(result["counts"].items()):
@@ -170,7 +175,11 @@ def cmd_history(args: argparse.Namespace) -> int:
     )  # fmt: skip
     for n in nights:
         c = n.counts
-        onset = datetime.fromtimestamp(n.sleep_onset).strftime("%H:%M") if n.sleep_onset else "–"
+        onset = (
+            datetime.fromtimestamp(n.sleep_onset, UTC).astimezone().strftime("%H:%M")
+            if n.sleep_onset
+            else "–"
+        )
         table.add_row(
             n.bed_id,
             n.night,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -172,7 +172,7 @@ def _pick_night(
         return next((n for n in nights if n.night == requested.isoformat()), None)
     n = settings.night if settings is not None else NightSettings()
     window = NightWindow(n.start, n.end, tz, n.morning)
-    now = datetime.now().timestamp()
+    now = datetime.now(UTC).timestamp()
     closed = [x for x in nights if not _is_running(x, window, now)]
     return closed[0] if closed else nights[0]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 from rich.console import Console
 
@@ -39,9 +39,9 @@ WAKE_BEFORE_END_SECONDS = 15 * 60.0
 def guidance_for(start: float, hours: float, bed: str) -> GuidanceSettings:
     """Bedtime at the night's start, wake 15 min before its end, screens enforced; the
     room follows `bed`, so the bed's sleep onset moves it from lights-out to asleep."""
-    bedtime = datetime.fromtimestamp(start).time().replace(second=0, microsecond=0)
+    bedtime = _local(start).time().replace(second=0, microsecond=0)
     end = start + hours * 3600 - WAKE_BEFORE_END_SECONDS
-    wake = datetime.fromtimestamp(max(end, start + 60)).time().replace(second=0, microsecond=0)
+    wake = _local(max(end, start + 60)).time().replace(second=0, microsecond=0)
     room = BedroomSettings(
         id=ROOM,
         # Suggested as the device's area: the same area the demo's bed lands in.
@@ -64,8 +64,13 @@ def with_guidance(settings: Settings, start: float, hours: float) -> Settings:
     return settings.model_copy(update={"guidance": guidance_for(start, hours, bed)})
 
 
+def _local(when: float) -> datetime:
+    """The local time at `when` (the demo's bedroom keeps the machine's time zone)."""
+    return datetime.fromtimestamp(when, UTC).astimezone()
+
+
 def _at(when: float) -> str:
-    return datetime.fromtimestamp(when).strftime("%H:%M")
+    return _local(when).strftime("%H:%M")
 
 
 def console_hooks(console: Console) -> GuidanceHooks:
@@ -95,7 +100,8 @@ async def demo_bedroom(
 ) -> AsyncIterator[SimBedroom]:
     """Run the simulated bedroom (the service was built with `console_hooks`)."""
     runner = service.guidance
-    assert runner is not None
+    if runner is None:
+        raise ValueError("the demo bedroom needs a service built with guidance")
     async with run_bedroom(host, port, clock) as (room, change):
         console.print(
             "bedroom: simulated Zigbee2MQTT light group, TRV, TV plug and thermometer; "

@@ -11,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
@@ -155,7 +155,7 @@ async def play(
                 progress.update(
                     task,
                     completed=at - truth.start,
-                    sim=datetime.fromtimestamp(at).strftime("%H:%M"),
+                    sim=datetime.fromtimestamp(at, UTC).astimezone().strftime("%H:%M"),
                 )
     return last
 
@@ -183,7 +183,9 @@ def hourly_table(run: DemoRun) -> Table:
         sim = sum(1 for e in truth.events if lo <= e.onset < hi)
         det = sum(1 for e in run.detected if lo <= e.onset < hi)
         if lo < truth.end:
-            table.add_row(datetime.fromtimestamp(lo).strftime("%H:%M"), str(sim), str(det))
+            table.add_row(
+                datetime.fromtimestamp(lo, UTC).astimezone().strftime("%H:%M"), str(sim), str(det)
+            )
     table.add_row("total", str(len(truth.events)), str(len(run.detected)), style="bold")
     return table
 
@@ -207,7 +209,9 @@ def sleep_line(run: DemoRun) -> str:
     truth, final = run.night.truth, run.final
 
     def clock(t: float | None) -> str:
-        return datetime.fromtimestamp(t).strftime("%H:%M") if t is not None else "–"
+        return (
+            datetime.fromtimestamp(t, UTC).astimezone().strftime("%H:%M") if t is not None else "–"
+        )
 
     def index(x: float | None) -> str:
         return f"{x:.1f}/h" if x is not None else "–"
@@ -261,15 +265,13 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
             console.print(class_table(run))
             console.print(sleep_line(run))
             if args.keep_running:
-                await keep_running(console, host, port, settings, clock)
+                await keep_running(console, host, port, clock)
             stop.set()
             await service_task
     return 0
 
 
-async def keep_running(
-    console: Console, host: str, port: int, settings: Settings, clock: ScaledClock
-) -> None:
+async def keep_running(console: Console, host: str, port: int, clock: ScaledClock) -> None:
     """Leave broker and service up at real-time speed until Ctrl-C or SIGTERM."""
     clock.set_speed(1.0)
     console.print(

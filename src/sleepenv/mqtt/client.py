@@ -87,7 +87,7 @@ def make_client(
     if is_persistent:
         # aiomqtt 2.x has no manual-ack option; paho-mqtt 2 (underneath) has. Without it
         # paho acknowledges on arrival, and a SIGKILL loses everything still queued.
-        _paho(client).manual_ack_set(True)
+        _paho(client).manual_ack_set(on=True)
     return client
 
 

@@ -75,8 +75,10 @@ class RateLimitedLog:
             self._held.clear()
         held = self._held.pop(key, 0)
         self._last[key] = now
-        suffix = f" (and {held} more like it since the last report)" if held else ""
-        self.logger.log(level, msg + suffix, *args)
+        if held:
+            msg = f"{msg} (and %d more like it since the last report)"
+            args = (*args, held)
+        self.logger.log(level, msg, *args)
 
 
 class Intake:

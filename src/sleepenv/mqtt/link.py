@@ -46,7 +46,7 @@ class Session(Protocol):
     def on_disconnect(self) -> None:
         """The connection is gone."""
 
-    def handle_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
+    def handle_message(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """One incoming message; never raises on its content."""
 
     def persist_progress(self) -> None:
@@ -131,7 +131,7 @@ class Link:
             payload = message.payload
             if not isinstance(payload, bytes | bytearray):
                 payload = str(payload).encode()
-            session.handle_message(str(message.topic), bytes(payload), message.retain)
+            session.handle_message(str(message.topic), bytes(payload), retain=message.retain)
             self._unacked.append(message)
             if len(self._unacked) >= ACK_BATCH or (
                 not has_queued(client) and time.monotonic() - self._acked_at >= ACK_IDLE_SECONDS
@@ -196,7 +196,7 @@ class Link:
 
 
 def raise_if_stopping(exc: Exception, is_stopping: asyncio.Event) -> None:
-    """aiomqtt can turn a cancellation into an MqttError; never retry through a stop."""
+    """A cancellation can come back from aiomqtt as an MqttError: never retry through a stop."""
     task = asyncio.current_task()
     if is_stopping.is_set() or (task is not None and task.cancelling()):
         raise asyncio.CancelledError from exc
