@@ -353,7 +353,7 @@ def test_a_bed_without_any_sensor_topic_is_reported() -> None:
         validate(settings_from_options({"beds": [{"id": "main", "name": "Bed"}]}, BROKER))
 
 
-def test_full_config_file_wins_except_for_the_broker(tmp_path: Path) -> None:
+def test_full_config_file_wins_except_for_the_broker() -> None:
     """With config_file, the file's settings are used and the Supervisor fills the broker."""
     base = {
         "mqtt": {"base_topic": "bedroom"},

@@ -134,7 +134,7 @@ def test_healthcheck_is_unhealthy_when_the_brokers_certificate_is_not_from_the_c
     )
     try:
         wait_for_port("127.0.0.1", port)
-        day = (datetime.now() - timedelta(days=1)).date()
+        day = (datetime.now().astimezone() - timedelta(days=1)).date()
         start_at = f"{day.isoformat()}T23:00:00+01:00"
         for name, ca_file, is_healthy in (
             ("right", broker_ca[0], True),  # the listener works: TLS is what is tested

@@ -92,7 +92,7 @@ class Runner:
 def runner(tmp_path: Path, mosquitto: MosquittoProcess, prefix: str) -> Iterator[Runner]:
     """A runner on a config in tmp_path whose clock reads 23:00 Berlin time yesterday."""
     config = write_config(tmp_path / "sleepenv.yaml", mosquitto, prefix, tmp_path / "data")
-    day = (datetime.now() - timedelta(days=1)).date()
+    day = (datetime.now().astimezone() - timedelta(days=1)).date()
     r = Runner(config, f"{day.isoformat()}T23:00:00+01:00")
     yield r
     r.kill_if_running()

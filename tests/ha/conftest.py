@@ -54,7 +54,9 @@ def ha_installation(request: pytest.FixtureRequest) -> Installation:
 
 
 @pytest.fixture(scope="module")
-def ha_broker(ha_installation: Installation) -> Iterator[MosquittoProcess]:
+def ha_broker(
+    ha_installation: Installation,  # noqa: ARG001 - one broker per release: see below
+) -> Iterator[MosquittoProcess]:
     """One Mosquitto for a module's Home Assistant and the clients of its tests.
 
     Per release too (hence `ha_installation`): with SLEEPENV_HA_RELEASES=current,floor a

@@ -64,7 +64,7 @@ class ServiceThread:
     def _main(self) -> None:
         try:
             asyncio.run(self._run())
-        except BaseException as exc:  # reported by start() or stop()
+        except BaseException as exc:  # noqa: BLE001 - the thread's end, whatever it is, is reported by start() or stop()
             self._error = exc
             self._ready.set()
 

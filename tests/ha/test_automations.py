@@ -368,8 +368,9 @@ def test_guests_pause_runs(home_assistant: HomeAssistant) -> None:
     )
 
 
+@pytest.mark.usefixtures("sleepenv")
 def test_restless_night_notifies(
-    home_assistant: HomeAssistant, ha_broker: MosquittoProcess, sleepenv: ServiceThread
+    home_assistant: HomeAssistant, ha_broker: MosquittoProcess
 ) -> None:
     """A last-night count well above the usual (20) makes a notification; a usual one not.
 
@@ -435,9 +436,8 @@ def referenced_entities(node: Any) -> set[str]:
     return found
 
 
-def test_dashboard_references_only_existing_entities(
-    home_assistant: HomeAssistant, sleepenv: ServiceThread
-) -> None:
+@pytest.mark.usefixtures("sleepenv")
+def test_dashboard_references_only_existing_entities(home_assistant: HomeAssistant) -> None:
     """Every entity on the dashboard exists once sleepenv's discovery is in."""
     config = yaml.safe_load(DASHBOARD.read_text())
     referenced = referenced_entities(config)
@@ -480,7 +480,8 @@ def dashboard_entry(ha: HomeAssistant, entity_id: str) -> JSON:
     raise AssertionError(f"{entity_id} not in the registry")
 
 
-def test_dashboard_cards_read_well(home_assistant: HomeAssistant, sleepenv: ServiceThread) -> None:
+@pytest.mark.usefixtures("sleepenv")
+def test_dashboard_cards_read_well(home_assistant: HomeAssistant) -> None:
     """Statistics cards ask for what Home Assistant stores, spans match the titles, rows
     have short names, and the bedtime and sensor-health cards hold what a person needs."""
     config = yaml.safe_load(DASHBOARD.read_text())
@@ -512,8 +513,9 @@ def test_dashboard_cards_read_well(home_assistant: HomeAssistant, sleepenv: Serv
     assert any(e.startswith("binary_sensor.") and e.endswith("_online") for e in health)
 
 
+@pytest.mark.usefixtures("sleepenv")
 def test_dashboard_shows_the_advisory_reason(
-    home_assistant: HomeAssistant, ha_broker: MosquittoProcess, sleepenv: ServiceThread
+    home_assistant: HomeAssistant, ha_broker: MosquittoProcess
 ) -> None:
     """The Last-night view's markdown card spells out the pattern behind "worth discussing
     with a doctor" and that it is not a diagnosis (rendered by Home Assistant itself).
@@ -663,8 +665,9 @@ def guidance_entity(ha: HomeAssistant, key: str) -> str:
     return str(entry["entity_id"])
 
 
+@pytest.mark.usefixtures("sleepenv")
 def test_guidance_controls_reach_sleepenv(
-    home_assistant: HomeAssistant, ha_broker: MosquittoProcess, sleepenv: ServiceThread
+    home_assistant: HomeAssistant, ha_broker: MosquittoProcess
 ) -> None:
     """The guidance switch and buttons, pressed through Home Assistant, change what sleepenv
     does: the switch state comes back from sleepenv, "Start wind-down now" moves the phase

@@ -231,7 +231,7 @@ def night(
     ha_broker: MosquittoProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Night]:
-    """sleepenv with seven stored nights, those nights in Home Assistant's statistics, and
+    """A sleepenv with seven stored nights, those nights in Home Assistant's statistics, and
     one live night played through it."""
     ha = frontend_home_assistant
     data_dir = tmp_path_factory.mktemp("sleepenv-data")
@@ -366,7 +366,9 @@ class Visit:
 
 @pytest.fixture(scope="module")
 def visits(
-    chromium: Browser, frontend_home_assistant: HomeAssistant, night: Night
+    chromium: Browser,
+    frontend_home_assistant: HomeAssistant,
+    night: Night,  # noqa: ARG001 - the pages show the played night: it is in HA first
 ) -> Iterator[dict[str, Visit]]:
     """Every dashboard view and the bed's device page, loaded once each (key: view path or
     "device"), with a screenshot of each."""
@@ -501,8 +503,9 @@ def test_names_fit_a_phone_on_the_device_page(
 # ---------------------------------------------------------------- the Activity log
 
 
+@pytest.mark.usefixtures("visits")
 def test_activity_log_of_a_night_is_short(
-    frontend_home_assistant: HomeAssistant, night: Night, visits: dict[str, Visit]
+    frontend_home_assistant: HomeAssistant, night: Night
 ) -> None:
     """The Activity log of the played hours holds at most their share of
     ACTIVITY_ENTRIES_PER_NIGHT lines."""

@@ -67,7 +67,7 @@ class Bed:
         }
         self.published_at = datetime.now(UTC)
 
-    def publish(self, topic: str, payload: bytes | str, retain: bool = True) -> None:
+    def publish(self, topic: str, payload: bytes | str, *, retain: bool = True) -> None:
         """Publish one message (QoS 1)."""
         mqtt_publish.single(
             topic, payload, qos=1, retain=retain, hostname=self.broker.host, port=self.broker.port
@@ -148,7 +148,7 @@ def test_sleep_entities_show_their_values(home_assistant: HomeAssistant, bed: Be
     ha = home_assistant
     bed.state("sleep_onset", ONSET)
     bed.state("time_to_fall_asleep", 12)
-    bed.state("in_bed", True)
+    bed.state("in_bed", value=True)
     bed.state("plm_index_tonight", 17.4)
     bed.state("plm_tonight", 64)
     bed.state("hypnic_jerks_last_night", 2)
@@ -179,7 +179,7 @@ def test_advisory_carries_its_pattern(home_assistant: HomeAssistant, bed: Bed) -
         "note": "Informational only, not a diagnosis: worth discussing with a doctor.",
     }
     bed.state("worth_discussing_attributes", attrs)
-    bed.state("worth_discussing", True)
+    bed.state("worth_discussing", value=True)
     state = ha.wait_for_state(
         entity(ha, "worth_discussing"),
         lambda s: s["state"] == "on" and "patterns" in s["attributes"],
@@ -206,7 +206,7 @@ def test_event_entity_fires_the_class_with_peak_and_side(
     ha = home_assistant
     jerk = MovementEvent(ONSET + 60, ONSET + 61.2, 3.5, MovementClass.HYPNIC_JERK, strength=8.0)
     bed.publish(
-        discovery.event_topic(bed.settings.mqtt, "main"), discovery.encode_event(jerk), False
+        discovery.event_topic(bed.settings.mqtt, "main"), discovery.encode_event(jerk), retain=False
     )
     # A readable type; the machine value for automations; marked as a live label.
     state = ha.wait_for_state(

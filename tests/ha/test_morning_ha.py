@@ -67,7 +67,7 @@ def played(
     ha_broker: MosquittoProcess,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Played]:
-    """sleepenv discovered in Home Assistant, then the stretch played through it."""
+    """The sleepenv service discovered in Home Assistant, then the stretch played through it."""
     data_dir: Path = tmp_path_factory.mktemp("sleepenv-dawn")
     settings = Settings(
         mqtt={"host": ha_broker.host, "port": ha_broker.port, "client_id": "sleepenv-dawn"},

@@ -12,8 +12,8 @@ from sleepenv.mqtt.discovery import Encoding, Entity, component, device_discover
 
 
 def test_state_encodings() -> None:
-    assert encode_state(True, Encoding.BINARY) == b"ON"
-    assert encode_state(False, Encoding.BINARY) == b"OFF"
+    assert encode_state(value=True, encoding=Encoding.BINARY) == b"ON"
+    assert encode_state(value=False, encoding=Encoding.BINARY) == b"OFF"
     assert encode_state(None, Encoding.BINARY) == b"None"
     assert encode_state(None, Encoding.TIMESTAMP) == b"None"
     assert encode_state(0.0, Encoding.TIMESTAMP) == b"1970-01-01T00:00:00+00:00"

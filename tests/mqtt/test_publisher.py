@@ -144,7 +144,7 @@ def zigbee_settings(broker: MosquittoProcess, prefix: str, data_dir: Path) -> Se
 
 
 def reports(clock: ScaledClock, n: int) -> list[bytes]:
-    """n vibration reports a second apart by their `last_seen` (each one movement)."""
+    """The `n` vibration reports a second apart by their `last_seen` (each one movement)."""
     first_ms = round((clock.now() - n - 60) * 1000)
     return [
         json.dumps(

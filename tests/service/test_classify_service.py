@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sleepenv.bed.core.model import NightSummary
@@ -115,7 +115,7 @@ async def test_worth_discussing_from_stored_history(
 ) -> None:
     clock = night_clock()
     store = Store(tmp_path / "sleepenv.db")
-    today = datetime.fromtimestamp(clock.now()).date()
+    today = datetime.fromtimestamp(clock.now(), UTC).astimezone().date()
     for back in range(2, 8):
         day = (today - timedelta(days=back)).isoformat()
         store.save_night(NightSummary("main", day, 0.0, 1.0, {"plm": 150}, None, 21.0))

@@ -228,7 +228,7 @@ def test_receive_queue_is_bounded_by_bytes_and_counts_drops() -> None:
     queue = bounded_queue_type(intake, max_queued_bytes=10_000_000)(maxsize=1_000)
 
     def message(size: int) -> aiomqtt.Message:
-        return aiomqtt.Message("t", b"x" * size, 0, False, 1, None)
+        return aiomqtt.Message("t", b"x" * size, 0, retain=False, mid=1, properties=None)
 
     queue.put_nowait(message(MAX_MESSAGE_BYTES + 1))
     for _ in range(100):
