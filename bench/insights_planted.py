@@ -1,4 +1,4 @@
-"""Do the insights find the habits' planted effects, and nothing else?
+"""Whether the insights find the habits' planted effects, and nothing else.
 
 Run: python bench/insights_planted.py [--runs 100] [--nights 14]
 Writes bench/results/insights_planted.{json,md}.
@@ -38,6 +38,7 @@ NAIVE_P = 0.05
 
 
 def run_records(seed: int, nights: int, effects: HabitEffects) -> list[NightRecord]:
+    """The true records of one simulated stretch of `nights` nights with these effects."""
     return [
         truth_record(label, generate_night(night_seed(seed, i), profile).truth, habits)
         for i, (label, habits, profile) in enumerate(fortnight_nights(seed, nights, effects))
@@ -45,6 +46,7 @@ def run_records(seed: int, nights: int, effects: HabitEffects) -> list[NightReco
 
 
 def found(comparisons: list[Comparison], *, naive: bool) -> set[tuple[Factor, Outcome]]:
+    """The (factor, outcome) pairs found: the insights' findings, or every p < 0.05."""
     if naive:
         return {
             (c.factor, c.outcome)
@@ -55,6 +57,7 @@ def found(comparisons: list[Comparison], *, naive: bool) -> set[tuple[Factor, Ou
 
 
 def arm(runs: int, nights: int, effects: HabitEffects, label: str) -> dict[str, object]:
+    """Recall and false findings of both rules over `runs` stretches with these effects."""
     planted = effects.planted()
     hits: dict[str, Counter[str]] = {"sleepenv": Counter(), "naive": Counter()}
     any_false = Counter[str]()
@@ -88,6 +91,7 @@ def arm(runs: int, nights: int, effects: HabitEffects, label: str) -> dict[str, 
 
 
 def markdown(results: dict[str, dict[str, object]]) -> str:
+    """The results as the Markdown report."""
     lines = ["# Insights on planted effects", ""]
     for name, r in results.items():
         lines += [f"## {name}: {r['runs']} runs of {r['nights']} nights", ""]
@@ -119,6 +123,7 @@ def markdown(results: dict[str, dict[str, object]]) -> str:
 
 
 def main() -> None:
+    """Run both arms for each stretch length and write the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--nights", type=int, nargs="+", default=[14, 28])
