@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sleepenv.bed.store import Store
 from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
@@ -35,6 +36,8 @@ input_boolean:
     initial: true
   heater:
     name: Heater
+  had_coffee:
+    name: Had coffee
 input_datetime:
   bedtime:
     name: Bedtime
@@ -89,6 +92,18 @@ climate:
     min_temp: 5
     max_temp: 30
     target_temp: 21
+# A habit from another entity: an automation presses sleepenv's button (found by what its
+# unique id holds, so that the same YAML works whatever the entity ids are).
+automation:
+  - alias: Coffee feeds sleepenv
+    triggers:
+      - trigger: state
+        entity_id: input_boolean.had_coffee
+        to: "on"
+    actions:
+      - action: button.press
+        target:
+          entity_id: "{{ integration_entities('mqtt') | select('search', 'had_caffeine') | first }}"
 """
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -257,6 +272,19 @@ async def test_guidance_entities_in_home_assistant(
         answer = await asyncio.to_thread(ha.wait_for, noted, 15, message="the caffeine note")
         assert answer is not None
         assert str(answer["state"]).endswith("(no cut-off is set)")
+
+        # The same habit from another Home Assistant entity, through an automation.
+        store = Store(tmp_path / "sleepenv.db")
+        assert len(store.presses("bedroom", since=0.0)) == 1
+        await asyncio.to_thread(
+            ha.call_service, "input_boolean", "turn_on", {"entity_id": "input_boolean.had_coffee"}
+        )
+        for _ in range(75):  # the store is read on this thread, where it was opened
+            if len(store.presses("bedroom", since=0.0)) == 2:
+                break
+            await asyncio.sleep(0.2)
+        assert len(store.presses("bedroom", since=0.0)) == 2
+        store.close()
 
         # The bed's insight sensor: its bedroom follows no bed here, so it says where the
         # habits come from (a sentence as the state, the comparisons as attributes).
