@@ -1,20 +1,14 @@
 """SQLite store (WAL): every event, per-night totals, sensor cursors and counters.
 
-Storage faults never stop the service. A database that cannot be opened at start-up is
-a StorageError with one clear sentence (the caller exits with it). Later, a write that
-fails (disk full, read-only, a broken file) is kept in memory, in order, and retried by
-`retry()` until the disk is back; `problem` says what is wrong meanwhile, and the
-memory it takes is bounded (`MAX_BUFFERED_WRITES`, the oldest go first and are counted).
-A database file deleted or replaced under us is noticed by `check_file()`.
+Also each bedroom's screen minutes, night factors and habit presses. The tables are in
+`bed/store_schema.py`; opening the file, and buffering and retrying the writes that fail
+while the disk is away, in `bed/store_base.py` (whose docstring says how faults are met).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import sqlite3
-from collections.abc import Callable
-from pathlib import Path
 from typing import Final
 
 from sleepenv.bed.core.model import (
@@ -24,14 +18,10 @@ from sleepenv.bed.core.model import (
     RestingMinute,
     SourceKind,
 )
+from sleepenv.bed.store_base import MAX_BUFFERED_WRITES, StorageError, StoreBase, Write
+from sleepenv.bed.store_schema import SCHEMA
 
-log = logging.getLogger(__name__)
-
-# About two nights of events and levels of a busy bed; beyond it the oldest writes go.
-MAX_BUFFERED_WRITES: Final = 100_000
-
-Write = Callable[[sqlite3.Connection], object]
-
+__all__ = ["MAX_BUFFERED_WRITES", "SCHEMA", "StorageError", "Store", "Write"]
 
 _INSERT_EVENT: Final = (
     "INSERT OR IGNORE INTO events (bed_id, night, sensor, onset_ms, offset_ms, peak,"
@@ -40,255 +30,11 @@ _INSERT_EVENT: Final = (
 )
 
 
-class StorageError(Exception):
-    """The database cannot be used at all; the message says which file and why."""
-
-
-def _open_problem(path: Path, exc: Exception) -> str:
-    """One sentence about why the database at `path` cannot be opened."""
-    if isinstance(exc, OSError):
-        return (
-            f"cannot create the data directory {path.parent}: {exc.strerror or exc} "
-            "(make it writable, or set storage.data_dir to a directory that is)"
-        )
-    text = str(exc)
-    if "not a database" in text or not isinstance(exc, sqlite3.OperationalError):
-        return (
-            f"{path} is not a sleepenv database ({text}): move the file away (sleepenv "
-            "then starts a new one) or set storage.data_dir to another directory"
-        )
-    return (
-        f"cannot open the database {path} ({text}): make its directory writable and "
-        "give it free space, or set storage.data_dir to another directory"
-    )
-
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    bed_id TEXT NOT NULL,
-    night TEXT NOT NULL,
-    sensor TEXT NOT NULL,
-    onset_ms INTEGER NOT NULL,
-    offset_ms INTEGER NOT NULL,
-    peak REAL NOT NULL,
-    class TEXT NOT NULL,
-    side TEXT NOT NULL,
-    source TEXT NOT NULL,
-    has_posture_change INTEGER NOT NULL,
-    is_truncated INTEGER NOT NULL,
-    is_lower_bound INTEGER NOT NULL,
-    strength REAL NOT NULL DEFAULT 0,
-    active_ms INTEGER,
-    PRIMARY KEY (bed_id, sensor, onset_ms)
-);
-CREATE INDEX IF NOT EXISTS events_by_night ON events (bed_id, night);
-CREATE TABLE IF NOT EXISTS nights (
-    bed_id TEXT NOT NULL,
-    night TEXT NOT NULL,
-    start REAL NOT NULL,
-    end REAL,
-    counts TEXT NOT NULL,
-    sleep_onset REAL,
-    plm_index REAL,
-    rejected INTEGER NOT NULL,
-    waking_jerks INTEGER,
-    in_bed_spans TEXT,
-    wake REAL,
-    PRIMARY KEY (bed_id, night)
-);
-CREATE TABLE IF NOT EXISTS levels (
-    bed_id TEXT NOT NULL,
-    night TEXT NOT NULL,
-    t REAL NOT NULL,
-    level REAL NOT NULL,
-    rhythm REAL,
-    PRIMARY KEY (bed_id, night, t)
-);
-CREATE TABLE IF NOT EXISTS cursors (
-    bed_id TEXT NOT NULL,
-    sensor TEXT NOT NULL,
-    t REAL NOT NULL,
-    PRIMARY KEY (bed_id, sensor)
-);
-CREATE TABLE IF NOT EXISTS screen_minutes (
-    room TEXT NOT NULL,
-    evening TEXT NOT NULL,
-    minutes REAL NOT NULL,
-    PRIMARY KEY (room, evening)
-);
-CREATE TABLE IF NOT EXISTS night_factors (
-    room TEXT NOT NULL,
-    evening TEXT NOT NULL,
-    factors TEXT NOT NULL,
-    PRIMARY KEY (room, evening)
-);
-CREATE TABLE IF NOT EXISTS habit_presses (
-    room TEXT NOT NULL,
-    habit TEXT NOT NULL,
-    at REAL NOT NULL,
-    PRIMARY KEY (room, habit, at)
-);
-CREATE TABLE IF NOT EXISTS counters (
-    bed_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    value INTEGER NOT NULL,
-    PRIMARY KEY (bed_id, key)
-);
-"""
-
-
-class Store:
+class Store(StoreBase):
     """A small synchronous SQLite store; every write commits, so a SIGKILL loses nothing.
 
-    Writes that fail are buffered in memory and retried (see the module docstring).
+    Writes that fail are buffered in memory and retried (see `bed/store_base.py`).
     """
-
-    def __init__(self, path: Path) -> None:
-        """Open (and create) the database at `path`; StorageError if that is impossible."""
-        self.path = path
-        self.problem: str | None = None  # why writes are being buffered, None while fine
-        self.writes_lost = 0  # buffered writes dropped for want of memory
-        self._pending: dict[object, Write] = {}
-        self._serial = 0
-        self._identity: tuple[int, int] | None = None
-        self._is_detached = False  # closed, to be opened again by `retry`
-        try:
-            self._db = self._open()
-        except (sqlite3.Error, OSError) as exc:
-            raise StorageError(_open_problem(path, exc)) from exc
-
-    def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
-            self._db = db
-            self._migrate()
-        except BaseException:
-            db.close()
-            raise
-        st = self.path.stat()
-        self._identity = (st.st_dev, st.st_ino)
-        return db
-
-    # -- faults -----------------------------------------------------------------------
-
-    def _write(self, op: Write, key: object = None) -> object:
-        """Run a write now, or buffer it while the store is failing; None when buffered.
-
-        A keyed write replaces a buffered one with the same key (only the latest
-        checkpoint or night total matters) and moves to the end, keeping the order.
-        """
-        if key is None:
-            self._serial += 1
-            key = self._serial
-        if self.problem is None and not self._is_detached:
-            try:
-                return op(self._db)
-            except sqlite3.Error as exc:
-                self._fail(f"cannot write to the database {self.path}: {exc}")
-        self._pending.pop(key, None)
-        self._pending[key] = op
-        while len(self._pending) > MAX_BUFFERED_WRITES:
-            del self._pending[next(iter(self._pending))]
-            self.writes_lost += 1
-        return None
-
-    def _fail(self, problem: str) -> None:
-        if self.problem is None:
-            log.error(
-                "%s; keeping new data in memory and retrying (at most %d writes)",
-                problem,
-                MAX_BUFFERED_WRITES,
-            )
-        self.problem = problem
-
-    @property
-    def buffered(self) -> int:
-        """Writes waiting in memory for the disk to come back."""
-        return len(self._pending)
-
-    def retry(self) -> bool:
-        """Write what was buffered, in order; True when the store works again."""
-        if self._is_detached and not self._reattach():
-            return False
-        if self.problem is None:
-            return True
-        while self._pending:
-            key = next(iter(self._pending))
-            try:
-                self._pending[key](self._db)
-            except sqlite3.Error as exc:
-                self.problem = f"cannot write to the database {self.path}: {exc}"
-                return False
-            del self._pending[key]
-        log.warning(
-            "the database %s works again: buffered data written%s",
-            self.path,
-            f" ({self.writes_lost} oldest writes were dropped for want of memory)"
-            if self.writes_lost
-            else "",
-        )
-        self.problem = None
-        return True
-
-    def check_file(self) -> str | None:
-        """Why the open database file is no longer the one at `path`, or None.
-
-        SQLite keeps writing to a deleted file: without this check every later event
-        would vanish silently.
-        """
-        try:
-            st = self.path.stat()
-        except FileNotFoundError:
-            return f"the database {self.path} was deleted while sleepenv was running"
-        except OSError as exc:
-            return f"cannot see the database {self.path}: {exc.strerror or exc}"
-        if (st.st_dev, st.st_ino) != self._identity:
-            return f"the database {self.path} was replaced while sleepenv was running"
-        return None
-
-    def reopen(self) -> bool:
-        """Open the file at `path` again (a new one if it is gone); False if that fails.
-
-        Whatever could not be written stays buffered for `retry()`, which also retries
-        the opening.
-        """
-        self._db.close()
-        self._is_detached = True
-        return self.retry()
-
-    def _reattach(self) -> bool:
-        try:
-            self._db = self._open()
-        except (sqlite3.Error, OSError) as exc:
-            self._fail(_open_problem(self.path, exc))
-            return False
-        self._is_detached = False
-        return True
-
-    def _migrate(self) -> None:
-        """Add columns that later versions introduced to a database made by an earlier one."""
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(events)")}
-        if "strength" not in columns:
-            self._db.execute("ALTER TABLE events ADD COLUMN strength REAL NOT NULL DEFAULT 0")
-        if "active_ms" not in columns:  # NULL for events stored before: duration used
-            self._db.execute("ALTER TABLE events ADD COLUMN active_ms INTEGER")
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(levels)")}
-        if "rhythm" not in columns:  # NULL for levels stored before: no breathing evidence
-            self._db.execute("ALTER TABLE levels ADD COLUMN rhythm REAL")
-        columns = {r[1] for r in self._db.execute("PRAGMA table_info(nights)")}
-        if "waking_jerks" not in columns:  # NULL for nights stored before: not known
-            self._db.execute("ALTER TABLE nights ADD COLUMN waking_jerks INTEGER")
-        if "in_bed_spans" not in columns:  # NULL for nights stored before: not known
-            self._db.execute("ALTER TABLE nights ADD COLUMN in_bed_spans TEXT")
-            self._db.execute("ALTER TABLE nights ADD COLUMN wake REAL")
-
-    def close(self) -> None:
-        """Close the connection."""
-        self._db.close()
 
     def add_event(self, bed_id: str, night: str, event: MovementEvent) -> bool:
         """Store an event; False when the same sensor already has one at that onset.
