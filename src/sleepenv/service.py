@@ -127,7 +127,7 @@ class Service:
 
     # -- what comes in ------------------------------------------------------------------
 
-    def handle_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
+    def handle_message(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """One incoming MQTT message (sensor data, sensor status or HA's birth); never raises
         on its content: what is unusable is counted and logged, rate-limited."""
         if topic == self._ha_status_topic:
@@ -136,7 +136,7 @@ class Service:
         if self._is_discovery_topic(topic):
             self._on_discovery(topic, payload)
             return
-        if self.guidance is not None and self.guidance.handle(topic, payload, retain):
+        if self.guidance is not None and self.guidance.handle(topic, payload, retain=retain):
             return
         self.bed.handle(topic, payload, self.clock.now())
 
@@ -274,7 +274,7 @@ class Service:
             self._discovery_topics.add(topic)
             await client.publish(topic, json.dumps(payload).encode(), qos=1, retain=True)
             tracker = self.pipeline.trackers[bed.id]
-            attrs = discovery.bed_attributes(bed, tracker.is_lower_bound)
+            attrs = discovery.bed_attributes(bed, is_lower_bound=tracker.is_lower_bound)
             await client.publish(
                 discovery.attributes_topic(mqtt, bed.id), json.dumps(attrs).encode(), retain=True
             )

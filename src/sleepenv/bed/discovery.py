@@ -198,7 +198,7 @@ def state_messages(
     return out
 
 
-def bed_attributes(bed: BedSettings, is_lower_bound: bool) -> dict[str, Any]:
+def bed_attributes(bed: BedSettings, *, is_lower_bound: bool) -> dict[str, Any]:
     """What the count sensors say about their own limits."""
     attrs: dict[str, Any] = {"counts_are_lower_bounds": is_lower_bound}
     if len(bed.sensors) == 1:

@@ -190,7 +190,7 @@ class GuidanceRunner:
         return [*self.state_routes, *self.command_routes]
 
     # service.py (under another change now) passes `retain` by position: keyword-only with it.
-    def handle(self, topic: str, payload: bytes, retain: bool = False) -> bool:  # noqa: FBT001, FBT002
+    def handle(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
         """Route one message; False when the topic is not guidance's.
 
         A retained command is never acted on: a button pressed once would press again

@@ -28,8 +28,11 @@ Publish = Callable[[str, bytes], None]  # (bed_id, payload) -> queued retained
 class NightsStore(Protocol):
     """What the publisher reads from the store (newest first)."""
 
-    def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]: ...
-    def factors(self, room: str, limit: int = 60) -> dict[str, dict[str, object]]: ...
+    def nights(self, bed_id: str | None = None, limit: int = 14) -> list[NightSummary]:
+        """The bed's stored nights."""
+
+    def factors(self, room: str, limit: int = 60) -> dict[str, dict[str, object]]:
+        """The bedroom's stored factors per evening."""
 
 
 class InsightPublisher:

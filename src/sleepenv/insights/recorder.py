@@ -32,9 +32,14 @@ PRESS_LOOKBACK = DAY
 class FactorStore(Protocol):
     """What the recorder needs of the store."""
 
-    def save_factors(self, room: str, evening: str, factors: dict[str, object]) -> None: ...
-    def add_press(self, room: str, habit: str, at: float) -> None: ...
-    def presses(self, room: str, since: float) -> list[tuple[str, float]]: ...
+    def save_factors(self, room: str, evening: str, factors: dict[str, object]) -> None:
+        """Keep one evening's factors (a later save replaces them)."""
+
+    def add_press(self, room: str, habit: str, at: float) -> None:
+        """Keep one habit press."""
+
+    def presses(self, room: str, since: float) -> list[tuple[str, float]]:
+        """(habit, at) of the bedroom's presses from `since` on, oldest first."""
 
 
 PlanOf = Callable[[str, str], EveningPlan]  # (room, evening) -> the evening's plan

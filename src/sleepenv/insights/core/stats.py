@@ -33,6 +33,7 @@ class SplitMix64:
         self._state = seed & MASK
 
     def next(self) -> int:
+        """The next 64-bit number."""
         self._state = (self._state + 0x9E3779B97F4A7C15) & MASK
         z = self._state
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK
@@ -55,6 +56,7 @@ def seed_of(*values: Sequence[float]) -> int:
 
 
 def mean(values: Sequence[float]) -> float:
+    """The arithmetic mean of a non-empty sequence."""
     return sum(values) / len(values)
 
 
