@@ -386,3 +386,22 @@ def test_breathing_alone_even_larger_yields_no_events(hz: float) -> None:
     # Twice the simulator's largest breathing swing, up to the fastest resting rate.
     _, out = run(to_frames(breathing(600.0, 0.36, hz=hz)))
     assert events(out) == []
+
+
+def test_an_onset_never_moves_back_before_the_baseline_was_known() -> None:
+    """A rise that starts in the warm-up's last sample is found once the detector is warm;
+    its onset moves back over the foot only as far as the warm-up's end (the level before
+    was not yet known to be a rise). Found by the detector's property test."""
+    config = DetectorConfig(warmup_seconds=1.0, baseline_window_seconds=3.0)
+    t0 = 1_700_000_000.0
+    frames = [EnvelopeFrame(t=t0, hz=20.0, rms=(0.0,) * 19)]
+    values = [1.0, 2.0, 0.0, 1.0] + [0.0] * 20
+    frames += [
+        EnvelopeFrame(t=t0 + 0.95 + i * 0.05, hz=20.0, rms=(v,)) for i, v in enumerate(values)
+    ]
+    detector = EnvelopeDetector(config)
+    out = [o for f in frames for o in detector.feed(f)]
+    out += detector.flush(frames[-1].end)
+    events = [o for o in out if isinstance(o, MovementEvent)]
+    assert len(events) == 1
+    assert events[0].onset == pytest.approx(t0 + 1.0)

@@ -106,6 +106,8 @@ class EnvelopeDetector(MovementFollower):
             self._settle_posture(frame, out)
         self._start.note(start)
         self._th.refresh()
+        if self._th.is_warm and self._warm_since == -math.inf:
+            self._warm_since = start
         if self._start.is_settling:
             self._check_start(start, 1.0 / frame.hz, out)
         self._scan(frame, first, out)

@@ -46,6 +46,9 @@ class MovementFollower:
         self._frames: deque[EnvelopeFrame] = deque(maxlen=4)
         self._last_offset = -math.inf
         self._has_moved = False  # a movement was found since the data (re)started
+        # When the baseline first became usable: an onset found later never moves back
+        # before it (the level there was not yet known to be a rise).
+        self._warm_since = -math.inf
 
     @property
     def is_moving(self) -> bool:
@@ -111,7 +114,9 @@ class MovementFollower:
 
     def _backtrack(self, event: OpenEvent) -> None:
         """Move the onset back over its foot, never into the previous movement."""
-        earliest = max(event.onset - self._config.backtrack_seconds, self._last_offset)
+        earliest = max(
+            event.onset - self._config.backtrack_seconds, self._last_offset, self._warm_since
+        )
         event.onset = backtracked_onset(event.onset, self._frames, earliest, self._th.off_threshold)
 
     def _maybe_confirm(self, event: OpenEvent, out: list[DetectorOutput]) -> None:
