@@ -145,10 +145,11 @@ def test_switches_survive_a_restart(tmp_path: Path) -> None:
     second.load_switches()
     assert second.engines["bedroom"].is_enabled is False
     assert second.engines["bedroom"].is_paused is True
-    path.write_text("not json")
-    third = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
-    third.load_switches()
-    assert third.engines["bedroom"].is_enabled is True
+    for damaged in ("not json", "[1, 2]", "[" * 100_000, '{"bedroom": ' * 5000):
+        path.write_text(damaged)  # unreadable, not an object, nested absurdly deep
+        third = GuidanceRunner(s, bedroom_timezones(s), clock, Outbox(), path)
+        third.load_switches()
+        assert third.engines["bedroom"].is_enabled is True
 
 
 def test_start_wind_down_in_the_morning_is_answered_where_a_person_looks(

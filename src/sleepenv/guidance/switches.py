@@ -7,16 +7,18 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from sleepenv.guidance.core.guidance import Guidance
+from sleepenv.mqtt.payload import Invalid, parse_object
 
 
 def load(path: Path, engines: Mapping[str, Guidance]) -> None:
-    """Set each engine's switches as saved; a missing or unreadable file changes nothing."""
+    """Set each engine's switches as saved; a missing or unreadable file (damaged, not an
+    object, nested absurdly deep) changes nothing."""
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        saved = parse_object(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, Invalid):
         return
     for room, engine in engines.items():
-        entry = saved.get(room) if isinstance(saved, dict) else None
+        entry = saved.get(room)
         if isinstance(entry, dict):
             engine.is_enabled = bool(entry.get("guidance", engine.is_enabled))
             engine.is_paused = bool(entry.get("guests", engine.is_paused))
