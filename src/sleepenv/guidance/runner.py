@@ -2,7 +2,8 @@
 
 Built by `bootstrap.py` and run by the service: it routes our topics here, publishes what
 we queue in the outbox, and runs `run()` as a named task. All timing uses the injected
-clock and the engines' `wake_at`.
+clock and the engines' `wake_at`. What Home Assistant's switches and buttons ask is
+handled by `commands.py` (a mixin of the runner).
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from typing import Any, Protocol
 from sleepenv.clock import Clock
 from sleepenv.config.settings import Settings
 from sleepenv.guidance import discovery as gd
-from sleepenv.guidance import switches
 from sleepenv.guidance.build import build_guidance
+from sleepenv.guidance.commands import CommandHandling
 from sleepenv.guidance.core.actions import Action, DeviceState, Notify, Skipped
 from sleepenv.guidance.core.guidance import Decision, Guidance
 from sleepenv.guidance.core.timeline import evening_for
 from sleepenv.guidance.devices import zigbee2mqtt as z2m_devices
 from sleepenv.guidance.devices.homeassistant import HomeAssistantBackend
 from sleepenv.guidance.settings import DeviceSettings, GuidanceSettings
-from sleepenv.mqtt.intake import Intake, clip
+from sleepenv.mqtt.intake import Intake
 from sleepenv.mqtt.outbox import Outgoing
 from sleepenv.rejection import Rejection
 
@@ -39,14 +40,6 @@ MAX_IDLE_SECONDS = 60.0
 # acting on an unknown state could mean turning a light off the person just turned on.
 FIRST_REPORT_SECONDS = 3.0
 FRESH_MOVEMENT_SECONDS = 120.0
-COMMANDS = {
-    "guidance": ("ON", "OFF"),
-    "guests": ("ON", "OFF"),
-    "start_wind_down": (gd.PRESS,),
-    "snooze": (gd.PRESS,),
-    **dict.fromkeys(gd.HABIT_BUTTONS, (gd.PRESS,)),
-}
-COMMAND_MAX_BYTES = 64
 
 
 class Outbox(Protocol):
@@ -87,7 +80,7 @@ class GuidanceHooks:
     on_note: NoteHook | None = None
 
 
-class GuidanceRunner:
+class GuidanceRunner(CommandHandling):
     """Every bedroom's engine, its device routes and its Home Assistant entities."""
 
     def __init__(
@@ -142,19 +135,6 @@ class GuidanceRunner:
         self._reported: set[tuple[str, str]] = set()
         self.ha = self._ha_backend(ha_access)
         self.switches_path = switches_path
-
-    def load_switches(self) -> None:
-        """Turn the Guidance and Guests switches back to what they were when saved."""
-        if self.switches_path is not None:
-            switches.load(self.switches_path, self.engines)
-
-    def _save_switches(self) -> None:
-        if self.switches_path is None:
-            return
-        try:
-            switches.save(self.switches_path, self.engines)
-        except OSError as exc:
-            log.warning("cannot save the guidance switches to %s: %s", self.switches_path, exc)
 
     def _ha_backend(self, access: tuple[str, str] | None) -> HomeAssistantBackend | None:
         ha_devices = {k: d for k, d in self.devices.items() if d.backend == "homeassistant"}
@@ -261,48 +241,6 @@ class GuidanceRunner:
             self.apply(room, engine.set_times(at, None, now))
         else:
             self.apply(room, engine.set_times(None, at, now))
-
-    def _clear_retained_command(self, topic: str, payload: bytes) -> None:
-        """Ignore a retained command and delete it, so it is not replayed at every connect."""
-        if not payload:
-            return
-        self.intake.reject(
-            "command", topic, Rejection("retained_command", "commands act only when sent")
-        )
-        self.outbox.state(topic, b"")
-
-    def _command(self, room: str, key: str, payload: bytes, now: float) -> None:
-        if not payload:  # our own clearing of a retained command coming back
-            return
-        engine = self.engines[room]
-        text = payload[:COMMAND_MAX_BYTES].decode(errors="replace").strip().upper()
-        if len(payload) > COMMAND_MAX_BYTES or text not in COMMANDS.get(key, ()):
-            detail = f"expected {' or '.join(COMMANDS.get(key, ()))}, got {clip(payload)!r}"
-            topic = gd.command_topic(self.settings.mqtt, room, key)
-            self.intake.reject("command", topic, Rejection("bad_command", detail))
-            return
-        log.info("bedroom %s: %s %s from Home Assistant", room, key, text)
-        if key == "guidance" and text in ("ON", "OFF"):
-            self.apply(room, engine.set_enabled(is_enabled=text == "ON", now=now))
-            self._save_switches()
-        elif key == "guests" and text in ("ON", "OFF"):
-            self.apply(room, engine.set_paused(is_paused=text == "ON", now=now))
-            self._save_switches()
-        elif key == "start_wind_down" and text == gd.PRESS:
-            self.apply(room, engine.start_wind_down(now))
-        elif key == "snooze" and text == gd.PRESS:
-            self.apply(room, engine.snooze(now))
-        elif key in gd.HABIT_BUTTONS and text == gd.PRESS:
-            self._habit(room, gd.HABIT_BUTTONS[key], now)
-
-    def _habit(self, room: str, habit: str, now: float) -> None:
-        """A habit reported with its button: kept for the insights, answered in the Note."""
-        if self.evenings is not None:
-            self.evenings.on_habit(room, habit, now)
-        tz = self.engines[room].config.tz
-        local = datetime.fromtimestamp(now, tz).strftime("%H:%M")
-        log.info("bedroom %s: %s", room, self.engines[room].habit_noted(habit, now, local, now))
-        self.publish_states(room)
 
     # -- out -------------------------------------------------------------------------
 

@@ -9,16 +9,23 @@ returns actions, skipped decisions with reasons, and the next moment to be woken
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from sleepenv.guidance.core.actions import Action, DeviceState, Notify, Role, Skipped, kind_of
+from sleepenv.guidance.core.buttons import (
+    BEFORE_LIGHTS_OUT,
+    LATE_EXERCISE_HOURS,
+    habit_note,
+    start_now_refusal,
+    wall_clock,
+)
 from sleepenv.guidance.core.overrides import OverrideConfig, Overrides
+from sleepenv.guidance.core.screens import no_screen_seconds
 from sleepenv.guidance.core.states import GuidanceStates
 from sleepenv.guidance.core.timeline import (
     MINUTE,
     NIGHT_PHASES,
-    NOON,
     Adjustments,
     Devices,
     GuidanceConfig,
@@ -28,23 +35,20 @@ from sleepenv.guidance.core.timeline import (
     base_plan,
     evening_for,
     planned_actions,
-    to_instant,
 )
+
+# LATE_EXERCISE_HOURS lives with the button answers; bootstrap.py still imports it from here.
+__all__ = [
+    "LATE_EXERCISE_HOURS",
+    "MAX_SLEEP_SECONDS",
+    "STALE_NOTIFY_SECONDS",
+    "Decision",
+    "Guidance",
+]
 
 # A reminder more than this late (a restart, a paused evening) is not worth sending.
 STALE_NOTIFY_SECONDS = 15 * 60.0
 MAX_SLEEP_SECONDS = 900.0
-BEFORE_LIGHTS_OUT = frozenset({Phase.DAY, Phase.CAFFEINE_CUTOFF, Phase.WIND_DOWN, Phase.NO_SCREEN})
-# "Start wind-down now" works in the evening: from noon of the evening's date, or this long
-# before the scheduled wind-down when that is earlier (a bedtime early in the afternoon).
-# Pressed in the morning it would dim the lights for the whole day.
-START_NOW_LEAD_SECONDS = 2 * 3600.0
-
-
-# Exercise this close to bedtime counts as late, and presses up to this long after bedtime
-# still belong to that evening (the insights use the same hours).
-LATE_EXERCISE_HOURS = 3.0
-PRESS_WINDOW_AFTER_BEDTIME = 6 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,20 +106,7 @@ class Guidance:
     def habit_noted(self, habit: str, at: float, local_time: str, now: float) -> str:
         """A habit was reported ("caffeine" or "exercise"): the note that answers the
         press, saying whether it counts as late for tonight."""
-        plan = self.plan(now)
-        # A press long after last night's bedtime (a morning coffee) belongs to the
-        # coming evening, whose cut-off and bedtime are still ahead: not late.
-        is_tonight = at <= plan.bedtime_at + PRESS_WINDOW_AFTER_BEDTIME
-        if habit == "caffeine":
-            cutoff = plan.caffeine_at
-            late = is_tonight and cutoff is not None and at >= cutoff
-            when = "after the caffeine cut-off" if late else "before the cut-off"
-            if cutoff is None:
-                when = "no cut-off is set"
-        else:
-            late = is_tonight and at >= plan.bedtime_at - LATE_EXERCISE_HOURS * 3600.0
-            when = "in the last hours before bed" if late else "well before bed"
-        self.note = f"{habit.capitalize()} noted at {local_time} ({when})"
+        self.note = habit_note(self.plan(now), habit, at, local_time)
         return self.note
 
     # -- the plan ---------------------------------------------------------------------
@@ -272,7 +263,7 @@ class Guidance:
         otherwise nothing changes and the note says why."""
         night = self._ensure_night(now)
         plan = self.plan(now)
-        refusal = self._start_now_refusal(plan, now)
+        refusal = start_now_refusal(self.config, plan, now)
         if refusal is not None:
             return self._answer(now, f"start wind-down: {refusal}", refusal)
         night.adj = replace(night.adj, wind_down_now_at=now, snooze_seconds=0.0)
@@ -282,22 +273,6 @@ class Guidance:
             "wind-down started by button",
             f"Wind-down started; lights-out at {self._clock(bedtime)}",
         )
-
-    def _start_now_refusal(self, plan: NightPlan, now: float) -> str | None:
-        """Why the start-now button does nothing at `now`, or None when it starts."""
-        phase = plan.phase_at(now)
-        if phase in (Phase.WIND_DOWN, Phase.NO_SCREEN):
-            return "Wind-down is already under way"
-        if phase in (Phase.DAY, Phase.CAFFEINE_CUTOFF):
-            noon = to_instant(plan.evening, NOON, self.config.tz)
-            if now >= min(noon, plan.wind_down_at - START_NOW_LEAD_SECONDS):
-                return None
-            return f"Wind-down is for the evening; next at {self._clock(plan.wind_down_at)}"
-        # Lights-out, asleep or the morning: tonight is over, the next evening is meant.
-        following = base_plan(self.config, plan.evening + timedelta(days=1))
-        if phase is Phase.WAKE:
-            return f"Wind-down is for the evening; next at {self._clock(following.wind_down_at)}"
-        return f"Lights are out already; next wind-down at {self._clock(following.wind_down_at)}"
 
     def snooze(self, now: float) -> Decision:
         """The snooze button: tonight's wind-down, no-screen and lights-out move later."""
@@ -325,7 +300,7 @@ class Guidance:
 
     def _clock(self, at: float) -> str:
         """A local wall-clock time of this bedroom, for notes (22:30)."""
-        return datetime.fromtimestamp(at, self.config.tz).strftime("%H:%M")
+        return wall_clock(at, self.config.tz)
 
     def set_times(self, bedtime: time | None, wake: time | None, now: float) -> Decision:
         """A new bedtime or wake time for every day (e.g. from a Home Assistant helper)."""
@@ -364,9 +339,7 @@ class Guidance:
         if not any(self._screens_on.values()):
             return
         plan = adjusted(base_plan(self.config, self._night.evening), self._night.adj)
-        lo, hi = max(last, plan.no_screen_at), min(now, plan.bedtime_at)
-        if hi > lo:
-            self._night.screen_seconds += hi - lo
+        self._night.screen_seconds += no_screen_seconds(plan, last, now)
 
     def states(self, now: float) -> GuidanceStates:
         """Entity states of the bedroom (unix times for timestamps)."""
