@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepenv import __version__
+from sleepenv.cli import demo as demo_command
 from sleepenv.cli import evaluate as evaluation_command
 from sleepenv.cli import insights as insights_command
 from sleepenv.cli import report as report_command
@@ -27,12 +28,8 @@ from sleepenv.cli.common import (
 from sleepenv.cli.guidance import add_plan_parser, plan_command, summary_lines
 from sleepenv.cli.types import (
     LOG_LEVELS,
-    MIN_DEMO_HOURS,
-    SimProfiles,
-    demo_hours,
     iso_time,
     positive_float,
-    tcp_port,
 )
 from sleepenv.clock import Clock, RealClock, ScaledClock
 
@@ -227,17 +224,6 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return plan_command(args, config_path(args))
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Play a synthetic night through a local broker and the real service."""
-    from sleepenv.demo.run import run_demo  # noqa: PLC0415 - broker and simulator, only for demo
-
-    setup_logging(args.log_level or "WARNING")
-    # The embedded broker is chatty at WARNING about its own defaults.
-    logging.getLogger("amqtt").setLevel(logging.ERROR)
-    logging.getLogger("transitions").setLevel(logging.ERROR)
-    return run_demo(args)
-
-
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score detection (sleepenv, the naive floor, or both) against generated nights."""
     return evaluation_command.run(args)
@@ -256,51 +242,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sleepenv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = sub.add_parser("demo", help="play a synthetic night; needs no hardware and no config")
-    demo.add_argument(
-        "--speed",
-        type=positive_float,
-        default=1000.0,
-        help="simulated seconds per real second (default 1000: 8 h in ~30 s)",
-    )
-    demo.add_argument("--seed", type=int, default=1, help="which synthetic night (default 1)")
-    demo.add_argument(
-        "--hours",
-        type=demo_hours,
-        default=8.0,
-        help=f"length of the night, at least {MIN_DEMO_HOURS:g} (default 8)",
-    )
-    demo.add_argument(
-        "--profile",
-        choices=SimProfiles(),
-        default="clean",
-        help="synthetic sleeper (default clean)",
-    )
-    demo.add_argument(
-        "--keep-running",
-        action="store_true",
-        help="leave broker and service up afterwards (Ctrl-C to stop)",
-    )
-    demo.add_argument(
-        "--port",
-        type=tcp_port,
-        default=None,
-        help="port for the demo's own broker; refused if taken (default: a free one)",
-    )
-    demo.add_argument(
-        "--broker",
-        choices=("auto", "mosquitto", "amqtt"),
-        default="auto",
-        help="which local broker: Mosquitto from PATH, else embedded amqtt (default auto)",
-    )
-    demo.add_argument(
-        "--log-level", type=str.upper, choices=LOG_LEVELS, help="log level (default WARNING)"
-    )
-    demo.add_argument(
-        "--no-guidance", action="store_true", help="leave out the simulated bedroom's guidance"
-    )
-    demo.set_defaults(func=cmd_demo)
+    demo_command.add_parser(sub)
 
+    _add_run(sub)
+
+    _add_check_config(sub)
+
+    _add_analyze(sub)
+
+    _add_record(sub)
+
+    _add_history(sub)
+
+    for add in (_add_report, _add_insights, _add_evaluate):
+        add(sub)
+    add_plan_parser(sub).set_defaults(func=cmd_plan)
+
+    _add_healthcheck(sub)
+    return parser
+
+
+def _add_run(sub: Any) -> None:
+    """`sleepenv run`: the service."""
     run = sub.add_parser("run", help="run the service")
     run.add_argument("--config", help="YAML config file (or SLEEPENV_CONFIG)")
     run.add_argument(
@@ -317,16 +280,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(func=cmd_run)
 
+
+def _add_check_config(sub: Any) -> None:
+    """`sleepenv check-config FILE`."""
     check = sub.add_parser("check-config", help="validate a config file (exit 2 on problems)")
     check.add_argument("file", help="YAML config file")
     check.set_defaults(func=cmd_check_config)
 
+
+def _add_analyze(sub: Any) -> None:
+    """`sleepenv analyze RECORDING`."""
     analyze = sub.add_parser("analyze", help="analyse a recording (JSON lines) offline")
     analyze.add_argument("recording", help="recording file written by `sleepenv record`")
     analyze.add_argument("--json", action="store_true", help="print the result as JSON")
     analyze.add_argument("--compact", action="store_true", help="JSON on one line")
     analyze.set_defaults(func=cmd_analyze)
 
+
+def _add_record(sub: Any) -> None:
+    """`sleepenv record`: a live topic to JSON lines."""
     record = sub.add_parser("record", help="record a topic from a live broker to JSON lines")
     record.add_argument(
         "--topic",
@@ -342,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     record.add_argument("--count", type=int, default=None, help="stop after N messages")
     record.set_defaults(func=cmd_record)
 
+
+def _add_history(sub: Any) -> None:
+    """`sleepenv history`: the last nights."""
     history = sub.add_parser("history", help="table of the last nights from the store")
     history.add_argument("--config", help="config file (for the data directory)")
     history.add_argument("--data-dir", help="data directory (overrides the config)")
@@ -349,16 +324,14 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--nights", type=int, default=14, help="how many nights (default 14)")
     history.set_defaults(func=cmd_history)
 
-    for add in (_add_report, _add_insights, _add_evaluate):
-        add(sub)
-    add_plan_parser(sub).set_defaults(func=cmd_plan)
 
+def _add_healthcheck(sub: Any) -> None:
+    """`sleepenv healthcheck`: for containers."""
     health = sub.add_parser(
         "healthcheck", help="exit 0 if the service is connected, subscribed and storing"
     )
     health.add_argument("--config", help="config file (for the data directory)")
     health.set_defaults(func=cmd_healthcheck)
-    return parser
 
 
 def _add_report(sub: Any) -> None:

@@ -1,0 +1,76 @@
+"""`sleepenv demo`: a synthetic night through a local broker and the real service."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from sleepenv.cli.common import setup_logging
+from sleepenv.cli.types import (
+    LOG_LEVELS,
+    MIN_DEMO_HOURS,
+    SimProfiles,
+    demo_hours,
+    positive_float,
+    tcp_port,
+)
+
+
+def add_parser(sub: Any) -> None:
+    """The demo command and its options."""
+    demo = sub.add_parser("demo", help="play a synthetic night; needs no hardware and no config")
+    demo.add_argument(
+        "--speed",
+        type=positive_float,
+        default=1000.0,
+        help="simulated seconds per real second (default 1000: 8 h in ~30 s)",
+    )
+    demo.add_argument("--seed", type=int, default=1, help="which synthetic night (default 1)")
+    demo.add_argument(
+        "--hours",
+        type=demo_hours,
+        default=8.0,
+        help=f"length of the night, at least {MIN_DEMO_HOURS:g} (default 8)",
+    )
+    demo.add_argument(
+        "--profile",
+        choices=SimProfiles(),
+        default="clean",
+        help="synthetic sleeper (default clean)",
+    )
+    demo.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave broker and service up afterwards (Ctrl-C to stop)",
+    )
+    demo.add_argument(
+        "--port",
+        type=tcp_port,
+        default=None,
+        help="port for the demo's own broker; refused if taken (default: a free one)",
+    )
+    demo.add_argument(
+        "--broker",
+        choices=("auto", "mosquitto", "amqtt"),
+        default="auto",
+        help="which local broker: Mosquitto from PATH, else embedded amqtt (default auto)",
+    )
+    demo.add_argument(
+        "--log-level", type=str.upper, choices=LOG_LEVELS, help="log level (default WARNING)"
+    )
+    demo.add_argument(
+        "--no-guidance", action="store_true", help="leave out the simulated bedroom's guidance"
+    )
+    demo.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Play a synthetic night through a local broker and the real service."""
+    from sleepenv.demo.run import run_demo  # noqa: PLC0415 - broker and simulator, only for demo
+
+    setup_logging(args.log_level or "WARNING")
+    # The embedded broker is chatty at WARNING about its own defaults.
+    logging.getLogger("amqtt").setLevel(logging.ERROR)
+    logging.getLogger("transitions").setLevel(logging.ERROR)
+    return run_demo(args)
