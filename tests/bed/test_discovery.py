@@ -15,6 +15,7 @@ from sleepenv.bed.core.states import UNSET, BedStates
 from sleepenv.bed.core.tracker import BedTracker
 from sleepenv.bed.entities import INSIGHT, SERVICE_ENTITIES, BedEntity
 from sleepenv.config.settings import Settings
+from sleepenv.mqtt.outbox import Outgoing
 from tests.bed.core.test_tracker import T0, feed, tracker
 from tests.helpers.frames import Burst, frames
 
@@ -167,11 +168,12 @@ def test_per_class_counts_are_totals_with_the_night_start_as_last_reset() -> Non
     for key in ("hypnic_jerks_tonight", "plm_tonight"):
         assert cmps[key]["state_class"] == "total"
     assert "last_reset_value_template" not in cmps["movements_tonight"]
-    published = dict(
-        discovery.state_messages(
+    published = {
+        m.topic: m.payload
+        for m in discovery.state_messages(
             s.mqtt, "main", discovery.entities(s.beds[0]), BedStates(twitches_tonight=3), 0.0
         )
-    )
+    }
     doc = json.loads(published["sleepenv/main/twitches_tonight"])
     assert doc == {"count": 3, "last_reset": "1970-01-01T00:00:00+00:00"}
 
@@ -290,7 +292,7 @@ def test_each_sensor_entity_reads_its_own_sensor() -> None:
     published = discovery.state_messages(
         s.mqtt, "main", discovery.entities(s.beds[0]), states, None
     )
-    assert published == [("sleepenv/main/sensor_both2_online", b"OFF")]
+    assert published == [Outgoing("sleepenv/main/sensor_both2_online", b"OFF", retain=True)]
 
 
 def _published(bed: BedTracker, now: float) -> dict[str, str]:
@@ -298,7 +300,7 @@ def _published(bed: BedTracker, now: float) -> dict[str, str]:
     table = discovery.entities(s.beds[0])
     states = bed.states(now)
     pairs = discovery.state_messages(s.mqtt, "main", table, states, bed.counts_reset_at)
-    return {topic: payload.decode() for topic, payload in pairs}
+    return {m.topic: m.payload.decode() for m in pairs}
 
 
 def test_states_are_published_as_they_were() -> None:
@@ -322,5 +324,5 @@ def test_an_update_publishes_only_what_it_changed() -> None:
     update = bed.on_sensor_status("both", is_online=False)
     assert update.states.movements_tonight is UNSET
     assert discovery.state_messages(s.mqtt, "main", table, update.states, 0.0) == [
-        ("sleepenv/main/sensor_both_online", b"OFF")
+        Outgoing("sleepenv/main/sensor_both_online", b"OFF", retain=True)
     ]

@@ -49,6 +49,7 @@ from sleepenv.guidance.settings import (
     HomeAssistantApiSettings,
     example_guidance,
 )
+from sleepenv.mqtt.outbox import Outgoing
 from tests.guidance.core.guidance_helpers import DEVICES, at, config
 
 LIGHT = DeviceSettings(id="l", role="light", topic="zigbee2mqtt/Bedroom lights")
@@ -62,22 +63,28 @@ HA_TV = DeviceSettings(id="tv", role="screen", backend="homeassistant", entity_i
 
 
 def test_z2m_light_commands() -> None:
-    topic, payload = z.encode(SetLight("l", 20.0, 2200, 900.0), LIGHT) or ("", b"")
-    assert topic == "zigbee2mqtt/Bedroom lights/set"
-    assert json.loads(payload) == {"brightness": 51, "color_temp": 455, "transition": 900.0}
-    _, off = z.encode(SetLight("l", is_off=True, transition_seconds=60), LIGHT) or ("", b"")
-    assert json.loads(off) == {"state": "OFF", "transition": 60.0}
+    light = z.encode(SetLight("l", 20.0, 2200, 900.0), LIGHT)
+    assert light is not None
+    assert light.topic == "zigbee2mqtt/Bedroom lights/set"
+    assert not light.retain  # a command, never retained
+    assert json.loads(light.payload) == {"brightness": 51, "color_temp": 455, "transition": 900.0}
+    off = z.encode(SetLight("l", is_off=True, transition_seconds=60), LIGHT)
+    assert off is not None
+    assert json.loads(off.payload) == {"state": "OFF", "transition": 60.0}
     assert z.kelvin_to_mired(2700) == 370
     assert z.pct_to_brightness(0.1) == 1
 
 
 def test_z2m_trv_plug_and_reminder() -> None:
-    _, trv = z.encode(SetClimate("t", 18.0), TRV) or ("", b"")
-    assert json.loads(trv) == {"occupied_heating_setpoint": 18.0}
-    assert z.encode(MediaOff("p"), PLUG) == ("zigbee2mqtt/TV plug/set", b'{"state": "OFF"}')
+    trv = z.encode(SetClimate("t", 18.0), TRV)
+    assert trv is not None
+    assert json.loads(trv.payload) == {"occupied_heating_setpoint": 18.0}
+    assert z.encode(MediaOff("p"), PLUG) == Outgoing("zigbee2mqtt/TV plug/set", b'{"state": "OFF"}')
     assert z.encode(Notify("x", Reminder.NO_SCREEN, "t", "m"), PLUG) is None
-    assert z.get_request(LIGHT) == ("zigbee2mqtt/Bedroom lights/get", b'{"state": ""}')
-    assert z.get_request(TRV) == ("zigbee2mqtt/TRV/get", b'{"occupied_heating_setpoint": ""}')
+    assert z.get_request(LIGHT) == Outgoing("zigbee2mqtt/Bedroom lights/get", b'{"state": ""}')
+    assert z.get_request(TRV) == Outgoing(
+        "zigbee2mqtt/TRV/get", b'{"occupied_heating_setpoint": ""}'
+    )
     assert z.get_request(SENSOR) is None
 
 
@@ -413,7 +420,8 @@ def test_states_are_published_as_they_were() -> None:
             engine.on_state("tv", DeviceState(is_on=True), now)
             engine.snooze(now)
         messages = gd.state_messages(MqttSettings(), "bedroom", engine.states(now))
-        published[label] = {topic: payload.decode() for topic, payload in messages}
+        published[label] = {m.topic: m.payload.decode() for m in messages}
+        assert all(m.retain for m in messages)
     assert published == expected
 
 

@@ -31,6 +31,7 @@ from sleepenv.mqtt.discovery import (
     device_discovery,
     encode_state,
 )
+from sleepenv.mqtt.outbox import Outgoing
 from sleepenv.mqtt.payload import json_object
 from sleepenv.rejection import Rejection
 
@@ -184,8 +185,8 @@ def state_messages(
     table: tuple[BedEntity, ...],
     states: BedStates,
     reset_at: float | None,
-) -> list[tuple[str, bytes]]:
-    """(topic, payload) of every state `states` sets, by the bed's table of entities
+) -> list[Outgoing]:
+    """The retained state of every entity `states` sets, by the bed's table of entities
     (`reset_at`: when the nightly counts last started from 0)."""
     out = []
     for entity in table:
@@ -194,7 +195,8 @@ def state_messages(
         value = entity.state.read(states)
         if value is not UNSET:
             payload = encode_state(value, entity.state.encoding, reset_at)
-            out.append((state_topic(mqtt, bed_id, entity.topic_key), payload))
+            topic = state_topic(mqtt, bed_id, entity.topic_key)
+            out.append(Outgoing(topic, payload, retain=True))
     return out
 
 

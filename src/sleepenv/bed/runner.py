@@ -203,14 +203,14 @@ class BedRunner:
             for listener in self.listeners:
                 listener.on_bed_asleep(bed_id)
         # counts_reset_at is set by restore, which runs before any update is applied.
-        for topic, payload in discovery.state_messages(
+        for m in discovery.state_messages(
             self.settings.mqtt,
             bed_id,
             self.entities[bed_id],
             update.states,
             tracker.counts_reset_at,
         ):
-            self.outbox.state(topic, payload)
+            self.outbox.state(m.topic, m.payload)
 
     def _close(self, bed_id: str, night: str, update: Update) -> None:
         """Store a night that just closed and ask for its chart."""

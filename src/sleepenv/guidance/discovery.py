@@ -25,6 +25,7 @@ from sleepenv.mqtt.discovery import (
     device_discovery,
     encode_state,
 )
+from sleepenv.mqtt.outbox import Outgoing
 
 SWITCHES = ("guidance", "guests")
 MAIN_FEATURE = "guidance"
@@ -183,12 +184,14 @@ def bedroom_discovery(mqtt: MqttSettings, room: BedroomSettings) -> tuple[str, d
     )
 
 
-def state_messages(
-    mqtt: MqttSettings, room: str, states: GuidanceStates
-) -> list[tuple[str, bytes]]:
-    """(topic, payload) of every entity state of a bedroom, in the table's order."""
+def state_messages(mqtt: MqttSettings, room: str, states: GuidanceStates) -> list[Outgoing]:
+    """The retained state of every entity of a bedroom, in the table's order."""
     return [
-        (room_topic(mqtt, room, e.key), encode_state(e.state.read(states), e.state.encoding))
+        Outgoing(
+            room_topic(mqtt, room, e.key),
+            encode_state(e.state.read(states), e.state.encoding),
+            retain=True,
+        )
         for e in ENTITIES
         if e.state is not None
     ]

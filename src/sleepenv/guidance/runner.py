@@ -284,7 +284,7 @@ class GuidanceRunner(CommandHandling):
             return
         message = z2m_devices.encode(action, device)
         if message is not None:
-            self.outbox.message(*message)
+            self.outbox.message(message.topic, message.payload)
 
     def publish_states(self, room: str, *, force: bool = False) -> None:
         """Queue the bedroom's entity states and attributes that changed."""
@@ -301,11 +301,12 @@ class GuidanceRunner(CommandHandling):
                 self.on_screen_minutes(room, evening, float(minutes))
             if self.evenings is not None:
                 self.evenings.on_screen_minutes(room, float(minutes))
-        items.append((gd.room_topic(mqtt, room, "attributes"), _json(self._attributes(engine))))
-        for topic, payload in items:
-            if force or self._published.get(topic) != payload:
-                self._published[topic] = payload
-                self.outbox.state(topic, payload)
+        attributes = _json(self._attributes(engine))
+        items.append(Outgoing(gd.room_topic(mqtt, room, "attributes"), attributes, retain=True))
+        for m in items:
+            if force or self._published.get(m.topic) != m.payload:
+                self._published[m.topic] = m.payload
+                self.outbox.state(m.topic, m.payload)
 
     def _attributes(self, engine: Guidance) -> dict[str, Any]:
         attrs = engine.attributes()
@@ -327,7 +328,7 @@ class GuidanceRunner(CommandHandling):
     def state_requests(self) -> list[Outgoing]:
         """Ask Zigbee2MQTT lights and plugs for their state (after each connect)."""
         return [
-            Outgoing(*m)
+            m
             for d in self.devices.values()
             if d.backend == "zigbee2mqtt"
             if (m := z2m_devices.get_request(d))

@@ -12,6 +12,7 @@ from typing import Any
 
 from sleepenv.guidance.core.actions import Action, DeviceState, MediaOff, SetClimate, SetLight
 from sleepenv.guidance.settings import DeviceSettings
+from sleepenv.mqtt.outbox import Outgoing
 from sleepenv.mqtt.payload import finite_number, json_object
 from sleepenv.rejection import Rejection
 
@@ -52,7 +53,7 @@ def set_topic(device: DeviceSettings) -> str:
     return f"{device.topic}/set"
 
 
-def encode(action: Action, device: DeviceSettings) -> tuple[str, bytes] | None:
+def encode(action: Action, device: DeviceSettings) -> Outgoing | None:
     """The `/set` message for an action, or None when the action is not for Zigbee2MQTT."""
     payload: dict[str, Any]
     if isinstance(action, SetLight):
@@ -72,15 +73,15 @@ def encode(action: Action, device: DeviceSettings) -> tuple[str, bytes] | None:
         payload = {"state": "OFF"}
     else:
         return None
-    return set_topic(device), json.dumps(payload).encode()
+    return Outgoing(set_topic(device), json.dumps(payload).encode())
 
 
-def get_request(device: DeviceSettings) -> tuple[str, bytes] | None:
+def get_request(device: DeviceSettings) -> Outgoing | None:
     """Ask Zigbee2MQTT for a device's state (answered on `<topic>`); sleepy sensors can't."""
     if device.role in ("light", "screen"):
-        return f"{device.topic}/get", b'{"state": ""}'
+        return Outgoing(f"{device.topic}/get", b'{"state": ""}')
     if device.role == "climate":
-        return f"{device.topic}/get", json.dumps({device.setpoint_key: ""}).encode()
+        return Outgoing(f"{device.topic}/get", json.dumps({device.setpoint_key: ""}).encode())
     return None
 
 
