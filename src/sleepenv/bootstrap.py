@@ -31,7 +31,7 @@ from sleepenv.clock import Clock, RealClock
 from sleepenv.config.environment import UnknownZoneError, resolve_zone
 from sleepenv.config.settings import ConfigError, Settings, is_addon
 from sleepenv.guidance.build import core_config
-from sleepenv.guidance.core.guidance import LATE_EXERCISE_HOURS
+from sleepenv.guidance.core.buttons import LATE_EXERCISE_HOURS, PRESS_WINDOW_AFTER_BEDTIME
 from sleepenv.guidance.core.timeline import base_plan
 from sleepenv.guidance.devices.homeassistant import api_access
 from sleepenv.guidance.runner import GuidanceHooks, GuidanceRunner
@@ -172,6 +172,7 @@ def build_factors(
             bedtime_at=plan.bedtime_at,
             caffeine_cutoff_at=plan.caffeine_at,
             exercise_hours=LATE_EXERCISE_HOURS,
+            press_window_seconds=PRESS_WINDOW_AFTER_BEDTIME,
         )
 
     return FactorRecorder(store, rooms_of_bed(settings), plan_of, insights.want)

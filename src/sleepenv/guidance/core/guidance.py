@@ -15,7 +15,6 @@ from typing import Any
 from sleepenv.guidance.core.actions import Action, DeviceState, Notify, Role, Skipped, kind_of
 from sleepenv.guidance.core.buttons import (
     BEFORE_LIGHTS_OUT,
-    LATE_EXERCISE_HOURS,
     habit_note,
     start_now_refusal,
     wall_clock,
@@ -37,9 +36,7 @@ from sleepenv.guidance.core.timeline import (
     planned_actions,
 )
 
-# LATE_EXERCISE_HOURS lives with the button answers; bootstrap.py still imports it from here.
 __all__ = [
-    "LATE_EXERCISE_HOURS",
     "MAX_SLEEP_SECONDS",
     "STALE_NOTIFY_SECONDS",
     "Decision",

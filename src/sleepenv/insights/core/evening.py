@@ -18,7 +18,6 @@ from sleepenv.insights.core.factors import NightFactors
 MIN_CELSIUS = -10.0
 MAX_CELSIUS = 50.0
 STALE_SECONDS = 2 * 3600.0  # room sensors report at least hourly; older says nothing
-PRESS_WINDOW_AFTER_BEDTIME = 6 * 3600.0  # presses up to this long after bedtime count
 
 
 class Habit(StrEnum):
@@ -34,7 +33,10 @@ class EveningPlan:
 
     bedtime_at: float  # scheduled lights-out
     caffeine_cutoff_at: float | None = None  # None: no cutoff configured
+    # The guidance's rules (guidance/core/buttons.py), passed in by the composition root so
+    # that the Note's answer to a press and the stored factor agree; these defaults match.
     exercise_hours: float = 3.0  # exercise this close to bedtime counts as late
+    press_window_seconds: float = 6 * 3600.0  # presses this long after bedtime still count
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,7 @@ class EveningLog:
     def _late(self, habit: Habit, since: float | None, plan: EveningPlan) -> bool | None:
         if habit not in self.sources or since is None:
             return None
-        until = plan.bedtime_at + PRESS_WINDOW_AFTER_BEDTIME
+        until = plan.bedtime_at + plan.press_window_seconds
         return any(h is habit and since <= at <= until for h, at in self.presses)
 
     def _celsius_at(self, at: float) -> float | None:
