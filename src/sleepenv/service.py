@@ -226,8 +226,6 @@ class Service:
         await self._publish_discovery(client)
         if not ensure_nodelay(client):
             log.debug("TCP_NODELAY not available on this connection")
-        # States and events queued meanwhile (and those of `_publish_discovery`) go now.
-        self.publisher.attach(client)
         # Sensor data at QoS 1: the persistent session queues it while we are away and
         # it is acknowledged once stored. Everything else at QoS 0, which Mosquitto does
         # not queue for an absent client: a command sent while sleepenv was down must not
@@ -239,6 +237,10 @@ class Service:
         # cleared, so Home Assistant ends up with exactly the current entities.
         topics += [(t, 0) for t in discovery.discovery_filters(mqtt)]
         await self.link.subscribe(client, topics)
+        # States and events queued meanwhile (and those of `_publish_discovery`) go now,
+        # once subscribed: an entity Home Assistant shows can be pressed at once, and its
+        # command must not arrive before the subscription that hears it.
+        self.publisher.attach(client)
         if self.guidance is not None:
             for request in self.guidance.state_requests():
                 await _publish(client, request)

@@ -224,5 +224,7 @@ def wait_registered(ha: HomeAssistant, components: list[Component]) -> dict[str,
         entries = registry_by_unique_id(ha)
         return entries if all(c.unique_id in entries for c in components) else {}
 
-    result: dict[str, JSON] = ha.wait_for(all_there, message="every sleepenv entity registered")
+    # Generous: four Home Assistants side by side on two cores take a while to register a
+    # few dozen entities; the wait ends as soon as they are there.
+    result: dict[str, JSON] = ha.wait_for(all_there, 60, message="every sleepenv entity registered")
     return result

@@ -77,7 +77,9 @@ async def test_start_wind_down_in_the_morning_shows_why(
     ha = home_assistant
     morning = datetime(2026, 11, 20, 6, 40, tzinfo=BERLIN).timestamp()  # in the wake phase
     pressed_at = datetime.now(UTC)
-    async with service_running(settings_for(ha_broker, tmp_path), ScaledClock(morning, 1.0)):
+    async with service_running(
+        settings_for(ha_broker, tmp_path), ScaledClock(morning, 1.0)
+    ) as service:
         note = await asyncio.to_thread(registered, ha, "note")
         phase = await asyncio.to_thread(registered, ha, "phase")
         button = await asyncio.to_thread(registered, ha, "start_wind_down")
@@ -86,7 +88,16 @@ async def test_start_wind_down_in_the_morning_shows_why(
         assert full["entity_category"] is None
         assert full["disabled_by"] is None
         assert full["hidden_by"] is None
-        # The service is up (subscribed to its buttons) once its first states are shown.
+        # The engine has decided its first phase (after the devices' first reports), and
+        # this service's states are shown: a phase retained by the module's earlier tests
+        # does not count.
+        assert service.guidance is not None
+        engine = service.guidance.engines["bedroom"]
+        for _ in range(150):
+            if engine.phase is not None:
+                break
+            await asyncio.sleep(0.2)
+        assert engine.phase is not None
         before = await asyncio.to_thread(
             ha.wait_for_state,
             phase["entity_id"],
