@@ -107,7 +107,7 @@ async def test_start_wind_down_in_the_morning_shows_why(
         await asyncio.to_thread(
             ha.call_service, "button", "press", {"entity_id": button["entity_id"]}
         )
-        await asyncio.to_thread(ha.wait_for_state, note["entity_id"], NOTE)
+        await asyncio.to_thread(ha.wait_for_state, note["entity_id"], NOTE, 60.0)
         after = await asyncio.to_thread(ha.state, phase["entity_id"])
         assert after is not None
         assert after["state"] == before["state"]  # nothing started
