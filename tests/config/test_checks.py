@@ -254,3 +254,78 @@ def test_a_key_that_is_not_a_key_or_not_the_certificates_is_refused(
     (line,) = tls_problems(tls(cert_file=pki / "key.pem", key_file=pki / "key.pem"))
     assert line.startswith("mqtt.tls.cert_file:")
     assert "holds no PEM certificate" in line
+
+
+# -- habits from Home Assistant entities ---------------------------------------------------
+
+
+def habits_config(habits: dict[str, Any], **ha: Any) -> dict[str, Any]:
+    """One bed and one bedroom whose habits come from `habits`."""
+    room = {"id": "room", "habits": habits}
+    return {"beds": [bed("a", "bed/env")], "guidance": {"homeassistant": ha, "bedrooms": [room]}}
+
+
+def test_habit_entities_need_a_rule_and_name_their_path() -> None:
+    assert problems(habits_config({"caffeine": {"entity": "counter.coffees_today"}})) == []
+    lines = problems(
+        habits_config(
+            {
+                "caffeine": {"entity": "Coffee"},
+                "exercise": {"entity": "input_select.activity"},
+                "sleep": {"entity": "input_boolean.x"},
+            }
+        )
+    )
+    assert len(lines) == 3
+    assert lines[0].startswith("guidance.bedrooms[0].habits.caffeine.entity: String should match")
+    assert "counter.coffees_today" in lines[0]  # what is allowed
+    assert lines[1].startswith(
+        "guidance.bedrooms[0].habits.exercise: Value error, input_select.activity needs "
+        "`states`, the states that count as a press (allowed: binary_sensor, input_boolean, "
+        "switch: turning on is one press; counter, input_number, number, sensor: each increase"
+    )
+    assert lines[2] == (
+        "guidance.bedrooms[0].habits.sleep: unknown key; allowed here: caffeine, exercise"
+    )
+    lines = problems(
+        habits_config({"exercise": {"entity": "sensor.phone", "states": ["running", "Unknown"]}})
+    )
+    assert lines == [
+        "guidance.bedrooms[0].habits.exercise: Value error, `states` cannot hold unavailable "
+        "or unknown: they never count"
+    ]
+    assert problems(habits_config({"exercise": {"entity": "sensor.phone", "states": []}})) == [
+        "guidance.bedrooms[0].habits.exercise.states: List should have at least 1 item after "
+        "validation, not 0"
+    ]
+
+
+def test_a_habit_entity_without_a_home_assistant_api_is_a_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
+    data = habits_config(
+        {
+            "caffeine": {"entity": "counter.coffees_today"},
+            "exercise": {"entity": "sensor.phone", "states": ["running"]},
+        },
+        url="http://ha:8123/api",
+    )
+    settings, lines = check(data)
+    assert lines == []
+    assert settings is not None
+    assert environment_problems(data, settings) == [
+        "guidance.bedrooms[0].habits.caffeine.entity: counter.coffees_today is read through "
+        "Home Assistant's API, but none is configured (allowed: set guidance.homeassistant.url "
+        "and token, or run as the add-on; or remove it and press the bedroom's button instead)",
+        "guidance.bedrooms[0].habits.exercise.entity: sensor.phone is read through "
+        "Home Assistant's API, but none is configured (allowed: set guidance.homeassistant.url "
+        "and token, or run as the add-on; or remove it and press the bedroom's button instead)",
+    ]
+    data["guidance"]["homeassistant"]["token"] = "t"
+    settings, _ = check(data)
+    assert environment_problems(data, settings) == []
+    del data["guidance"]["homeassistant"]["token"]
+    monkeypatch.setenv("SUPERVISOR_TOKEN", "sup")  # the add-on: the Supervisor is the API
+    settings, _ = check(data)
+    assert environment_problems(data, settings) == []

@@ -8,12 +8,14 @@ real Home Assistant in tests/ha/test_guidance_ha.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import fields
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
@@ -21,7 +23,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sleepenv import __version__
-from sleepenv.config.settings import MqttSettings
+from sleepenv.config.settings import MqttSettings, Settings
 from sleepenv.guidance import discovery as gd
 from sleepenv.guidance.core.actions import (
     DeviceState,
@@ -31,18 +33,21 @@ from sleepenv.guidance.core.actions import (
     SetClimate,
     SetLight,
 )
+from sleepenv.guidance.core.buttons import HabitRule, HabitTrigger
 from sleepenv.guidance.core.guidance import Guidance
 from sleepenv.guidance.core.states import GuidanceStates
 from sleepenv.guidance.core.timeline import Phase
 from sleepenv.guidance.devices import zigbee2mqtt as z
 from sleepenv.guidance.devices.homeassistant import (
     SUPERVISOR_API,
+    HabitWatch,
     HomeAssistantBackend,
     api_access,
     decode_state,
     decode_time,
     service_call,
 )
+from sleepenv.guidance.runner import GuidanceRunner
 from sleepenv.guidance.settings import (
     BedroomSettings,
     DeviceSettings,
@@ -50,6 +55,7 @@ from sleepenv.guidance.settings import (
     example_guidance,
 )
 from sleepenv.mqtt.outbox import Outgoing
+from sleepenv.rejection import Rejection
 from tests.guidance.core.guidance_helpers import DEVICES, at, config
 
 LIGHT = DeviceSettings(id="l", role="light", topic="zigbee2mqtt/Bedroom lights")
@@ -210,6 +216,17 @@ class FakeHomeAssistant:
             "media_player.tv": {"state": "playing", "attributes": {}},
             "input_datetime.bedtime": {"state": "23:15:00", "attributes": {"has_time": True}},
         }
+        # Answers that are no state, by entity id: (content type, body).
+        self.raw: dict[str, tuple[str, str]] = {}
+        self.reads: dict[str, int] = {}
+
+    async def read(self, entity_id: str, times: int = 2) -> None:
+        """Wait until `entity_id` has been read `times` more times (a full poll after a
+        change, whichever point of the poll the change landed at)."""
+        target = self.reads.get(entity_id, 0) + times
+        async with asyncio.timeout(10):
+            while self.reads.get(entity_id, 0) < target:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
 
     def app(self) -> web.Application:
         """The aiohttp application."""
@@ -234,6 +251,12 @@ class FakeHomeAssistant:
     async def state(self, request: web.Request) -> web.Response:
         """One entity's state."""
         entity_id = request.match_info["entity_id"]
+        self.reads[entity_id] = self.reads.get(entity_id, 0) + 1
+        if entity_id in self.raw:
+            content_type, body = self.raw[entity_id]
+            return web.Response(text=body, content_type=content_type)
+        if entity_id not in self.states:
+            return web.json_response({"message": "Entity not found."}, status=404)
         entry = self.states[entity_id]
         return web.json_response(
             {
@@ -446,3 +469,254 @@ async def test_ha_backend_goes_on_after_a_refused_call(
     assert fake.calls == [("media_player", "turn_off", {"entity_id": "media_player.tv"})]
     assert "refused notify.nope" in caplog.text
     assert "unreachable" not in caplog.text
+
+
+# -- habits from Home Assistant entities ---------------------------------------------------
+
+COFFEE = HabitWatch(
+    "bedroom", "caffeine", "counter.coffees_today", HabitRule(HabitTrigger.INCREASED)
+)
+ACTIVITY = HabitWatch(
+    "bedroom",
+    "exercise",
+    "sensor.phone_activity",
+    HabitRule(HabitTrigger.ENTERED, frozenset({"running", "cycling"})),
+)
+
+
+class HabitLog:
+    """What a backend reports about its habit entities."""
+
+    def __init__(self) -> None:
+        """Nothing yet."""
+        self.presses: list[tuple[str, str, str]] = []
+        self.rejections: list[tuple[str, Rejection]] = []
+
+    def on_habit(self, room: str, habit: str, entity_id: str) -> None:
+        """A press."""
+        self.presses.append((room, habit, entity_id))
+
+    def on_reject(self, entity_id: str, rejection: Rejection) -> None:
+        """An unusable answer."""
+        self.rejections.append((entity_id, rejection))
+
+
+@contextlib.asynccontextmanager
+async def habit_backend(
+    url: str, watches: list[HabitWatch], seen: HabitLog
+) -> AsyncIterator[HomeAssistantBackend]:
+    """A backend polling only `watches` every 50 ms, stopped afterwards."""
+    backend = HomeAssistantBackend(
+        (url, "secret"),
+        {},
+        lambda *_: None,
+        poll_seconds=0.05,
+        habits=watches,
+        on_habit=seen.on_habit,
+        on_reject=seen.on_reject,
+    )
+    task = asyncio.create_task(backend.run())
+    try:
+        yield backend
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+
+async def test_ha_backend_turns_habit_entities_into_presses(
+    fake_ha: tuple[FakeHomeAssistant, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, url = fake_ha
+    fake.states["counter.coffees_today"] = {"state": "2", "attributes": {}}
+    fake.states["sensor.phone_activity"] = {"state": "Running", "attributes": {}}
+    seen = HabitLog()
+
+    def set_state(entity_id: str, state: str) -> None:
+        fake.states[entity_id]["state"] = state
+
+    async with habit_backend(url, [COFFEE, ACTIVITY], seen) as backend:
+        # What the entities show when sleepenv starts is a baseline, never a press.
+        await fake.read(COFFEE.entity_id)
+        await fake.read(ACTIVITY.entity_id)
+        assert backend.habit_baselines == {COFFEE: "2.0", ACTIVITY: "running"}
+        assert seen.presses == []
+
+        set_state(COFFEE.entity_id, "3")
+        await fake.read(COFFEE.entity_id)
+        assert seen.presses == [("bedroom", "caffeine", "counter.coffees_today")]
+
+        # Unavailable and back at the same count: nothing; the next coffee: a press.
+        set_state(COFFEE.entity_id, "unavailable")
+        await fake.read(COFFEE.entity_id)
+        set_state(COFFEE.entity_id, "3")
+        await fake.read(COFFEE.entity_id)
+        assert len(seen.presses) == 1
+        set_state(COFFEE.entity_id, "4")
+        await fake.read(COFFEE.entity_id)
+        assert len(seen.presses) == 2
+
+        set_state(ACTIVITY.entity_id, "still")
+        await fake.read(ACTIVITY.entity_id)
+        set_state(ACTIVITY.entity_id, "cycling")
+        await fake.read(ACTIVITY.entity_id)
+        assert seen.presses[2:] == [("bedroom", "exercise", "sensor.phone_activity")]
+
+    # sleepenv restarts: the states it saw before are seen again, and are no press.
+    again = HabitLog()
+    async with habit_backend(url, [COFFEE, ACTIVITY], again):
+        await fake.read(COFFEE.entity_id, 3)
+        await fake.read(ACTIVITY.entity_id, 3)
+    assert again.presses == []
+    assert seen.rejections == again.rejections == []
+    assert "unreachable" not in caplog.text
+
+
+async def test_ha_backend_counts_unusable_habit_answers_and_goes_on(
+    fake_ha: tuple[FakeHomeAssistant, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    fake, url = fake_ha
+    fake.states["counter.coffees_today"] = {"state": "0", "attributes": {}}
+    rule = HabitRule(HabitTrigger.INCREASED)
+    broken = {
+        "counter.not_json": ("application/json", "{not json"),
+        "counter.a_list": ("application/json", "[1, 2]"),
+        "counter.no_state": ("application/json", '{"entity_id": "counter.no_state"}'),
+        "counter.text": ("text/plain", "hello"),
+        "counter.odd_type": ("text/html", "<p>hi</p>"),
+    }
+    fake.raw.update(broken)
+    fake.states["counter.words"] = {"state": "two", "attributes": {}}
+    watches = [
+        HabitWatch("bedroom", "caffeine", entity, rule)
+        for entity in [*broken, "counter.words", "counter.missing"]
+    ]
+    seen = HabitLog()
+    async with habit_backend(url, [*watches, COFFEE], seen) as backend:
+        await fake.read(COFFEE.entity_id)
+        fake.states[COFFEE.entity_id]["state"] = "1"
+        await fake.read(COFFEE.entity_id)
+        assert backend.is_connected.is_set()
+    # Every poll of every unusable entity is one counted rejection; the good one still
+    # presses, and the connection never counted as lost.
+    assert seen.presses[0] == ("bedroom", "caffeine", "counter.coffees_today")
+    reasons = {entity: rejection.reason for entity, rejection in seen.rejections}
+    assert reasons == {
+        **dict.fromkeys(broken, "habit_entity_unreadable"),
+        "counter.missing": "habit_entity_unreadable",
+        "counter.words": "habit_entity_state",
+    }
+    words = next(r for e, r in seen.rejections if e == "counter.words")
+    assert words.detail == "expected a number, got 'two'"
+    missing = next(r for e, r in seen.rejections if e == "counter.missing")
+    assert missing.detail.startswith("EndpointNotFoundError")
+    assert "unreachable" not in caplog.text
+
+
+async def test_a_habit_entity_presses_the_bedroom_button_through_the_runner(
+    fake_ha: tuple[FakeHomeAssistant, str], tmp_path: Path
+) -> None:
+    """The same path as the button: the insights hear the press with its time, the Note
+    answers it, and unusable answers are counted among the rejected messages."""
+    fake, url = fake_ha
+    fake.states["input_boolean.had_coffee"] = {"state": "off", "attributes": {}}
+    fake.raw["counter.broken"] = ("application/json", "[]")
+    settings = Settings(
+        beds=[{"id": "main", "name": "Main", "sensors": [{"kind": "envelope", "topic": "bed/e"}]}],
+        storage={"data_dir": tmp_path},
+        guidance={
+            "homeassistant": {"url": url, "token": "secret", "poll_seconds": 1},
+            "bedrooms": [
+                {
+                    "id": "bedroom",
+                    "timezone": "Europe/Berlin",
+                    "habits": {
+                        "caffeine": {"entity": "input_boolean.had_coffee"},
+                        "exercise": {"entity": "counter.broken"},
+                    },
+                }
+            ],
+        },
+    )
+    evening = datetime(2026, 11, 20, 20, 15, tzinfo=BERLIN).timestamp()
+    clock = StillClock(evening)
+    evenings = Evenings()
+    runner = GuidanceRunner(
+        settings,
+        {"bedroom": BERLIN},
+        clock,
+        StatesOutbox(),
+        ha_access=(url, "secret"),
+        evenings=evenings,
+    )
+    assert runner.ha is not None
+    task = asyncio.create_task(runner.ha.run())
+    try:
+        await fake.read("input_boolean.had_coffee")
+        assert evenings.habits == []
+        fake.states["input_boolean.had_coffee"]["state"] = "on"
+        await fake.read("input_boolean.had_coffee")
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert evenings.habits == [("bedroom", "caffeine", evening)]
+    engine = runner.engines["bedroom"]
+    assert engine.note == "Caffeine noted at 20:15 (after the caffeine cut-off)"
+    assert engine.states(evening).note == engine.note
+    assert runner.intake.rejected["habit entity:habit_entity_unreadable"] >= 2
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+class StillClock:
+    """A clock that stands still."""
+
+    speed = 1.0
+
+    def __init__(self, at: float) -> None:
+        """Reads `at`."""
+        self.at = at
+
+    def now(self) -> float:
+        """The set time."""
+        return self.at
+
+    async def sleep_until(self, at: float) -> None:
+        """Returns at once."""
+        self.at = max(self.at, at)
+
+
+class StatesOutbox:
+    """Takes what the runner queues."""
+
+    def message(self, topic: str, payload: bytes) -> None:
+        """A command: not needed here."""
+
+    def state(self, topic: str, payload: bytes) -> None:
+        """A state: not needed here."""
+
+
+class Evenings:
+    """The insights' side of the runner: what it hears of the habits."""
+
+    def __init__(self) -> None:
+        """Nothing yet."""
+        self.habits: list[tuple[str, str, float]] = []
+
+    def on_temperature(self, room: str, at: float, celsius: float) -> None:
+        """Not needed here."""
+
+    def on_screen_minutes(self, room: str, minutes: float) -> None:
+        """Not needed here."""
+
+    def on_habit(self, room: str, habit: str, at: float) -> None:
+        """A habit press, with its time."""
+        self.habits.append((room, habit, at))
+
+    def on_screen(self, *args: Any, **kwargs: Any) -> None:
+        """Not needed here."""
+
+    def on_guidance(self, *args: Any, **kwargs: Any) -> None:
+        """Not needed here."""

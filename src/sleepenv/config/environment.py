@@ -1,4 +1,5 @@
-"""Config checks that need the machine: time zones, TLS files and the data directory.
+"""Config checks that need the machine: time zones, TLS files, the data directory, and a
+Home Assistant API for habit entities (the add-on's Supervisor is one).
 
 They read the loaded YAML dict rather than the validated settings, so that `check-config`
 reports an unknown time zone or a bad CA file in the same run as a typo'd key elsewhere.
@@ -162,16 +163,42 @@ def data_dir_problems(value: Any) -> list[str]:
     return []
 
 
+def habit_problems(settings: Settings) -> list[str]:
+    """Habit entities of bedrooms that cannot be read: no Home Assistant API is configured
+    (`guidance.homeassistant.url` and `token`) and this is not the add-on, whose Supervisor
+    gives one."""
+    guidance = settings.guidance
+    if guidance is None or os.environ.get("SUPERVISOR_TOKEN"):
+        return []
+    if guidance.homeassistant.url and guidance.homeassistant.token:
+        return []
+    lines = []
+    for k, room in enumerate(guidance.bedrooms):
+        for habit in ("caffeine", "exercise"):
+            source = getattr(room.habits, habit)
+            if source is not None:
+                lines.append(
+                    f"guidance.bedrooms[{k}].habits.{habit}.entity: {source.entity} is read "
+                    "through Home Assistant's API, but none is configured (allowed: set "
+                    "guidance.homeassistant.url and token, or run as the add-on; or remove "
+                    "it and press the bedroom's button instead)"
+                )
+    return lines
+
+
 def environment_problems(data: dict[str, Any], settings: Settings | None = None) -> list[str]:
     """Every machine-dependent problem of a loaded config, by YAML path.
 
     With valid `settings` their TLS and storage values are checked (environment variables
-    included); without, the YAML's own values, so nothing waits for other fixes.
+    included), and that habit entities have a Home Assistant API to be read through;
+    without, the YAML's own values, so nothing waits for other fixes.
     """
+    habits: list[str] = []
     if settings is not None:
         tls = settings.mqtt.tls.model_dump(mode="json")
         directory: Any = settings.storage.data_dir
+        habits = habit_problems(settings)
     else:
         tls = _dict(_dict(data.get("mqtt")).get("tls"))
         directory = _dict(data.get("storage")).get("data_dir")
-    return zone_problems(data) + tls_problems(tls) + data_dir_problems(directory)
+    return zone_problems(data) + tls_problems(tls) + data_dir_problems(directory) + habits

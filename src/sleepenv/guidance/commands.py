@@ -3,6 +3,8 @@
 `GuidanceRunner` (`runner.py`) routes each command topic here. A command is checked
 against what its entity can send, acted on by the bedroom's engine, and a retained one is
 cleared instead. The Guidance and Guests switches are saved so that they survive a restart.
+A habit entity of the bedroom (`habits:`, polled by the Home Assistant backend) presses its
+habit button through the same path as the button itself.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sleepenv.clock import Clock
 from sleepenv.config.settings import Settings
 from sleepenv.guidance import discovery as gd
 from sleepenv.guidance import switches
@@ -43,6 +46,7 @@ class CommandHandling:
     """
 
     settings: Settings
+    clock: Clock
     engines: dict[str, Guidance]
     intake: Intake
     outbox: Outbox
@@ -102,6 +106,15 @@ class CommandHandling:
             self.apply(room, engine.snooze(now))
         elif key in gd.HABIT_BUTTONS and text == gd.PRESS:
             self._habit(room, gd.HABIT_BUTTONS[key], now)
+
+    def on_ha_habit(self, room: str, habit: str, entity_id: str) -> None:
+        """A habit's Home Assistant entity counted as a press: as if its button was pressed."""
+        log.info("bedroom %s: %s from Home Assistant entity %s", room, habit, entity_id)
+        self._habit(room, habit, self.clock.now())
+
+    def on_ha_rejection(self, entity_id: str, rejection: Rejection) -> None:
+        """A habit entity's answer that could not be used: counted, logged rate-limited."""
+        self.intake.reject("habit entity", entity_id, rejection)
 
     def _habit(self, room: str, habit: str, now: float) -> None:
         """A habit reported with its button: kept for the insights, answered in the Note."""

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
+from sleepenv.guidance.core.buttons import NUMBER_DOMAINS, SWITCH_DOMAINS, habit_rule
+
 # The ids of beds, bedrooms and devices (settings.py imports both this and StrictModel).
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -117,6 +119,56 @@ class DeviceSettings(StrictModel):
         return self
 
 
+HabitState = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+HABIT_RULES = (
+    f"{', '.join(sorted(SWITCH_DOMAINS))}: turning on is one press; "
+    f"{', '.join(sorted(NUMBER_DOMAINS))}: each increase is one press; "
+    "any entity with `states`: entering one of them is one press"
+)
+
+
+class HabitSource(StrictModel):
+    """A Home Assistant entity that presses a habit's button (read through its API)."""
+
+    entity: str = Field(
+        pattern=r"^[a-z_]+\.[a-z0-9_]+$",
+        description="Home Assistant entity id, e.g. `counter.coffees_today` or "
+        "`sensor.phone_detected_activity`; " + HABIT_RULES,
+    )
+    states: list[HabitState] | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description="The states that count as a press when the entity enters one of them "
+        "(case does not matter), e.g. `[running, on_bicycle]`; required for entities other "
+        f"than {', '.join(sorted(SWITCH_DOMAINS | NUMBER_DOMAINS))}.",
+    )
+
+    @model_validator(mode="after")
+    def _rule(self) -> HabitSource:
+        if habit_rule(self.entity, self.states) is None:
+            raise ValueError(
+                f"{self.entity} needs `states`, the states that count as a press "
+                f"(allowed: {HABIT_RULES})"
+            )
+        if self.states is not None and {"unavailable", "unknown"} & {
+            s.casefold() for s in self.states
+        }:
+            raise ValueError("`states` cannot hold unavailable or unknown: they never count")
+        return self
+
+
+class HabitSettings(StrictModel):
+    """Where a bedroom's habits come from besides their buttons and MQTT topics."""
+
+    caffeine: HabitSource | None = Field(
+        None, description="The entity that says caffeine was had (as the Had caffeine button)."
+    )
+    exercise: HabitSource | None = Field(
+        None, description="The entity that says a workout was done (as the Exercised button)."
+    )
+
+
 class BedroomSettings(StrictModel):
     """A bedroom: its schedule, time zone and devices."""
 
@@ -128,6 +180,12 @@ class BedroomSettings(StrictModel):
         default_factory=ScheduleSettings, description="Bedtime and wake time."
     )
     devices: list[DeviceSettings] = Field(default_factory=list, description="The devices.")
+    habits: HabitSettings = Field(
+        default_factory=HabitSettings,
+        description="Take caffeine and exercise from Home Assistant entities "
+        "(needs guidance.homeassistant or the add-on), e.g. "
+        "`caffeine: {entity: counter.coffees_today}`.",
+    )
 
 
 class LightSettings(StrictModel):

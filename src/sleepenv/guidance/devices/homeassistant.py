@@ -3,7 +3,8 @@
 Service calls: `light.turn_on` (brightness_pct, color_temp_kelvin, transition),
 `light.turn_off`, `climate.set_temperature`, `media_player.turn_off` (or
 `switch.turn_off`), `notify.<service>`. Entity states are polled for override
-detection and screen use. Inside the add-on the Supervisor's proxy is the API.
+detection and screen use, and a bedroom's habit entities (`habits:`) for presses of its
+habit buttons. Inside the add-on the Supervisor's proxy is the API.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import asyncio
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -25,8 +26,10 @@ from sleepenv.guidance.core.actions import (
     SetClimate,
     SetLight,
 )
-from sleepenv.guidance.settings import DeviceSettings, HomeAssistantApiSettings
+from sleepenv.guidance.core.buttons import HabitRule, habit_rule, habit_step
+from sleepenv.guidance.settings import DeviceSettings, GuidanceSettings, HomeAssistantApiSettings
 from sleepenv.mqtt.backoff import Backoff
+from sleepenv.rejection import Rejection
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +117,32 @@ def decode_state(state: str, attributes: dict[str, Any], device: DeviceSettings)
 
 StateCallback = Callable[[str, str, DeviceState], None]
 TimeCallback = Callable[[str, str, time], None]
+HabitCallback = Callable[[str, str, str], None]  # (bedroom, habit, entity id)
+RejectCallback = Callable[[str, Rejection], None]  # (entity id, why)
+
+
+@dataclass(frozen=True, slots=True)
+class HabitWatch:
+    """A habit of a bedroom ("caffeine" or "exercise") fed by a Home Assistant entity."""
+
+    room: str
+    habit: str
+    entity_id: str
+    rule: HabitRule
+
+
+def habit_watches(guidance: GuidanceSettings) -> list[HabitWatch]:
+    """Every bedroom's habit entities (`habits:`), with the rule that makes a press."""
+    found = []
+    for room in guidance.bedrooms:
+        for habit in ("caffeine", "exercise"):
+            source = getattr(room.habits, habit)
+            if source is None:
+                continue
+            rule = habit_rule(source.entity, source.states)
+            if rule is not None:  # the settings refuse an entity without a rule
+                found.append(HabitWatch(room.id, habit, source.entity, rule))
+    return found
 
 
 def decode_time(state: str) -> time | None:
@@ -136,15 +165,27 @@ class HomeAssistantBackend:
         poll_seconds: float = 10.0,
         times: dict[str, list[tuple[str, str]]] | None = None,
         on_time: TimeCallback | None = None,
+        *,
+        habits: Sequence[HabitWatch] = (),
+        on_habit: HabitCallback | None = None,
+        on_reject: RejectCallback | None = None,
     ) -> None:
         """`devices` maps (bedroom, device id) to settings of homeassistant-backed devices;
-        `times` maps input_datetime entities to (bedroom, "bedtime" | "wake")."""
+        `times` maps input_datetime entities to (bedroom, "bedtime" | "wake"); `habits`
+        are polled too, and `on_habit` hears each press they make, `on_reject` each answer
+        about them that could not be used."""
         self.url, self._token = access
         self.devices = devices
         self.on_state = on_state
         self.poll_seconds = poll_seconds
         self.times = times or {}
         self.on_time = on_time
+        self.habits = tuple(habits)
+        self.on_habit = on_habit
+        self.on_reject = on_reject
+        # The last usable state of each habit entity: kept across reconnects (a change
+        # while Home Assistant was unreachable is still one press), not across restarts.
+        self.habit_baselines: dict[HabitWatch, str | None] = dict.fromkeys(self.habits)
         self.queue: asyncio.Queue[tuple[Action, DeviceSettings]] = asyncio.Queue(maxsize=1000)
         self.is_connected = asyncio.Event()
 
@@ -237,6 +278,47 @@ class HomeAssistantBackend:
             if at is not None and self.on_time is not None:
                 for room, which in targets:
                     self.on_time(room, which, at)
+        for watch in self.habits:
+            await self._poll_habit(client, watch)
+
+    async def _poll_habit(self, client: Any, watch: HabitWatch) -> None:
+        """Read one habit entity; a press goes to `on_habit`, an unusable answer to
+        `on_reject` (a missing entity, a malformed answer or state), and nothing stops."""
+        try:
+            async with asyncio.timeout(CALL_TIMEOUT_SECONDS):
+                state = await client.get_state(entity_id=watch.entity_id)
+            text = state.state
+            if not isinstance(text, str):
+                raise TypeError(f"state is a {type(text).__name__}, not text")
+        except Exception as exc:
+            if not _is_refusal(exc) and not _is_malformed(exc):
+                raise
+            self._reject(
+                watch, Rejection("habit_entity_unreadable", f"{type(exc).__name__}: {exc}")
+            )
+            return
+        step = habit_step(watch.rule, self.habit_baselines[watch], text)
+        self.habit_baselines[watch] = step.baseline
+        if step.problem is not None:
+            self._reject(watch, Rejection("habit_entity_state", step.problem))
+        elif step.is_press and self.on_habit is not None:
+            self.on_habit(watch.room, watch.habit, watch.entity_id)
+
+    def _reject(self, watch: HabitWatch, rejection: Rejection) -> None:
+        if self.on_reject is not None:
+            self.on_reject(watch.entity_id, rejection)
+        else:
+            log.debug("%s: %s (%s)", watch.entity_id, rejection.reason, rejection.detail)
+
+
+def _is_malformed(exc: Exception) -> bool:
+    """True for an answer that is not a state: not JSON, not an object, no usable fields."""
+    from homeassistant_api import errors  # noqa: PLC0415 - heavy, only when used
+    from pydantic import ValidationError  # noqa: PLC0415 - with the client
+
+    return isinstance(
+        exc, errors.ProcessorNotFoundError | errors.MalformedDataError | TypeError | ValidationError
+    )
 
 
 def _is_refusal(exc: Exception) -> bool:
