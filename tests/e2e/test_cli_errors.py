@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -106,6 +107,36 @@ def test_run_refuses_a_garbage_ca_file_and_an_encrypted_key(
         f"mqtt.tls.key_file: {key} is protected by a pass phrase",
     )
     assert not was_contacted(listener)
+
+
+# -- habits from a Home Assistant entity -------------------------------------------------
+
+
+def test_run_refuses_a_habit_entity_without_a_home_assistant_api(
+    tmp_path: Path, listener: socket.socket
+) -> None:
+    habits = {"caffeine": {"entity": "counter.coffees_today"}}
+    cfg = write(
+        tmp_path / "habits.yaml",
+        {
+            "mqtt": {"host": "127.0.0.1", "port": listener.getsockname()[1]},
+            "beds": [BED],
+            "storage": {"data_dir": str(tmp_path / "data")},
+            "guidance": {"bedrooms": [{"id": "bedroom", "habits": habits}]},
+        },
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SUPERVISOR_TOKEN"}
+    for args in (("check-config", str(cfg)), ("run", "--config", str(cfg))):
+        proc = sleepenv(*args, timeout=60, env=env)
+        assert proc.returncode == 2
+        assert_one_clear_error(
+            proc,
+            "guidance.bedrooms[0].habits.caffeine.entity: counter.coffees_today is read "
+            "through Home Assistant's API, but none is configured (allowed: set "
+            "guidance.homeassistant.url and token",
+        )
+    assert not was_contacted(listener)
+    assert not (tmp_path / "data").exists()
 
 
 # -- item 13: the demo's port ----------------------------------------------------------
