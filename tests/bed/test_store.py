@@ -147,3 +147,73 @@ def test_a_database_from_before_factors_gains_their_tables(tmp_path: Path) -> No
     store = Store(path)
     store.save_factors("main", "2026-11-03", {"exercise_late": False})
     assert store.factors("main") == {"2026-11-03": {"exercise_late": False}}
+
+
+def test_bedroom_records_round_trip_without_nan(tmp_path: Path) -> None:
+    from sleepenv.insights.core.bedroom import (  # noqa: PLC0415 - this test only
+        MAX_TEMPERATURE_POINTS,
+        BedroomNight,
+        from_json,
+        thin_temperatures,
+        to_json,
+    )
+
+    store = Store(tmp_path / "s.db")
+    start = 1_767_650_400.0
+    # A very long night: 36 hours of a thermometer every 30 s, a few NaN among them.
+    readings = [(start + 30 * i, 18.0 + (i % 50) / 25) for i in range(36 * 120)]
+    readings[100] = (readings[100][0], float("nan"))
+    record = BedroomNight(
+        target_celsius=18.0,
+        temperatures=thin_temperatures(readings, start, start + 36 * 3600),
+        wind_down_at=start + 3600,
+        no_screen_at=start + 5400,
+        lights_out_at=start + 9000,
+        screen_on=((start + 6000, start + 6600),),
+        caffeine_cutoff_at=start - 8 * 3600,
+        caffeine=(start - 3600,),
+        wind_down_minutes=90.0,
+        overridden_minutes=0.0,
+    )
+    assert len(record.temperatures) <= MAX_TEMPERATURE_POINTS
+    store.save_bedroom("bedroom", "2026-01-05", to_json(record))
+    # A record with NaN in it (written by hand, or a bug upstream) is stored without it.
+    store.save_bedroom(
+        "bedroom", "2026-01-06",
+        {"temperatures": [[start, float("nan")], [start + 60, 19.0]], "target_celsius": 18.0,
+         "wind_down_at": float("inf")},
+    )  # fmt: skip
+    store.close()
+    again = Store(tmp_path / "s.db")
+    doc = again.bedroom("bedroom", "2026-01-05")
+    assert doc is not None
+    assert from_json(doc) == record
+    raw = sqlite3.connect(tmp_path / "s.db").execute(
+        "SELECT record FROM night_bedroom WHERE evening='2026-01-06'"
+    )
+    text = raw.fetchone()[0]
+    assert "NaN" not in text
+    assert "Infinity" not in text
+    other = again.bedroom("bedroom", "2026-01-06")
+    assert other is not None
+    assert from_json(other).temperatures == ((start + 60, 19.0),)
+    assert from_json(other).wind_down_at is None
+    assert again.bedroom("bedroom", "2026-01-07") is None
+    assert again.bedroom("nursery", "2026-01-05") is None
+
+
+def test_a_database_from_before_bedroom_records_gains_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE night_factors (room TEXT NOT NULL, evening TEXT NOT NULL, "
+        "factors TEXT NOT NULL, PRIMARY KEY (room, evening))"
+    )
+    old.execute("INSERT INTO night_factors VALUES ('bedroom', '2026-01-04', '{}')")
+    old.commit()
+    old.close()
+    store = Store(path)
+    assert store.bedroom("bedroom", "2026-01-04") is None
+    store.save_bedroom("bedroom", "2026-01-04", {"target_celsius": 18.0})
+    assert store.bedroom("bedroom", "2026-01-04") == {"target_celsius": 18.0}
+    assert store.factors("bedroom") == {"2026-01-04": {}}

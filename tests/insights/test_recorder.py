@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from sleepenv.bed.store import Store
@@ -24,6 +25,34 @@ def _sleep(day: int) -> SleepSpan:
     return SleepSpan(in_bed_at=bedtime + 300, asleep_at=bedtime + 1200, wake_at=bedtime + 8 * H)
 
 
+def _phases(day: int = 0) -> dict[str, float]:
+    bedtime = BED + day * DAY
+    return {
+        "caffeine_cutoff": bedtime - 8 * H,
+        "wind_down": bedtime - 90 * 60,
+        "no_screen": bedtime - 60 * 60,
+        "lights_out": bedtime,
+        "wake": bedtime + 8 * H,
+    }
+
+
+def _wind_down(
+    rec: FactorRecorder,
+    evening: str,
+    held: tuple[float, float] = (0.0, 0.0),
+    *,
+    is_enabled: bool = True,
+    is_paused: bool = False,
+) -> None:
+    """The guidance runner's samples, once a minute from 2 h before bedtime to 1 h after."""
+    for minute in range(-120, 61):
+        at = BED + minute * 60
+        rec.on_guidance(
+            "main", evening, at, _phases(), target_celsius=18.0, is_enabled=is_enabled,
+            is_paused=is_paused, is_held=held[0] <= at < held[1],
+        )  # fmt: skip
+
+
 def test_an_evening_becomes_stored_factors(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     rec = FactorRecorder(store)
@@ -32,13 +61,14 @@ def test_an_evening_becomes_stored_factors(tmp_path: Path) -> None:
         rec.on_temperature("main", BED + hour * H, 20.0)
     rec.on_temperature("main", BED + 6 * H, float("nan"))  # refused, nothing breaks
     rec.on_screen_minutes("main", 12.0)
-    rec.on_wind_down("main", 45.0)
+    _wind_down(rec, "2026-11-01", held=(BED - 40 * 60, BED - 20 * 60))
     rec.on_press("main", Habit.CAFFEINE, BED - 3 * H)  # after the cut-off: late
     factors = rec.close("main", "2026-11-01", _plan(0), _sleep(0))
     assert factors.caffeine_late is True
     assert factors.exercise_late is None  # never used: unknown, not "no"
     assert factors.screen_minutes == 12.0
-    assert factors.wind_down_minutes == 45.0
+    assert factors.wind_down_minutes == 90.0
+    assert factors.wind_down_overridden_minutes == 20.0
     assert factors.room_celsius is not None
     assert 20.0 <= factors.room_celsius <= 20.5
     assert factors.bedtime_offset_minutes == 5.0
@@ -97,3 +127,59 @@ def test_a_closed_bed_night_closes_every_bedroom_that_follows_the_bed(tmp_path: 
     assert factors_from_json(stored).caffeine_late is True
     assert factors_from_json(stored).bedtime_offset_minutes == 5.0
     assert factors_from_json(store.factors("nursery")["2026-11-01"]).caffeine_late is None
+
+
+def test_the_bedroom_record_of_the_evening_is_stored_for_the_chart(tmp_path: Path) -> None:
+    from sleepenv.insights.core.bedroom import from_json  # noqa: PLC0415 - this test only
+
+    store = Store(tmp_path / "s.db")
+    rec = FactorRecorder(store)
+    for minute in range(-150, 8 * 60, 5):
+        rec.on_temperature("main", BED + minute * 60, 20.0 - minute / 300)
+    rec.on_temperature("main", BED + 60, float("nan"))
+    rec.on_screen("main", "tv", BED - 50 * 60, is_on=True)
+    rec.on_screen("main", "tv", BED - 35 * 60, is_on=False)
+    rec.on_screen("main", "tablet", BED + 30 * 60, is_on=True)  # still on at the night's end
+    rec.on_press("main", Habit.CAFFEINE, BED - 3 * H)
+    rec.on_press("main", Habit.CAFFEINE, BED - 10 * H)  # before the cut-off: not late
+    _wind_down(rec, "2026-11-01", held=(BED - 40 * 60, BED - 20 * 60))
+    _wind_down(rec, "2026-11-02")  # the next evening's samples already: kept for it
+    rec.close("main", "2026-11-01", _plan(0), _sleep(0))
+    doc = store.bedroom("main", "2026-11-01")
+    assert doc is not None
+    record = from_json(doc)
+    assert record.target_celsius == 18.0
+    assert (record.wind_down_at, record.lights_out_at) == (BED - 90 * 60, BED)
+    assert record.caffeine_cutoff_at == BED - 8 * H
+    assert record.late_caffeine == (BED - 3 * H,)
+    assert record.screen_on == ((BED - 50 * 60, BED - 35 * 60), (BED + 30 * 60, BED + 8 * H))
+    assert record.overridden == ((BED - 40 * 60, BED - 20 * 60),)
+    temps = [c for _, c in record.temperatures]
+    assert temps
+    assert all(math.isfinite(c) for c in temps)  # the NaN reading is not stored
+    assert record.temperatures[0][0] == BED - 120 * 60  # from 30 min before the wind-down
+    assert store.bedroom("main", "2026-11-02") is None
+    rec.close("main", "2026-11-02", _plan(1), _sleep(1))
+    assert store.bedroom("main", "2026-11-02") is not None  # its samples were kept
+
+
+def test_an_evening_without_guidance_stores_no_bedroom_record(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    rec = FactorRecorder(store)
+    rec.on_temperature("main", BED, 19.0)
+    factors = rec.close("main", "2026-11-01", _plan(0), _sleep(0))
+    assert factors.wind_down_minutes is None
+    assert store.bedroom("main", "2026-11-01") is None
+    assert store.factors("main")["2026-11-01"] is not None
+
+
+def test_a_guidance_sample_without_its_phases_changes_nothing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    rec = FactorRecorder(store)
+    for phases in ({}, {"wind_down": "late", "no_screen": 1.0, "lights_out": 2.0}):
+        rec.on_guidance(
+            "main", "2026-11-01", BED, phases, target_celsius=18.0,  # type: ignore[arg-type]
+            is_enabled=True, is_paused=False, is_held=False,
+        )  # fmt: skip
+    rec.close("main", "2026-11-01", _plan(0), _sleep(0))
+    assert store.bedroom("main", "2026-11-01") is None

@@ -1,13 +1,15 @@
 """SQLite store (WAL): every event, per-night totals, sensor cursors and counters.
 
-Also each bedroom's screen minutes, night factors and habit presses. The tables are in
-`bed/store_schema.py`; opening the file, and buffering and retrying the writes that fail
-while the disk is away, in `bed/store_base.py` (whose docstring says how faults are met).
+Also each bedroom's screen minutes, night factors, habit presses and evening records (for
+the chart). The tables are in `bed/store_schema.py`; opening the file, and buffering and
+retrying the writes that fail while the disk is away, in `bed/store_base.py` (whose
+docstring says how faults are met).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from typing import Final
 
@@ -264,6 +266,30 @@ class Store(StoreBase):
                 out[evening] = value
         return out
 
+    def save_bedroom(self, room: str, evening: str, record: dict[str, object]) -> None:
+        """One evening's bedroom as the night chart draws it (room temperatures, phases,
+        screens, caffeine), as a JSON object; a later save for the same evening replaces it."""
+        text = json.dumps(_finite(record), sort_keys=True, allow_nan=False)
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO night_bedroom VALUES (?,?,?)", (room, evening, text)
+            ),
+            ("bedroom", room, evening),
+        )
+
+    def bedroom(self, room: str, evening: str) -> dict[str, object] | None:
+        """The bedroom record of one evening, None when none is stored (or unreadable)."""
+        row = self._db.execute(
+            "SELECT record FROM night_bedroom WHERE room=? AND evening=?", (room, evening)
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            value = json.loads(row[0])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
     def rooms_with_factors(self) -> list[str]:
         """The bedrooms that have factors stored for any evening."""
         rows = self._db.execute("SELECT DISTINCT room FROM night_factors ORDER BY room")
@@ -295,6 +321,17 @@ class Store(StoreBase):
         """Counters saved at the last checkpoint."""
         rows = self._db.execute("SELECT key, value FROM counters WHERE bed_id=?", (bed_id,))
         return {r[0]: r[1] for r in rows}
+
+
+def _finite(value: object) -> object:
+    """`value` with every NaN or infinity (no JSON number) made null, at any depth."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _spans(text: str | None) -> tuple[tuple[float, float], ...]:

@@ -1,7 +1,9 @@
 """The SQLite store's file format: its tables, and the migration of older databases.
 
 A new column goes in both places: in `SCHEMA` for a new database, and in `migrate` for one
-made by an earlier version (`bed/store.py` reads and writes the tables).
+made by an earlier version (`bed/store.py` reads and writes the tables). A new table needs
+`SCHEMA` only: `create` runs it at every open, so an earlier version's database gains the
+table (empty) the first time this version opens it (night_factors and night_bedroom came so).
 """
 
 from __future__ import annotations
@@ -65,6 +67,12 @@ CREATE TABLE IF NOT EXISTS night_factors (
     room TEXT NOT NULL,
     evening TEXT NOT NULL,
     factors TEXT NOT NULL,
+    PRIMARY KEY (room, evening)
+);
+CREATE TABLE IF NOT EXISTS night_bedroom (
+    room TEXT NOT NULL,
+    evening TEXT NOT NULL,
+    record TEXT NOT NULL,
     PRIMARY KEY (room, evening)
 );
 CREATE TABLE IF NOT EXISTS habit_presses (

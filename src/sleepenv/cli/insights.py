@@ -27,6 +27,7 @@ FACTOR_TITLES = {
     Factor.LATE_CAFFEINE: "Late caffeine",
     Factor.LATE_EXERCISE: "Late exercise",
     Factor.OFF_SCHEDULE: "Bedtime 45 min or more off schedule",
+    Factor.WIND_DOWN_OVERRIDDEN: "Wind-down overridden 15 min or more (vs ran as planned)",
 }
 FOOTNOTE = (
     "A finding holds after correcting for all the comparisons made; the rest may be chance.\n"

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, tzinfo
 from pathlib import Path
@@ -70,6 +70,24 @@ class EveningListener(Protocol):
     def on_habit(self, room: str, habit: str, at: float) -> None:
         """A habit button pressed ("caffeine" or "exercise")."""
 
+    def on_screen(self, room: str, device: str, at: float, *, is_on: bool) -> None:
+        """A screen (its plug or media player) reported on or off."""
+
+    def on_guidance(
+        self,
+        room: str,
+        evening: str,
+        at: float,
+        phases: Mapping[str, float],
+        *,
+        target_celsius: float,
+        is_enabled: bool,
+        is_paused: bool,
+        is_held: bool,
+    ) -> None:
+        """Tonight's phase starts by name, the target, and whether guidance runs and the
+        person holds a device by hand (for the wind-down's minutes and the night chart)."""
+
 
 @dataclass(frozen=True, slots=True)
 class GuidanceHooks:
@@ -102,8 +120,9 @@ class GuidanceRunner(CommandHandling):
         `load_switches`); `intake` counts the messages that are rejected;
         `on_screen_minutes` hears (room, evening, minutes) when tonight's screen minutes
         change; `ha_access` is Home Assistant's API URL and token (`api_access`), for the
-        devices and times it holds; `evenings` hears room readings, screen minutes and
-        habit presses for the insights.
+        devices and times it holds; `evenings` hears room readings, screen minutes, screens
+        on and off, habit presses and the guidance's own samples (phases, whether it runs
+        or is overridden) for the insights and the night chart.
         """
         if settings.guidance is None:
             raise ValueError("GuidanceRunner needs settings with a guidance section")
@@ -212,6 +231,10 @@ class GuidanceRunner(CommandHandling):
     def _on_state(self, room: str, device_id: str, state: DeviceState, now: float) -> None:
         if self.evenings is not None and state.temperature_celsius is not None:
             self.evenings.on_temperature(room, now, state.temperature_celsius)
+        device = self.devices.get((room, device_id))
+        is_screen = device is not None and device.role == "screen"
+        if self.evenings is not None and is_screen and state.is_on is not None:
+            self.evenings.on_screen(room, device_id, now, is_on=state.is_on)
         self.apply(room, self.engines[room].on_state(device_id, state, now))
 
     def on_bed_movement(self, bed_id: str, onset: float) -> None:
@@ -305,6 +328,18 @@ class GuidanceRunner(CommandHandling):
                 self.on_screen_minutes(room, evening, float(minutes))
             if self.evenings is not None:
                 self.evenings.on_screen_minutes(room, float(minutes))
+        if self.evenings is not None:
+            plan = engine.plan(now)
+            self.evenings.on_guidance(
+                room,
+                evening,
+                now,
+                {phase.value: at for phase, at in plan.phases()},
+                target_celsius=engine.config.target_celsius,
+                is_enabled=engine.is_enabled,
+                is_paused=engine.is_paused,
+                is_held=bool(engine.overrides.holds()),
+            )
         attributes = _json(self._attributes(engine))
         items.append(Outgoing(gd.room_topic(mqtt, room, "attributes"), attributes, retain=True))
         for m in items:

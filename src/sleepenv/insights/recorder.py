@@ -1,11 +1,13 @@
 """Gathers each bedroom's factors through the evening and stores them when its night ends.
 
 The guidance runner tells it what the bedroom reports (room temperature, the no-screen
-window's screen minutes, how long the wind-down ran, a habit button pressed or a habit
-source turning on); the bed runner tells it when the bed's night ends, with the sleep
-span it saw; the evening's plan (bedtime, caffeine cut-off) comes from the guidance
-schedule. Presses are stored as they come, so a restart loses none; the rest of an
-evening is kept in memory until its night ends.
+window's screen minutes, screens turning on and off, a habit button pressed or a habit
+source turning on) and samples its own state (tonight's phases, the target, whether it
+runs and whether the person holds a device by hand: the wind-down's minutes); the bed
+runner tells it when the bed's night ends, with the sleep span it saw; the evening's plan
+(bedtime, caffeine cut-off) comes from the guidance schedule. Presses are stored as they
+come, so a restart loses none; the rest of an evening is kept in memory until its night
+ends, when the factors and the bedroom's record for the chart are stored.
 
 A habit counts as tracked from the first time its button (or source) is used: nights
 before that have it unknown, not "no", since a button nobody presses says nothing.
@@ -15,9 +17,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from math import isfinite
 from typing import Protocol
 
 from sleepenv.bed.core.model import NightSummary
+from sleepenv.insights.core import bedroom
+from sleepenv.insights.core.bedroom import GuidanceLog, Phases
 from sleepenv.insights.core.evening import EveningLog, EveningPlan, Habit, SleepSpan
 from sleepenv.insights.core.factors import NightFactors
 from sleepenv.insights.records import factors_to_json
@@ -40,6 +46,9 @@ class FactorStore(Protocol):
 
     def presses(self, room: str, since: float) -> list[tuple[str, float]]:
         """(habit, at) of the bedroom's presses from `since` on, oldest first."""
+
+    def save_bedroom(self, room: str, evening: str, record: dict[str, object]) -> None:
+        """Keep one evening's bedroom record for the chart (a later save replaces it)."""
 
 
 PlanOf = Callable[[str, str], EveningPlan]  # (room, evening) -> the evening's plan
@@ -76,9 +85,45 @@ class FactorRecorder:
         """Tonight's screen minutes in the no-screen window so far."""
         self._room(room).screen_minutes = minutes
 
-    def on_wind_down(self, room: str, minutes: float) -> None:
-        """How long tonight's wind-down ran (0 when it was switched off or overridden)."""
-        self._room(room).wind_down_minutes = minutes
+    def on_screen(self, room: str, device: str, at: float, *, is_on: bool) -> None:
+        """One of the bedroom's screens reported on or off."""
+        self._room(room).add_screen(device, at, is_on=is_on)
+
+    def on_guidance(
+        self,
+        room: str,
+        evening: str,
+        at: float,
+        phases: Mapping[str, float],
+        *,
+        target_celsius: float,
+        is_enabled: bool,
+        is_paused: bool,
+        is_held: bool,
+    ) -> None:
+        """A sample of the guidance of `evening`: tonight's phase starts by name
+        ("wind_down", "no_screen", "lights_out", "caffeine_cutoff"), the room's target,
+        whether guidance is on, paused, and whether the person holds a device by hand."""
+        try:
+            plan = Phases(
+                wind_down_at=float(phases["wind_down"]),
+                no_screen_at=float(phases["no_screen"]),
+                lights_out_at=float(phases["lights_out"]),
+                caffeine_cutoff_at=phases.get("caffeine_cutoff"),
+            )
+        except (KeyError, TypeError, ValueError):
+            log.debug("%s: guidance sample without its phases ignored", room)
+            return
+        if not all(isfinite(t) for t in (plan.wind_down_at, plan.lights_out_at)):
+            return
+        logs = self._room(room).guidance
+        entry = logs.get(evening)
+        if entry is None:
+            entry = logs[evening] = GuidanceLog(plan)
+            for old in sorted(logs)[:-2]:  # evenings no night closed: keep the last two
+                del logs[old]
+        entry.target_celsius = target_celsius if bedroom.is_celsius(target_celsius) else None
+        entry.observe(at, plan, is_enabled=is_enabled, is_paused=is_paused, is_held=is_held)
 
     def on_press(self, room: str, habit: Habit, at: float) -> None:
         """A habit reported now: kept at once, so a restart does not lose it."""
@@ -108,6 +153,7 @@ class FactorRecorder:
             in_bed_at=spans[0][0] if spans else None,
             asleep_at=night.sleep_onset,
             wake_at=night.wake,
+            end_at=night.end,
         )
         rooms = self._rooms_of_bed.get(bed_id, [])
         for room in rooms:
@@ -116,8 +162,20 @@ class FactorRecorder:
             self._on_stored(bed_id)
 
     def close(self, room: str, evening: str, plan: EveningPlan, sleep: SleepSpan) -> NightFactors:
-        """The night of `evening` ended: its factors, stored; the next evening starts."""
+        """The night of `evening` ended: its factors and the bedroom's record, stored; the
+        next evening starts."""
         evening_log = self._rooms.pop(room, EveningLog())
+        # What already belongs to the next evening stays for it: its guidance samples and
+        # the screens still on.
+        later = {e: g for e, g in evening_log.guidance.items() if e > evening}
+        if later or evening_log.screens_on_since:
+            self._rooms[room] = EveningLog(
+                guidance=later, screens_on_since=dict(evening_log.screens_on_since)
+            )
+        guidance = evening_log.guidance.get(evening)
+        if guidance is not None:
+            evening_log.wind_down_minutes = guidance.ran_minutes
+            evening_log.wind_down_overridden_minutes = guidance.overridden_minutes
         since = plan.bedtime_at - PRESS_LOOKBACK
         tracked: set[Habit] = set()
         for name, at in self._store.presses(room, 0.0):
@@ -132,4 +190,27 @@ class FactorRecorder:
         evening_log.sources = frozenset(tracked)
         factors = evening_log.factors(plan, sleep)
         self._store.save_factors(room, evening, factors_to_json(factors))
+        self._save_bedroom(room, evening, evening_log, plan, sleep)
         return factors
+
+    def _save_bedroom(
+        self, room: str, evening: str, evening_log: EveningLog, plan: EveningPlan, sleep: SleepSpan
+    ) -> None:
+        """The bedroom's record of the evening, when its guidance reported anything."""
+        guidance = evening_log.guidance.get(evening)
+        if guidance is None:
+            return
+        ends = [t for t in (sleep.end_at, sleep.wake_at) if t is not None]
+        end = max(ends) if ends else guidance.phases.lights_out_at
+        until = plan.bedtime_at + plan.press_window_seconds
+        caffeine = [at for h, at in evening_log.presses if h is Habit.CAFFEINE and at <= until]
+        record = bedroom.bedroom_night(
+            guidance,
+            evening_log.temperatures,
+            evening_log.screens_until(end),
+            caffeine,
+            end,
+        )
+        if record is not None:
+            record = replace(record, caffeine_cutoff_at=plan.caffeine_cutoff_at)
+            self._store.save_bedroom(room, evening, bedroom.to_json(record))

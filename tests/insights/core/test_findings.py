@@ -98,3 +98,30 @@ def test_where_each_factor_draws_its_line() -> None:
     assert exposed(Factor.OFF_SCHEDULE, NightFactors(bedtime_offset_minutes=30), rules) is False
     assert exposed(Factor.SCREENS, NightFactors(), rules) is None
     assert exposed(Factor.LATE_EXERCISE, NightFactors(exercise_late=False), rules) is False
+
+
+def test_the_wind_down_is_overridden_ran_or_unknown() -> None:
+    rules = FactorRules()
+    factor = Factor.WIND_DOWN_OVERRIDDEN
+
+    def night(ran: float | None, held: float | None) -> NightFactors:
+        return NightFactors(wind_down_minutes=ran, wind_down_overridden_minutes=held)
+
+    assert exposed(factor, night(90.0, 15.0), rules) is True
+    assert exposed(factor, night(90.0, 14.9), rules) is False
+    assert exposed(factor, night(20.0, 20.0), rules) is True  # switched off midway
+    assert exposed(factor, night(0.0, 0.0), rules) is None  # guidance off or paused
+    assert exposed(factor, NightFactors(), rules) is None
+    overridden = [
+        NightRecord(f"2026-01-{i + 1:02d}", {Outcome.HYPNIC_JERKS: 3.0 + i % 2}, night(90, 40))
+        for i in range(5)
+    ]
+    ran = [
+        NightRecord(f"2026-02-{i + 1:02d}", {Outcome.HYPNIC_JERKS: 1.0 + i % 2}, night(90, 0))
+        for i in range(5)
+    ]
+    c = _find(compare_all(overridden + ran), factor, Outcome.HYPNIC_JERKS)
+    assert (c.n_with, c.n_without) == (5, 5)
+    assert c.sentence().startswith(
+        "Nights with the wind-down overridden 15 min or more had 2.0 more hypnic jerks a night"
+    )

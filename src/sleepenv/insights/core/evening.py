@@ -2,8 +2,9 @@
 
 The shell feeds it what the bedroom reports (thermometer readings, presses of the "Had
 caffeine" and "Exercised" buttons or their configured sources, the no-screen window's
-screen minutes, how long the wind-down ran) and, when the night ends, the evening's plan
-and the bed's sleep span. Unknown stays unknown: a habit without a configured source is
+screen minutes, screens turning on and off, the guidance's samples of its phases and of
+the wind-down, `bedroom.GuidanceLog`) and, when the night ends, the evening's plan and the
+bed's sleep span. Unknown stays unknown: a habit without a configured source is
 None, never False, and so is a room without a recent reading.
 """
 
@@ -13,11 +14,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from math import isfinite
 
+from sleepenv.insights.core.bedroom import MAX_SPANS, GuidanceLog, Span
 from sleepenv.insights.core.factors import NightFactors
 
 MIN_CELSIUS = -10.0
 MAX_CELSIUS = 50.0
 STALE_SECONDS = 2 * 3600.0  # room sensors report at least hourly; older says nothing
+# A screen back on within this long of going off is one stretch (a flapping plug).
+SCREEN_MERGE_SECONDS = 60.0
+MAX_SCREEN_SPANS = 10 * MAX_SPANS  # in memory until the night ends; the oldest go first
 
 
 class Habit(StrEnum):
@@ -46,6 +51,7 @@ class SleepSpan:
     in_bed_at: float | None
     asleep_at: float | None
     wake_at: float | None
+    end_at: float | None = None  # when the bed's night closed
 
 
 @dataclass(slots=True)
@@ -57,6 +63,38 @@ class EveningLog:
     presses: list[tuple[Habit, float]] = field(default_factory=list)
     screen_minutes: float | None = None
     wind_down_minutes: float | None = None
+    wind_down_overridden_minutes: float | None = None
+    guidance: dict[str, GuidanceLog] = field(default_factory=dict)  # by evening
+    screens_on_since: dict[str, float] = field(default_factory=dict)  # by device
+    screen_spans: list[Span] = field(default_factory=list)
+
+    def add_screen(self, device: str, at: float, *, is_on: bool) -> None:
+        """A screen reported on or off at `at`."""
+        if not isfinite(at):
+            return
+        if is_on:
+            self.screens_on_since.setdefault(device, at)
+            return
+        since = self.screens_on_since.pop(device, None)
+        if since is None or at <= since:
+            return
+        spans = self.screen_spans
+        if spans and since - spans[-1][1] <= SCREEN_MERGE_SECONDS:
+            spans[-1] = (min(spans[-1][0], since), max(spans[-1][1], at))
+        else:
+            spans.append((since, at))
+        del spans[:-MAX_SCREEN_SPANS]
+
+    def screens_until(self, end: float) -> list[Span]:
+        """When any screen was on, up to `end` (one still on counts until then), merged."""
+        spans = sorted([*self.screen_spans, *((s, end) for s in self.screens_on_since.values())])
+        merged: list[Span] = []
+        for a, b in spans:
+            if merged and a <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+            elif b > a:
+                merged.append((a, b))
+        return merged
 
     def add_temperature(self, at: float, celsius: float) -> bool:
         """Keep a room reading; False (and nothing kept) when it cannot be a room's."""
@@ -88,6 +126,7 @@ class EveningLog:
             ),
             bedtime_offset_minutes=offset,
             wind_down_minutes=self.wind_down_minutes,
+            wind_down_overridden_minutes=self.wind_down_overridden_minutes,
         )
 
     def _late(self, habit: Habit, since: float | None, plan: EveningPlan) -> bool | None:

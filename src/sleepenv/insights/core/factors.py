@@ -28,6 +28,7 @@ class Factor(StrEnum):
     LATE_CAFFEINE = "late_caffeine"
     LATE_EXERCISE = "late_exercise"
     OFF_SCHEDULE = "off_schedule"
+    WIND_DOWN_OVERRIDDEN = "wind_down_overridden"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,9 @@ class FactorRules:
     warm_room_celsius: float = 19.5  # a room at or above this counts as warm
     screen_minutes: float = 1.0  # screen use in the no-screen window at or above this
     off_schedule_minutes: float = 45.0  # bedtime this far or further from the schedule
+    # The wind-down overridden this long counts as overridden; run this long without, as
+    # ran; a night with neither (guidance off or paused, no wind-down seen) is unknown.
+    wind_down_minutes: float = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +53,8 @@ class NightFactors:
     caffeine_late: bool | None = None
     exercise_late: bool | None = None
     bedtime_offset_minutes: float | None = None  # signed: later than the schedule is positive
-    wind_down_minutes: float | None = None  # how long the wind-down ran (0: overridden)
+    wind_down_minutes: float | None = None  # how long the wind-down ran (guidance on)
+    wind_down_overridden_minutes: float | None = None  # of the wind-down, held by hand
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +82,15 @@ def exposed(factor: Factor, night: NightFactors, rules: FactorRules) -> bool | N
         case Factor.OFF_SCHEDULE:
             off = night.bedtime_offset_minutes
             return None if off is None else abs(off) >= rules.off_schedule_minutes
+        case Factor.WIND_DOWN_OVERRIDDEN:
+            return _overridden(night, rules)
+
+
+def _overridden(night: NightFactors, rules: FactorRules) -> bool | None:
+    """Whether the wind-down was overridden (True), ran as planned (False) or neither."""
+    held, ran = night.wind_down_overridden_minutes, night.wind_down_minutes
+    if held is not None and held >= rules.wind_down_minutes:
+        return True
+    if ran is not None and ran >= rules.wind_down_minutes and held is not None:
+        return False
+    return None

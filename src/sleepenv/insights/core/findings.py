@@ -24,6 +24,7 @@ FACTOR_WORDS: dict[Factor, tuple[str, str]] = {
     Factor.LATE_CAFFEINE: ("after late caffeine", "without"),
     Factor.LATE_EXERCISE: ("after late exercise", "without"),
     Factor.OFF_SCHEDULE: ("with a bedtime 45 min or more off schedule", "on schedule"),
+    Factor.WIND_DOWN_OVERRIDDEN: ("with the wind-down overridden 15 min or more", "as planned"),
 }
 OUTCOME_WORDS: dict[Outcome, tuple[str, str]] = {
     # (the noun, its unit after a number)

@@ -1,0 +1,110 @@
+"""The guidance runner feeds the factor recorder: the wind-down's minutes (ran, and held by
+hand) and the bedroom's evening for the chart, over a real store and the real engine."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sleepenv.bed.store import Store
+from sleepenv.bootstrap import bedroom_timezones
+from sleepenv.config.settings import Settings
+from sleepenv.guidance.runner import GuidanceRunner
+from sleepenv.insights.core.bedroom import from_json
+from sleepenv.insights.core.evening import EveningPlan, SleepSpan
+from sleepenv.insights.recorder import FactorRecorder
+
+BERLIN = ZoneInfo("Europe/Berlin")
+M = 60.0
+
+
+class Clock:
+    """A clock moved by the test."""
+
+    speed = 1.0
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def now(self) -> float:
+        """The set time."""
+        return self.at
+
+    async def sleep_until(self, at: float) -> None:
+        """Jump."""
+        self.at = max(self.at, at)
+
+
+class Outbox:
+    """Takes what the runner publishes."""
+
+    def message(self, topic: str, payload: bytes) -> None:
+        """A command: not looked at."""
+
+    def state(self, topic: str, payload: bytes) -> None:
+        """A state: not looked at."""
+
+
+def test_the_runner_feeds_the_wind_down_and_the_bedroom_record(tmp_path: Path) -> None:
+    settings = Settings(
+        beds=[{"id": "main", "name": "Main", "sensors": [{"kind": "envelope", "topic": "bed/e"}]}],
+        storage={"data_dir": tmp_path},
+        guidance={
+            "bedrooms": [
+                {
+                    "id": "bedroom",
+                    "timezone": "Europe/Berlin",
+                    "schedule": {"bedtime": "22:30", "wake": "06:30"},
+                    "devices": [
+                        {"id": "lights", "role": "light", "topic": "z2m/lights"},
+                        {"id": "tv", "role": "screen", "topic": "z2m/tv"},
+                        {"id": "thermo", "role": "temperature", "topic": "z2m/thermo"},
+                    ],
+                }
+            ]
+        },
+    )
+    store = Store(tmp_path / "s.db")
+    recorder = FactorRecorder(store)
+    start = datetime(2026, 11, 20, 20, 0, tzinfo=BERLIN).timestamp()
+    clock = Clock(start)
+    runner = GuidanceRunner(
+        settings, bedroom_timezones(settings), clock, Outbox(), evenings=recorder
+    )
+    bedtime = datetime(2026, 11, 20, 22, 30, tzinfo=BERLIN).timestamp()
+
+    def say(topic: str, payload: dict[str, object]) -> None:
+        runner.handle(topic, json.dumps(payload).encode())
+
+    say("z2m/lights", {"state": "ON", "brightness": 254, "color_temp": 370})
+    say("z2m/tv", {"state": "OFF"})
+    engine = runner.engines["bedroom"]
+    while clock.at < bedtime + 30 * M:
+        clock.at += M
+        minutes = (clock.at - start) / M
+        if minutes % 10 == 0:
+            say("z2m/thermo", {"temperature": 20.0 - minutes / 100})
+        if clock.at == bedtime - 45 * M:  # in the no-screen window, by hand
+            say("z2m/tv", {"state": "ON"})
+        if clock.at == bedtime - 30 * M:
+            say("z2m/tv", {"state": "OFF"})
+        runner.apply("bedroom", engine.tick(clock.at))
+    plan = EveningPlan(bedtime_at=bedtime)
+    sleep = SleepSpan(bedtime, bedtime + 20 * M, bedtime + 8 * 3600)
+    factors = recorder.close("bedroom", date(2026, 11, 20).isoformat(), plan, sleep)
+    assert factors.wind_down_minutes == 90.0
+    # The TV turned on by hand is held from then until the next phase (lights-out).
+    assert factors.wind_down_overridden_minutes == 45.0
+    doc = store.bedroom("bedroom", "2026-11-20")
+    assert doc is not None
+    record = from_json(doc)
+    assert record.wind_down_at == bedtime - 90 * M
+    assert record.no_screen_at == bedtime - 60 * M
+    assert record.lights_out_at == bedtime
+    assert record.target_celsius == 18.0
+    assert record.screen_on == ((bedtime - 45 * M, bedtime - 30 * M),)
+    assert record.overridden == ((bedtime - 45 * M, bedtime),)
+    assert len(record.temperatures) >= 10
+    assert record.temperatures[-1][1] < record.temperatures[0][1]
