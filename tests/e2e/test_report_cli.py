@@ -201,3 +201,31 @@ def test_tonight_is_skipped_until_its_morning(tmp_path: Path) -> None:
     assert "night 2026-01-05 of bed main" in report_with_morning_in(2)
     # After its morning it may have closed (the sleeper got up): it is drawn.
     assert f"night {tonight} of bed main" in report_with_morning_in(-1)
+
+
+def test_a_stored_night_with_its_bedroom_gets_the_panel(tmp_path: Path) -> None:
+    """The bedroom's record of the evening (stored when the night closed, with the
+    factors) puts the bedroom's panel under the night; the other night keeps its size."""
+    from sleepenv.insights.core.bedroom import BedroomNight, to_json  # noqa: PLC0415
+
+    db = tmp_path / "sleepenv.db"
+    store_night(db, "bedroom", "2026-01-05", T0, jerks=1, plm=0)
+    store_night(db, "bedroom", "2026-01-06", T0 + 86400, jerks=2, plm=4)
+    store = Store(db)
+    record = BedroomNight(
+        target_celsius=18.0,
+        temperatures=tuple((T0 - 7200 + 300 * i, 20.0 - 0.02 * i) for i in range(120)),
+        wind_down_at=T0 - 5400,
+        no_screen_at=T0 - 3600,
+        lights_out_at=T0,
+        screen_on=((T0 - 3000, T0 - 2400),),
+    )
+    store.save_factors("bedroom", "2026-01-05", {"wind_down_minutes": 90.0})
+    store.save_bedroom("bedroom", "2026-01-05", to_json(record))
+    store.close()
+    with_panel, without = tmp_path / "a.png", tmp_path / "b.png"
+    for night, out in (("2026-01-05", with_panel), ("2026-01-06", without)):
+        proc = sleepenv("report", "--data-dir", str(tmp_path), "--night", night, "--out", str(out))
+        assert proc.returncode == 0, proc.stderr
+    assert read_png(with_panel).size == (WIDTH, 740)
+    assert read_png(without).size == (WIDTH, HEIGHT)

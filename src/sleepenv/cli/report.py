@@ -177,8 +177,20 @@ def _pick_night(
     return closed[0] if closed else nights[0]
 
 
+def _room_of(bed_id: str, settings: Settings | None, store: Store) -> str | None:
+    """The guidance bedroom of the bed: the configured one that follows it, else (without
+    a config) the only bedroom with stored evenings."""
+    rooms = settings.guidance.bedrooms if settings is not None and settings.guidance else []
+    room = next((r.id for r in rooms if r.bed == bed_id), None)
+    if room is not None or settings is not None:
+        return room
+    stored = store.rooms_with_factors()
+    return stored[0] if len(stored) == 1 else None
+
+
 def _render_stored(args: argparse.Namespace, settings: Settings | None, store: Store) -> int:
     from sleepenv.report.chart import render_night, render_trend  # noqa: PLC0415 - ~18 ms
+    from sleepenv.report.entity import bedroom_of  # noqa: PLC0415 - ~6 ms off --help
     from sleepenv.report.night import from_store  # noqa: PLC0415 - ~6 ms off --help
 
     everything = store.nights(None, MAX_NIGHTS)
@@ -203,11 +215,11 @@ def _render_stored(args: argparse.Namespace, settings: Settings | None, store: S
         listed = ", ".join(n.night for n in nights[:10])
         more = f" and {len(nights) - 10} older" if len(nights) > 10 else ""
         return _fail(f"bed {bed_id} has no stored night {args.night} (stored: {listed}{more})")
-    screen = None
-    rooms = settings.guidance.bedrooms if settings is not None and settings.guidance else []
-    room = next((r for r in rooms if r.bed == bed_id), None)
+    screen = evening = None
+    room = _room_of(bed_id, settings, store)
     if room is not None:
-        screen = store.screen_minutes(room.id, MAX_NIGHTS).get(summary.night)
+        screen = store.screen_minutes(room, MAX_NIGHTS).get(summary.night)
+        evening = bedroom_of(store, room, summary.night)
     night = from_store(
         summary,
         store.events(bed_id, summary.night),
@@ -215,6 +227,7 @@ def _render_stored(args: argparse.Namespace, settings: Settings | None, store: S
         bed_name=name,
         sensors=len(bed.sensors) if bed is not None else 1,
         screen_minutes=screen,
+        bedroom=evening,
     )
     out = Path(args.out or f"sleepenv-{bed_id}-{summary.night}.png")
     what = f"night {summary.night} of bed {bed_id}, {len(night.events)} movements"

@@ -5,6 +5,9 @@ nor the service's start should pay for it. No pyplot: a Figure with its own Agg 
 keeps no global state, so rendering may run in a worker thread off the event loop.
 Colours are the Okabe–Ito palette (told apart with the common colour-vision
 deficiencies); sizes give a legible 800 px wide image (fonts at least 9 pt at 100 dpi).
+When the night has the bedroom's record (guidance configured), a second panel under the
+timeline, on the same time axis, shows the room temperature against its target, the
+evening's phases, when a screen was on and a late caffeine; the image is then taller.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import TYPE_CHECKING, Final
 
 from sleepenv.bed.core.model import MovementClass, NightSummary
+from sleepenv.insights.core.bedroom import BedroomNight
 from sleepenv.insights.core.factors import Factor, FactorRules, NightFactors, exposed
 from sleepenv.report.night import LABELS, ROWS, ChartNight
 
@@ -24,6 +28,13 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 5.5, 100  # 800 × 550 px
+PANEL_HEIGHT_IN: Final = 7.4  # 800 × 740 px with the bedroom's panel
+# Where things sit, in inches from the bottom (from the top for the header).
+TIMELINE_IN: Final = 2.53  # the timeline's height
+TIMELINE_BOTTOM_IN: Final = 1.485  # without the panel: above the time axis and footer
+PANEL_BOTTOM_IN, PANEL_IN = 1.3, 1.45  # the bedroom's panel
+TIMELINE_OVER_PANEL_IN: Final = 3.3  # with the panel (its legend between the two)
+TITLE_TOP_IN, FIGURES_TOP_IN, FOOTER_IN = 0.165, 0.4675, 0.11
 FONT_PT: Final = 9.0
 TITLE_PT: Final = 12.0
 FOOTER_CHARS: Final = 110  # what fits 800 px at FONT_PT
@@ -39,6 +50,23 @@ COLOURS: Final[dict[MovementClass, str]] = {
 }
 IN_BED_SHADE: Final = "#E0E0E0"
 ASLEEP_SHADE: Final = "#CDE6F5"
+# The bedroom's panel, Okabe–Ito too: phases as light bands, each with its own word.
+PHASE_SHADES: Final = (
+    ("wind-down", "#E69F00", 0.22),  # orange
+    ("no screens", "#CC79A7", 0.22),  # reddish purple
+    ("lights out", "#56B4E9", 0.18),  # sky blue
+)
+ROOM_LINE: Final = "#000000"
+TARGET_LINE: Final = "#009E73"  # bluish green, dashed
+SCREEN_ON: Final = "#D55E00"  # vermillion
+CAFFEINE: Final = "#0072B2"  # blue
+PANEL_GID: Final = "bedroom"  # the panel's axes
+TEMPERATURE_GID: Final = "bedroom:temperature"
+TARGET_GID: Final = "bedroom:target"
+SCREEN_GID: Final = "bedroom:screen"
+CAFFEINE_GID: Final = "bedroom:caffeine"
+PHASE_GID: Final = "bedroom:phase:"
+OVERRIDE_GID: Final = "bedroom:overridden"
 # gid of the artists the tests look for: one collection per row, marks in time order.
 MARKS_GID: Final = "marks:"
 WAKING_GID: Final = "marks:waking"
@@ -101,11 +129,11 @@ def _footer(night: ChartNight) -> str:
     return "\n".join(textwrap.fill(line, FOOTER_CHARS) for line in seen)
 
 
-def _new_figure() -> Figure:
+def _new_figure(height: float = HEIGHT_IN) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: PLC0415 - matplotlib: heavy
     from matplotlib.figure import Figure  # noqa: PLC0415 - matplotlib: heavy
 
-    fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    fig = Figure(figsize=(WIDTH_IN, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
 
@@ -131,10 +159,14 @@ def _num(t: float) -> float:
 
 
 def night_figure(night: ChartNight) -> Figure:
-    """The night's chart as a Figure (not yet saved): timeline, header and footer."""
-    fig = _new_figure()
+    """The night's chart as a Figure (not yet saved): timeline, header and footer, and the
+    bedroom's panel under the timeline when the night has its record."""
+    room = night.bedroom
+    height = HEIGHT_IN if room is None else PANEL_HEIGHT_IN
+    fig = _new_figure(height)
     rows = _rows(night)
-    ax = fig.add_axes((0.16, 0.27, 0.81, 0.46))
+    bottom = TIMELINE_BOTTOM_IN if room is None else TIMELINE_OVER_PANEL_IN
+    ax = fig.add_axes((0.16, bottom / height, 0.81, TIMELINE_IN / height))
     for a, b in night.in_bed_spans:
         ax.axvspan(_num(a), _num(min(b, night.view[1])), color=IN_BED_SHADE, lw=0, zorder=0)
     if night.sleep_onset is not None:
@@ -173,11 +205,128 @@ def night_figure(night: ChartNight) -> Figure:
     ax.grid(axis="x", color="#BBBBBB", lw=0.5)
     _time_axis(ax, night)
     _legend(ax)
+    if room is not None:
+        panel = fig.add_axes((0.16, PANEL_BOTTOM_IN / height, 0.81, PANEL_IN / height), sharex=ax)
+        _bedroom_panel(panel, night, room)
+        ax.set_xlabel("")
+        ax.tick_params(labelbottom=False)
     title, figures = _header(night)
-    fig.text(0.02, 0.97, title, fontsize=TITLE_PT, weight="bold", va="top")
-    fig.text(0.02, 0.915, figures, fontsize=FONT_PT, va="top", linespacing=1.4)
-    fig.text(0.02, 0.02, _footer(night), fontsize=FONT_PT, va="bottom", color="#333333")
+    fig.text(0.02, 1 - TITLE_TOP_IN / height, title, fontsize=TITLE_PT, weight="bold", va="top")
+    fig.text(
+        0.02, 1 - FIGURES_TOP_IN / height, figures, fontsize=FONT_PT, va="top", linespacing=1.4
+    )
+    fig.text(
+        0.02, FOOTER_IN / height, _footer(night), fontsize=FONT_PT, va="bottom", color="#333333"
+    )
     return fig
+
+
+def _bedroom_panel(ax: Axes, night: ChartNight, room: BedroomNight) -> None:
+    """Room temperature against its target over the evening's phases, the screens' time
+    on and a late caffeine, on the timeline's time axis."""
+    ax.set_gid(PANEL_GID)
+    lo, hi = night.view
+    _phase_bands(ax, room, hi)
+    temps = [(t, c) for t, c in room.temperatures if t <= hi]
+    values = [c for _, c in temps]
+    if room.target_celsius is not None:
+        values.append(room.target_celsius)
+    bottom, top = (min(values) - 0.8, max(values) + 0.8) if values else (16.0, 22.0)
+    top = max(top, bottom + 3.0)
+    ax.set_ylim(bottom, top)
+    if temps:
+        # Each reading holds until the next; the last one until the end of the view.
+        xs = [_num(t) for t, _ in temps] + [_num(hi)]
+        ys = [c for _, c in temps] + [temps[-1][1]]
+        ax.plot(xs, ys, color=ROOM_LINE, lw=1.5, drawstyle="steps-post", gid=TEMPERATURE_GID)
+    if room.target_celsius is not None:
+        ax.axhline(room.target_celsius, color=TARGET_LINE, ls="--", lw=1.4, gid=TARGET_GID)
+    screen = [(a, b) for a, b in room.screen_on if b > lo and a < hi]
+    if screen:
+        ax.broken_barh(
+            [(_num(a), _num(b) - _num(a)) for a, b in screen],
+            (bottom, (top - bottom) * 0.12),
+            color=SCREEN_ON,
+            gid=SCREEN_GID,
+        )
+    _caffeine_marks(ax, room, night, top)
+    ax.set_ylabel("room °C", fontsize=FONT_PT)
+    ax.tick_params(labelsize=FONT_PT)
+    ax.grid(axis="x", color="#BBBBBB", lw=0.5)
+    _time_axis(ax, night)
+    _panel_legend(ax, room, night.tz)
+
+
+def _phase_bands(ax: Axes, room: BedroomNight, end: float) -> None:
+    """The wind-down, the no-screen window and lights-out as shaded bands with their words
+    (staggered, so that short phases keep their words apart); overridden spans hatched."""
+    starts = [room.wind_down_at, room.no_screen_at, room.lights_out_at]
+    ends = [room.no_screen_at, room.lights_out_at, end]
+    for i, ((word, colour, alpha), a, b) in enumerate(zip(PHASE_SHADES, starts, ends, strict=True)):
+        if a is None or b is None or b <= a:
+            continue
+        ax.axvspan(_num(a), _num(b), color=colour, alpha=alpha, lw=0, gid=PHASE_GID + word)
+        ax.text(
+            _num(a), 0.96 - 0.2 * i, " " + word, transform=ax.get_xaxis_transform(),
+            fontsize=FONT_PT, va="top", ha="left", clip_on=True,
+            bbox={"facecolor": "#FFFFFF", "alpha": 0.7, "lw": 0, "pad": 1},
+        )  # fmt: skip
+    for a, b in room.overridden:
+        ax.axvspan(
+            _num(a), _num(b), ymin=0.0, ymax=1.0, facecolor="none", edgecolor="#555555",
+            hatch="///", lw=0, gid=OVERRIDE_GID,
+        )  # fmt: skip
+
+
+def _caffeine_marks(ax: Axes, room: BedroomNight, night: ChartNight, top: float) -> None:
+    """Each late caffeine as a marker on the panel's top edge at its time (one before the
+    drawn evening at the left edge; the legend gives the clock times)."""
+    lo, hi = night.view
+    late = room.late_caffeine
+    if not late:
+        return
+    shown = [min(max(t, lo), hi) for t in late]
+    ax.scatter(
+        [_num(t) for t in shown], [top] * len(shown), marker="v", s=70, color=CAFFEINE,
+        edgecolors="#000000", linewidths=0.8, clip_on=False, zorder=5, gid=CAFFEINE_GID,
+    )  # fmt: skip
+
+
+def _panel_legend(ax: Axes, room: BedroomNight, tz: tzinfo) -> None:
+    from matplotlib.lines import Line2D  # noqa: PLC0415 - matplotlib: heavy
+    from matplotlib.patches import Patch  # noqa: PLC0415 - matplotlib: heavy
+
+    handles: list[Line2D | Patch] = [Line2D([], [], color=ROOM_LINE, lw=1.5, label="room")]
+    if room.target_celsius is not None:
+        target = f"target {room.target_celsius:g}\u00a0°C"
+        handles.append(Line2D([], [], color=TARGET_LINE, ls="--", label=target))
+    minutes = room.screen_minutes_in_window()
+    screen = "screen on" + (f" ({minutes:.0f} min in the window)" if minutes else "")
+    handles.append(Patch(color=SCREEN_ON, label=screen))
+    if room.overridden:
+        handles.append(
+            Patch(facecolor="none", edgecolor="#555555", hatch="///", label="overridden by hand")
+        )
+    if room.late_caffeine:
+        times = ", ".join(
+            datetime.fromtimestamp(t, tz).strftime("%H:%M") for t in room.late_caffeine[-3:]
+        )
+        handles.append(
+            Line2D(
+                [], [], marker="v", ls="", color=CAFFEINE, markeredgecolor="#000000",
+                label=f"caffeine after the cut-off ({times})",
+            )
+        )  # fmt: skip
+    ax.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncols=3,
+        fontsize=FONT_PT,
+        frameon=False,
+        handlelength=1.5,
+        columnspacing=1.0,
+    )
 
 
 def _legend(ax: Axes) -> None:

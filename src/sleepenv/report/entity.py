@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sleepenv.bed.core.model import NightSummary
 from sleepenv.config.settings import BedSettings
+from sleepenv.insights.core.bedroom import BedroomNight, from_json
 from sleepenv.report.night import ChartNight, from_store
 
 if TYPE_CHECKING:
@@ -41,10 +42,13 @@ RENDER_TIMEOUT_SECONDS = 60.0
 def gather(
     store: Store, bed: BedSettings, summary: NightSummary, tz: tzinfo, room_id: str | None
 ) -> ChartNight:
-    """What the chart of a stored night shows (`room_id`: the guidance bedroom of the bed)."""
+    """What the chart of a stored night shows (`room_id`: the guidance bedroom of the bed,
+    whose record of the evening, when stored, is drawn under the night)."""
     screen = None
+    room = None
     if room_id is not None:
         screen = store.screen_minutes(room_id, SCREEN_NIGHTS).get(summary.night)
+        room = bedroom_of(store, room_id, summary.night)
     return from_store(
         summary,
         store.events(bed.id, summary.night),
@@ -52,7 +56,14 @@ def gather(
         bed_name=bed.name,
         sensors=len(bed.sensors),
         screen_minutes=screen,
+        bedroom=room,
     )
+
+
+def bedroom_of(store: Store, room_id: str, night: str) -> BedroomNight | None:
+    """The bedroom's stored record of the evening `night` started on, if any."""
+    doc = store.bedroom(room_id, night)
+    return None if doc is None else from_json(doc)
 
 
 def render(night: ChartNight) -> bytes:

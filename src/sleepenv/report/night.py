@@ -14,6 +14,7 @@ from typing import Any
 from sleepenv.bed.core.arousal import waking_jerks
 from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary, SourceKind
 from sleepenv.bed.core.sleep import find_wake
+from sleepenv.insights.core.bedroom import BedroomNight
 
 Span = tuple[float, float]
 
@@ -32,6 +33,10 @@ LABELS: Mapping[MovementClass, str] = dict(ROWS)
 # Before getting into bed and after getting up, this much of the evening and morning.
 LEAD_SECONDS = 30 * 60.0
 TRAIL_SECONDS = 15 * 60.0
+# With the bedroom drawn, the timeline starts this long before the evening's wind-down.
+WIND_DOWN_LEAD_SECONDS = 10 * 60.0
+# ... unless that is absurdly long before getting into bed (a record that is not this night's).
+MAX_EVENING_SECONDS = 8 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +64,9 @@ class ChartNight:
     # for about two nights only): the header shows these rather than what is drawn.
     stored_counts: dict[str, int] | None = None
     stored_waking_jerks: int | None = None
+    # The bedroom through the evening (guidance configured and its record stored): drawn
+    # as a second panel under the timeline.
+    bedroom: BedroomNight | None = None
 
     def counts(self) -> dict[MovementClass, int]:
         """Movements per class: the night's stored figures, else the drawn movements."""
@@ -108,9 +116,11 @@ def from_store(
     bed_name: str | None = None,
     sensors: int = 1,
     screen_minutes: float | None = None,
+    bedroom: BedroomNight | None = None,
 ) -> ChartNight:
     """A stored night: its final labels, onset, PLM index, stretches in bed and wake as
-    stored.
+    stored; with the bedroom's record of its evening, the timeline starts at the
+    wind-down.
 
     Nights stored before sleepenv kept occupancy have none: for those the stretch in bed
     is taken from the first to the last movement (getting in and getting up are
@@ -138,7 +148,7 @@ def from_store(
         bed_name=bed_name or summary.bed_id,
         night=summary.night,
         tz=tz,
-        view=_view(spans, events, fallback),
+        view=with_evening(_view(spans, events, fallback), bedroom),
         events=events,
         waking_onsets=frozenset(e.onset for e in waking_jerks(events)),
         in_bed_spans=spans,
@@ -153,7 +163,19 @@ def from_store(
         in_bed_note=note,
         stored_counts=dict(summary.counts) or None,
         stored_waking_jerks=summary.waking_jerks,
+        bedroom=bedroom,
     )
+
+
+def with_evening(view: Span, bedroom: BedroomNight | None) -> Span:
+    """The timeline's stretch, started at the evening's wind-down when the bedroom's
+    record has one (and it is not far from this night)."""
+    if bedroom is None or bedroom.wind_down_at is None:
+        return view
+    start = bedroom.wind_down_at - WIND_DOWN_LEAD_SECONDS
+    if view[0] - MAX_EVENING_SECONDS <= start < view[0]:
+        return start, view[1]
+    return view
 
 
 def _event(doc: Mapping[str, Any]) -> MovementEvent:
