@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from random import Random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sleepenv.bed.core.classify import ClassifyConfig, NightClassification, classify_night
-from sleepenv.bed.core.live import SETTLE_AFTER, LiveNight
+from sleepenv.bed.core.live import KEEP_SECONDS, SETTLE_AFTER, LiveNight
 from sleepenv.bed.core.livecache import Chain
 from sleepenv.bed.core.model import MovementClass, MovementEvent, Reading, SourceKind
 from sleepenv.bed.core.night import NightWindow
@@ -167,3 +170,207 @@ def test_a_classification_keeps_the_settled_part_it_was_given() -> None:
     assert chain[-4] is settled[0]
     with pytest.raises(IndexError):
         chain[4]
+
+
+# -- before a sleep onset: nothing waits for one to settle ---------------------------------
+
+
+def _restless(t: float, rng: Random) -> MovementEvent:
+    """Tossing and turning while awake: mostly turns, some limb movements and twitches,
+    now and then a startle (short and strong: a hypnic jerk near an onset)."""
+    r = rng.random()
+    cls, seconds, strength = (
+        (MovementClass.ROLLOVER, 6.0, 2.0)
+        if r < 0.5
+        else (MovementClass.LIMB_MOVEMENT, 1.5, 2.0)
+        if r < 0.75
+        else (MovementClass.TWITCH, 0.3, 2.0)
+        if r < 0.92
+        else (MovementClass.LIMB_MOVEMENT, 1.0, 6.0)
+    )
+    return MovementEvent(t, t + seconds, 2.0, cls, SourceKind.ENVELOPE, "s", strength=strength)
+
+
+def _zigbee(t: float, _rng: Random) -> MovementEvent:
+    """One report of a Zigbee vibration sensor: one movement of unknown size."""
+    return MovementEvent(
+        t, t, 10.0, MovementClass.MOVEMENT, SourceKind.ZIGBEE_VIBRATION, "z", is_lower_bound=True
+    )
+
+
+def _late_sleeper(
+    seed: int,
+    restless: int,
+    *,
+    is_coarse: bool = False,
+    false_onset_at: int | None = None,
+    asleep: int = 150,
+) -> tuple[list[MovementEvent], float]:
+    """`restless` movements a few seconds to a minute apart from getting into bed (one a
+    second on a Zigbee sensor), a still run that fails confirmation after `false_onset_at`
+    of them, then sleep; the movements and when the restless stretch ends."""
+    rng = Random(seed)
+    make = _zigbee if is_coarse else _restless
+    t, events = 1000.0, []
+    for i in range(restless):
+        t += 1.0 if is_coarse else rng.uniform(5.0, 60.0)
+        if i == false_onset_at:
+            t += 420.0
+        events.append(make(t, rng))
+    restless_end = t
+    t += 2400.0
+    for _ in range(asleep):
+        t += rng.choice((12.0, 25.0, 40.0, 300.0, 700.0))
+        events.append(_zigbee(t, rng) if is_coarse else _movement(t, rng))
+    return events, restless_end
+
+
+def _follow(
+    live: LiveNight,
+    events: list[MovementEvent],
+    *,
+    every: int = 1,
+    presence: Callable[[int], list[tuple[float, float]] | None] = lambda _: None,
+    gaps: Sequence[tuple[float, float]] = (),
+    since: int = 0,
+) -> list[tuple[int, int]]:
+    """Classify the night movement by movement, comparing with the whole-night pass every
+    `every` movements and at the end; per movement, how many movements were labelled and
+    how many the onset search went through (from the first `since` on: classified before)."""
+    work = []
+    for n in range(since + 1, len(events) + 1):
+        end = events[n - 1].offset + 2.0
+        labelled, steps = live.labelled_count, live.onsets.steps
+        got = live.classify(events[:n], 0.0, end, presence=presence(n), gaps=gaps)
+        work.append((live.labelled_count - labelled, live.onsets.steps - steps))
+        if n % every == 0 or n == len(events):
+            whole = classify_night(
+                events[:n], 0.0, end, config=live.config, presence=presence(n), gaps=gaps
+            )
+            assert_same(got, whole)
+    return work
+
+
+@pytest.mark.parametrize("is_coarse", [False, True])
+def test_a_restless_start_settles_before_any_onset(*, is_coarse: bool) -> None:
+    events, restless_end = _late_sleeper(11, 600 if is_coarse else 160, is_coarse=is_coarse)
+    live = LiveNight(ClassifyConfig())
+    restless = [e for e in events if e.onset <= restless_end]
+    _follow(live, restless)  # every classification compared
+    assert live.classify(restless, 0.0, restless_end + 2.0).sleep.sleep_onset is None
+    assert live.settled > len(restless) // 2  # settled with no onset yet
+    _follow(live, events, every=7, since=len(restless))
+    assert live.full_passes == 0
+    final = live.classify(events, 0.0, events[-1].offset + 2.0).sleep
+    assert final.sleep_onset is not None
+    assert final.sleep_onset >= restless_end  # found late, once the restless stretch ended
+
+
+@pytest.mark.parametrize("is_coarse", [False, True])
+def test_work_before_an_onset_does_not_grow_with_the_night(*, is_coarse: bool) -> None:
+    """An operation count: movements labelled and onset-search steps per new movement,
+    early and late in a restless stretch of 3,000 movements with no onset."""
+    events, restless_end = _late_sleeper(5, 3000, is_coarse=is_coarse, asleep=0)
+    live = LiveNight(ClassifyConfig())
+    work = _follow(live, events, every=500)
+    assert live.full_passes == 0
+    assert live.classify(events, 0.0, restless_end + 2.0).sleep.sleep_onset is None
+    labelled, steps = [w[0] for w in work], [w[1] for w in work]
+    assert max(labelled[2500:]) <= max(labelled[500:1000]) + SETTLE_AFTER
+    assert max(steps[2500:]) <= max(steps[500:1000]) + SETTLE_AFTER
+    # What stays unsettled is the last minutes, not the stretch since getting into bed:
+    # a coarse sensor's labels do not depend on the onset, a fine one's keep the onset
+    # window before the stillness since the last movement.
+    unsettled = events[-1].onset - events[live.settled].onset
+    assert unsettled < (KEEP_SECONDS + 60.0 if is_coarse else 900.0)
+
+
+def test_an_onset_found_late_after_a_false_one_costs_few_whole_passes() -> None:
+    """A still run that fails confirmation early, restlessness past the two hours after
+    which it stands in as the onset, then sleep: the onset moves twice."""
+    events, restless_end = _late_sleeper(3, 400, false_onset_at=60)
+    live = LiveNight(ClassifyConfig())
+    onsets = set()
+    for n in range(1, len(events) + 1):
+        end = events[n - 1].offset + 2.0
+        got = live.classify(events[:n], 0.0, end)
+        assert_same(got, classify_night(events[:n], 0.0, end, config=live.config))
+        onsets.add((got.sleep.sleep_onset, got.sleep.is_onset_confirmed))
+    false_onset = events[59].offset
+    assert (false_onset, False) in onsets  # the fallback after two hours in bed
+    assert got.sleep.sleep_onset is not None
+    assert got.sleep.sleep_onset > restless_end
+    assert got.sleep.is_onset_confirmed
+    assert live.full_passes <= 2  # once per move of the onset into the settled part
+    assert live.settled > 0
+
+
+def test_occupancy_revised_before_the_onset_is_labelled_as_the_whole_night_does() -> None:
+    """Getting into bed re-dated later, then a stretch out of bed and a data gap inside
+    the restless stretch: movements out of bed drop, the onset search starts anew."""
+    events, restless_end = _late_sleeper(8, 200)
+
+    def presence(n: int) -> list[tuple[float, float]]:
+        if n < 80:
+            return [(900.0, math.inf)]
+        if n < 140:
+            return [(events[20].onset - 1.0, math.inf)]  # got in later than thought
+        return [(events[20].onset - 1.0, events[100].offset), (events[110].onset, math.inf)]
+
+    gap = (events[120].offset + 1.0, events[120].offset + 200.0)
+    live = LiveNight(ClassifyConfig())
+    _follow(live, events, presence=presence, gaps=[gap])
+    assert live.full_passes >= 2  # each revision reached the settled part
+    final = live.classify(events, 0.0, events[-1].offset + 2.0, presence=presence(len(events)))
+    assert final.sleep.in_bed == events[20].onset - 1.0
+    assert final.sleep.sleep_onset is not None
+    assert final.sleep.sleep_onset > restless_end
+
+
+segments = st.lists(
+    st.tuples(
+        st.sampled_from(("restless", "zigbee", "still", "asleep", "plm")),
+        st.integers(1, 40),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(segments, st.integers(0, 2**16), st.sampled_from((None, 0, 2)))
+def test_any_night_is_labelled_live_as_the_whole_night_does(
+    plan: list[tuple[str, int]], seed: int, revised: int | None
+) -> None:
+    """Restless and still stretches, sleep, PLM series and Zigbee reports in any order,
+    with presence revised or not: every live classification is the whole-night one."""
+    rng = Random(seed)
+    t, events = 1000.0, []
+    for kind, count in plan:
+        for _ in range(count):
+            if kind == "still":
+                t += rng.uniform(200.0, 900.0)
+                continue
+            if kind == "plm":
+                t += rng.uniform(15.0, 40.0)
+                events.append(
+                    MovementEvent(
+                        t, t + 1.5, 2.0, MovementClass.LIMB_MOVEMENT, SourceKind.ENVELOPE, "s"
+                    )
+                )
+                continue
+            t += rng.uniform(0.5, 4.0) if kind == "zigbee" else rng.uniform(3.0, 90.0)
+            make = {"restless": _restless, "zigbee": _zigbee, "asleep": _movement}[kind]
+            events.append(make(t, rng))
+    if not events:
+        return
+    moment = events[len(events) // 2].onset
+
+    def presence(n: int) -> list[tuple[float, float]] | None:
+        if revised is None:
+            return None
+        if revised == 0 or n < len(events) // 2:
+            return [(events[0].onset, math.inf)]
+        return [(events[0].onset, moment), (moment + 30.0, math.inf)]
+
+    _follow(LiveNight(ClassifyConfig()), events, presence=presence)

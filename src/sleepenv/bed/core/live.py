@@ -6,8 +6,12 @@ cut at a moment before which nothing can change any more — before the open PLM
 series, away from the sleep-onset window, clear of two sensors' events that could be one
 movement — and that settled part keeps its labels, class counters and the little state
 the rest needs (the series scan, the periodicity scan, the movements a hypnic jerk must
-be isolated from). Each call labels only the movements after the cut, and the sleep
-period runs over movements sorted once, stopping at its answer. Should anything the
+be isolated from). Before an onset is confirmed the cut stays the onset window's width
+before the earliest start the onset may yet take (so a restless start settles too), and
+a coarse sensor's night, whose labels are its duration classes, is cut whatever the
+sleep period. Each call labels only the movements after the cut, and the sleep period
+runs over movements sorted once, its onset search going on from where the last one
+proved nothing starts earlier and stopping at its answer. Should anything the
 settled part depends on change after all (the onset moves into it, occupancy is revised
 there, a late movement lands in it, a second sensor or posture appears), the night is
 classified whole again and settled anew.
@@ -38,6 +42,7 @@ from sleepenv.bed.core.classify import (
 )
 from sleepenv.bed.core.livecache import Chain, RhythmCache, Union
 from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
+from sleepenv.bed.core.onset import OnsetCache
 from sleepenv.bed.core.period import Moves, period_of
 from sleepenv.bed.core.sleep import SleepPeriod, Span
 
@@ -47,8 +52,12 @@ SETTLE_AFTER = 24
 # Keep this much of the latest night unsettled: a movement of another sensor, or one
 # that ended late, may still arrive with an onset this far back.
 KEEP_SECONDS = 180.0
-# Before the onset is confirmed it may still move: keep its window and this much before
-# the latest movement unsettled.
+# Before the onset is confirmed, the cut stays the onset window's width before the
+# earliest start it may yet take (see `OnsetScan.open_from`); a still run whose failed
+# confirmation window ends this close to the latest movement may yet turn confirmed (a
+# PLM series completing makes movements in it periodic, a late movement lands in it).
+RECENT_VERDICT_SECONDS = 600.0
+# Without an onset search (nobody in bed yet) keep this much before the latest movement.
 UNCONFIRMED_KEEP_SECONDS = 1800.0
 
 
@@ -67,7 +76,8 @@ def _view(
 ) -> _View:
     """The view of the night from before `cut` (two equal views label it alike)."""
     onset, wake = sleep.sleep_onset, sleep.wake
-    if onset is None or onset + config.onset_window[0] > cut:
+    if is_coarse or onset is None or onset + config.onset_window[0] > cut:
+        # A coarse sensor's labels are its duration classes, whatever the sleep period.
         sleep_view: tuple[float | None, ...] = ()
     else:
         sleep_view = (onset, wake if wake is not None and wake <= cut else None)
@@ -140,6 +150,7 @@ class LiveNight:
         self._onsets: list[float] = []
         self._long: list[MovementEvent] = []
         self.rhythm = RhythmCache()
+        self.onsets = OnsetCache()
 
     @property
     def settled(self) -> int:
@@ -188,6 +199,7 @@ class LiveNight:
         self._raw = list(events)
         self._seen = len(events)
         self.rhythm = RhythmCache()
+        self.onsets = OnsetCache()
 
     def _attempt(
         self,
@@ -207,6 +219,9 @@ class LiveNight:
         neutral = periodic | {e.onset for e in merged if is_jerk_shaped(e, config)}
         moves = self._index(s, tail_moves)
         long_offset = max([s.long_offset, *(e.offset for e in self._long[s.long :])])
+        latest = max((e.onset for e in self._raw), default=-math.inf)
+        self.onsets.recent_after = latest - RECENT_VERDICT_SECONDS
+        self.onsets.last = None
         sleep = period_of(
             moves,
             levels,
@@ -219,12 +234,13 @@ class LiveNight:
             presence=presence,
             gaps=gaps,
             rhythm_spans=self.rhythm.spans(levels, moves, gaps, config.sleep, long_offset),
+            onset_cache=self.onsets,
         )
         is_filtered = presence is not None or any(m.rhythm is not None for m in levels)
         asleep_end = sleep.wake if sleep.wake is not None else end
         if s.view is not None and (
             s.view != _view(s.cut, sleep, config, is_coarse=is_coarse, is_filtered=is_filtered)
-            or asleep_end <= s.cut
+            or (asleep_end <= s.cut and not is_coarse)
         ):
             return None
         kept = [e for e in merged if _is_in_bed(e, sleep.in_bed_spans)] if is_filtered else merged
@@ -321,14 +337,17 @@ class LiveNight:
         config, s = self.config, self._settled
         latest = max(e.onset for e in tail.raw)
         limit = min(latest - KEEP_SECONDS, end)
-        if sleep.wake is not None:
-            limit = min(limit, sleep.wake)
-        onset = sleep.sleep_onset
-        if onset is None or not sleep.is_onset_confirmed:
-            limit = min(limit, latest - UNCONFIRMED_KEEP_SECONDS)
-            if onset is not None:
-                limit = min(limit, onset + config.onset_window[0])
+        if not tail.is_coarse:  # a coarse sensor's labels do not depend on the sleep period
+            if sleep.wake is not None:
+                limit = min(limit, sleep.wake)
+            if sleep.sleep_onset is None or not sleep.is_onset_confirmed:
+                searched = self.onsets.last
+                if searched is None:
+                    limit = min(limit, latest - UNCONFIRMED_KEEP_SECONDS)
+                else:
+                    limit = min(limit, searched.open_from + config.onset_window[0])
         raw = sorted(e.onset for e in tail.raw)
+        is_two_sided = self._flags[1]
         scan = None if tail.is_coarse else SeriesScan(config, *s.carried)
         best, previous = None, -math.inf
         for e in tail.moves:
@@ -341,7 +360,7 @@ class LiveNight:
                 is_clean
                 and previous < e.onset
                 and i > 0
-                and e.onset - raw[i - 1] > config.same_movement_seconds
+                and (not is_two_sided or e.onset - raw[i - 1] > config.same_movement_seconds)
             ):
                 best = e.onset
             if scan is not None:
@@ -386,5 +405,6 @@ class LiveNight:
         iso = config.jerk_isolation_seconds
         s.context = [o for o in [*s.context, *kept] if o.offset >= cut - iso]
         s.cut = cut
+        self.onsets.stable_before = cut
         s.view = _view(cut, sleep, config, is_coarse=tail.is_coarse, is_filtered=tail.is_filtered)
         self._raw = [e for e in self._raw if e.onset >= cut]

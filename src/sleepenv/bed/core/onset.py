@@ -1,16 +1,20 @@
 """Sleep onset and wake over movements already sorted by onset (pure).
 
-The scans stop as soon as the answer is known and find their range by bisection, so a
-live night that asks again on every new movement pays for the movements up to the
-onset's confirmation (or around the wake), not for the whole night.
-`sleep.find_sleep_onset` and `sleep.find_wake` sort and call these.
+The scans stop as soon as the answer is known and find their range by bisection, and a
+live night that asks again on every new movement goes on from a saved point, where the
+last search proved that no onset starts earlier (`OnsetCache`): it pays for the
+movements it has not settled yet, not for the night since getting into bed, also
+while no onset is found. `sleep.find_sleep_onset` and `sleep.find_wake` sort and call
+these.
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Container, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
 
@@ -60,6 +64,42 @@ def _spans(
     return heapq.merge(((moves[i].onset, moves[i].offset) for i in range(first, last)), long_breaks)
 
 
+@dataclass(frozen=True, slots=True)
+class OnsetPoint:
+    """Where an onset scan can go on from: every movement and long break starting before
+    `at` was gone through, and none of the still runs among them was the onset."""
+
+    search_from: float
+    still: float
+    at: float
+    quiet_from: float  # the scan's state there
+    first_still: float | None
+    reach: float  # the end of the last confirmation window read before `at`
+    breaks: tuple[Span, ...]  # the breaks that meet [search_from, max(at, reach))
+
+    @property
+    def horizon(self) -> float:
+        """Everything the point was built from starts before this."""
+        return max(self.at, self.reach)
+
+
+@dataclass(frozen=True, slots=True)
+class OnsetScan:
+    """One onset scan's answer and what a next one may reuse."""
+
+    onset: float | None
+    is_confirmed: bool
+    # The latest point the scan passed that lies before `save_before` (or the one it went
+    # on from), None for none.
+    point: OnsetPoint | None
+    # The earliest start the onset may yet take as data comes in: the answer when it is
+    # confirmed or provisional, else a still run whose failed confirmation is recent (see
+    # `scan_onset`) or the stillness since the last movement; inf without a search.
+    open_from: float
+    is_resumed: bool = False
+    steps: int = 0  # movements and breaks gone through (tests read it)
+
+
 def onset_in_sorted(
     moves: Sequence[MovementEvent],
     onsets: Sequence[float],
@@ -73,29 +113,170 @@ def onset_in_sorted(
     is_final: bool = False,
 ) -> tuple[float | None, bool]:
     """`sleep.find_sleep_onset` over `moves` sorted by onset (`onsets` their onsets)."""
+    scan = scan_onset(
+        moves,
+        onsets,
+        search_from,
+        until,
+        still=still,
+        periodic=periodic,
+        config=config,
+        breaks=breaks,
+        is_final=is_final,
+    )
+    return scan.onset, scan.is_confirmed
+
+
+def scan_onset(
+    moves: Sequence[MovementEvent],
+    onsets: Sequence[float],
+    search_from: float,
+    until: float,
+    *,
+    still: float,
+    periodic: Container[float],
+    config: SleepConfig,
+    breaks: Sequence[Span] = (),
+    is_final: bool = False,
+    resume: OnsetPoint | None = None,
+    save_before: float = -math.inf,
+    recent_after: float = math.inf,
+) -> OnsetScan:
+    """`onset_in_sorted`, going on from `resume` when it still holds, with a point to go
+    on from next time.
+
+    The caller vouches that the movements starting before `save_before` (their onsets,
+    offsets, classes and whether they are in `periodic`) are the same in every later call
+    given the point: only points whose scan read nothing from `save_before` on are saved.
+    The point is used again only with the same start, stillness and breaks before its
+    horizon, and data reaching past that horizon. A failed confirmation whose window ends
+    after `recent_after` counts as one that may yet turn (in `open_from`).
+    """
     first = bisect_left(onsets, search_from)
     last = max(first, bisect_left(onsets, until))
     relevant = [(a, b) for a, b in breaks if b > search_from and a < until]
     short = sorted(g for g in relevant if g[1] - g[0] < config.gap_break_seconds)
     long_breaks = sorted(g for g in relevant if g[1] - g[0] >= config.gap_break_seconds)
-    quiet_from = search_from
-    first_still: float | None = None
-    ends = chain(_spans(moves, first, last, long_breaks), [(until, until)])
-    for next_onset, next_offset in ends:
+    quiet_from, first_still, reach = search_from, None, search_from
+    point, is_resumed = None, False
+    if resume is not None and _holds(resume, search_from, still, until, relevant):
+        quiet_from, first_still, reach = resume.quiet_from, resume.first_still, resume.reach
+        first = bisect_left(onsets, resume.at, first, last)
+        long_breaks = [g for g in long_breaks if g[0] >= resume.at]
+        point, is_resumed = resume, True
+    saved: tuple[float, float, float | None, float] | None = None
+    open_from, previous, end_quiet, steps = math.inf, -math.inf, quiet_from, 0
+    found: tuple[float | None, bool] | None = None
+    for next_onset, next_offset in chain(_spans(moves, first, last, long_breaks), [(until, until)]):
+        if previous < next_onset <= save_before and reach <= save_before:
+            saved = (next_onset, quiet_from, first_still, reach)
+        previous, end_quiet, steps = next_onset, quiet_from, steps + 1
         unseen = _overlap(short, quiet_from, next_onset)
         if next_onset - quiet_from - unseen >= still:
             if first_still is None:
                 first_still = quiet_from
             confirm_from = quiet_from + still + unseen
-            if confirm_from + config.confirm_seconds > until:
-                return quiet_from, False  # not enough data after it yet: provisional
+            window_end = confirm_from + config.confirm_seconds
+            if window_end > until:
+                found = (quiet_from, False)  # not enough data after it yet: provisional
+                break
             j = bisect_left(onsets, confirm_from, first, last)
             if _confirmed(moves, j, last, confirm_from, config, periodic):
-                return quiet_from, True
+                found = (quiet_from, True)
+                break
+            reach = max(reach, window_end)
+            if window_end > recent_after:
+                open_from = min(open_from, quiet_from)
         quiet_from = max(quiet_from, next_offset)
-    if is_final or until - search_from >= FALLBACK_AFTER_SECONDS:
-        return first_still, False
-    return None, False
+    if found is not None:
+        open_from = min(open_from, quiet_from)
+    else:
+        open_from = min(open_from, end_quiet)
+        is_fallback = is_final or until - search_from >= FALLBACK_AFTER_SECONDS
+        found = (first_still if is_fallback else None, False)
+    return OnsetScan(
+        onset=found[0],
+        is_confirmed=found[1],
+        point=_point(point, saved, search_from, still, relevant),
+        open_from=open_from,
+        is_resumed=is_resumed,
+        steps=steps,
+    )
+
+
+def _holds(
+    point: OnsetPoint, search_from: float, still: float, until: float, relevant: list[Span]
+) -> bool:
+    """True when the scan up to `point` would read the same now."""
+    horizon = point.horizon
+    return (
+        point.search_from == search_from
+        and point.still == still
+        and horizon <= until
+        and tuple(g for g in relevant if g[0] < horizon) == point.breaks
+    )
+
+
+def _point(
+    resumed: OnsetPoint | None,
+    saved: tuple[float, float, float | None, float] | None,
+    search_from: float,
+    still: float,
+    relevant: list[Span],
+) -> OnsetPoint | None:
+    """The point saved in this scan, else the one it went on from."""
+    if saved is None:
+        return resumed
+    at, quiet_from, first_still, reach = saved
+    horizon = max(at, reach)
+    breaks = tuple(g for g in relevant if g[0] < horizon)
+    return OnsetPoint(search_from, still, at, quiet_from, first_still, reach, breaks)
+
+
+class OnsetCache:
+    """The onset search of a night whose movements before `stable_before` never change
+    (a live night's settled part): each search goes on from where the last one proved
+    that no onset starts earlier."""
+
+    def __init__(self) -> None:
+        """Nothing scanned yet."""
+        self.point: OnsetPoint | None = None
+        self.stable_before = -math.inf  # set by the owner as its movements settle
+        self.recent_after = math.inf  # set by the owner: see `scan_onset`
+        self.last: OnsetScan | None = None  # the latest scan (None until one ran)
+        self.steps = 0  # movements and breaks gone through, over all scans (tests read it)
+
+    def find(
+        self,
+        moves: Sequence[MovementEvent],
+        onsets: Sequence[float],
+        search_from: float,
+        until: float,
+        *,
+        still: float,
+        periodic: Container[float],
+        config: SleepConfig,
+        breaks: Sequence[Span],
+        is_final: bool,
+    ) -> tuple[float | None, bool]:
+        """`onset_in_sorted`, from the saved point when it holds."""
+        scan = scan_onset(
+            moves,
+            onsets,
+            search_from,
+            until,
+            still=still,
+            periodic=periodic,
+            config=config,
+            breaks=breaks,
+            is_final=is_final,
+            resume=self.point,
+            save_before=self.stable_before,
+            recent_after=self.recent_after,
+        )
+        self.point, self.last = scan.point, scan
+        self.steps += scan.steps
+        return scan.onset, scan.is_confirmed
 
 
 def _overlap(spans: Sequence[Span], a: float, b: float) -> float:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 from sleepenv.bed.core.model import MovementEvent, RestingMinute
-from sleepenv.bed.core.onset import onset_in_sorted, wake_in_sorted
+from sleepenv.bed.core.onset import OnsetCache, onset_in_sorted, wake_in_sorted
 from sleepenv.bed.core.sleep import (
     SleepConfig,
     SleepPeriod,
@@ -93,9 +93,11 @@ def period_of(
     presence: Sequence[Span] | None = None,
     gaps: Sequence[Span] = (),
     rhythm_spans: RhythmSpans | None = None,
+    onset_cache: OnsetCache | None = None,
 ) -> SleepPeriod:
     """`sleep_period` over indexed movements; `rhythm_spans` may stand in for
-    `occupied_spans` over them (a cache that gives the same answer)."""
+    `occupied_spans` over them, and `onset_cache` searches the onset from where its last
+    search left off (caches that give the same answers)."""
     data = data_span(moves, levels, start, end)
     if rhythm_spans is None:
         rhythm_spans = lambda d: occupied_spans(levels, moves.long, d, gaps, config)  # noqa: E731
@@ -110,7 +112,8 @@ def period_of(
     in_bed_spans = (*spans[:-1], (spans[-1][0], math.inf if is_open else spans[-1][1]))
     breaks = list(gaps)
     breaks += [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
-    onset, confirmed = onset_in_sorted(
+    search = onset_in_sorted if onset_cache is None else onset_cache.find
+    onset, confirmed = search(
         moves.events,
         moves.onsets,
         in_bed,
