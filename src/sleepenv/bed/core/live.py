@@ -52,6 +52,9 @@ SETTLE_AFTER = 24
 # Keep this much of the latest night unsettled: a movement of another sensor, or one
 # that ended late, may still arrive with an onset this far back.
 KEEP_SECONDS = 180.0
+# A night of one Zigbee vibration sensor's reports only: each movement is its report,
+# stamped when it arrives, and older reports are refused, so none can land further back.
+ONE_REPORTER_KEEP_SECONDS = 0.0
 # Before the onset is confirmed, the cut stays the onset window's width before the
 # earliest start it may yet take (see `OnsetScan.open_from`); a still run whose failed
 # confirmation window ends this close to the latest movement may yet turn confirmed (a
@@ -141,7 +144,8 @@ class LiveNight:
         self.full_passes = 0  # times the whole night was gone through (tests read it)
         self.labelled_count = 0  # movements labelled, over all calls (tests read it)
         self._seen = 0
-        self._sensors: set[str] = set()
+        self._sensors: set[str] = set()  # with a side
+        self._reporters: set[str] = set()  # every sensor tonight
         self._reads_posture = False
         self._flags = (False, False)
         self._settled = _Settled()
@@ -173,6 +177,7 @@ class LiveNight:
             self._reads_posture = self._reads_posture or e.has_posture_change
             if e.side in ("left", "right"):
                 self._sensors.add(e.sensor)
+            self._reporters.add(e.sensor)
         flags = (self._reads_posture, len(self._sensors) >= 2)
         if len(events) < self._seen or flags != self._flags:
             self._flags = flags
@@ -336,7 +341,9 @@ class LiveNight:
         """The latest onset the night can be cut at now, None for none after the cut."""
         config, s = self.config, self._settled
         latest = max(e.onset for e in tail.raw)
-        limit = min(latest - KEEP_SECONDS, end)
+        is_one_reporter = tail.is_coarse and len(self._reporters) == 1
+        keep = ONE_REPORTER_KEEP_SECONDS if is_one_reporter else KEEP_SECONDS
+        limit = min(latest - keep, end)
         if not tail.is_coarse:  # a coarse sensor's labels do not depend on the sleep period
             if sleep.wake is not None:
                 limit = min(limit, sleep.wake)
