@@ -52,8 +52,9 @@ SETTLE_AFTER = 24
 # Keep this much of the latest night unsettled: a movement of another sensor, or one
 # that ended late, may still arrive with an onset this far back.
 KEEP_SECONDS = 180.0
-# A night of one Zigbee vibration sensor's reports only: each movement is its report,
-# stamped when it arrives, and older reports are refused, so none can land further back.
+# A night of one Zigbee vibration sensor's reports only: each movement is one report,
+# dated by it, and the sensor's intake refuses reports older than its latest, so no
+# movement can land before the latest one.
 ONE_REPORTER_KEEP_SECONDS = 0.0
 # Before the onset is confirmed, the cut stays the onset window's width before the
 # earliest start it may yet take (see `OnsetScan.open_from`); a still run whose failed
