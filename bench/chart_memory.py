@@ -4,10 +4,11 @@ Run: python bench/chart_memory.py [--movements 300]
 Writes bench/results/chart_memory.{json,md}.
 
 A real Mosquitto, and for each way of drawing a fresh process running the service with
-one bed: its RSS once connected and settled, then after the chart of a stored 8-hour night
-is drawn and published, then after a second chart. `child` is how the service draws (a
-fresh interpreter per chart, `python -m sleepenv.report.entity`, that exits after it);
-`thread` is how it drew before (in a worker thread of the service's own process, so
+one bed and the guidance bedroom that follows it: its RSS once connected and settled, then
+after the chart of a stored 8-hour night (with the bedroom's evening, so the chart has its
+bedroom panel) is drawn and published, then after a second chart. `child` is how the
+service draws (a fresh interpreter per chart, `python -m sleepenv.report.entity`, that
+exits after it); `thread` is how it drew before (in a worker thread of the service's own process, so
 matplotlib stays imported). The child's peak RSS is the largest of the reaped children's
 (`RUSAGE_CHILDREN`); processes left are the service's children after the second chart.
 """
@@ -35,6 +36,7 @@ from sleepenv.bed.core.model import MovementClass, MovementEvent, NightSummary
 from sleepenv.bed.store import Store
 from sleepenv.bootstrap import build_service
 from sleepenv.config.settings import Settings
+from sleepenv.insights.core.bedroom import BedroomNight, to_json
 from sleepenv.mqtt.broker import start_mosquitto
 from sleepenv.report import entity as chart_entity
 
@@ -77,6 +79,15 @@ def store_night(data_dir: Path, movements: int, night: str) -> NightSummary:
         "main", night, t0 - 600, t0 + 8 * 3600, {}, sleep_onset=t0 + 1200, plm_index=12.0,
         in_bed_spans=((t0 - 300, t0 + 8 * 3600),), wake=t0 + 8 * 3600 - 600,
     )  # fmt: skip
+    # The bedroom's evening as the guidance records it: a reading a minute, the phases,
+    # screens and a late caffeine, so that the chart has its bedroom panel.
+    room = BedroomNight(
+        target_celsius=18.0,
+        temperatures=tuple((t0 - 7200 + 60 * i, 20.5 - 2.5 * i / 600) for i in range(600)),
+        wind_down_at=t0 - 5400, no_screen_at=t0 - 3600, lights_out_at=t0,
+        screen_on=((t0 - 3000, t0 - 2400), (t0 + 600, t0 + 900)),
+        caffeine_cutoff_at=t0 - 8 * 3600, caffeine=(t0 - 6 * 3600,),
+    )  # fmt: skip
     store = Store(data_dir / "sleepenv.db")
     try:
         for i in range(movements):
@@ -84,6 +95,7 @@ def store_night(data_dir: Path, movements: int, night: str) -> NightSummary:
             event = MovementEvent(at, at + rng.uniform(0.3, 9), 2.0, rng.choice(classes))
             store.add_event("main", night, event)
         store.save_night(summary)
+        store.save_bedroom("bedroom", night, to_json(room))
     finally:
         store.close()
     return summary
@@ -107,6 +119,7 @@ async def run_service(host: str, port: int, mode: str, movements: int) -> dict[s
             beds=[{"id": "main", "name": "Main bed",
                    "sensors": [{"kind": "envelope", "topic": f"bench{mode}/bed/env"}]}],
             storage={"data_dir": data_dir},
+            guidance={"bedrooms": [{"id": "bedroom", "bed": "main"}]},
         )  # fmt: skip
         topic = discovery.chart_topic(settings.mqtt, "main")
         service = build_service(settings)
@@ -159,7 +172,8 @@ def write(results: list[dict[str, Any]], movements: int) -> None:
     doc = {"machine": machine, "movements": movements, "runs": results}
     (RESULTS / "chart_memory.json").write_text(json.dumps(doc, indent=2) + "\n")
     lines = [
-        f"# The service's RSS around the nightly chart ({movements} movements, 8 h)",
+        f"# The service's RSS around the nightly chart ({movements} movements, 8 h, with the "
+        "bedroom's panel)",
         "",
         f"Machine: {machine}. RSS of the service's process, {SETTLE_SECONDS:g} s after each step.",
         "",
