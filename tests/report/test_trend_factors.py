@@ -18,6 +18,10 @@ def test_marks_name_only_the_factors_a_night_had() -> None:
     assert factor_marks(had) == "CW"
     late = NightFactors(screen_minutes=15.0, bedtime_offset_minutes=-60.0, exercise_late=True)
     assert factor_marks(late) == "ESB"
+    held = NightFactors(wind_down_minutes=90.0, wind_down_overridden_minutes=30.0)
+    assert factor_marks(held) == "O"
+    ran = NightFactors(wind_down_minutes=90.0, wind_down_overridden_minutes=0.0)
+    assert factor_marks(ran) == ""
 
 
 def test_the_trend_shows_the_marks_and_says_what_they_mean() -> None:
@@ -30,6 +34,7 @@ def test_the_trend_shows_the_marks_and_says_what_they_mean() -> None:
     assert ticks[1].endswith("\n")  # no factors stored for that night
     footer = " ".join(t.get_text() for t in fig.texts)
     assert "C late caffeine" in footer
+    assert "O wind-down overridden 15 min or more" in footer
     plain = trend_figure(nights, "Bedroom")
     assert "Under the dates" not in " ".join(t.get_text() for t in plain.texts)
     assert plain.axes[0].get_xticklabels()[0].get_text().count("\n") == 1

@@ -364,6 +364,7 @@ FACTOR_MARKS: tuple[tuple[Factor, str, str], ...] = (
     (Factor.SCREENS, "S", "screens in the no-screen window"),
     (Factor.WARM_ROOM, "W", "room at 19.5\u00a0°C or warmer"),
     (Factor.OFF_SCHEDULE, "B", "bedtime 45 min or more off schedule"),
+    (Factor.WIND_DOWN_OVERRIDDEN, "O", "wind-down overridden 15 min or more"),
 )
 
 
