@@ -19,6 +19,7 @@ from sleepenv.bed.core.model import MovementClass, MovementEvent, Reading, Sourc
 from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec
 from sleepenv.sim import generate_night
+from sleepenv.sim.profiles import PROFILES
 
 
 def assert_same(live: NightClassification, whole: NightClassification) -> None:
@@ -98,6 +99,22 @@ def test_envelope_nights_label_live_as_the_whole_night_does(
         presence=bed._presence_spans(),
         gaps=bed.gaps,
     )
+
+
+def test_a_long_restless_start_on_a_fine_sensor_settles_as_it_goes() -> None:
+    """Over two hours of tossing and turning and a false onset before sleep, with
+    occupancy from breathing evidence: every live classification is the whole-night one,
+    and most of the stretch settles before the onset."""
+    profile = replace(
+        PROFILES["restless_onset"], presleep_minutes=(150.0, 170.0), entry_at_start_prob=1.0
+    )
+    night = generate_night(2, profile, hours=3.5)
+    onset = night.truth.sleep_onset
+    assert onset is not None
+    bed, checked = replay((f for f in night.frames() if f.t < onset), SourceKind.ENVELOPE)
+    assert checked > 150
+    assert bed.live.settled > len(bed.tonight) // 2
+    assert bed.live.full_passes <= 1  # the false onset standing in after two hours in bed
 
 
 @pytest.mark.parametrize("seed", [1, 4, 9])
