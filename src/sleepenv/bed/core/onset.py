@@ -93,8 +93,9 @@ class OnsetScan:
     # on from), None for none.
     point: OnsetPoint | None
     # The earliest start the onset may yet take as data comes in: the answer when it is
-    # confirmed or provisional, else a still run whose failed confirmation is recent (see
-    # `scan_onset`) or the stillness since the last movement; inf without a search.
+    # confirmed or provisional, else the earliest still run whose failed confirmation is
+    # recent (see `scan_onset`) or the stillness since the last movement, whichever is
+    # first (a fallback answer, the first still run, is not one of them).
     open_from: float
     is_resumed: bool = False
     steps: int = 0  # movements and breaks gone through (tests read it)
