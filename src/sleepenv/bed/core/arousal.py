@@ -38,11 +38,12 @@ def waking_jerks(
     events: Sequence[MovementEvent], config: WakingConfig = WakingConfig()
 ) -> tuple[MovementEvent, ...]:
     """The hypnic jerks among labelled `events` that were followed by an awakening."""
+    jerks = [e for e in events if e.cls is MovementClass.HYPNIC_JERK]
+    if not jerks:  # most reports of a night (and every Zigbee one): nothing to sort
+        return ()
     wake_like = [e for e in events if e.cls in WAKE_LIKE]
     found: list[MovementEvent] = []
-    for jerk in sorted(events, key=lambda e: e.onset):
-        if jerk.cls is not MovementClass.HYPNIC_JERK:
-            continue
+    for jerk in sorted(jerks, key=lambda e: e.onset):
         was_settled = not any(
             jerk.onset - config.settled_seconds < e.offset <= jerk.onset
             or e.onset <= jerk.onset < e.offset

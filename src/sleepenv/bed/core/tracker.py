@@ -368,7 +368,9 @@ class BedTracker:
             movements_tonight=len(self.classification.events)
             if self.classification is not None
             else sum(self.counts.values()),
-            movements_last_hour=sum(1 for o in self.recent_onsets if o >= now - HOUR_SECONDS),
+            # Sorted (insort): a bisection instead of a pass over the last hour per report.
+            movements_last_hour=len(self.recent_onsets)
+            - bisect.bisect_left(self.recent_onsets, now - HOUR_SECONDS),
             last_movement=self.last_movement_at,
             movement=self.is_moving,
             frames_received=self.frames_received,
