@@ -8,7 +8,15 @@ import pytest
 
 from sleepenv import __version__
 from sleepenv.config.settings import MqttSettings
-from sleepenv.mqtt.discovery import Encoding, Entity, component, device_discovery, encode_state
+from sleepenv.mqtt.discovery import (
+    Encoding,
+    Entity,
+    Published,
+    StateEncoder,
+    component,
+    device_discovery,
+    encode_state,
+)
 
 
 def test_state_encodings() -> None:
@@ -78,3 +86,33 @@ def test_the_device_envelope() -> None:
         "qos": 1,
         "cmps": {"x": {"p": "sensor"}},
     }
+
+
+def test_the_state_encoder_gives_what_encode_state_gives() -> None:
+    """Values in a row on one topic, each encoded as `encode_state` would: unchanged ones
+    reuse their bytes, equal values of another type (1, 1.0, True) do not."""
+    encoder = StateEncoder()
+    attributes: dict[str, object] = {"patterns": ["a"], "nights": 1}
+    steps: list[tuple[Published, Encoding, float | None]] = [
+        (1, Encoding.TEXT, None),
+        (1, Encoding.TEXT, None),
+        (1.0, Encoding.TEXT, None),
+        (True, Encoding.TEXT, None),
+        (None, Encoding.TEXT, None),
+        (3, Encoding.NIGHTLY_COUNT, 0.0),
+        (3, Encoding.NIGHTLY_COUNT, 0.0),
+        (3, Encoding.NIGHTLY_COUNT, 60.0),
+        (attributes, Encoding.JSON, None),
+        ({"patterns": ["a"], "nights": True}, Encoding.JSON, None),
+        ({"patterns": ["a"], "nights": 1}, Encoding.JSON, None),
+    ]
+    for value, encoding, reset_at in steps:
+        assert encoder.encode("t", value, encoding, reset_at) == encode_state(
+            value, encoding, reset_at
+        )
+    first = encoder.encode("u", 5, Encoding.TEXT)
+    assert encoder.encode("u", 5, Encoding.TEXT) is first  # not encoded again
+    # A mapping changed in place after it was encoded is encoded again.
+    encoder.encode("t", attributes, Encoding.JSON)
+    attributes["nights"] = 2
+    assert json.loads(encoder.encode("t", attributes, Encoding.JSON))["nights"] == 2

@@ -25,6 +25,7 @@ from sleepenv.bed.pipeline import Pipeline
 from sleepenv.clock import Clock
 from sleepenv.config.settings import Settings
 from sleepenv.health import Health
+from sleepenv.mqtt.discovery import StateEncoder
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,21 @@ class BedRunner:
         self.listeners = tuple(listeners)
         self.on_event = on_event
         self.entities = {b.id: discovery.entities(b) for b in settings.beds}
+        # Per bed: how each published state is read, encoded and where it goes, in the
+        # order of the bed's entities (as discovery.state_messages has it).
+        self._state_topics = {
+            b.id: [
+                (e.state.read, e.state.encoding, discovery.state_topic(settings.mqtt, b.id, key))
+                for e in table
+                if e.state is not None and (key := e.topic_key) is not None
+            ]
+            for b, table in zip(settings.beds, self.entities.values(), strict=True)
+        }
+        self._encoder = StateEncoder()
+        # The running night whose totals are stored (per bed), and the beds whose running
+        # night changed since: stored by `persist_progress` (see `_night_changed`).
+        self._night_saved: dict[str, str] = {}
+        self._unsaved_nights: dict[str, tuple[str, float]] = {}  # bed -> (night, changed at)
         self._onsets: dict[str, float] = {}  # sleep onset last passed on to guidance
         self._last_diagnostics: dict[str, dict[str, int]] = {}
         # The chart entity: the night each bed's chart is due for (the service draws it).
@@ -125,6 +141,10 @@ class BedRunner:
                 levels=self.store.levels(bed_id, tonight) if tonight else None,
             )
             self.apply(bed_id, update)
+            if tracker.night is not None and tracker.tonight:
+                # A kill may have left the stored totals behind the stored events (see
+                # `_night_changed`): the first checkpoint stores them again.
+                self._unsaved_nights[bed_id] = (tracker.night.isoformat(), now)
             if bed_id not in self.charts_due and tracker.last_night is not None:
                 self.want_chart(bed_id, tracker.last_night)
 
@@ -191,7 +211,7 @@ class BedRunner:
                 for listener in self.listeners:
                     listener.on_bed_movement(bed_id, event.onset)
         if update.events and tracker.night is not None:
-            self.store.save_night(tracker.summary(self.clock.now()))
+            self._night_changed(bed_id, tracker.night.isoformat())
         onset = update.states.sleep_onset
         if (
             self.listeners
@@ -202,21 +222,44 @@ class BedRunner:
             self._onsets[bed_id] = onset
             for listener in self.listeners:
                 listener.on_bed_asleep(bed_id)
+        # As discovery.state_messages, with a payload encoded again only when its value
+        # changed (most states stay as they are from one report to the next).
         # counts_reset_at is set by restore, which runs before any update is applied.
-        for m in discovery.state_messages(
-            self.settings.mqtt,
-            bed_id,
-            self.entities[bed_id],
-            update.states,
-            tracker.counts_reset_at,
-        ):
-            self.outbox.state(m.topic, m.payload)
+        states, reset_at, encode = update.states, tracker.counts_reset_at, self._encoder.encode
+        for read, encoding, topic in self._state_topics[bed_id]:
+            value = read(states)
+            if value is not UNSET:
+                self.outbox.state(topic, encode(topic, value, encoding, reset_at))
+
+    def _night_changed(self, bed_id: str, night: str) -> None:
+        """The running night's totals changed: stored at once when the night has none
+        stored yet, else with the next checkpoint (`persist_progress`), before the sensor
+        messages that changed them are acknowledged."""
+        self._unsaved_nights[bed_id] = (night, self.clock.now())
+        if self._night_saved.get(bed_id) != night:
+            self._save_running_night(bed_id)
+
+    def _save_running_night(self, bed_id: str) -> None:
+        """Store the running night's totals by the latest labels, as of its last change (a
+        pass over the night's events, so not once per report).
+
+        As of the change, not of the save: a night is stored with its window's end only
+        when it closed (`is_open`), and a checkpoint may come after the end, before the
+        tick that closes it.
+        """
+        night, changed_at = self._unsaved_nights.pop(bed_id)
+        tracker = self.trackers[bed_id]
+        if tracker.night is None or tracker.night.isoformat() != night:
+            return  # closed meanwhile: `_close` stored its final totals
+        self.store.save_night(tracker.summary(changed_at))
+        self._night_saved[bed_id] = night
 
     def _close(self, bed_id: str, night: str, update: Update) -> None:
         """Store a night that just closed and ask for its chart."""
         closed = update.closed_night
         if closed is None:
             return
+        self._unsaved_nights.pop(bed_id, None)  # its final totals replace the running ones
         self.store.save_night(closed)
         self.store.forget_levels(bed_id, night)  # only a running night needs them
         if update.final_events is not None:
@@ -241,7 +284,10 @@ class BedRunner:
     # -- checkpoints and storage faults --------------------------------------------------
 
     def persist_progress(self) -> None:
-        """Store every bed's cursors and counters (a small transaction per bed)."""
+        """Store every bed's cursors and counters (a small transaction per bed), and the
+        running night's totals where they changed since they were last stored."""
+        for bed_id in sorted(self._unsaved_nights):
+            self._save_running_night(bed_id)
         for bed_id, tracker in self.trackers.items():
             self.store.checkpoint(bed_id, tracker.cursors(), tracker.diagnostics())
 

@@ -8,6 +8,7 @@ are built here once, so that the devices cannot drift apart.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -171,3 +172,42 @@ def encode_state(value: Published, encoding: Encoding, reset_at: float | None = 
             raise TypeError(f"a timestamp is unix seconds, not {type(value).__name__}")
         return iso(value).encode()
     return str(value).encode()
+
+
+class StateEncoder:
+    """`encode_state` that keeps each topic's last value and payload: a value that did not
+    change since the last call for its topic is not encoded again (the same bytes come
+    back).
+
+    Most of a bed's states stay as they are from one report to the next, and the outbox
+    sends a payload equal to the last one sent at most once anyway.
+    """
+
+    def __init__(self) -> None:
+        """Nothing encoded yet."""
+        self._last: dict[str, tuple[Published, float | None, bytes]] = {}
+
+    def encode(
+        self, topic: str, value: Published, encoding: Encoding, reset_at: float | None = None
+    ) -> bytes:
+        """`encode_state(value, encoding, reset_at)`, from the last call's when unchanged."""
+        last = self._last.get(topic)
+        if last is not None and last[1] == reset_at and _same(last[0], value):
+            return last[2]
+        payload = encode_state(value, encoding, reset_at)
+        # A mapping is kept as a copy: the caller may change its own afterwards.
+        kept = copy.deepcopy(value) if isinstance(value, Mapping) else value
+        self._last[topic] = (kept, reset_at, payload)
+        return payload
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and of the same types all the way down: 1, 1.0 and True are equal in Python
+    but encode apart."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple) and isinstance(b, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b

@@ -1,0 +1,192 @@
+"""The bed runner's per-report work (issue 12): what it publishes is exactly what
+`discovery.state_messages` makes of each update, and the running night's totals are stored
+once the night has a row, then with each checkpoint instead of after every report."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sleepenv.bed import discovery
+from sleepenv.bed.runner import BedRunner, build
+from sleepenv.bed.store import Store
+from sleepenv.config.settings import Settings
+from tests.helpers.frames import Burst, frames, payload
+
+# 23:00 UTC on a fixed day: inside the night window (18:00 to 12:00 by default).
+T0 = datetime(2026, 3, 2, 23, 0, tzinfo=UTC).timestamp()
+
+
+class StepClock:
+    """A clock that reads what the test set."""
+
+    speed = 1.0
+
+    def __init__(self, at: float) -> None:
+        """Read `at` until set again."""
+        self.at = at
+
+    def now(self) -> float:
+        """The time set."""
+        return self.at
+
+    async def sleep_until(self, at: float) -> None:
+        """Jump to `at`."""
+        self.at = max(self.at, at)
+
+
+class Recorder:
+    """An outbox that keeps every state and message it is handed, in order."""
+
+    def __init__(self) -> None:
+        """Nothing yet."""
+        self.states: list[tuple[str, bytes]] = []
+        self.messages: list[tuple[str, bytes]] = []
+
+    def state(self, topic: str, payload: bytes) -> None:
+        """Keep a state."""
+        self.states.append((topic, payload))
+
+    def message(self, topic: str, payload: bytes) -> None:
+        """Keep a message."""
+        self.messages.append((topic, payload))
+
+
+def zigbee_settings(tmp_path: Path) -> Settings:
+    """One bed with an envelope sensor and a Zigbee vibration sensor, in UTC."""
+    return Settings(
+        beds=[
+            {
+                "id": "main",
+                "name": "Main bed",
+                "timezone": "UTC",
+                "sensors": [
+                    {"kind": "envelope", "topic": "bed/env", "status_topic": "bed/status"},
+                    {"kind": "zigbee_vibration", "topic": "bed/zigbee"},
+                ],
+            }
+        ],
+        storage={"data_dir": str(tmp_path)},
+    )
+
+
+def make_runner(tmp_path: Path, clock: StepClock) -> tuple[BedRunner, Store, Recorder]:
+    """A runner on a real store, restored (nothing stored yet)."""
+    settings = zigbee_settings(tmp_path)
+    store = Store(tmp_path / "sleepenv.db")
+    outbox = Recorder()
+    runner = build(settings, {"main": UTC}, store, outbox, clock)
+    runner.restore()
+    return runner, store, outbox
+
+
+def report(at: float, strength: int = 30) -> bytes:
+    """A vibration report stamped `at` by its `last_seen`."""
+    return json.dumps(
+        {"action": "vibration", "strength": strength, "last_seen": round(at * 1000)}
+    ).encode()
+
+
+def total(store: Store) -> list[tuple[str, int]]:
+    """Each stored night with its total of movements."""
+    return [(n.night, n.total_movements) for n in store.nights("main")]
+
+
+def test_published_states_are_what_state_messages_makes_of_each_update(tmp_path: Path) -> None:
+    clock = StepClock(T0)
+    runner, store, outbox = make_runner(tmp_path, clock)
+    settings = runner.settings
+    table = discovery.entities(settings.beds[0])
+    tracker = runner.trackers["main"]
+    # Envelope frames with movements, Zigbee reports, a sensor status and a rejection,
+    # interleaved in time; then the night closes.
+    messages: list[tuple[float, str, bytes]] = [
+        (f.t, "bed/env", payload(f))
+        for f in frames(T0, 400, (Burst(T0 + 30, 2.0), Burst(T0 + 200, 1.0, 2.0)))
+    ]
+    messages += [
+        (T0 + 20 + 7 * i, "bed/zigbee", report(T0 + 20 + 7 * i, 10 + i)) for i in range(40)
+    ]
+    messages += [(T0 + 100, "bed/status", b"offline"), (T0 + 150, "bed/zigbee", b"{not json")]
+    messages.sort(key=lambda m: m[0])
+    expected: list[tuple[str, bytes]] = []
+    for at, topic, data in messages:
+        clock.at = at + 0.05
+        outbox.states.clear()
+        result = runner.pipeline.handle(topic, data, clock.now())
+        assert result is not None
+        bed_id, update = result
+        expected = [
+            (m.topic, m.payload)
+            for m in discovery.state_messages(
+                settings.mqtt, bed_id, table, update.states, tracker.counts_reset_at
+            )
+        ]
+        runner.apply(bed_id, update)
+        assert outbox.states == expected
+    for now in (T0 + 13 * 3600, T0 + 13 * 3600 + 60):  # the night closes, then a daytime tick
+        outbox.states.clear()
+        updates = runner.pipeline.tick(now)
+        clock.at = now
+        for bed_id, update in updates:
+            expected = [
+                (m.topic, m.payload)
+                for m in discovery.state_messages(
+                    settings.mqtt, bed_id, table, update.states, tracker.counts_reset_at
+                )
+            ]
+            runner.apply(bed_id, update)
+            assert outbox.states == expected
+    assert tracker.last_night is not None
+    assert len(outbox.messages) >= 40  # every Zigbee report is a movement event
+    store.close()
+
+
+def test_running_totals_are_stored_at_the_first_movement_then_with_each_checkpoint(
+    tmp_path: Path,
+) -> None:
+    clock = StepClock(T0)
+    runner, store, _ = make_runner(tmp_path, clock)
+    tracker = runner.trackers["main"]
+    night = tracker.night.isoformat() if tracker.night else ""
+    assert total(store) == []
+    for i in range(12):
+        clock.at = T0 + 10 * i + 0.1
+        runner.handle("bed/zigbee", report(T0 + 10 * i), clock.now())
+        # The night's row exists from its first movement on; later ones wait.
+        assert total(store) == [(night, 1)]
+    stored = store.events("main", night)
+    assert len(stored) == 12  # every event at once
+    clock.at += 1.0
+    runner.persist_progress()  # before the link acknowledges the reports
+    assert total(store) == [(night, 12)]
+    # Stored as of the last change: its end is the last report's handling, not the checkpoint.
+    assert store.nights("main")[0] == tracker.summary(T0 + 110.1)
+    # Nothing changed: a checkpoint writes nothing new.
+    clock.at += 1.0
+    runner.persist_progress()
+    assert store.nights("main")[0].end == T0 + 110.1
+    # The night closes before a checkpoint: its final totals, and no row for the day.
+    clock.at = T0 + 200.1
+    runner.handle("bed/zigbee", report(T0 + 200), clock.now())
+    runner.tick(T0 + 13 * 3600)
+    runner.persist_progress()
+    assert total(store) == [(night, 13)]
+    assert store.nights("main")[0].end == tracker.window.bounds(date.fromisoformat(night))[1]
+    store.close()
+
+
+def test_a_restart_stores_the_totals_again_at_its_first_checkpoint(tmp_path: Path) -> None:
+    clock = StepClock(T0)
+    runner, store, _ = make_runner(tmp_path, clock)
+    for i in range(5):
+        clock.at = T0 + 10 * i + 0.1
+        runner.handle("bed/zigbee", report(T0 + 10 * i), clock.now())
+    store.close()  # as a SIGKILL leaves it: 5 events, the totals of the first
+    clock.at = T0 + 60.0
+    again, store, _ = make_runner(tmp_path, clock)
+    assert [t for _, t in total(store)] == [1]
+    again.persist_progress()
+    assert [t for _, t in total(store)] == [5]
+    store.close()
