@@ -64,6 +64,8 @@ def test_stored_nights_show_the_planted_difference(tmp_path: Path) -> None:
     )
     assert "not causes and not medical advice" in out.stdout
     assert "Late exercise (0 nights with, 0 without):" in out.stdout  # no source: unknown
+    assert "  not tracked yet: the bedroom's Exercised button, or a habit entity" in out.stdout
+    assert "5 more with and 5 more without" not in out.stdout
     doc = json.loads(sleepenv("insights", "--data-dir", str(tmp_path), "--json").stdout)
     found = [c for c in doc["comparisons"] if c["finding"]]
     assert [(c["factor"], c["outcome"]) for c in found] == [("late_caffeine", "hypnic_jerks")]

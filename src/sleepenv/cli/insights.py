@@ -29,6 +29,15 @@ FACTOR_TITLES = {
     Factor.OFF_SCHEDULE: "Bedtime 45 min or more off schedule",
     Factor.WIND_DOWN_OVERRIDDEN: "Wind-down overridden 15 min or more (vs ran as planned)",
 }
+# What feeds a factor, said when no stored night has it known (see README, Insights).
+FACTOR_SOURCES = {
+    Factor.WARM_ROOM: "a guidance bedroom with a thermometer or thermostat",
+    Factor.SCREENS: "a guidance bedroom with its screens configured",
+    Factor.LATE_CAFFEINE: "the bedroom's Had caffeine button, or a habit entity",
+    Factor.LATE_EXERCISE: "the bedroom's Exercised button, or a habit entity",
+    Factor.OFF_SCHEDULE: "a guidance bedroom (its schedule's bedtime)",
+    Factor.WIND_DOWN_OVERRIDDEN: "a guidance bedroom whose wind-down runs",
+}
 FOOTNOTE = (
     "A finding holds after correcting for all the comparisons made; the rest may be chance.\n"
     "These are patterns in your own nights, not causes and not medical advice: habits\n"
@@ -170,6 +179,10 @@ def _print(
         mine = [c for c in comparisons if c.factor is factor]
         with_, without = max(c.n_with for c in mine), max(c.n_without for c in mine)
         print(f"{FACTOR_TITLES[factor]} ({with_} nights with, {without} without):")
+        if with_ == without == 0:
+            # Unknown on every night: counting nights "needed" would suggest it is tracked.
+            print(f"  not tracked yet: {FACTOR_SOURCES[factor]}\n")
+            continue
         if min(with_, without) < MIN_NIGHTS:
             more = [
                 f"{MIN_NIGHTS - n} more {side}"
