@@ -121,6 +121,15 @@ def has_queued(client: aiomqtt.Client) -> bool:
     return not client._queue.empty()
 
 
+def take_queued(client: aiomqtt.Client) -> aiomqtt.Message | None:
+    """The next message waiting in the client's receive queue, None when none waits."""
+    try:
+        message: aiomqtt.Message = client._queue.get_nowait()
+    except asyncio.QueueEmpty:
+        return None
+    return message
+
+
 def refused(topics: Sequence[str], codes: Sequence[Any]) -> list[str]:
     """Topics whose subscription the broker refused in its SUBACK (e.g. by an ACL)."""
     return [t for t, c in zip(topics, codes, strict=False) if _is_failure(c)]

@@ -20,7 +20,7 @@ import aiomqtt
 from sleepenv.config.settings import MqttSettings
 from sleepenv.health import Health
 from sleepenv.mqtt.backoff import Backoff
-from sleepenv.mqtt.client import ack, has_queued, make_client, refused
+from sleepenv.mqtt.client import ack, has_queued, make_client, refused, take_queued
 from sleepenv.mqtt.intake import TAKEOVER_WINDOW_SECONDS, Intake, TakeoverWatch, bounded_queue_type
 
 # The service's connection lines keep the logger name they always had.
@@ -126,17 +126,33 @@ class Link:
                 await asyncio.sleep(backoff.next_delay(outage))
 
     async def _receive(self, client: aiomqtt.Client, session: Session) -> None:
-        """Deliver every message, acknowledging in batches once stored."""
-        async for message in client.messages:
-            payload = message.payload
-            if not isinstance(payload, bytes | bytearray):
-                payload = str(payload).encode()
-            session.handle_message(str(message.topic), bytes(payload), retain=message.retain)
-            self._unacked.append(message)
-            if len(self._unacked) >= ACK_BATCH or (
-                not has_queued(client) and time.monotonic() - self._acked_at >= ACK_IDLE_SECONDS
-            ):
+        """Deliver every message, acknowledging in batches once stored.
+
+        Messages already waiting in the receive queue are handled in the same turn of
+        the event loop as the one awaited, up to the acknowledgement batch: aiomqtt's
+        iterator costs a task and a few loop turns per message, and the states they
+        change go out once, with their latest values, when the turn ends (the events
+        are all sent). Nothing waits for a message that has not arrived.
+        """
+        async for first in client.messages:
+            message: aiomqtt.Message | None = first
+            while message is not None:
+                self._deliver(message, session)
+                if len(self._unacked) >= ACK_BATCH:
+                    self.ack_stored(client, session)
+                    break
+                message = take_queued(client)
+            is_idle = not has_queued(client)
+            if is_idle and time.monotonic() - self._acked_at >= ACK_IDLE_SECONDS:
                 self.ack_stored(client, session)
+
+    def _deliver(self, message: aiomqtt.Message, session: Session) -> None:
+        """Hand one message to the session; it waits for its acknowledgement."""
+        payload = message.payload
+        if not isinstance(payload, bytes | bytearray):
+            payload = str(payload).encode()
+        session.handle_message(str(message.topic), bytes(payload), retain=message.retain)
+        self._unacked.append(message)
 
     @property
     def has_unacked(self) -> bool:

@@ -5,7 +5,9 @@ them. Up to `max_in_flight` QoS 1 publishes are on the wire at once instead of o
 awaited after another, so a publish never waits for a timer and a stream of events
 cannot hold the states back: while the window is full, each free slot goes to a state
 and a message in turn, and a state updated again before its turn is sent once, with its
-latest value (counted in `states_coalesced`). Messages are never coalesced. A message
+latest value (counted in `states_coalesced`); so is one set again by the next message
+that was already waiting in the receive queue (the link handles those in the same turn
+of the event loop, see `mqtt/link.py`). Messages are never coalesced. A message
 leaves the outbox for good only with its PUBACK; whatever was in flight when the
 connection dropped is sent again on the next one (at least once, as QoS 1 promises).
 """
