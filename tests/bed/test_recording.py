@@ -15,17 +15,18 @@ from hypothesis import strategies as st
 
 from sleepenv.bed import recording
 from sleepenv.bed.core.model import EnvelopeFrame, SourceKind
-from sleepenv.bed.esphome import decode_envelope
+from sleepenv.bed.esphome import decode_envelope, decode_envelope_object
 from sleepenv.bed.recording import (
     MAX_LINE_BYTES,
     RecordedMessage,
     own_time,
     read_recording,
     sniff_source,
+    source_of,
     write_message,
 )
 from sleepenv.bed.zigbee2mqtt import decode_vibration
-from sleepenv.mqtt.payload import REJECTION_REASONS
+from sleepenv.mqtt.payload import REJECTION_REASONS, DecodeLimits
 from sleepenv.rejection import Rejection
 
 NOW = 1_760_000_000.0
@@ -296,7 +297,7 @@ def test_recorded_object_payload_is_what_the_recorder_serialised(
 
 def _read_by_reparsing(path: Path) -> list[RecordedMessage | Rejection]:
     """read_recording with every payload re-serialised from the parsed line, as before."""
-    with patch.object(recording, "_read_wrapper", lambda *_: None):
+    with patch.object(recording, "_read_wrapper", lambda *_, **__: None):
         return list(read_recording(path))
 
 
@@ -308,6 +309,13 @@ def _decoded(message: RecordedMessage | Rejection) -> object:
     # The payload's own time found with the line is what parsing the payload gives.
     reparsed = RecordedMessage(message.t, message.topic, payload, message.line)
     assert own_time(message) == own_time(reparsed)
+    assert source_of(message) == source_of(reparsed)
+    if message.parsed is not None:
+        # Handed to the decoder as parsed, the payload gets the verdict its bytes get,
+        # under a size limit it passes and one it does not.
+        for limits in (DecodeLimits(), DecodeLimits(max_payload_bytes=len(payload) - 1)):
+            as_parsed = decode_envelope_object(message.parsed, len(payload), NOW, limits)
+            assert repr(as_parsed) == repr(decode_envelope(payload, NOW, limits))
     return (
         message.t,
         message.topic,
@@ -349,9 +357,10 @@ def test_reading_without_reserialising_changes_no_verdict(
     tmp_path: Path, lines: list[bytes]
 ) -> None:
     path = write_lines(tmp_path / "r.jsonl", lines)
-    fast = list(read_recording(path))
+    fast = list(read_recording(path, keep_parsed=True))
     slow = _read_by_reparsing(path)
     assert [_decoded(m) for m in fast] == [_decoded(m) for m in slow]
+    assert all(isinstance(m, Rejection) or m.parsed is None for m in read_recording(path))
 
 
 def test_large_or_hand_laid_payloads_are_reserialised_as_before(tmp_path: Path) -> None:

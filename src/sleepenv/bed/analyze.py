@@ -20,7 +20,14 @@ from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.sleep import SleepPeriod
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec
 from sleepenv.bed.night_store import NullStore
-from sleepenv.bed.recording import RecordedMessage, own_time, read_recording, sniff_source
+from sleepenv.bed.recording import (
+    RecordedMessage,
+    no_source_found,
+    own_time,
+    read_recording,
+    sniff_source,
+    source_of,
+)
 from sleepenv.bed.runner import build
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.outbox import NullOutbox
@@ -28,6 +35,8 @@ from sleepenv.rejection import Rejection
 
 RECORDING_BED = "recording"
 DEFAULT_TOPIC = "recording/sensor"
+# The source is told from the shape of the payloads among this many first messages.
+SNIFF_MESSAGES = 1000
 
 
 def _settings_for(source: str, topics: list[str], first: float | None = None) -> Settings:
@@ -67,42 +76,135 @@ def _window_start(first: float) -> time:
     return datetime.fromtimestamp(first, UTC).time().replace(second=0, microsecond=0)
 
 
+class _TopicChanged(Exception):  # noqa: N818 - a signal within this module, not an error
+    """A message on a topic sorting before the one being replayed came after the start."""
+
+
+class _Replay:
+    """The live path for one recording: messages in, the `analyze --json` document out."""
+
+    def __init__(
+        self, source: SourceKind, topic: str, first: float | None, config: ClassifyConfig | None
+    ) -> None:
+        """A runner for a one-bed config on `topic` (see _settings_for)."""
+        self.source = source
+        self.topic = topic
+        self.clock = _ReplayClock()
+        settings = _settings_for(source, [topic], first)
+        self.runner = build(
+            settings, {RECORDING_BED: UTC}, NullStore(), NullOutbox(), self.clock, classify=config
+        )
+        self.pipeline = self.runner.pipeline
+        self.rejected = 0
+        self.start: float | None = None
+        self.end: float | None = None
+        self.previous: float | None = None
+
+    def feed(self, msg: RecordedMessage) -> None:
+        """One message, at its own time (else the time of the message before it).
+
+        By each frame's own time: a recording of a replayed night (the demo) arrives long
+        after the frames' times, and judged by arrival every frame would be "too old".
+        """
+        own = own_time(msg)
+        t = own if own is not None else self.previous
+        if t is None:
+            self.rejected += 1
+            return
+        self.previous = self.clock.at = t
+        self.start = t if self.start is None else min(self.start, t)
+        self.end = t if self.end is None else max(self.end, t)
+        # runner.handle, with the payload as read_recording parsed it (if it did).
+        result = self.pipeline.handle(msg.topic or self.topic, msg.payload, t, msg.parsed)
+        if result is None:
+            self.rejected += 1
+        else:
+            self.runner.apply(*result)
+
+    def document(self, rejected: int) -> dict[str, Any]:
+        """The night's final classification, with `rejected` lines besides this replay's."""
+        end = self.end
+        tracker = self.runner.trackers[RECORDING_BED]
+        rejected += self.rejected + tracker.messages_rejected
+        if end is not None:
+            tracker.finish(end + 1.0)
+        final = tracker.classify_final(end + 1.0 if end is not None else 0.0)
+        return _document(self.source, self.start, end, final, rejected)
+
+
 def analyze_recording(path: Path, config: ClassifyConfig | None = None) -> dict[str, Any]:
-    """Run a recording through decoding and detection; the `analyze --json` document."""
+    """Run a recording through decoding and detection; the `analyze --json` document.
+
+    The messages go to the bed on the first of the recording's topics in sorted order,
+    a message without a topic too; the night window starts at the first message's own
+    time. Read once, each message is replayed as soon as that is known: the source from
+    the payloads' shape (sniff_source), the first own time, and the topic, assumed to
+    stay the smallest seen so far. A smaller topic arriving later (a recording of several
+    topics) starts the analysis again from the whole recording read into memory.
+    """
+    try:
+        return _analyze_streaming(path, config)
+    except _TopicChanged:
+        return _analyze_listed(path, config)
+
+
+def _analyze_streaming(path: Path, config: ClassifyConfig | None) -> dict[str, Any]:
+    """analyze_recording, replaying each message once the replay can start; raises
+    _TopicChanged when the bed's topic turns out to be another one."""
+    rejected = 0
+    source: SourceKind | None = None
+    seen = 0
+    topic: str | None = None
+    replay: _Replay | None = None
+    waiting: list[RecordedMessage] = []  # from the first timed one, until the source is known
+    for msg in read_recording(path, keep_parsed=True):
+        if isinstance(msg, Rejection):
+            rejected += 1
+            continue
+        seen += 1
+        source = source or _sniffed(msg, seen)
+        if msg.topic and (topic is None or msg.topic < topic):
+            if replay is not None:
+                raise _TopicChanged
+            topic = msg.topic
+        if replay is not None:
+            replay.feed(msg)
+        elif waiting or own_time(msg) is not None:
+            waiting.append(msg)
+            if source is not None:
+                replay = _Replay(source, topic or DEFAULT_TOPIC, own_time(waiting[0]), config)
+                for early in waiting:
+                    replay.feed(early)
+                waiting.clear()
+        else:
+            rejected += 1  # no time before it either: the replay would reject it
+    if source is None:
+        raise ValueError(no_source_found(SNIFF_MESSAGES))
+    if replay is None:  # no message with a time: every one was rejected above
+        replay = _Replay(source, topic or DEFAULT_TOPIC, None, config)
+    return replay.document(rejected)
+
+
+def _sniffed(msg: RecordedMessage, seen: int) -> SourceKind | None:
+    """The source as sniff_source tells it from the `seen`-th message, until it gives up."""
+    if seen > SNIFF_MESSAGES:
+        raise ValueError(no_source_found(SNIFF_MESSAGES))
+    return source_of(msg)
+
+
+def _analyze_listed(path: Path, config: ClassifyConfig | None) -> dict[str, Any]:
+    """analyze_recording from the whole recording in memory (payloads parsed again by
+    the decoder): the topic is the first in sorted order from the start."""
     messages = list(read_recording(path))
     rejected = sum(1 for m in messages if isinstance(m, Rejection))
     recorded = [m for m in messages if isinstance(m, RecordedMessage)]
-    source = sniff_source(recorded)
+    source = sniff_source(recorded, SNIFF_MESSAGES)
     topics = sorted({m.topic for m in recorded if m.topic}) or [DEFAULT_TOPIC]
-    topic = topics[0]
-    # By each frame's own time: a recording of a replayed night (the demo) arrives long
-    # after the frames' times, and judged by arrival every frame would be "too old".
-    times = [own_time(m) for m in recorded]
-    first = next((t for t in times if t is not None), None)
-    clock = _ReplayClock()
-    settings = _settings_for(source, topics, first)
-    runner = build(
-        settings, {RECORDING_BED: UTC}, NullStore(), NullOutbox(), clock, classify=config
-    )
-    start: float | None = None
-    end: float | None = None
-    previous: float | None = None
-    for msg, own in zip(recorded, times, strict=True):
-        t = own if own is not None else previous
-        if t is None:
-            rejected += 1
-            continue
-        previous = clock.at = t
-        start = t if start is None else min(start, t)
-        end = t if end is None else max(end, t)
-        if not runner.handle(msg.topic or topic, msg.payload, t):
-            rejected += 1
-    tracker = runner.trackers[RECORDING_BED]
-    rejected += tracker.messages_rejected
-    if end is not None:
-        tracker.finish(end + 1.0)
-    final = tracker.classify_final(end + 1.0 if end is not None else 0.0)
-    return _document(source, start, end, final, rejected)
+    first = next((t for t in map(own_time, recorded) if t is not None), None)
+    replay = _Replay(source, topics[0], first, config)
+    for msg in recorded:
+        replay.feed(msg)
+    return replay.document(rejected)
 
 
 def analyze_readings(

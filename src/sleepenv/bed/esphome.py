@@ -47,6 +47,24 @@ def decode_envelope(
         return exc.rejection
 
 
+def decode_envelope_object(
+    obj: dict[str, object], size: int, received_at: float, limits: DecodeLimits = _DEFAULT_LIMITS
+) -> EnvelopeFrame | Rejection:
+    """`decode_envelope` of a JSON-object payload its reader has already parsed; never raises.
+
+    `obj` is the payload parsed by json's decoder and `size` its length in bytes. For a
+    payload of UTF-8 text from `{` to `}` with at most MAX_JSON_DEPTH brackets in it (so
+    parse_object has no nesting to check), the verdict is decode_envelope's: the same size
+    check, then the same frame checks on an equal object. `analyze` hands on what it read.
+    """
+    try:
+        if size > limits.max_payload_bytes:  # decode_text's check and words
+            raise Invalid("too_large", f"{size} bytes > limit {limits.max_payload_bytes}")
+        return _decode_frame(obj, received_at, limits)
+    except Invalid as exc:
+        return exc.rejection
+
+
 def decode_status(payload: bytes) -> bool | None:
     """ESPHome's `<node>/status`: "online" → True, "offline" → False, anything else None."""
     try:

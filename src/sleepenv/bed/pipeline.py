@@ -13,7 +13,7 @@ from sleepenv.bed.core.model import Reading, SourceKind
 from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec, Update
 from sleepenv.bed.discovery import sensor_key
-from sleepenv.bed.esphome import decode_envelope, decode_status
+from sleepenv.bed.esphome import decode_envelope, decode_envelope_object, decode_status
 from sleepenv.bed.presence import decode_presence
 from sleepenv.bed.zigbee2mqtt import decode_vibration
 from sleepenv.config.settings import Settings
@@ -95,13 +95,21 @@ class Pipeline:
         """Every topic to subscribe to."""
         return [*self.routes, *self.status_routes, *self.presence_routes]
 
-    def handle(self, topic: str, payload: bytes, now: float) -> tuple[str, Update] | None:
-        """Decode and apply one message; None for topics that are not ours."""
+    def handle(
+        self, topic: str, payload: bytes, now: float, parsed: dict[str, object] | None = None
+    ) -> tuple[str, Update] | None:
+        """Decode and apply one message; None for topics that are not ours.
+
+        `parsed`: the payload as its reader already parsed it (see decode_envelope_object),
+        so that an envelope frame is not parsed twice; `analyze` passes it.
+        """
         route = self.routes.get(topic)
         if route is not None:
             tracker = self.trackers[route.bed_id]
             decoded: Reading | Rejection
-            if route.kind is SourceKind.ENVELOPE:
+            if route.kind is SourceKind.ENVELOPE and parsed is not None:
+                decoded = decode_envelope_object(parsed, len(payload), now, self.limits)
+            elif route.kind is SourceKind.ENVELOPE:
                 decoded = decode_envelope(payload, now, self.limits)
             else:
                 decoded = decode_vibration(payload, now, self.limits)

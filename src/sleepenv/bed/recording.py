@@ -69,6 +69,9 @@ class RecordedMessage:
     payload_t: float | Literal[_Unread.UNREAD] | None = field(
         default=_Unread.UNREAD, repr=False, compare=False
     )
+    # The payload as the line's reader parsed it (an object), when read_recording was
+    # asked to keep it: the decoder then need not parse it again (decode_envelope_object).
+    parsed: dict[str, object] | None = field(default=None, repr=False, compare=False)
 
 
 class TextSink(Protocol):
@@ -94,8 +97,15 @@ def write_line(fh: TextSink, t: float, topic: str, body: object) -> None:
     fh.write(json.dumps(record, separators=(",", ":")) + "\n")
 
 
-def read_recording(path: Path) -> Iterator[RecordedMessage | Rejection]:
-    """Stream a recording line by line; a bad line becomes a Rejection naming its number."""
+def read_recording(
+    path: Path, *, keep_parsed: bool = False
+) -> Iterator[RecordedMessage | Rejection]:
+    """Stream a recording line by line; a bad line becomes a Rejection naming its number.
+
+    `keep_parsed`: a payload read in write_message's layout comes with its parsed object
+    (`parsed`), for a reader that decodes each message as it comes (`analyze`). Parsed, a
+    payload takes about five times its length in memory: not for holding a whole night.
+    """
     previous_t: float | None = None
     with path.open("rb") as fh:
         line_no = 0
@@ -111,7 +121,7 @@ def read_recording(path: Path) -> Iterator[RecordedMessage | Rejection]:
             if not raw.strip():
                 continue  # blank lines (a trailing newline, hand edits) carry nothing
             try:
-                message = _parse_line(raw.strip(), line_no, previous_t)
+                message = _parse_line(raw.strip(), line_no, previous_t, keep=keep_parsed)
             except Invalid as exc:
                 rejection = exc.rejection
                 yield reject(rejection.reason, f"line {line_no}: {rejection.detail}")
@@ -130,16 +140,29 @@ def sniff_source(
             break
         if isinstance(message, Rejection):
             continue
-        obj = _as_object(message.payload)
-        if obj is None:
-            if _is_plain_number(message.payload):  # ESPHome plain-text state
-                return SourceKind.ENVELOPE
-            continue
-        if "rms" in obj:
+        source = source_of(message)
+        if source is not None:
+            return source
+    raise ValueError(no_source_found(max_messages))
+
+
+def source_of(message: RecordedMessage) -> SourceKind | None:
+    """What kind of sensor sent this message, if its payload's shape tells (sniff_source)."""
+    obj = message.parsed if message.parsed is not None else _as_object(message.payload)
+    if obj is None:
+        if _is_plain_number(message.payload):  # ESPHome plain-text state
             return SourceKind.ENVELOPE
-        if _ZIGBEE_KEYS & obj.keys():
-            return SourceKind.ZIGBEE_VIBRATION
-    raise ValueError(f"no envelope frame or Zigbee vibration payload in {max_messages} messages")
+        return None
+    if "rms" in obj:
+        return SourceKind.ENVELOPE
+    if _ZIGBEE_KEYS & obj.keys():
+        return SourceKind.ZIGBEE_VIBRATION
+    return None
+
+
+def no_source_found(max_messages: int) -> str:
+    """Why sniff_source gave up."""
+    return f"no envelope frame or Zigbee vibration payload in {max_messages} messages"
 
 
 def own_time(message: RecordedMessage) -> float | None:
@@ -165,13 +188,16 @@ def _finite_t(obj: dict[str, object]) -> float | None:
     return None
 
 
-def _parse_line(raw: bytes, line_no: int, previous_t: float | None) -> RecordedMessage:
-    """One non-blank line as a message; raises Invalid."""
+def _parse_line(
+    raw: bytes, line_no: int, previous_t: float | None, *, keep: bool = False
+) -> RecordedMessage:
+    """One non-blank line as a message (keeping a payload read in write_message's layout
+    as parsed if `keep`); raises Invalid."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise Invalid("bad_encoding", f"not UTF-8: {preview(raw)}") from None
-    message = _read_wrapper(raw, text, line_no)
+    message = _read_wrapper(raw, text, line_no, keep=keep)
     if message is not None:
         return message
     obj = parse_object(text)
@@ -188,14 +214,18 @@ def _parse_line(raw: bytes, line_no: int, previous_t: float | None) -> RecordedM
     return RecordedMessage(t=t, topic=None, payload=raw, line=line_no, payload_t=own_t)
 
 
-def _read_wrapper(raw: bytes, text: str, line_no: int) -> RecordedMessage | None:
+def _read_wrapper(
+    raw: bytes, text: str, line_no: int, *, keep: bool = False
+) -> RecordedMessage | None:
     """A line as write_message lays it out, with an object payload of at most
     _VERBATIM_MAX_BYTES, read without re-serialising the payload; None for any other line.
 
     Each value is read by the decoder json.loads uses, so a line taken here is one
     json.loads reads to the same object; the payload keeps the bytes of the line. Lines
     not taken (other layouts, nesting to check, bad JSON, values _unwrap rejects) go the
-    general way, which accepts and rejects them exactly as before.
+    general way, which accepts and rejects them exactly as before. With `keep`, the
+    payload object is kept as `parsed`: UTF-8 text from `{` to `}` with at most
+    MAX_JSON_DEPTH brackets, as decode_envelope_object requires.
     """
     parts = _wrapper_parts(text)
     if parts is None:
@@ -213,7 +243,12 @@ def _read_wrapper(raw: bytes, text: str, line_no: int) -> RecordedMessage | None
     if len(payload) > _VERBATIM_MAX_BYTES:
         return None
     return RecordedMessage(
-        t=when, topic=topic, payload=payload, line=line_no, payload_t=_finite_t(body)
+        t=when,
+        topic=topic,
+        payload=payload,
+        line=line_no,
+        payload_t=_finite_t(body),
+        parsed=body if keep else None,
     )
 
 
