@@ -204,10 +204,16 @@ class StateEncoder:
 def _same(a: object, b: object) -> bool:
     """Equal and of the same types all the way down: 1, 1.0 and True are equal in Python
     but encode apart."""
-    if type(a) is not type(b):
+    kind = type(a)
+    if kind is not type(b):
         return False
+    if kind in _SCALARS:  # nearly every state: no walk, no abstract-class check
+        return a == b
     if isinstance(a, Mapping) and isinstance(b, Mapping):
         return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
+
+
+_SCALARS = frozenset({bool, int, float, str, type(None)})

@@ -63,50 +63,72 @@ class BedStates:
 
     def merged(self, newer: BedStates) -> BedStates:
         """These states updated by those `newer` sets."""
+        # Most merges start from, or add, nothing (an update's states before any change).
+        if self is NO_STATES:
+            return newer
+        if newer is NO_STATES:
+            return self
         changes: dict[str, Any] = {
-            f.name: value
-            for f in fields(newer)
-            if (value := getattr(newer, f.name)) is not UNSET and f.name != "sensors_online"
+            name: value for name in _VALUE_FIELDS if (value := getattr(newer, name)) is not UNSET
         }
         if newer.sensors_online:
             changes["sensors_online"] = {**self.sensors_online, **newer.sensors_online}
         return replace(self, **changes)
 
 
+# Every field but sensors_online (merged key by key), read once instead of per merge.
+_VALUE_FIELDS = tuple(f.name for f in fields(BedStates) if f.name != "sensors_online")
+# No state set: an update's states until something changes (frozen, so it is shared).
+NO_STATES = BedStates()
+
+
 def _count(counts: Mapping[str, int], cls: MovementClass) -> int:
     return counts.get(cls.value, 0)
 
 
-def tonight_states(c: NightClassification | None, *, in_bed: bool | None) -> BedStates:
-    """Per-class counts and sleep figures from tonight's classification (None: none yet)."""
+def tonight_fields(c: NightClassification | None, *, in_bed: bool | None) -> dict[str, Any]:
+    """`tonight_states` as keyword arguments of BedStates (the tracker builds its states in
+    one go from these)."""
     counts = c.counts if c is not None else {}
     sleep = c.sleep if c is not None else None
     latency = sleep.time_to_fall_asleep_seconds if sleep else None
-    return BedStates(
-        twitches_tonight=_count(counts, MovementClass.TWITCH),
-        limb_movements_tonight=_count(counts, MovementClass.LIMB_MOVEMENT),
-        rollovers_tonight=_count(counts, MovementClass.ROLLOVER),
-        hypnic_jerks_tonight=_count(counts, MovementClass.HYPNIC_JERK),
-        plm_tonight=_count(counts, MovementClass.PLM),
-        plm_index_tonight=(
+    return {
+        "twitches_tonight": _count(counts, MovementClass.TWITCH),
+        "limb_movements_tonight": _count(counts, MovementClass.LIMB_MOVEMENT),
+        "rollovers_tonight": _count(counts, MovementClass.ROLLOVER),
+        "hypnic_jerks_tonight": _count(counts, MovementClass.HYPNIC_JERK),
+        "plm_tonight": _count(counts, MovementClass.PLM),
+        "plm_index_tonight": (
             round(c.plm_index, 1) if c is not None and c.plm_index is not None else None
         ),
-        sleep_onset=sleep.sleep_onset if sleep else None,
-        time_to_fall_asleep_minutes=round(latency / 60.0) if latency is not None else None,
-        in_bed=in_bed,
-    )
+        "sleep_onset": sleep.sleep_onset if sleep else None,
+        "time_to_fall_asleep_minutes": round(latency / 60.0) if latency is not None else None,
+        "in_bed": in_bed,
+    }
+
+
+def tonight_states(c: NightClassification | None, *, in_bed: bool | None) -> BedStates:
+    """Per-class counts and sleep figures from tonight's classification (None: none yet)."""
+    return BedStates(**tonight_fields(c, in_bed=in_bed))
+
+
+def last_night_fields(night: NightSummary) -> dict[str, Any]:
+    """`last_night_states` as keyword arguments of BedStates."""
+    return {
+        "movements_last_night": night.total_movements,
+        "twitches_last_night": _count(night.counts, MovementClass.TWITCH),
+        "limb_movements_last_night": _count(night.counts, MovementClass.LIMB_MOVEMENT),
+        "rollovers_last_night": _count(night.counts, MovementClass.ROLLOVER),
+        "hypnic_jerks_last_night": _count(night.counts, MovementClass.HYPNIC_JERK),
+        "plm_last_night": _count(night.counts, MovementClass.PLM),
+        "plm_index_last_night": (
+            round(night.plm_index, 1) if night.plm_index is not None else None
+        ),
+        "sleep_onset_last_night": night.sleep_onset,
+        "waking_jerks_last_night": night.waking_jerks,
+    }
 
 
 def last_night_states(night: NightSummary) -> BedStates:
     """Final figures of a closed night, for the "last night" sensors."""
-    return BedStates(
-        movements_last_night=night.total_movements,
-        twitches_last_night=_count(night.counts, MovementClass.TWITCH),
-        limb_movements_last_night=_count(night.counts, MovementClass.LIMB_MOVEMENT),
-        rollovers_last_night=_count(night.counts, MovementClass.ROLLOVER),
-        hypnic_jerks_last_night=_count(night.counts, MovementClass.HYPNIC_JERK),
-        plm_last_night=_count(night.counts, MovementClass.PLM),
-        plm_index_last_night=(round(night.plm_index, 1) if night.plm_index is not None else None),
-        sleep_onset_last_night=night.sleep_onset,
-        waking_jerks_last_night=night.waking_jerks,
-    )
+    return BedStates(**last_night_fields(night))

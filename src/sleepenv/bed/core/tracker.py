@@ -43,7 +43,12 @@ from sleepenv.bed.core.occupancy import (
     last_heard,
     presence_spans,
 )
-from sleepenv.bed.core.states import BedStates, last_night_states, tonight_states
+from sleepenv.bed.core.states import (
+    BedStates,
+    last_night_fields,
+    tonight_fields,
+    tonight_states,
+)
 from sleepenv.bed.core.update import Update
 from sleepenv.rejection import Rejection
 
@@ -362,7 +367,11 @@ class BedTracker:
 
     def states(self, now: float) -> BedStates:
         """Every published state of the bed that is known."""
-        states = BedStates(
+        # Built in one go (this runs on every movement): the same as tonight's figures
+        # merged with the sleep states and then with last night's.
+        self._in_bed_sent = self._is_in_bed(now)
+        last_night = last_night_fields(self.last_night) if self.last_night is not None else {}
+        return BedStates(
             # By the classification when there is one: a movement seen by both sensors of a
             # two-sensor bed counts once, a glitch not at all.
             movements_tonight=len(self.classification.events)
@@ -375,11 +384,8 @@ class BedTracker:
             movement=self.is_moving,
             frames_received=self.frames_received,
             messages_rejected=self.messages_rejected,
-        ).merged(self._sleep_states(now))
-        if self.last_night is not None:
-            states = states.merged(last_night_states(self.last_night))
-        return replace(
-            states,
+            **tonight_fields(self.classification, in_bed=self._in_bed_sent),
+            **last_night,
             worth_discussing=self.advisory.is_on,
             advisory_attributes=self.advisory.attributes(),
             sensors_online={

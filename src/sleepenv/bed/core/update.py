@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sleepenv.bed.core.model import Dropout, MovementEvent, NightSummary, RestingMinute
-from sleepenv.bed.core.states import BedStates
+from sleepenv.bed.core.states import NO_STATES, BedStates
 from sleepenv.rejection import Rejection
 
 
@@ -13,7 +13,7 @@ from sleepenv.rejection import Rejection
 class Update:
     """What one call changed: states to publish, events to store and fire, a closed night."""
 
-    states: BedStates = field(default_factory=BedStates)
+    states: BedStates = NO_STATES
     events: list[MovementEvent] = field(default_factory=list)
     closed_night: NightSummary | None = None
     dropouts: list[Dropout] = field(default_factory=list)
