@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,8 +14,9 @@ from pathlib import Path
 import paho.mqtt.publish as paho_publish
 import pytest
 import yaml
+from PIL import Image
 
-from sleepenv.mqtt.broker import MosquittoProcess
+from sleepenv.mqtt.broker import MosquittoProcess, free_port
 from tests.helpers.frames import Burst, frames, payload
 
 EXAMPLE = Path(__file__).parents[2] / "config" / "sleepenv.example.yaml"
@@ -203,9 +206,20 @@ def test_history_without_data_says_so(tmp_path: Path) -> None:
     assert "no nights stored yet" in proc.stdout
 
 
+def assert_night_chart(path: Path, size: tuple[int, int]) -> None:
+    """`path` is a whole PNG image of `size` pixels."""
+    with Image.open(path) as image:
+        assert (image.format, image.size) == ("PNG", size)
+        image.verify()  # every chunk there, none damaged
+
+
 @pytest.mark.timeout(300)
-def test_demo_plays_a_night_and_prints_the_summary() -> None:
-    proc = sleepenv("demo", "--hours", "1", "--speed", "600", "--seed", "4", timeout=240)
+def test_demo_plays_a_night_and_prints_the_summary(tmp_path: Path) -> None:
+    out_dir = tmp_path / "charts"
+    proc = sleepenv(
+        *("demo", "--hours", "1", "--speed", "600", "--seed", "4", "--out", str(out_dir)),
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
     assert "broker: Mosquitto" in out
@@ -214,12 +228,57 @@ def test_demo_plays_a_night_and_prints_the_summary() -> None:
     simulated, detected = (int(x) for x in total.replace("│", " ").split()[1:3])
     assert simulated > 0
     assert abs(detected - simulated) <= max(2, simulated // 5)
+    # The service closed the night itself; its chart, with the bedroom's evening under
+    # it, is where the last lines say.
+    assert "morning: the service closed the night of " in out
+    chart = out_dir / "night-chart.png"
+    assert_night_chart(chart, (800, 740))
+    assert f"night chart: {chart}\n" in out
+    last_words = " ".join(out.split()[-12:])
+    assert last_words.endswith("as Home Assistant shows it on the bed's last-night chart")
+
+
+def test_demo_stopped_mid_night_stops_its_broker(tmp_path: Path) -> None:
+    """SIGTERM (a service manager, `timeout`, a closed terminal) ends the demo as Ctrl-C
+    does: quickly, and without leaving its Mosquitto behind on the port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sleepenv", "demo", "--port", str(port), "--out", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("service: connected"):
+                break
+        # Mid-night. (Cancelled while it connects, aiomqtt 2.5 logs an error of its own.)
+        time.sleep(2)
+        proc.send_signal(signal.SIGTERM)
+        stopped_at = time.monotonic()
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert time.monotonic() - stopped_at < 15
+    assert "Traceback" not in stderr
+    with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
+        pass  # nothing listens there any more
+    assert not (tmp_path / "night-chart.png").exists()
 
 
 @pytest.mark.timeout(300)
-def test_demo_falls_back_to_the_embedded_broker() -> None:
-    proc = sleepenv("demo", "--hours", "0.5", "--speed", "900", "--broker", "amqtt", timeout=240)
+def test_demo_falls_back_to_the_embedded_broker(tmp_path: Path) -> None:
+    proc = sleepenv(
+        *("demo", "--hours", "0.5", "--speed", "900", "--broker", "amqtt"),
+        *("--out", str(tmp_path)),
+        timeout=240,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "using the embedded amqtt broker" in proc.stdout
     assert "Movements per hour" in proc.stdout
     assert "Traceback" not in proc.stderr
+    assert_night_chart(tmp_path / "night-chart.png", (800, 740))

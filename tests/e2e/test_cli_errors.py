@@ -151,6 +151,23 @@ def test_demo_refuses_a_port_that_is_taken(listener: socket.socket) -> None:
     assert not was_contacted(listener)
 
 
+def test_demo_refuses_an_out_dir_it_cannot_make(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    proc = sleepenv("demo", "--out", str(blocker / "charts"), "--hours", "0.5", timeout=60)
+    assert proc.returncode == 2
+    assert_one_clear_error(proc, f"--out: cannot make the directory {blocker / 'charts'}: ")
+    assert "broker:" not in proc.stdout  # refused before playing anything
+
+
+def test_demo_help_says_where_the_chart_goes() -> None:
+    wide = {**os.environ, "COLUMNS": "400"}  # no line break inside a file name
+    text = " ".join(sleepenv("demo", "--help", env=wide).stdout.split())
+    assert "--out DIR" in text
+    assert "which the demo saves as DIR/night-chart.png" in text
+    assert "default sleepenv-demo/ in the current directory" in text
+
+
 # -- item 14: tracebacks turned into messages -------------------------------------------
 
 

@@ -26,7 +26,7 @@ import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from sleepenv.mqtt.broker import free_port
-from tests.e2e.test_cli import EXAMPLE, sleepenv
+from tests.e2e.test_cli import EXAMPLE, assert_night_chart, sleepenv
 
 DASHBOARD = Path(__file__).parents[2] / "automations" / "dashboards" / "sleepenv.yaml"
 KEEP_RUNNING_MARK = "broker and service keep running"
@@ -51,6 +51,7 @@ class DemoRun:
     stdout: str
     returncode: int
     retained: dict[str, bytes]
+    out_dir: Path
 
     def discovery(self) -> dict[str, dict[str, Any]]:
         """Device-based discovery configs of sleepenv devices, by topic."""
@@ -89,12 +90,13 @@ def retained_messages(port: int, settle_seconds: float = 1.0) -> dict[str, bytes
 
 
 @pytest.fixture(scope="module")
-def demo() -> DemoRun:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     """A one-hour demo night with guidance at 600x, left running to read its broker."""
     port = free_port()
+    out_dir = tmp_path_factory.mktemp("demo-out")
     env = {**os.environ, "COLUMNS": "200"}
     argv = [sys.executable, "-m", "sleepenv", "demo", "--hours", "1", "--speed", "600"]
-    argv += ["--seed", "4", "--port", str(port), "--keep-running"]
+    argv += ["--seed", "4", "--port", str(port), "--keep-running", "--out", str(out_dir)]
     proc = subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -122,7 +124,7 @@ def demo() -> DemoRun:
             proc.kill()
             proc.wait()
     reader.join(5)
-    run = DemoRun("".join(lines), proc.returncode, retained)
+    run = DemoRun("".join(lines), proc.returncode, retained, out_dir)
     assert kept_running.is_set(), run.stdout + stderr
     return run
 
@@ -188,9 +190,30 @@ def test_demo_fills_the_shipped_dashboard(demo: DemoRun) -> None:
         assert demo.retained.get(created[entity_id]["state_topic"]) == b"ON", entity_id
 
 
-def test_demo_without_guidance() -> None:
-    proc = sleepenv("demo", "--hours", "0.5", "--speed", "900", "--no-guidance", timeout=150)
+def test_demo_publishes_the_night_chart_it_saves(demo: DemoRun) -> None:
+    """Home Assistant's image entity gets the chart of the night the demo closed: the
+    bytes retained on the chart topic are the file the demo wrote."""
+    png = demo.retained.get("sleepenv/bedroom/last_night_chart")
+    assert png is not None, sorted(demo.retained)
+    assert png == (demo.out_dir / "night-chart.png").read_bytes()
+    assert_night_chart(demo.out_dir / "night-chart.png", (800, 740))
+    # The bedroom's evening is drawn under the night: the chart says so too.
+    assert "the night, and the bedroom's evening under it" in demo.stdout
+
+
+def test_demo_without_guidance(tmp_path: Path) -> None:
+    earlier = tmp_path / "night-chart.png"
+    earlier.write_bytes(b"an earlier demo's chart")
+    proc = sleepenv(
+        *("demo", "--hours", "0.5", "--speed", "900", "--no-guidance", "--out", str(tmp_path)),
+        timeout=150,
+    )
     assert proc.returncode == 0, proc.stderr
     before_the_summary = proc.stdout.split("Movements per hour")[0]
     assert "simulated Zigbee2MQTT" not in before_the_summary
     assert "lights-out" not in before_the_summary
+    # No bedroom panel under the night, and the earlier chart replaced, as it says.
+    assert_night_chart(earlier, (800, 550))
+    assert "it replaced the chart an earlier demo had written there" in " ".join(
+        proc.stdout.split()
+    )

@@ -51,11 +51,11 @@ async def test_analyze_finds_the_events_of_a_recorded_replay(
     assert abs(result["start"] - t0) < 1.0
 
 
-def test_demo_zigbee_plays_a_zigbee_night() -> None:
+def test_demo_zigbee_plays_a_zigbee_night(tmp_path: Path) -> None:
     proc = subprocess.run(
         [
             sys.executable, "-m", "sleepenv", "demo", "--profile", "zigbee", "--no-guidance",
-            "--hours", "2", "--speed", "3000",
+            "--hours", "2", "--speed", "3000", "--out", str(tmp_path),
         ],
         capture_output=True,
         text=True,

@@ -16,10 +16,21 @@ from sleepenv.cli.types import (
     tcp_port,
 )
 
+# Not sleepenv.demo.morning's constants: --help must not import the demo.
+DEFAULT_OUT = "sleepenv-demo"
+CHART_FILE = "night-chart.png"
+
 
 def add_parser(sub: Any) -> None:
     """The demo command and its options."""
-    demo = sub.add_parser("demo", help="play a synthetic night; needs no hardware and no config")
+    demo = sub.add_parser(
+        "demo",
+        help="play a synthetic night; needs no hardware and no config",
+        description="Play a compressed synthetic night through a local MQTT broker and the "
+        "real service, with a simulated bedroom's guidance; then its morning, until the "
+        "service closes the night, stores it and draws its chart (Home Assistant's image "
+        f"of last night), which the demo saves as DIR/{CHART_FILE} and names at the end.",
+    )
     demo.add_argument(
         "--speed",
         type=positive_float,
@@ -61,6 +72,13 @@ def add_parser(sub: Any) -> None:
     )
     demo.add_argument(
         "--no-guidance", action="store_true", help="leave out the simulated bedroom's guidance"
+    )
+    demo.add_argument(
+        "--out",
+        metavar="DIR",
+        default=DEFAULT_OUT,
+        help=f"where the night's chart goes, as {CHART_FILE} (default {DEFAULT_OUT}/ in the "
+        "current directory; a chart from an earlier demo there is replaced, and the demo says so)",
     )
     demo.set_defaults(func=run)
 

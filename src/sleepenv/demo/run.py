@@ -18,13 +18,31 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from sleepenv.bed.core.classify import NightClassification
-from sleepenv.bed.core.model import MovementEvent, SourceKind
+from sleepenv.bed.core.model import MovementEvent, NightSummary, SourceKind
 from sleepenv.bootstrap import Hooks, build_service
 from sleepenv.cli.common import on_stop_signal
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
+from sleepenv.demo.bounded import (
+    SERVICE_STOP_SECONDS,
+    ServiceStuckError,
+    Watchdog,
+    run_bounded,
+    stop_service,
+)
 from sleepenv.demo.guidance import clock_start, console_hooks, demo_bedroom, with_guidance
+from sleepenv.demo.morning import (
+    ChartFile,
+    DemoClock,
+    DemoStepError,
+    close_night,
+    has_room,
+    local_hm,
+    prepare_out,
+    save_night_chart,
+    wait_until,
+    watch_chart,
+)
 from sleepenv.mqtt.broker import AmqttBroker, MosquittoProcess, free_port, start_mosquitto
 from sleepenv.mqtt.client import make_client
 from sleepenv.service import Service
@@ -39,6 +57,7 @@ ZIGBEE_TOPIC = "sleepenv_demo/bed/vibration"
 SENSOR_STATUS_TOPIC = "sleepenv_demo/bed/status"
 BATCH_REAL_SECONDS = 0.02
 DEMO_HOST = "127.0.0.1"  # where start_mosquitto and AmqttBroker listen
+BROKER_STOP_SECONDS = 10.0
 
 
 @dataclass
@@ -47,15 +66,20 @@ class DemoRun:
 
     night: SimNight
     detected: list[MovementEvent] = field(default_factory=list)
-    # The night's final labels (live events carry provisional ones).
-    final: NightClassification | None = None
+    # The night as the service closed and stored it, with its final labels (live events
+    # carry provisional ones).
+    closed: NightSummary | None = None
+    final: list[MovementEvent] | None = None
+    chart: ChartFile | None = None
+    problems: list[str] = field(default_factory=list)  # steps that did not happen in time
 
 
 @contextlib.asynccontextmanager
 async def local_broker(
-    console: Console, port: int | None, kind: str = "auto"
+    console: Console, port: int | None, kind: str = "auto", watchdog: Watchdog | None = None
 ) -> AsyncIterator[tuple[str, int]]:
-    """Mosquitto from PATH on a free loopback port, else (or if asked) embedded amqtt."""
+    """Mosquitto from PATH on a free loopback port, else (or if asked) embedded amqtt; a
+    Mosquitto is stopped too when `watchdog` finds the demo stuck."""
     mosquitto: MosquittoProcess | None = None
     amqtt: AmqttBroker | None = None
     why = "as asked"
@@ -67,6 +91,8 @@ async def local_broker(
                 raise
             why = "no Mosquitto on PATH"
     if mosquitto is not None:
+        if watchdog is not None:
+            watchdog.on_stall(mosquitto.close)
         host, bound = mosquitto.host, mosquitto.port
         console.print(f"broker: Mosquitto on {host}:{bound}")
     else:
@@ -80,7 +106,13 @@ async def local_broker(
         if mosquitto is not None:
             mosquitto.close()
         if amqtt is not None:
-            await amqtt.stop()
+            try:
+                async with asyncio.timeout(BROKER_STOP_SECONDS):
+                    await amqtt.stop()
+            except TimeoutError:
+                console.print(
+                    f"broker: the embedded broker did not stop within {BROKER_STOP_SECONDS:g} s"
+                )
 
 
 def demo_settings(
@@ -162,15 +194,18 @@ async def play(
 
 # How far (simulated seconds) the demo's clock may run ahead of the frames it has sent.
 MAX_LAG_SECONDS = 120.0
+CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 async def wait_drained(service: Service, last_t: float, timeout_seconds: float = 30.0) -> None:
     """Wait until the service has admitted the last message (a frame's end, a report's
-    time), or give up after a while."""
+    time); DemoStepError after `timeout_seconds`."""
     tracker = service.pipeline.trackers[DEMO_BED]
-    async with asyncio.timeout(timeout_seconds):
-        while max(tracker.cursors().values(), default=0.0) < last_t - 0.01:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+    await wait_until(
+        lambda: max(tracker.cursors().values(), default=0.0) >= last_t - 0.01,
+        timeout_seconds=timeout_seconds,
+        failure="the service did not take in the night's last sensor message",
+    )
 
 
 def hourly_table(run: DemoRun) -> Table:
@@ -197,7 +232,7 @@ def class_table(run: DemoRun) -> Table:
     det: dict[str, int] = {}
     for e in run.night.truth.events:
         sim[e.cls.value] = sim.get(e.cls.value, 0) + 1
-    for d in run.final.events if run.final is not None else run.detected:
+    for d in run.final if run.final is not None else run.detected:
         det[d.cls.value] = det.get(d.cls.value, 0) + 1
     for cls in sorted(set(sim) | set(det)):
         table.add_row(cls, str(sim.get(cls, 0)), str(det.get(cls, 0)))
@@ -205,35 +240,35 @@ def class_table(run: DemoRun) -> Table:
 
 
 def sleep_line(run: DemoRun) -> str:
-    """Sleep onset and PLM index, simulated versus detected (final labels)."""
-    truth, final = run.night.truth, run.final
+    """Sleep onset and PLM index, simulated versus detected (the closed night's)."""
+    truth, closed = run.night.truth, run.closed
 
     def clock(t: float | None) -> str:
-        return (
-            datetime.fromtimestamp(t, UTC).astimezone().strftime("%H:%M") if t is not None else "–"
-        )
+        return local_hm(t) if t is not None else "–"
 
     def index(x: float | None) -> str:
         return f"{x:.1f}/h" if x is not None else "–"
 
-    onset = final.sleep.sleep_onset if final else None
-    plmi = final.plm_index if final else None
+    onset = closed.sleep_onset if closed else None
+    plmi = closed.plm_index if closed else None
     return (
         f"sleep onset: simulated {clock(truth.sleep_onset)}, detected {clock(onset)}; "
         f"PLM index: simulated {index(truth.plm_index)}, detected {index(plmi)}"
     )
 
 
-async def demo_async(args: argparse.Namespace, console: Console) -> int:
+async def demo_async(
+    args: argparse.Namespace, console: Console, watchdog: Watchdog | None = None
+) -> int:
     """The whole demo; returns the exit code."""
     start = night_start()
     night = generate_night(args.seed, args.profile, start=start, hours=args.hours)
     guided = not getattr(args, "no_guidance", False)
-    clock = ScaledClock(clock_start(start) if guided else start, args.speed)
+    clock = DemoClock(clock_start(start) if guided else start, args.speed)
     run = DemoRun(night)
     with tempfile.TemporaryDirectory(prefix="sleepenv-demo-") as tmp:
         async with (
-            local_broker(console, args.port, args.broker) as (host, port),
+            local_broker(console, args.port, args.broker, watchdog) as (host, port),
             contextlib.AsyncExitStack() as stack,
         ):
             settings = demo_settings(host, port, Path(tmp), night.source)
@@ -250,25 +285,81 @@ async def demo_async(args: argparse.Namespace, console: Console) -> int:
                 )
             stop = asyncio.Event()
             service_task = asyncio.create_task(service.run(stop), name="service")
-            await asyncio.wait_for(service.is_connected.wait(), 10)
-            console.print(
-                f"service: connected; playing a {args.hours:g} h night "
-                f"(profile {args.profile}, seed {args.seed}, {night.source.value} sensor) "
-                f"at {args.speed:g}x"
+            try:
+                await night_to_chart(run, service, settings, clock, console, args)
+                if args.keep_running:
+                    if run.chart is not None:
+                        run.chart.show(console)
+                    await keep_running(console, host, port, clock)
+            finally:
+                # Also when cancelled (Ctrl-C, SIGTERM): the service says `offline` and
+                # lets go of the broker before the broker stops.
+                stop.set()
+                try:
+                    await stop_service(service_task, SERVICE_STOP_SECONDS)
+                except ServiceStuckError as exc:
+                    run.problems.append(str(exc))
+    if run.chart is not None:
+        run.chart.show(console)  # last: what the demo leaves behind
+    for problem in run.problems:
+        sys.stderr.write(f"sleepenv: {problem}\n")
+    return 1 if run.problems else 0
+
+
+async def night_to_chart(
+    run: DemoRun,
+    service: Service,
+    settings: Settings,
+    clock: DemoClock,
+    console: Console,
+    args: argparse.Namespace,
+) -> None:
+    """The night, its morning and the tables; then the chart the service publishes, saved.
+    A step that does not happen in time goes to `run.problems`."""
+    async with watch_chart(settings, DEMO_BED, service) as watch:
+        try:
+            await night_and_morning(run, service, settings, clock, console, args)
+        except DemoStepError as exc:
+            run.problems.append(str(exc))
+        console.print(hourly_table(run))
+        console.print(class_table(run))
+        console.print(sleep_line(run))
+        if run.problems:
+            return
+        try:
+            png = await watch.chart(service)
+            run.chart = save_night_chart(
+                Path(args.out), png, has_room=has_room(service, run.closed)
             )
-            last = await play(settings, night, clock, console)
-            if last is not None:
-                await wait_drained(service, last)
-            tracker = next(iter(service.pipeline.trackers.values()))
-            run.final = tracker.classify_final(night.truth.end)
-            console.print(hourly_table(run))
-            console.print(class_table(run))
-            console.print(sleep_line(run))
-            if args.keep_running:
-                await keep_running(console, host, port, clock)
-            stop.set()
-            await service_task
-    return 0
+        except DemoStepError as exc:
+            run.problems.append(str(exc))
+
+
+async def night_and_morning(
+    run: DemoRun,
+    service: Service,
+    settings: Settings,
+    clock: DemoClock,
+    console: Console,
+    args: argparse.Namespace,
+) -> None:
+    """Play the night through the service, then its morning until the service closes it."""
+    await wait_until(
+        service.is_connected.is_set,
+        timeout_seconds=CONNECT_TIMEOUT_SECONDS,
+        failure="the service did not connect to the demo's broker",
+    )
+    console.print(
+        f"service: connected; playing a {args.hours:g} h night "
+        f"(profile {args.profile}, seed {args.seed}, {run.night.source.value} sensor) "
+        f"at {args.speed:g}x"
+    )
+    last = await play(settings, run.night, clock, console)
+    if last is not None:
+        await wait_drained(service, last)
+    run.closed = await close_night(service, clock, console, DEMO_BED, args.speed)
+    # Stored with the final labels when the night closed.
+    run.final = service.store.events(DEMO_BED, run.closed.night)
 
 
 async def keep_running(console: Console, host: str, port: int, clock: ScaledClock) -> None:
@@ -316,4 +407,8 @@ def run_demo(args: argparse.Namespace) -> int:
                 "another.\n"
             )
             return 2
-    return asyncio.run(demo_async(args, console))
+    problem = prepare_out(Path(args.out))
+    if problem is not None:
+        sys.stderr.write(f"sleepenv: --out: {problem}\n")
+        return 2
+    return run_bounded(lambda watchdog: demo_async(args, console, watchdog))
