@@ -139,11 +139,15 @@ class Link:
             while message is not None:
                 self._deliver(message, session)
                 if len(self._unacked) >= ACK_BATCH:
-                    self.ack_stored(client, session)
                     break
                 message = take_queued(client)
-            is_idle = not has_queued(client)
-            if is_idle and time.monotonic() - self._acked_at >= ACK_IDLE_SECONDS:
+            is_due = len(self._unacked) >= ACK_BATCH or (
+                not has_queued(client) and time.monotonic() - self._acked_at >= ACK_IDLE_SECONDS
+            )
+            if is_due:
+                # What the messages changed goes out first (the publisher's turn is queued
+                # already): the checkpoint is not in the latency of their states and events.
+                await asyncio.sleep(0)
                 self.ack_stored(client, session)
 
     def _deliver(self, message: aiomqtt.Message, session: Session) -> None:
