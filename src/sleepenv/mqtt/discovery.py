@@ -192,8 +192,12 @@ class StateEncoder:
     ) -> bytes:
         """`encode_state(value, encoding, reset_at)`, from the last call's when unchanged."""
         last = self._last.get(topic)
-        if last is not None and last[1] == reset_at and _same(last[0], value):
-            return last[2]
+        if last is not None and last[1] == reset_at:
+            old = last[0]
+            kind = type(value)
+            # Plain values inline (nearly every state, on every report), others walked.
+            if kind is type(old) and (old == value if kind in _SCALARS else _same(old, value)):
+                return last[2]
         payload = encode_state(value, encoding, reset_at)
         # A mapping is kept as a copy: the caller may change its own afterwards.
         kept = copy.deepcopy(value) if isinstance(value, Mapping) else value
