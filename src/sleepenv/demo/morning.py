@@ -16,7 +16,7 @@ import struct
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiomqtt
@@ -25,6 +25,7 @@ from rich.console import Console
 from sleepenv.bed import discovery
 from sleepenv.bed.core.model import NightSummary
 from sleepenv.bed.core.occupancy import UP_SECONDS
+from sleepenv.bed.core.tracker import BedTracker
 from sleepenv.cli.demo import CHART_FILE
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
@@ -79,9 +80,30 @@ async def close_night(
 ) -> NightSummary:
     """Play the morning until the service closes the bed's night; the closed night."""
     tracker = service.bed.trackers[bed_id]
-    night = tracker.night
-    if night is None:
-        raise DemoStepError(f"bed {bed_id} has no open night to close")
+    clock.set_speed(speed)  # the player may have slowed it down
+    # None when the service closed the night while it played (a sleeper up long before
+    # the data ends, a night longer than the window).
+    if tracker.night is not None:
+        await play_morning(tracker, tracker.night, clock, console, speed)
+    # Nothing more to play: the next evening must not start while the chart is drawn.
+    clock.set_speed(1.0)
+    closed = tracker.last_night
+    if closed is None:
+        raise DemoStepError(f"the service closed no night of bed {bed_id}")
+    at = tracker.counts_reset_at  # where the closed night's counts ended
+    console.print(
+        f"morning: the service closed the night of {closed.night}"
+        + (f" at {local_hm(at)}" if at is not None else "")
+        + f" and stored it ({closed.total_movements} movements); drawing its chart"
+    )
+    return closed
+
+
+async def play_morning(
+    tracker: BedTracker, night: date, clock: DemoClock, console: Console, speed: float
+) -> None:
+    """Run the clock on until the tracker closes `night`: through the morning at `speed`
+    (fast-forwarded to the window's morning first), else to the window's end."""
     before = tracker.last_night
     end_at = tracker.window.bounds(night)[1]
     morning_at = tracker.window.morning_of(night)
@@ -89,7 +111,6 @@ async def close_night(
     def is_closed() -> bool:
         return tracker.last_night is not before
 
-    clock.set_speed(speed)  # the player may have slowed it down
     if morning_at is not None:
         if clock.now() < morning_at:
             console.print(
@@ -102,7 +123,7 @@ async def close_night(
         await wait_until(
             lambda: is_closed() or clock.now() >= until,
             timeout_seconds=(until - clock.now()) / speed + CLOSE_TIMEOUT_SECONDS,
-            failure="the demo's clock stopped",
+            failure="the morning did not pass on the demo's clock",
         )
     if not is_closed():
         console.print(
@@ -116,18 +137,6 @@ async def close_night(
             failure=f"the service did not close the night at the end of its window "
             f"({local_hm(end_at)})",
         )
-    # Nothing more to play: the next evening must not start while the chart is drawn.
-    clock.set_speed(1.0)
-    closed = tracker.last_night
-    if closed is None:  # is_closed() held: the tracker keeps the night it closed
-        raise DemoStepError(f"bed {bed_id} closed a night but kept none")
-    at = tracker.counts_reset_at  # where the closed night's counts ended
-    console.print(
-        f"morning: the service closed the night of {closed.night}"
-        + (f" at {local_hm(at)}" if at is not None else "")
-        + f" and stored it ({closed.total_movements} movements); drawing its chart"
-    )
-    return closed
 
 
 @dataclass
