@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import math
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sleepenv.bed import esphome
 from sleepenv.bed.core.model import EnvelopeFrame, ZigbeeVibration
 from sleepenv.bed.esphome import decode_envelope, decode_status
 from sleepenv.bed.zigbee2mqtt import decode_vibration, encode_sensitivity
@@ -440,3 +442,68 @@ def test_vibration_shaped_json_is_valid_or_rejected(obj: dict[str, object]) -> N
 def test_valid_frames_round_trip(t: float, rms: list[float]) -> None:
     result = decode_envelope(frame(t=t, rms=rms, peak=rms), NOW)
     assert result == EnvelopeFrame(t=t, hz=10.0, rms=tuple(rms), peak=tuple(rms))
+
+
+# Frames of floats around every limit, so the shortcut for plain frames meets each check:
+# mostly valid values, now and then one at or past an edge.
+edge_float = st.sampled_from([0.0, -0.0, 1e6, 1e6 + 1, -1.0, 1e308, math.inf, math.nan])
+valid = st.lists(st.floats(0, 1e6), min_size=1, max_size=4)
+edgy = st.lists(st.floats(0, 1e6) | edge_float, max_size=4) | st.lists(
+    st.floats(0, 1e6), min_size=199, max_size=201
+)
+float_frame = st.fixed_dictionaries(
+    {
+        "t": st.sampled_from([NOW, NOW + 300.0, NOW + 300.5, NOW - 86400.0, NOW - 86401.0])
+        | st.sampled_from([math.nan, 1.0, NOW + 0.25]),
+        "hz": st.sampled_from([0.5, 0.49, 2.0, 10.0, 1000.0, 1000.5, 10, math.inf]),
+        "rms": st.one_of(valid, valid, edgy),
+    },
+    optional={
+        "peak": st.one_of(valid, valid, edgy, st.none(), json_values),
+        "gravity": st.one_of(
+            st.lists(st.floats(-2, 2), min_size=3, max_size=3),
+            st.lists(st.floats(-2, 2) | edge_float, min_size=2, max_size=4),
+            st.none(),
+            json_values,
+        ),
+    },
+)
+TIGHT = DecodeLimits(max_value=1e308, max_frame_seconds=0.5, max_values_per_frame=3)
+
+
+@settings(max_examples=1000)
+@given(float_frame | float_frame | frame_like)
+def test_plain_frame_shortcut_gives_what_the_checks_give(obj: dict[str, object]) -> None:
+    payload = encode(obj)
+    for limits in (LIMITS, TIGHT):
+        fast = decode_envelope(payload, NOW, limits)
+        with patch.object(esphome, "_plain_frame", lambda *_: None):
+            checked = decode_envelope(payload, NOW, limits)
+        assert repr(fast) == repr(checked)  # repr: floats to the bit, NaN in details too
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"rms": [1.0, math.nan]},  # min and max of [1.0, nan] are 1.0: the sum tells
+        {"rms": [1e308, 1e308]},  # in range under TIGHT, their sum is not finite
+        {"rms": [1.0, 2.0], "peak": [1.0]},
+        {"rms": [1.0], "peak": [1.0, 2.0]},
+        {"gravity": [0.0, 1.0]},
+        {"gravity": [0.0, 1.0, 0.5, 0.5]},
+        {"gravity": [0.0, 1.0, 0.5]},
+        {"hz": 0.5, "rms": [1.0]},  # two seconds: over TIGHT's max_frame_seconds
+        {"rms": [1.0, 2.0, 3.0, 4.0]},  # over TIGHT's max_values_per_frame
+        {"hz": 1000.5},
+        {"t": NOW + 300.5},
+        {"t": NOW - 86401.0},
+        {"rms": [-0.0, 0.0]},
+    ],
+)
+def test_plain_frame_shortcut_at_each_edge(fields: dict[str, object]) -> None:
+    payload = frame(**{"t": NOW, "hz": 10.0, "rms": [1.0, 2.0], **fields})
+    for limits in (LIMITS, TIGHT):
+        fast = decode_envelope(payload, NOW, limits)
+        with patch.object(esphome, "_plain_frame", lambda *_: None):
+            checked = decode_envelope(payload, NOW, limits)
+        assert repr(fast) == repr(checked)
