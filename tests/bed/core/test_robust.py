@@ -66,3 +66,13 @@ def test_mad_matches_brute_force_around_negative_values(values: list[float]) -> 
         window.add(value, 0.1)
     median = sorted(values)[len(values) // 2]
     assert window.mad() == sorted(abs(v - median) for v in values)[len(values) // 2]
+
+
+@given(
+    st.lists(st.floats(-1e3, 1e3) | st.integers(-3, 3).map(float), max_size=120),
+    st.sampled_from([0.0, 0.5, 0.9, 0.99, 1.0]),
+)
+def test_summary_is_median_mad_and_quantile(values: list[float], q: float) -> None:
+    window = TrailingRobustWindow(span_seconds=6.0)
+    window.extend([(v, 0.1) for v in values])
+    assert window.summary(q) == (window.median(), window.mad(), window.quantile(q))

@@ -85,6 +85,16 @@ class TrailingRobustWindow:
             return 0.0
         return self._kth_deviation(self.median(), n // 2)
 
+    def summary(self, q: float) -> tuple[float, float, float]:
+        """`median()`, `mad()` and `quantile(q)` in one call (the thresholds ask for all
+        three on every frame)."""
+        s = self._sorted
+        n = len(s)
+        if n == 0:
+            return 0.0, 0.0, 0.0
+        center = s[n // 2]
+        return center, self._kth_deviation(center, n // 2), s[min(n - 1, max(0, int(q * n)))]
+
     def _kth_deviation(self, center: float, k: int) -> float:
         """The k-th smallest |x - center| (0-based), by selection across two sorted runs.
 

@@ -42,24 +42,23 @@ class Thresholds:
 
     def refresh(self) -> None:
         """Recompute baseline and noise once per frame (cheap enough, see robust.py)."""
-        if len(self.window) == 0:
+        window = self.window
+        if len(window) == 0:
             return
-        self.baseline = self.window.median()
-        self.noise = max(self.window.mad() * MAD_TO_SIGMA, self._config.noise_floor)
-        self.off_threshold = self.baseline + self._config.off_factor * self.noise
         cfg = self._config
-        spikes = self.window.quantile(cfg.spike_quantile) - self.baseline
-        self.on_threshold = self.baseline + max(
-            cfg.on_factor * self.noise, cfg.spike_factor * spikes
-        )
-        self.is_warm = self.window.seconds >= self._warmup_seconds - EPS
-        if (
-            self._config.fast_on_factor > 0
-            and self.fast_window.seconds >= self._warmup_seconds - EPS
-        ):
-            fast = max(self.fast_window.mad() * MAD_TO_SIGMA, self._config.noise_floor)
+        baseline, mad, top = window.summary(cfg.spike_quantile)
+        self.baseline = baseline
+        self.noise = noise = max(mad * MAD_TO_SIGMA, cfg.noise_floor)
+        self.off_threshold = baseline + cfg.off_factor * noise
+        spikes = top - baseline
+        self.on_threshold = baseline + max(cfg.on_factor * noise, cfg.spike_factor * spikes)
+        warm_at = self._warmup_seconds - EPS
+        self.is_warm = window.seconds >= warm_at
+        if cfg.fast_on_factor > 0 and self.fast_window.seconds >= warm_at:
+            _, fast_mad, fast_top = self.fast_window.summary(cfg.spike_quantile)
+            fast = max(fast_mad * MAD_TO_SIGMA, cfg.noise_floor)
             self.fast_noise = fast
-            beat = max(self.fast_window.quantile(cfg.spike_quantile), 0.0)
+            beat = max(fast_top, 0.0)
             self.fast_spike = cfg.spike_factor * beat
             if cfg.energy_factor > 0:
                 floor = cfg.energy_noise_factor * fast  # products overflow to inf, ** raises
