@@ -1,6 +1,6 @@
 """`sleepenv analyze` of a simulated night: this tree against an earlier revision.
 
-Run: python bench/analyze_speed.py --base REV [--rounds 5] [--hours 8]
+Run: python bench/analyze_speed.py --base REV [--this REV] [--rounds 5] [--hours 8]
 Writes bench/results/analyze_speed.{json,md}.
 
 Makes `sleepenv record`-format recordings of one night each of the `clean`, `noisy` and
@@ -8,7 +8,8 @@ Makes `sleepenv record`-format recordings of one night each of the `clean`, `noi
 byte-identical for each, then runs `analyze` of the `clean` night in fresh processes,
 the two trees taking turns, and compares the median CPU time (user + system of the whole
 command, start-up included). The base revision is checked out into a temporary git
-worktree; both trees run on this interpreter.
+worktree, and so is `--this` when given (else the working tree runs, with whatever is
+uncommitted in it); both trees run on this interpreter, with their bytecode cached.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 from bench_trees import checked_out
@@ -51,12 +53,16 @@ def main() -> int:
     parser.add_argument("--base", required=True, help="git revision to compare against")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--hours", type=float, default=8.0)
+    parser.add_argument("--this", default=None, help="git revision (default: the working tree)")
     args = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as tmp,
         checked_out(args.base, Path(tmp) / "base") as base_src,
+        checked_out(args.this, Path(tmp) / "this")
+        if args.this
+        else nullcontext(ROOT / "src") as this_src,
     ):
-        trees = {"base": base_src, "this": ROOT / "src"}
+        trees = {"base": base_src, "this": this_src}
         recordings = {}
         for profile in PROFILES:
             recordings[profile] = Path(tmp) / f"{profile}.jsonl"
@@ -72,7 +78,7 @@ def main() -> int:
                 seconds[name].append(analyze(src, recordings["clean"])[1])
             print(f"round {r + 1}: " + ", ".join(f"{n} {s[-1]:.2f} s" for n, s in seconds.items()))
     head = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+        ["git", "-C", str(ROOT), "rev-parse", "--short", args.this or "HEAD"],
         capture_output=True,
         text=True,
         check=True,

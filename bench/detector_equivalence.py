@@ -1,14 +1,16 @@
 """Do two trees' envelope detectors make exactly the same decisions? Not a speed test.
 
-Run: python bench/detector_equivalence.py [--base HEAD] [--hours 8] [--seeds 1-5]
-     [--profiles clean,noisy,bcg_strong,ringing]
+Run: python bench/detector_equivalence.py [--base HEAD] [--this REV] [--hours 8]
+     [--seeds 1-5] [--profiles clean,noisy,bcg_strong,ringing]
 
 Simulated nights (made once, here) are sent as the JSON payloads a sensor sends through
 each tree's own ESPHome decoder and EnvelopeDetector, in a fresh process per tree (the
-base revision is checked out into a temporary git worktree). Every output (MovementEvent
-and MovementStarted fields, Dropouts), the per-minute breathing evidence and level, the
-glitch count and what a final flush emits are written with repr(), which prints floats
-exactly, and compared line by line: equal means identical, with no tolerance.
+base revision is checked out into a temporary git worktree; so is `--this`, when given,
+instead of the working tree: other uncommitted changes then stay out of the comparison).
+Every output (MovementEvent and MovementStarted fields, Dropouts), the per-minute
+breathing evidence and level, the glitch count and what a final flush emits are written
+with repr(), which prints floats exactly, and compared line by line: equal means
+identical, with no tolerance.
 Exit status 0 when every night matches, 1 otherwise (the first difference is printed).
 """
 
@@ -19,6 +21,7 @@ import json
 import subprocess
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 
 from bench_trees import checked_out
@@ -94,16 +97,20 @@ def main() -> int:
     """Run both trees over the same nights and compare every output line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", default="HEAD", help="git revision to compare against")
+    parser.add_argument(
+        "--this", default=None, help="git revision to compare (default: the working tree)"
+    )
     parser.add_argument("--hours", type=float, default=8.0)
     parser.add_argument("--seeds", default="1-5", help="a seed or a range, e.g. 1-5")
     parser.add_argument("--profiles", default=DEFAULT_PROFILES)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        with checked_out(args.base, tmp / "base") as base_src:
+        this_tree = checked_out(args.this, tmp / "this") if args.this else nullcontext(ROOT / "src")
+        with checked_out(args.base, tmp / "base") as base_src, this_tree as this_src:
             nights = _write_nights(tmp, args.profiles.split(","), _seeds(args.seeds), args.hours)
             base = _run(base_src, nights, tmp / "base.txt")
-            this = _run(ROOT / "src", nights, tmp / "this.txt")
+            this = _run(this_src, nights, tmp / "this.txt")
     events = sum(1 for line in base if "MovementEvent(" in line)
     minutes = sum(1 for line in base if line.startswith("minute "))
     for i, (a, b) in enumerate(zip(base, this, strict=False)):
