@@ -395,7 +395,7 @@ def test_an_onset_never_moves_back_before_the_baseline_was_known() -> None:
     config = DetectorConfig(warmup_seconds=1.0, baseline_window_seconds=3.0)
     t0 = 1_700_000_000.0
     frames = [EnvelopeFrame(t=t0, hz=20.0, rms=(0.0,) * 19)]
-    values = [1.0, 2.0, 0.0, 1.0] + [0.0] * 20
+    values = [1.0, 2.0, 2.0, 2.0] + [0.0] * 20
     frames += [
         EnvelopeFrame(t=t0 + 0.95 + i * 0.05, hz=20.0, rms=(v,)) for i, v in enumerate(values)
     ]
@@ -405,3 +405,57 @@ def test_an_onset_never_moves_back_before_the_baseline_was_known() -> None:
     events = [o for o in out if isinstance(o, MovementEvent)]
     assert len(events) == 1
     assert events[0].onset == pytest.approx(t0 + 1.0)
+
+
+def flat(seconds: float, seed: int = 5) -> list[float]:
+    """A still bed without breathing or heartbeat: level 1.0 and white noise (sd 0.05)."""
+    rng = random.Random(seed)
+    return [1.0 + rng.gauss(0.0, 0.05) for _ in range(round(seconds * HZ))]
+
+
+def put(values: list[float], at_seconds: float, shape: Sequence[float]) -> list[float]:
+    """A copy of values with `shape` written over the samples from at_seconds on."""
+    out = list(values)
+    start = round(at_seconds * HZ)
+    out[start : start + len(shape)] = shape
+    return out
+
+
+def test_a_spike_with_a_noise_sample_later_in_the_off_hold_stays_a_glitch() -> None:
+    """A noisy sensor's lone spike, back at rest for a sample, then one sample just over
+    the off-threshold (noise): the movement never stayed up, so it is no movement."""
+    values = put(flat(60), 30.0, [5.0, 1.0, 1.0, 1.17, 1.0])
+    detector, out = run(to_frames(values))
+    assert events(out) == []
+    assert detector.glitches == 1
+
+
+def test_a_two_sample_twitch_counts_from_its_foot() -> None:
+    """A twitch over two samples, the first above the off- and the second above the
+    on-threshold: it rose at the first, so it lasted 0.2 s and is a movement."""
+    values = put(flat(60), 30.0, [1.2, 2.0, 1.0, 1.0])
+    (event,) = events(run(to_frames(values))[1])
+    assert event.onset == pytest.approx(T0 + 30.0)
+    assert event.cls is MovementClass.TWITCH
+
+
+def with_beats(values: list[float], every: int = 8) -> list[float]:
+    """Heartbeat bursts on two samples (0.25 then 0.5 above rest) every `every` samples."""
+    out = list(values)
+    for i in range(3, len(out) - 1, every):
+        out[i] += 0.25
+        out[i + 1] += 0.5
+    return out
+
+
+def test_where_beats_set_the_margin_a_foot_and_one_sample_is_not_a_movement() -> None:
+    """On a bed with a strong heartbeat a big beat has a twitch's two-sample shape, so
+    there a movement must stay up from its crossing on; three samples still count."""
+    rest = with_beats(flat(90))
+    big_beat = put(rest, 40.0, [1.4, 2.5, 1.0, 1.0])
+    detector, out = run(to_frames(big_beat))
+    assert events(out) == []
+    assert detector.glitches >= 1
+    twitch = put(rest, 40.0, [1.4, 2.5, 2.4, 2.3, 1.0, 1.0])
+    (event,) = events(run(to_frames(twitch))[1])
+    assert event.onset == pytest.approx(T0 + 40.0)

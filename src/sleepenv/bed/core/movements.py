@@ -101,7 +101,10 @@ class MovementFollower:
             event.peak = max(event.peak, peak)
             event.max_rms = max(event.max_rms, x)
             self._maybe_confirm(event, out)
-        elif t + dt - event.last_above >= cfg.off_hold_seconds - EPS:
+        elif not event.is_confirmed or t + dt - event.last_above >= cfg.off_hold_seconds - EPS:
+            # Unconfirmed, one sample back below is enough: a movement stays up for
+            # min_event_seconds, and a lone spike with a noise sample later in the
+            # off-hold is not one (the glitches of a noisy sensor were confirmed so).
             self._close(event, out)
             self._th.add_quiet(x, residual, dt)
             return
@@ -112,21 +115,31 @@ class MovementFollower:
             # otherwise hold one event open forever: let the baseline follow it.
             self._th.quiet.append((x, dt))
 
-    def _backtrack(self, event: OpenEvent) -> None:
-        """Move the onset back over its foot, never into the previous movement."""
+    def _backtracked(self, event: OpenEvent) -> float:
+        """The onset moved back over its foot, never into the previous movement."""
         earliest = max(
             event.onset - self._config.backtrack_seconds, self._last_offset, self._warm_since
         )
-        event.onset = backtracked_onset(event.onset, self._frames, earliest, self._th.off_threshold)
+        return backtracked_onset(event.onset, self._frames, earliest, self._th.off_threshold)
 
     def _maybe_confirm(self, event: OpenEvent, out: list[DetectorOutput]) -> None:
-        """Confirm the open event once it has lasted min_event_seconds."""
+        """Confirm the open event once it has stayed above the off-threshold for
+        min_event_seconds, counted from its foot (where it rose above the off-threshold).
+
+        Not from the foot on a bed whose heartbeat sets the fast test's margin: a beat
+        lands on one or two samples, so a foot and one sample over the threshold is a
+        beat's shape there, and the event must stay up from its crossing on.
+        """
         if event.is_confirmed:
             return
-        if event.last_above - event.onset < self._config.min_event_seconds - EPS:
+        th = self._th
+        onset = self._backtracked(event)
+        has_beats = th.fast_spike > self._config.fast_on_factor * th.fast_noise
+        since = event.onset if has_beats else onset
+        if event.last_above - since < self._config.min_event_seconds - EPS:
             return
         event.is_confirmed = True
-        self._backtrack(event)
+        event.onset = onset
         self._has_moved = True
         event.held = []
         self._finish_closed(out)  # keep outputs in time order
