@@ -4,6 +4,7 @@ the whole recording first (the topic, the source and the first time decided up f
 from __future__ import annotations
 
 import json
+import logging
 import math
 import tempfile
 from pathlib import Path
@@ -108,3 +109,35 @@ def test_no_source_in_the_first_messages_is_an_error(tmp_path: Path) -> None:
     path.write_bytes(b"\n".join([*others, _line("frame", "bed/b", SNIFF_MESSAGES, 0.2)]))
     with pytest.raises(ValueError, match="no envelope frame"):
         analyze_recording(path)
+
+
+def _with_infinite_rms(line: bytes) -> bytes:
+    return line.replace(b'"rms":[0.2', b'"rms":[1e999', 1)
+
+
+def test_an_abandoned_replay_logs_nothing(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "r.jsonl"
+    lines = [_line("frame", "bed/b", i, 0.2) for i in range(30)]
+    lines[3] = _with_infinite_rms(lines[3])
+    lines += [_line("frame", "bed/a", 30 + i, 0.2) for i in range(5)]
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    with caplog.at_level(logging.WARNING):
+        analyze_recording(path)
+    said = [r.getMessage() for r in caplog.records]
+    # As when the whole recording was read first: bed/b is no bed's topic.
+    assert said == ["ignoring a message on unknown topic bed/b"]
+
+
+def test_a_replay_that_stands_logs_its_rejections(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "r.jsonl"
+    lines = [_line("frame", "bed/b", i, 0.2) for i in range(30)]
+    lines[3] = _with_infinite_rms(lines[3])
+    path.write_bytes(b"".join(line + b"\n" for line in lines))
+    with caplog.at_level(logging.WARNING):
+        doc = analyze_recording(path)
+    assert doc["rejected"] == 1
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [
+        ("sleepenv.bed.pipeline", "rejected a message on bed/b: not_finite (rms[0]: inf)")
+    ]

@@ -7,6 +7,7 @@ message takes the live path (decoding, tracker, store writes, state encoding).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
@@ -80,6 +81,38 @@ class _TopicChanged(Exception):  # noqa: N818 - a signal within this module, not
     """A message on a topic sorting before the one being replayed came after the start."""
 
 
+class _HeldRecords(logging.Handler):
+    """A replay's rejection log, kept back until the replay is known to stand."""
+
+    def __init__(self) -> None:
+        """Nothing kept yet."""
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.logger: logging.Logger | None = None  # where the records belong
+
+    def hold(self, replay: _Replay) -> None:
+        """Keep what the replay's rejection log writes from now on."""
+        rejection_log = replay.pipeline.rejection_log
+        self.logger = rejection_log.logger
+        holder = logging.Logger(f"{self.logger.name}.held")  # unregistered: no parent
+        holder.addHandler(self)
+        rejection_log.logger = holder
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep the record."""
+        self.records.append(record)
+
+    def tell(self) -> None:
+        """Write the kept records to the logger they belong to."""
+        logger = self.logger
+        if logger is None:
+            return
+        for record in self.records:
+            if logger.isEnabledFor(record.levelno):
+                record.name = logger.name
+                logger.handle(record)
+
+
 class _Replay:
     """The live path for one recording: messages in, the `analyze --json` document out."""
 
@@ -142,15 +175,21 @@ def analyze_recording(path: Path, config: ClassifyConfig | None = None) -> dict[
     stay the smallest seen so far. A smaller topic arriving later (a recording of several
     topics) starts the analysis again from the whole recording read into memory.
     """
+    held = _HeldRecords()
     try:
-        return _analyze_streaming(path, config)
+        return _analyze_streaming(path, config, held)
     except _TopicChanged:
+        # What the abandoned replay logged (rejections on what it took for the bed's
+        # topic) would be wrong: only the second replay's records are told.
         return _analyze_listed(path, config)
 
 
-def _analyze_streaming(path: Path, config: ClassifyConfig | None) -> dict[str, Any]:
+def _analyze_streaming(
+    path: Path, config: ClassifyConfig | None, held: _HeldRecords
+) -> dict[str, Any]:
     """analyze_recording, replaying each message once the replay can start; raises
-    _TopicChanged when the bed's topic turns out to be another one."""
+    _TopicChanged when the bed's topic turns out to be another one. What the replay logs
+    goes to `held` and is told when the replay stands."""
     rejected = 0
     source: SourceKind | None = None
     seen = 0
@@ -173,6 +212,7 @@ def _analyze_streaming(path: Path, config: ClassifyConfig | None) -> dict[str, A
             waiting.append(msg)
             if source is not None:
                 replay = _Replay(source, topic or DEFAULT_TOPIC, own_time(waiting[0]), config)
+                held.hold(replay)
                 for early in waiting:
                     replay.feed(early)
                 waiting.clear()
@@ -181,7 +221,8 @@ def _analyze_streaming(path: Path, config: ClassifyConfig | None) -> dict[str, A
     if source is None:
         raise ValueError(no_source_found(SNIFF_MESSAGES))
     if replay is None:  # no message with a time: every one was rejected above
-        replay = _Replay(source, topic or DEFAULT_TOPIC, None, config)
+        return _Replay(source, topic or DEFAULT_TOPIC, None, config).document(rejected)
+    held.tell()
     return replay.document(rejected)
 
 
