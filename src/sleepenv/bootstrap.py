@@ -31,7 +31,7 @@ from sleepenv.clock import Clock, RealClock
 from sleepenv.config.environment import UnknownZoneError, resolve_zone
 from sleepenv.config.settings import ConfigError, Settings, is_addon
 from sleepenv.guidance.build import core_config
-from sleepenv.guidance.core.buttons import LATE_EXERCISE_HOURS, PRESS_WINDOW_AFTER_BEDTIME
+from sleepenv.guidance.core.buttons import PRESS_WINDOW_AFTER_BEDTIME
 from sleepenv.guidance.core.timeline import base_plan
 from sleepenv.guidance.devices.homeassistant import api_access
 from sleepenv.guidance.runner import GuidanceHooks, GuidanceRunner
@@ -161,21 +161,32 @@ def build_factors(
     """The insights' factor recorder: each bedroom's evening, closed with its bed's night."""
     if settings.guidance is None:
         return None
+    return FactorRecorder(store, rooms_of_bed(settings), evening_plans(settings), insights.want)
+
+
+def evening_plans(settings: Settings) -> Callable[[str, str], EveningPlan]:
+    """A bedroom's plan of an evening for its stored factors, from the same config the
+    guidance runs on: the bedtime, the caffeine cut-off and the bedroom's late-exercise
+    hours (`habits.late_exercise_hours`) that the Note's answer to a press uses too."""
+    guidance = settings.guidance
     tzs = bedroom_timezones(settings)
-    configs = {
-        r.id: core_config(settings.guidance, r, tzs[r.id]) for r in settings.guidance.bedrooms
-    }
+    configs = (
+        {r.id: core_config(guidance, r, tzs[r.id]) for r in guidance.bedrooms}
+        if guidance is not None
+        else {}
+    )
 
     def plan_of(room: str, evening: str) -> EveningPlan:
-        plan = base_plan(configs[room], date.fromisoformat(evening))
+        config = configs[room]
+        plan = base_plan(config, date.fromisoformat(evening))
         return EveningPlan(
             bedtime_at=plan.bedtime_at,
             caffeine_cutoff_at=plan.caffeine_at,
-            exercise_hours=LATE_EXERCISE_HOURS,
+            exercise_hours=config.late_exercise_hours,
             press_window_seconds=PRESS_WINDOW_AFTER_BEDTIME,
         )
 
-    return FactorRecorder(store, rooms_of_bed(settings), plan_of, insights.want)
+    return plan_of
 
 
 def run_forever(settings: Settings, clock: Clock | None = None) -> None:

@@ -285,7 +285,8 @@ def test_habit_entities_need_a_rule_and_name_their_path() -> None:
         "switch: turning on is one press; counter, input_number, number, sensor: each increase"
     )
     assert lines[2] == (
-        "guidance.bedrooms[0].habits.sleep: unknown key; allowed here: caffeine, exercise"
+        "guidance.bedrooms[0].habits.sleep: unknown key; allowed here: caffeine, exercise, "
+        "late_exercise_hours"
     )
     lines = problems(
         habits_config({"exercise": {"entity": "sensor.phone", "states": ["running", "Unknown"]}})
@@ -298,6 +299,28 @@ def test_habit_entities_need_a_rule_and_name_their_path() -> None:
         "guidance.bedrooms[0].habits.exercise.states: List should have at least 1 item after "
         "validation, not 0"
     ]
+
+
+def test_late_exercise_hours_are_a_bedrooms_setting_within_half_an_hour_and_12() -> None:
+    settings, lines = check(habits_config({"late_exercise_hours": 1.5}))
+    assert lines == []
+    assert settings is not None
+    assert settings.guidance is not None
+    assert settings.guidance.bedrooms[0].habits.late_exercise_hours == 1.5
+    settings, _ = check(habits_config({}))
+    assert settings is not None
+    assert settings.guidance is not None
+    assert settings.guidance.bedrooms[0].habits.late_exercise_hours == 3.0
+    assert problems(habits_config({"late_exercise_hours": 0.25})) == [
+        "guidance.bedrooms[0].habits.late_exercise_hours: Input should be greater than or "
+        "equal to 0.5"
+    ]
+    assert problems(habits_config({"late_exercise_hours": 13})) == [
+        "guidance.bedrooms[0].habits.late_exercise_hours: Input should be less than or equal to 12"
+    ]
+    assert problems(habits_config({"late_exercise_hours": "late"}))[0].startswith(
+        "guidance.bedrooms[0].habits.late_exercise_hours: Input should be a valid number"
+    )
 
 
 def test_a_habit_entity_without_a_home_assistant_api_is_a_problem(

@@ -139,7 +139,7 @@ async def test_an_input_boolean_and_a_counter_press_the_habit_buttons(
                 ha.wait_for, lambda: answered("Exercise noted at 20:0"), 60, 0.5, "the note"
             )
             assert answer is not None
-            assert str(answer["state"]).endswith("(in the last hours before bed)")
+            assert str(answer["state"]).endswith("(within 3 h of bedtime)")
             assert service.intake.rejected == {}
 
         # sleepenv starts again: the coffee switch is still on and the counter still at 1.

@@ -9,7 +9,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sleepenv.bed.store import Store
-from sleepenv.bootstrap import bedroom_timezones
+from sleepenv.bootstrap import bedroom_timezones, evening_plans
 from sleepenv.config.settings import Settings
 from sleepenv.guidance.runner import GuidanceRunner
 from sleepenv.insights.core.bedroom import from_json
@@ -108,3 +108,43 @@ def test_the_runner_feeds_the_wind_down_and_the_bedroom_record(tmp_path: Path) -
     assert record.overridden == ((bedtime - 45 * M, bedtime),)
     assert len(record.temperatures) >= 10
     assert record.temperatures[-1][1] < record.temperatures[0][1]
+
+
+def test_the_late_exercise_hours_are_the_bedrooms_for_the_note_and_the_factor(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        beds=[{"id": "main", "name": "Main", "sensors": [{"kind": "envelope", "topic": "bed/e"}]}],
+        storage={"data_dir": tmp_path},
+        guidance={
+            "bedrooms": [
+                {
+                    "id": "bedroom",
+                    "timezone": "Europe/Berlin",
+                    "schedule": {"bedtime": "22:30", "wake": "06:30"},
+                    "habits": {"late_exercise_hours": 1.5},
+                }
+            ]
+        },
+    )
+    store = Store(tmp_path / "s.db")
+    recorder = FactorRecorder(store)
+    bedtime = datetime(2026, 11, 20, 22, 30, tzinfo=BERLIN).timestamp()
+    clock = Clock(bedtime - 2 * 3600)  # 20:30: late by the default 3 h, not by 1.5 h
+    runner = GuidanceRunner(
+        settings, bedroom_timezones(settings), clock, Outbox(), evenings=recorder
+    )
+    runner.handle("sleepenv/guidance/bedroom/exercised/set", b"PRESS")
+    assert runner.engines["bedroom"].note == "Exercise noted at 20:30 (well before bed)"
+    plan_of = evening_plans(settings)
+    factors = recorder.close(
+        "bedroom", "2026-11-20", plan_of("bedroom", "2026-11-20"), SleepSpan(None, None, None)
+    )
+    assert factors.exercise_late is False
+    clock.at = bedtime - 3600  # 21:30: late by 1.5 h
+    runner.handle("sleepenv/guidance/bedroom/exercised/set", b"PRESS")
+    assert runner.engines["bedroom"].note == "Exercise noted at 21:30 (within 1.5 h of bedtime)"
+    factors = recorder.close(
+        "bedroom", "2026-11-20", plan_of("bedroom", "2026-11-20"), SleepSpan(None, None, None)
+    )
+    assert factors.exercise_late is True

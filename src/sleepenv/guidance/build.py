@@ -39,6 +39,7 @@ def core_config(g: GuidanceSettings, bedroom: BedroomSettings, tz: tzinfo) -> Gu
         is_enforcing=g.enforce,
         bedtime_follows_me=g.bedtime_follows_me,
         snooze_minutes=g.snooze_minutes,
+        late_exercise_hours=bedroom.habits.late_exercise_hours,
     )
 
 

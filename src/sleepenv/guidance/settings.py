@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, model_validator
 
 from sleepenv.guidance.core.buttons import NUMBER_DOMAINS, SWITCH_DOMAINS, habit_rule
+from sleepenv.guidance.core.timeline import LATE_EXERCISE_HOURS
 
 # The ids of beds, bedrooms and devices (settings.py imports both this and StrictModel).
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_]{0,31}$")]
@@ -166,6 +167,13 @@ class HabitSettings(StrictModel):
     )
     exercise: HabitSource | None = Field(
         None, description="The entity that says a workout was done (as the Exercised button)."
+    )
+    late_exercise_hours: float = Field(
+        LATE_EXERCISE_HOURS,
+        ge=0.5,
+        le=12,
+        description="Exercise this many hours before bedtime or later counts as late "
+        "(0.5 to 12; for the Note's answer and the stored factor alike).",
     )
 
 

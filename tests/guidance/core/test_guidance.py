@@ -474,10 +474,15 @@ def test_a_habit_press_is_answered_with_whether_it_counts_as_late() -> None:
     )
     late_run = at(2026, 11, 20, 21, 0)  # bedtime 22:30
     assert engine.habit_noted("exercise", late_run, "21:00", late_run).endswith(
-        "(in the last hours before bed)"
+        "(within 3 h of bedtime)"
     )
     run = at(2026, 11, 20, 17, 0)
     assert engine.habit_noted("exercise", run, "17:00", run).endswith("(well before bed)")
+    # The bedroom's own window (habits.late_exercise_hours): 21:00 is 1.5 h before 22:30.
+    short = Guidance("bedroom", config(late_exercise_hours=1.0), DEVICES)
+    assert short.habit_noted("exercise", late_run, "21:00", late_run).endswith("(well before bed)")
+    wide = Guidance("bedroom", config(late_exercise_hours=5.5), DEVICES)
+    assert wide.habit_noted("exercise", run, "17:00", run).endswith("(within 5.5 h of bedtime)")
     no_cutoff = Guidance("bedroom", config(caffeine_cutoff=None), DEVICES)
     assert no_cutoff.habit_noted("caffeine", evening, "20:00", evening).endswith(
         "(no cut-off is set)"

@@ -28,9 +28,9 @@ BEFORE_LIGHTS_OUT = frozenset({Phase.DAY, Phase.CAFFEINE_CUTOFF, Phase.WIND_DOWN
 # Pressed in the morning it would dim the lights for the whole day.
 START_NOW_LEAD_SECONDS = 2 * 3600.0
 
-# Exercise this close to bedtime counts as late, and presses up to this long after bedtime
-# still belong to that evening (the insights use the same hours).
-LATE_EXERCISE_HOURS = 3.0
+# Presses up to this long after bedtime still belong to that evening (the insights use the
+# same window). How close to bedtime exercise is late is the bedroom's own setting
+# (GuidanceConfig.late_exercise_hours).
 PRESS_WINDOW_AFTER_BEDTIME = 6 * 3600.0
 
 
@@ -39,9 +39,11 @@ def wall_clock(at: float, tz: tzinfo) -> str:
     return datetime.fromtimestamp(at, tz).strftime("%H:%M")
 
 
-def habit_note(plan: NightPlan, habit: str, at: float, local_time: str) -> str:
+def habit_note(
+    plan: NightPlan, habit: str, at: float, local_time: str, *, late_exercise_hours: float
+) -> str:
     """The note that answers a habit press ("caffeine" or "exercise"), saying whether it
-    counts as late for tonight."""
+    counts as late for tonight (exercise: within `late_exercise_hours` of bedtime)."""
     # A press long after last night's bedtime (a morning coffee) belongs to the
     # coming evening, whose cut-off and bedtime are still ahead: not late.
     is_tonight = at <= plan.bedtime_at + PRESS_WINDOW_AFTER_BEDTIME
@@ -52,8 +54,8 @@ def habit_note(plan: NightPlan, habit: str, at: float, local_time: str) -> str:
         if cutoff is None:
             when = "no cut-off is set"
     else:
-        late = is_tonight and at >= plan.bedtime_at - LATE_EXERCISE_HOURS * 3600.0
-        when = "in the last hours before bed" if late else "well before bed"
+        late = is_tonight and at >= plan.bedtime_at - late_exercise_hours * 3600.0
+        when = f"within {late_exercise_hours:g} h of bedtime" if late else "well before bed"
     return f"{habit.capitalize()} noted at {local_time} ({when})"
 
 

@@ -103,7 +103,13 @@ class Guidance:
     def habit_noted(self, habit: str, at: float, local_time: str, now: float) -> str:
         """A habit was reported ("caffeine" or "exercise"): the note that answers the
         press, saying whether it counts as late for tonight."""
-        self.note = habit_note(self.plan(now), habit, at, local_time)
+        self.note = habit_note(
+            self.plan(now),
+            habit,
+            at,
+            local_time,
+            late_exercise_hours=self.config.late_exercise_hours,
+        )
         return self.note
 
     # -- the plan ---------------------------------------------------------------------

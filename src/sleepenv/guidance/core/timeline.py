@@ -27,6 +27,9 @@ from sleepenv.guidance.core.actions import (
 MINUTE = 60.0
 # Bedtimes before noon belong to the evening before (00:30 is "Friday night").
 NOON = time(12, 0)
+# Exercise this close to bedtime counts as late, unless a bedroom sets its own
+# (`habits.late_exercise_hours`); the insights take the bedroom's value from here too.
+LATE_EXERCISE_HOURS = 3.0
 
 
 class Phase(StrEnum):
@@ -71,6 +74,7 @@ class GuidanceConfig:
     bedtime_follows_me: bool = False
     follow_window_minutes: float = 180.0
     snooze_minutes: float = 15.0
+    late_exercise_hours: float = LATE_EXERCISE_HOURS
 
 
 def to_instant(day: date, at: time, tz: tzinfo) -> float:
