@@ -138,6 +138,28 @@ def test_check_config_summarises_guidance(capsys: pytest.CaptureFixture[str]) ->
     assert "guidance: on at start; screens: remind only" in out
     assert "fri: bed 23:30" in out
     assert "climate radiator: zigbee2mqtt zigbee2mqtt/Bedroom TRV" in out
+    assert "    habits: the bedroom's buttons only; exercise is late within 3 h of bedtime\n" in out
+
+
+def test_check_config_lists_a_bedrooms_habit_entities(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["guidance"]["homeassistant"] = {"url": "http://ha:8123/api", "token": "secret-t0ken"}
+    data["guidance"]["bedrooms"][0]["habits"] = {
+        "caffeine": {"entity": "counter.coffees_today"},
+        "exercise": {"entity": "sensor.phone_activity", "states": ["running", "on_bicycle"]},
+        "late_exercise_hours": 2.5,
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "    habits: caffeine from counter.coffees_today, exercise from sensor.phone_activity "
+        "(running, on_bicycle); exercise is late within 2.5 h of bedtime\n"
+    ) in out
+    assert "secret-t0ken" not in out
 
 
 def test_bad_bedroom_time_zone_is_a_config_problem(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sleepenv.cli.common import EXIT_CONFIG, load_or_exit
-from sleepenv.guidance.settings import GuidanceSettings, example_guidance
+from sleepenv.guidance.settings import GuidanceSettings, HabitSettings, example_guidance
 
 
 def add_plan_parser(sub: Any) -> argparse.ArgumentParser:
@@ -84,4 +84,18 @@ def summary_lines(guidance: GuidanceSettings | None) -> list[str]:
         for d in room.devices:
             where = d.topic if d.backend == "zigbee2mqtt" else d.entity_id
             lines.append(f"    - {d.role} {d.id}: {d.backend} {where}")
+        lines.append(habit_line(room.habits))
     return lines
+
+
+def habit_line(habits: HabitSettings) -> str:
+    """Where a bedroom's habits come from, and when exercise counts as late."""
+    sources = [
+        f"{name} from {source.entity}" + (f" ({', '.join(source.states)})" if source.states else "")
+        for name, source in (("caffeine", habits.caffeine), ("exercise", habits.exercise))
+        if source is not None
+    ]
+    where = ", ".join(sources) if sources else "the bedroom's buttons only"
+    return (
+        f"    habits: {where}; exercise is late within {habits.late_exercise_hours:g} h of bedtime"
+    )
