@@ -38,7 +38,7 @@ async def test_a_clock_ahead_of_a_sparse_sensor_slows_down_then_plays_on_at_full
     player slows it down (to 1x, over a burst of late reports); once caught up it must not
     wait the quiet hours of a Zigbee night at that speed."""
     night = generate_night(1, "zigbee", start=START, hours=8)
-    messages = sensor_messages(night)
+    messages = list(sensor_messages(night))
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(messages)]
     assert max(gaps) > 1800  # quiet half-hours between reports
     settings = demo_settings(mosquitto.host, mosquitto.port, tmp_path, night.source)

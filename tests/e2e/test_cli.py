@@ -250,21 +250,21 @@ def test_demo_stopped_mid_night_stops_its_broker(tmp_path: Path) -> None:
     )
     try:
         assert proc.stdout is not None
+        # Mid-evening, the night's player long connected (cancelled while it connects,
+        # aiomqtt 2.5 logs an error of its own).
         for line in proc.stdout:
-            if line.startswith("service: connected"):
+            if "wind_down" in line or "wind-down" in line:
                 break
-        # Mid-night. (Cancelled while it connects, aiomqtt 2.5 logs an error of its own.)
-        time.sleep(2)
+        time.sleep(1)
         proc.send_signal(signal.SIGTERM)
-        stopped_at = time.monotonic()
-        _, stderr = proc.communicate(timeout=30)
+        # The service's own stop takes a few seconds (workers, last flush, `offline`).
+        _, stderr = proc.communicate(timeout=40)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 128 + signal.SIGTERM, stderr
-    assert time.monotonic() - stopped_at < 15
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr, stderr
     with pytest.raises(ConnectionRefusedError), socket.create_connection(("127.0.0.1", port)):
         pass  # nothing listens there any more
     assert not (tmp_path / "night-chart.png").exists()
