@@ -10,15 +10,13 @@ import socket
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
 
-from sleepenv.bed.core.model import MovementEvent, NightSummary, SourceKind
+from sleepenv.bed.core.model import SourceKind
 from sleepenv.bootstrap import Hooks, build_service
 from sleepenv.cli.common import on_stop_signal
 from sleepenv.clock import ScaledClock
@@ -32,17 +30,16 @@ from sleepenv.demo.bounded import (
 )
 from sleepenv.demo.guidance import clock_start, console_hooks, demo_bedroom, with_guidance
 from sleepenv.demo.morning import (
-    ChartFile,
     DemoClock,
     DemoStepError,
     close_night,
     has_room,
-    local_hm,
     prepare_out,
     save_night_chart,
     wait_until,
     watch_chart,
 )
+from sleepenv.demo.summary import DemoRun, class_table, hourly_table, sleep_line
 from sleepenv.mqtt.broker import AmqttBroker, MosquittoProcess, free_port, start_mosquitto
 from sleepenv.mqtt.client import make_client
 from sleepenv.service import Service
@@ -58,20 +55,6 @@ SENSOR_STATUS_TOPIC = "sleepenv_demo/bed/status"
 BATCH_REAL_SECONDS = 0.02
 DEMO_HOST = "127.0.0.1"  # where start_mosquitto and AmqttBroker listen
 BROKER_STOP_SECONDS = 10.0
-
-
-@dataclass
-class DemoRun:
-    """What the demo collected while the night played."""
-
-    night: SimNight
-    detected: list[MovementEvent] = field(default_factory=list)
-    # The night as the service closed and stored it, with its final labels (live events
-    # carry provisional ones).
-    closed: NightSummary | None = None
-    final: list[MovementEvent] | None = None
-    chart: ChartFile | None = None
-    problems: list[str] = field(default_factory=list)  # steps that did not happen in time
 
 
 @contextlib.asynccontextmanager
@@ -212,55 +195,6 @@ async def wait_drained(service: Service, last_t: float, timeout_seconds: float =
         lambda: max(tracker.cursors().values(), default=0.0) >= last_t - 0.01,
         timeout_seconds=timeout_seconds,
         failure="the service did not take in the night's last sensor message",
-    )
-
-
-def hourly_table(run: DemoRun) -> Table:
-    """Movements simulated versus detected, hour by hour."""
-    truth = run.night.truth
-    table = Table("hour", "simulated", "detected", title="Movements per hour")
-    hours = int((truth.end - truth.start) // 3600) + 1
-    for h in range(hours):
-        lo, hi = truth.start + h * 3600, truth.start + (h + 1) * 3600
-        sim = sum(1 for e in truth.events if lo <= e.onset < hi)
-        det = sum(1 for e in run.detected if lo <= e.onset < hi)
-        if lo < truth.end:
-            table.add_row(
-                datetime.fromtimestamp(lo, UTC).astimezone().strftime("%H:%M"), str(sim), str(det)
-            )
-    table.add_row("total", str(len(truth.events)), str(len(run.detected)), style="bold")
-    return table
-
-
-def class_table(run: DemoRun) -> Table:
-    """Counts per class, simulated versus detected."""
-    table = Table("class", "simulated", "detected", title="By class")
-    sim: dict[str, int] = {}
-    det: dict[str, int] = {}
-    for e in run.night.truth.events:
-        sim[e.cls.value] = sim.get(e.cls.value, 0) + 1
-    for d in run.final if run.final is not None else run.detected:
-        det[d.cls.value] = det.get(d.cls.value, 0) + 1
-    for cls in sorted(set(sim) | set(det)):
-        table.add_row(cls, str(sim.get(cls, 0)), str(det.get(cls, 0)))
-    return table
-
-
-def sleep_line(run: DemoRun) -> str:
-    """Sleep onset and PLM index, simulated versus detected (the closed night's)."""
-    truth, closed = run.night.truth, run.closed
-
-    def clock(t: float | None) -> str:
-        return local_hm(t) if t is not None else "–"
-
-    def index(x: float | None) -> str:
-        return f"{x:.1f}/h" if x is not None else "–"
-
-    onset = closed.sleep_onset if closed else None
-    plmi = closed.plm_index if closed else None
-    return (
-        f"sleep onset: simulated {clock(truth.sleep_onset)}, detected {clock(onset)}; "
-        f"PLM index: simulated {index(truth.plm_index)}, detected {index(plmi)}"
     )
 
 
