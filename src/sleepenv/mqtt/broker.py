@@ -66,16 +66,34 @@ class MosquittoProcess:
             self._dir = tempfile.TemporaryDirectory(prefix="sleepenv-mosquitto-")
         conf = Path(self._dir.name) / "mosquitto.conf"
         conf.write_text(MOSQUITTO_CONF.format(port=self.port, host=self.host))
-        self._proc = subprocess.Popen(
-            [self.binary, "-c", str(conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # Its log goes to a file, not a pipe: a pipe nobody reads would block the broker
+        # once 64 KiB of warnings filled it.
+        with self.log_path.open("ab") as log_file:
+            self._proc = subprocess.Popen(
+                [self.binary, "-c", str(conf)],
+                stdout=subprocess.DEVNULL,
+                stderr=log_file,
+            )
         try:
             wait_for_port(self.host, self.port)
-        except TimeoutError:
+        except TimeoutError as exc:
             self.stop()
-            raise
+            raise TimeoutError(f"{exc}; Mosquitto said: {self.log_tail() or 'nothing'}") from exc
+
+    @property
+    def log_path(self) -> Path:
+        """Where the broker's errors and warnings go."""
+        if self._dir is None:
+            raise RuntimeError("the broker has not been started")
+        return Path(self._dir.name) / "mosquitto.log"
+
+    def log_tail(self, limit: int = 2000) -> str:
+        """The end of the broker's log (at most `limit` characters), '' if none."""
+        try:
+            data = self.log_path.read_bytes()
+        except (OSError, RuntimeError):
+            return ""
+        return data[-limit:].decode("utf-8", "replace").strip()
 
     def stop(self) -> None:
         """Stop the broker process (the port stays reserved for a restart)."""
@@ -88,8 +106,6 @@ class MosquittoProcess:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-        if proc.stderr is not None:
-            proc.stderr.close()
 
     def close(self) -> None:
         """Stop the broker and remove its temporary files."""
