@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 from sleepenv.bed.store import Store
 from sleepenv.insights.core.evening import EveningPlan, Habit, SleepSpan
 from sleepenv.insights.recorder import FactorRecorder
@@ -183,3 +185,125 @@ def test_a_guidance_sample_without_its_phases_changes_nothing(tmp_path: Path) ->
         )  # fmt: skip
     rec.close("main", "2026-11-01", _plan(0), _sleep(0))
     assert store.bedroom("main", "2026-11-01") is None
+
+
+def _evening(rec: FactorRecorder, minutes: range, skip: range = range(0)) -> None:
+    """One evening's reports minute by minute: the thermometer every 10 minutes, the TV on
+    by hand from 50 to 30 minutes before bedtime, a hold from 40 to 20 minutes before, and
+    the guidance's samples; nothing in `skip` (the service was down)."""
+    for minute in minutes:
+        if minute in skip:
+            continue
+        at = BED + minute * 60
+        if minute % 10 == 0:
+            rec.on_temperature("main", at, 21.0 - minute / 100)
+        if minute == -50:
+            rec.on_screen("main", "tv", at, is_on=True)
+        if minute == -30:
+            rec.on_screen("main", "tv", at, is_on=False)
+        if minute > -60:
+            rec.on_screen_minutes("main", float(min(minute, -30) + 50 if minute > -50 else 0))
+        rec.on_guidance(
+            "main", "2026-11-01", at, _phases(), target_celsius=18.0, is_enabled=True,
+            is_paused=False, is_held=-40 <= minute < -20,
+        )  # fmt: skip
+    if minutes.stop > 8 * 60:
+        rec.on_press("main", Habit.CAFFEINE, BED - 3 * H)
+
+
+EVENING = range(-150, 8 * 60 + 1)
+
+
+@pytest.mark.parametrize(
+    ("stop", "down"),
+    [
+        (-45, range(0)),  # stopped in the no-screen window with the TV on, back a minute later
+        (-28, range(-27, -22)),  # 5 minutes down during a hold: counts as the state before
+        (-80, range(-79, -60)),  # 20 minutes down in the wind-down: counted as neither
+    ],
+)
+def test_a_restart_mid_evening_keeps_the_evening_so_far(
+    tmp_path: Path, stop: int, down: range
+) -> None:
+    from sleepenv.insights.core.bedroom import from_json  # noqa: PLC0415 - these tests only
+
+    whole_store = Store(tmp_path / "whole.db")
+    whole = FactorRecorder(whole_store)
+    _evening(whole, EVENING, skip=down)
+    expected = whole.close("main", "2026-11-01", _plan(0), _sleep(0))
+
+    store = Store(tmp_path / "s.db")
+    _evening(FactorRecorder(store), range(EVENING.start, stop + 1))
+    store.close()  # the service stops; a new one opens the same file
+    store = Store(tmp_path / "s.db")
+    again = FactorRecorder(store)
+    _evening(again, range(stop + 1, EVENING.stop), skip=down)
+    factors = again.close("main", "2026-11-01", _plan(0), _sleep(0))
+
+    assert factors == expected
+    assert store.factors("main") == whole_store.factors("main")
+    assert store.bedroom("main", "2026-11-01") == whole_store.bedroom("main", "2026-11-01")
+    assert factors.room_celsius is not None
+    assert factors.screen_minutes == 20.0
+    assert factors.wind_down_overridden_minutes == 20.0
+    # The wind-down's 90 minutes, less a stretch over ten minutes while nothing ran.
+    assert factors.wind_down_minutes == (70.0 if len(down) > 10 else 90.0)
+    record = from_json(whole_store.bedroom("main", "2026-11-01") or {})
+    assert record.screen_on == ((BED - 50 * 60, BED - 30 * 60),)
+    assert record.overridden == ((BED - 40 * 60, BED - 20 * 60),)
+
+
+def test_without_the_saved_evening_a_restart_loses_it(tmp_path: Path) -> None:
+    """The counter-check of the test above: what the new recorder resumes is what was
+    saved, not something it would have seen anyway."""
+    store = Store(tmp_path / "s.db")
+    _evening(FactorRecorder(store), range(EVENING.start, -45))
+    store.save_running_evening("main", {})  # as if nothing had been saved
+    again = FactorRecorder(store)
+    _evening(again, range(-44, EVENING.stop))
+    factors = again.close("main", "2026-11-01", _plan(0), _sleep(0))
+    assert factors.wind_down_minutes == 44.0  # only from the restart on
+    assert factors.room_celsius is not None
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        {"saved_at": "x", "temperatures": [[1, "warm"], [2], "x"], "screens_on_since": []},
+        {"guidance": {"2026-11-01": {"phases": [1, 2]}}, "screen_spans": [[5, 1], [1, None]]},
+        {"guidance": {"2026-11-01": {"phases": [1, 2, 3, None], "last": [1, "yes", 0]}}},
+        {"screen_minutes": -3, "screens_on_since": {"tv": "on"}, "guidance": []},
+    ],
+)
+def test_a_damaged_saved_evening_is_left_out(tmp_path: Path, state: dict[str, object]) -> None:
+    from sleepenv.insights.core.bedroom import from_json  # noqa: PLC0415 - these tests only
+
+    store = Store(tmp_path / "s.db")
+    store.save_running_evening("main", state)
+    rec = FactorRecorder(store)
+    _evening(rec, range(-30, 61))
+    factors = rec.close("main", "2026-11-01", _plan(0), _sleep(0))
+    assert factors.wind_down_minutes == 30.0
+    assert factors.screen_minutes == 20.0  # as the guidance reported it since
+    doc = store.bedroom("main", "2026-11-01")
+    assert doc is not None
+    assert from_json(doc).screen_on == ()  # no screen was seen turning on
+
+
+def test_an_unreadable_saved_evening_starts_the_evening_afresh(tmp_path: Path) -> None:
+    import sqlite3  # noqa: PLC0415 - this test only
+
+    store = Store(tmp_path / "s.db")
+    store.save_running_evening("main", {"screen_minutes": 5.0})
+    assert store.running_evening("main") == {"screen_minutes": 5.0}
+    store.close()
+    with sqlite3.connect(tmp_path / "s.db") as db:
+        db.execute("UPDATE evening_running SET state='{not json' WHERE room='main'")
+        db.execute("INSERT INTO evening_running VALUES ('nursery', '[1, 2]')")
+    db.close()
+    store = Store(tmp_path / "s.db")
+    assert store.running_evening("main") is None
+    assert store.running_evening("nursery") is None
+    rec = FactorRecorder(store)
+    _evening(rec, range(-30, 61))
+    assert rec.close("main", "2026-11-01", _plan(0), _sleep(0)).wind_down_minutes == 30.0

@@ -1,14 +1,16 @@
 """SQLite store (WAL): every event, per-night totals, sensor cursors and counters.
 
-Also each bedroom's screen minutes, night factors, habit presses and evening records (for
-the chart). The tables are in `bed/store_schema.py`; opening the file, and buffering and
-retrying the writes that fail while the disk is away, in `bed/store_base.py` (whose
-docstring says how faults are met).
+Also each bedroom's screen minutes, night factors, habit presses, evening records (for
+the chart) and its evening so far (the factor recorder's, for a restart). The tables are
+in `bed/store_schema.py`; opening the file, and buffering and retrying the writes that
+fail while the disk is away, in `bed/store_base.py` (whose docstring says how faults are
+met).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sqlite3
 from typing import Final
@@ -24,6 +26,8 @@ from sleepenv.bed.store_base import MAX_BUFFERED_WRITES, StorageError, StoreBase
 from sleepenv.bed.store_schema import SCHEMA
 
 __all__ = ["MAX_BUFFERED_WRITES", "SCHEMA", "StorageError", "Store", "Write"]
+
+log = logging.getLogger(__name__)
 
 _INSERT_EVENT: Final = (
     "INSERT OR IGNORE INTO events (bed_id, night, sensor, onset_ms, offset_ms, peak,"
@@ -282,6 +286,35 @@ class Store(StoreBase):
         row = self._db.execute(
             "SELECT record FROM night_bedroom WHERE room=? AND evening=?", (room, evening)
         ).fetchone()
+        if row is None:
+            return None
+        try:
+            value = json.loads(row[0])
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def save_running_evening(self, room: str, state: dict[str, object]) -> None:
+        """A bedroom's evening so far (what the factor recorder keeps until the night
+        ends), as a JSON object, so that a restart resumes it; replaces the last one."""
+        text = json.dumps(_finite(state), sort_keys=True, allow_nan=False)
+        self._write(
+            lambda db: db.execute(
+                "INSERT OR REPLACE INTO evening_running VALUES (?,?)", (room, text)
+            ),
+            ("running evening", room),
+        )
+
+    def running_evening(self, room: str) -> dict[str, object] | None:
+        """The bedroom's evening so far as last saved, None when none is (or unreadable:
+        the evening then starts afresh rather than stopping the service)."""
+        try:
+            row = self._db.execute(
+                "SELECT state FROM evening_running WHERE room=?", (room,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            log.warning("cannot read %s's evening so far from %s: %s", room, self.path, exc)
+            return None
         if row is None:
             return None
         try:

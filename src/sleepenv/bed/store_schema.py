@@ -3,7 +3,8 @@
 A new column goes in both places: in `SCHEMA` for a new database, and in `migrate` for one
 made by an earlier version (`bed/store.py` reads and writes the tables). A new table needs
 `SCHEMA` only: `create` runs it at every open, so an earlier version's database gains the
-table (empty) the first time this version opens it (night_factors and night_bedroom came so).
+table (empty) the first time this version opens it (night_factors, night_bedroom and
+evening_running came so).
 """
 
 from __future__ import annotations
@@ -74,6 +75,11 @@ CREATE TABLE IF NOT EXISTS night_bedroom (
     evening TEXT NOT NULL,
     record TEXT NOT NULL,
     PRIMARY KEY (room, evening)
+);
+CREATE TABLE IF NOT EXISTS evening_running (
+    room TEXT NOT NULL,
+    state TEXT NOT NULL,
+    PRIMARY KEY (room)
 );
 CREATE TABLE IF NOT EXISTS habit_presses (
     room TEXT NOT NULL,

@@ -6,8 +6,15 @@ source turning on) and samples its own state (tonight's phases, the target, whet
 runs and whether the person holds a device by hand: the wind-down's minutes); the bed
 runner tells it when the bed's night ends, with the sleep span it saw; the evening's plan
 (bedtime, caffeine cut-off) comes from the guidance schedule. Presses are stored as they
-come, so a restart loses none; the rest of an evening is kept in memory until its night
-ends, when the factors and the bedroom's record for the chart are stored.
+come, so a restart loses none; the rest of an evening (room readings, screens, the
+guidance's samples and the wind-down's minutes so far) is kept in memory and saved to the
+store with the guidance's samples, at most once a minute and at every change of what the
+wind-down counts, so a restart mid-evening resumes it. When the night ends, the factors
+and the bedroom's record for the chart are stored.
+
+While the service is down nothing is sampled: a gap of up to ten minutes counts as the
+state before it (the room stays as the guidance left it), a longer one as neither ran
+nor overridden, the same rule as for samples that stop coming (`bedroom.GuidanceLog`).
 
 A habit counts as tracked from the first time its button (or source) is used: nights
 before that have it unknown, not "no", since a button nobody presses says nothing.
@@ -24,7 +31,14 @@ from typing import Protocol
 from sleepenv.bed.core.model import NightSummary
 from sleepenv.insights.core import bedroom
 from sleepenv.insights.core.bedroom import GuidanceLog, Phases
-from sleepenv.insights.core.evening import EveningLog, EveningPlan, Habit, SleepSpan
+from sleepenv.insights.core.evening import (
+    EveningLog,
+    EveningPlan,
+    Habit,
+    SleepSpan,
+    running_from_json,
+    running_to_json,
+)
 from sleepenv.insights.core.factors import NightFactors
 from sleepenv.insights.records import factors_to_json
 
@@ -33,6 +47,9 @@ DAY = 86400.0
 # Presses this long before the evening's bedtime still belong to it (a morning coffee
 # is not late, but it is looked at: the cut-off decides).
 PRESS_LOOKBACK = DAY
+# The evening so far is saved with a guidance sample this long after the last save, or
+# sooner when the sample changes what the wind-down counts (running, overridden).
+SAVE_EVERY_SECONDS = 60.0
 
 
 class FactorStore(Protocol):
@@ -49,6 +66,12 @@ class FactorStore(Protocol):
 
     def save_bedroom(self, room: str, evening: str, record: dict[str, object]) -> None:
         """Keep one evening's bedroom record for the chart (a later save replaces it)."""
+
+    def save_running_evening(self, room: str, state: dict[str, object]) -> None:
+        """Keep a bedroom's evening so far (a later save replaces it)."""
+
+    def running_evening(self, room: str) -> dict[str, object] | None:
+        """The bedroom's evening so far as last saved, None when none is."""
 
 
 PlanOf = Callable[[str, str], EveningPlan]  # (room, evening) -> the evening's plan
@@ -72,9 +95,27 @@ class FactorRecorder:
         self._rooms_of_bed = dict(rooms_of_bed or {})
         self._plan_of = plan_of
         self._on_stored = on_stored
+        self._resumed: set[str] = set()
+        self._saved_at: dict[str, float] = {}
 
     def _room(self, room: str) -> EveningLog:
+        """The bedroom's evening; the first time, as the store last saw it (a restart)."""
+        if room not in self._resumed:
+            self._resumed.add(room)
+            doc = self._store.running_evening(room)
+            if doc is not None:
+                self._rooms[room] = running_from_json(doc)
+                saved_at = doc.get("saved_at")
+                if isinstance(saved_at, int | float) and isfinite(saved_at):
+                    self._saved_at[room] = float(saved_at)
         return self._rooms.setdefault(room, EveningLog())
+
+    def _save(self, room: str, at: float) -> None:
+        """Save the bedroom's evening so far, as of `at`."""
+        self._saved_at[room] = at
+        evening_log = self._room(room)
+        evening_log.trim_readings(at)
+        self._store.save_running_evening(room, running_to_json(evening_log, at))
 
     def on_temperature(self, room: str, at: float, celsius: float) -> None:
         """A room thermometer's (or thermostat's) reading."""
@@ -123,7 +164,11 @@ class FactorRecorder:
             for old in sorted(logs)[:-2]:  # evenings no night closed: keep the last two
                 del logs[old]
         entry.target_celsius = target_celsius if bedroom.is_celsius(target_celsius) else None
+        before = entry.state
         entry.observe(at, plan, is_enabled=is_enabled, is_paused=is_paused, is_held=is_held)
+        last = self._saved_at.get(room)
+        if last is None or not 0 <= at - last < SAVE_EVERY_SECONDS or entry.state != before:
+            self._save(room, at)
 
     def on_press(self, room: str, habit: Habit, at: float) -> None:
         """A habit reported now: kept at once, so a restart does not lose it."""
@@ -164,7 +209,8 @@ class FactorRecorder:
     def close(self, room: str, evening: str, plan: EveningPlan, sleep: SleepSpan) -> NightFactors:
         """The night of `evening` ended: its factors and the bedroom's record, stored; the
         next evening starts."""
-        evening_log = self._rooms.pop(room, EveningLog())
+        self._room(room)  # a restart since the last report: the evening as saved
+        evening_log = self._rooms.pop(room)
         # What already belongs to the next evening stays for it: its guidance samples and
         # the screens still on.
         later = {e: g for e, g in evening_log.guidance.items() if e > evening}
@@ -172,6 +218,7 @@ class FactorRecorder:
             self._rooms[room] = EveningLog(
                 guidance=later, screens_on_since=dict(evening_log.screens_on_since)
             )
+        self._save(room, max(self._saved_at.get(room, 0.0), plan.bedtime_at))
         guidance = evening_log.guidance.get(evening)
         if guidance is not None:
             evening_log.wind_down_minutes = guidance.ran_minutes

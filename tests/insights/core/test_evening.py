@@ -6,7 +6,15 @@ import math
 
 import pytest
 
-from sleepenv.insights.core.evening import EveningLog, EveningPlan, Habit, SleepSpan
+from sleepenv.insights.core.bedroom import GuidanceLog, Phases
+from sleepenv.insights.core.evening import (
+    EveningLog,
+    EveningPlan,
+    Habit,
+    SleepSpan,
+    running_from_json,
+    running_to_json,
+)
 
 H = 3600.0
 BEDTIME = 100 * H
@@ -75,3 +83,40 @@ def test_bedtime_offset_is_signed_minutes_from_the_schedule() -> None:
     assert f.room_celsius is None  # no sleep span, no room mean
     nobody = SleepSpan(in_bed_at=None, asleep_at=None, wake_at=None)
     assert EveningLog().factors(PLAN, nobody).bedtime_offset_minutes is None
+
+
+def test_a_running_evening_stored_and_read_back_gives_the_same_factors() -> None:
+
+    log = EveningLog()
+    for minutes in range(-120, 8 * 60, 7):
+        log.add_temperature(BEDTIME + minutes * 60, 19.0 + minutes / 600)
+    log.add_screen("tv", BEDTIME - 50 * 60, is_on=True)
+    log.add_screen("tv", BEDTIME - 40 * 60, is_on=False)
+    log.add_screen("tablet", BEDTIME - 10 * 60, is_on=True)
+    log.screen_minutes = 20.0
+    phases = Phases(BEDTIME - 90 * 60, BEDTIME - 60 * 60, BEDTIME)
+    entry = log.guidance.setdefault("2026-11-01", GuidanceLog(phases))
+    for minutes in range(-100, 0):
+        entry.observe(BEDTIME + minutes * 60, phases, is_enabled=True, is_paused=False,
+                      is_held=-30 <= minutes < -20)  # fmt: skip
+    again = running_from_json(running_to_json(log, BEDTIME))
+    assert again.factors(PLAN, SLEEP) == log.factors(PLAN, SLEEP)
+    assert again.screens_until(BEDTIME) == log.screens_until(BEDTIME)
+    resumed = again.guidance["2026-11-01"]
+    assert resumed.state == entry.state
+    assert (resumed.ran_minutes, resumed.overridden_minutes) == (89.0, 10.0)
+    assert resumed.overridden == entry.overridden
+
+
+def test_room_readings_are_kept_for_a_day_and_a_half_and_ten_thousand_at_most() -> None:
+    log = EveningLog()
+    for minutes in range(0, 3 * 24 * 60, 10):
+        log.add_temperature(minutes * 60.0, 20.0)
+    log.trim_readings(3 * 24 * H)
+    assert log.temperatures[0][0] == 36 * H
+    assert len(log.temperatures) == 36 * 6
+    for seconds in range(0, 12_000 * 5, 5):
+        log.add_temperature(3 * 24 * H + seconds, 21.0)
+    log.trim_readings(3 * 24 * H + 12_000 * 5)
+    assert len(log.temperatures) == 10_000
+    assert log.temperatures[-1][0] == 3 * 24 * H + 11_999 * 5

@@ -100,6 +100,11 @@ class GuidanceLog:
                 self.overridden.append((lo, hi))
 
     @property
+    def state(self) -> tuple[bool, bool] | None:
+        """What the last sample counts as: (running, overridden); None before one."""
+        return None if self._last is None else self._last[1:]
+
+    @property
     def ran_minutes(self) -> float:
         """Minutes the wind-down ran."""
         return round(self.ran_seconds / MINUTE, 1)
@@ -285,3 +290,45 @@ def from_json(doc: Mapping[str, Any]) -> BedroomNight:
         wind_down_minutes=_number(doc.get("wind_down_minutes")),
         overridden_minutes=_number(doc.get("overridden_minutes")),
     )
+
+
+# -- an evening's guidance log, kept while the evening runs (a restart resumes it) -------
+
+
+def log_to_json(entry: GuidanceLog) -> dict[str, object]:
+    """A running evening's guidance log as a JSON object (`log_from_json` reads it)."""
+    p = entry.phases
+    return {
+        "phases": [p.wind_down_at, p.no_screen_at, p.lights_out_at, p.caffeine_cutoff_at],
+        "target_celsius": entry.target_celsius,
+        "ran_seconds": entry.ran_seconds,
+        "overridden_seconds": entry.overridden_seconds,
+        "overridden": [list(s) for s in entry.overridden[-MAX_SPANS:]],
+        "last": None if entry._last is None else list(entry._last),
+    }
+
+
+def log_from_json(doc: object) -> GuidanceLog | None:
+    """A guidance log stored by `log_to_json`; None when it is unusable (damaged or
+    written by another version): that evening then counts from the next sample on."""
+    if not isinstance(doc, Mapping):
+        return None
+    times = doc.get("phases")
+    if not isinstance(times, list) or len(times) != 4:
+        return None
+    wind_down, no_screen, lights_out = (_number(t) for t in times[:3])
+    if wind_down is None or no_screen is None or lights_out is None:
+        return None
+    entry = GuidanceLog(Phases(wind_down, no_screen, lights_out, _number(times[3])))
+    target = _number(doc.get("target_celsius"))
+    entry.target_celsius = target if is_celsius(target) else None
+    entry.ran_seconds = max(0.0, _number(doc.get("ran_seconds")) or 0.0)
+    entry.overridden_seconds = max(0.0, _number(doc.get("overridden_seconds")) or 0.0)
+    entry.overridden = sorted((a, b) for a, b in _pairs(doc.get("overridden")) if b > a)
+    last = doc.get("last")
+    if isinstance(last, list) and len(last) == 3:
+        at = _number(last[0])
+        running, overridden = last[1], last[2]
+        if at is not None and isinstance(running, bool) and isinstance(overridden, bool):
+            entry._last = (at, running, overridden)
+    return entry

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from math import isfinite
 
-from sleepenv.insights.core.bedroom import MAX_SPANS, GuidanceLog, Span
+from sleepenv.insights.core.bedroom import (
+    MAX_SPANS,
+    GuidanceLog,
+    Span,
+    log_from_json,
+    log_to_json,
+)
 from sleepenv.insights.core.factors import NightFactors
 
 MIN_CELSIUS = -10.0
@@ -23,6 +29,12 @@ STALE_SECONDS = 2 * 3600.0  # room sensors report at least hourly; older says no
 # A screen back on within this long of going off is one stretch (a flapping plug).
 SCREEN_MERGE_SECONDS = 60.0
 MAX_SCREEN_SPANS = 10 * MAX_SPANS  # in memory until the night ends; the oldest go first
+# The room readings kept (in memory and as stored, `running_to_json`): those of this long
+# before the latest save, the newest this many at most. An evening's night closes within
+# a day of its wind-down; a bedroom no bed closes keeps no more than that either.
+KEEP_READINGS_SECONDS = 36 * 3600.0
+MAX_READINGS = 10_000  # a thermometer reporting every 10 s for 28 h
+MAX_SCREENS = 64  # screens on at once, as stored
 
 
 class Habit(StrEnum):
@@ -103,6 +115,14 @@ class EveningLog:
         self.temperatures.append((at, celsius))
         return True
 
+    def trim_readings(self, at: float) -> None:
+        """Forget the room readings that no night closing after `at` can use."""
+        since = at - KEEP_READINGS_SECONDS
+        if self.temperatures and (
+            len(self.temperatures) > MAX_READINGS or self.temperatures[0][0] < since
+        ):
+            self.temperatures = [r for r in self.temperatures if r[0] >= since][-MAX_READINGS:]
+
     def add_press(self, habit: Habit, at: float) -> None:
         """A press of the habit's button (or its source turning on) at `at`."""
         self.presses.append((habit, at))
@@ -166,3 +186,62 @@ class EveningLog:
             return None
         total += current * (end - last)
         return round(total / (end - start), 2)
+
+
+# -- the running evening, stored while it runs so that a restart resumes it -----------
+
+
+def running_to_json(evening_log: EveningLog, at: float) -> dict[str, object]:
+    """What a restart needs of the evening so far (room readings, screens, the guidance's
+    logs), as a JSON object; presses are stored on their own."""
+    return {
+        "saved_at": at,
+        "temperatures": [[t, c] for t, c in evening_log.temperatures],
+        "screen_minutes": evening_log.screen_minutes,
+        "screens_on_since": dict(evening_log.screens_on_since),
+        "screen_spans": [list(s) for s in evening_log.screen_spans],
+        "guidance": {e: log_to_json(g) for e, g in evening_log.guidance.items()},
+    }
+
+
+def _finite(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and isfinite(value):
+        return float(value)
+    return None
+
+
+def _pairs(value: object) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for item in value if isinstance(value, list) else ():
+        if isinstance(item, list) and len(item) == 2:
+            a, b = _finite(item[0]), _finite(item[1])
+            if a is not None and b is not None:
+                out.append((a, b))
+    return out
+
+
+def running_from_json(doc: object) -> EveningLog:
+    """A running evening stored by `running_to_json`; whatever is damaged or of another
+    version is left out (an empty evening at worst), never an error."""
+    evening_log = EveningLog()
+    if not isinstance(doc, dict):
+        return evening_log
+    for at, celsius in _pairs(doc.get("temperatures"))[-MAX_READINGS:]:
+        evening_log.add_temperature(at, celsius)
+    minutes = _finite(doc.get("screen_minutes"))
+    evening_log.screen_minutes = minutes if minutes is not None and minutes >= 0 else None
+    on = doc.get("screens_on_since")
+    if isinstance(on, dict):
+        for device, since in list(on.items())[:MAX_SCREENS]:
+            on_at = _finite(since)
+            if isinstance(device, str) and on_at is not None:
+                evening_log.screens_on_since[device] = on_at
+    spans = sorted((a, b) for a, b in _pairs(doc.get("screen_spans")) if b > a)
+    evening_log.screen_spans = spans[-MAX_SCREEN_SPANS:]
+    guidance = doc.get("guidance")
+    if isinstance(guidance, dict):
+        for evening in sorted(e for e in guidance if isinstance(e, str))[-2:]:
+            entry = log_from_json(guidance[evening])
+            if entry is not None:
+                evening_log.guidance[evening] = entry
+    return evening_log
