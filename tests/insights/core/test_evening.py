@@ -35,6 +35,17 @@ def test_room_mean_is_weighted_by_how_long_each_reading_held() -> None:
     assert f.room_celsius_at_lights_out == 20.0
 
 
+def test_a_thermometer_repeating_itself_keeps_few_readings_and_the_same_mean() -> None:
+    chatty = EveningLog()
+    for i in range(round(9 * H / 10)):  # every 10 s from bedtime on: 20.0, then 18.5
+        at = BEDTIME + i * 10.0
+        chatty.add_temperature(at, 20.0 if at < SLEEP_START + 2 * H else 18.5)
+    assert len(chatty.temperatures) <= 9 * 6 + 2  # one per 10 minutes, and the change
+    assert (SLEEP_START + 2 * H, 18.5) in chatty.temperatures
+    mean = chatty.factors(PLAN, SLEEP).room_celsius
+    assert mean == pytest.approx((20.0 * 2 * H + 18.5 * 5.5 * H) / (7.5 * H), abs=1e-9)
+
+
 def test_a_quiet_thermometer_leaves_the_room_unknown() -> None:
     log = EveningLog()
     log.add_temperature(BEDTIME - 3 * H, 19.0)  # stale by bedtime and the whole night
@@ -115,8 +126,8 @@ def test_room_readings_are_kept_for_a_day_and_a_half_and_ten_thousand_at_most() 
     log.trim_readings(3 * 24 * H)
     assert log.temperatures[0][0] == 36 * H
     assert len(log.temperatures) == 36 * 6
-    for seconds in range(0, 12_000 * 5, 5):
-        log.add_temperature(3 * 24 * H + seconds, 21.0)
+    for seconds in range(0, 12_000 * 5, 5):  # a changing value: every reading is kept
+        log.add_temperature(3 * 24 * H + seconds, 21.0 + (seconds % 10) / 50)
     log.trim_readings(3 * 24 * H + 12_000 * 5)
     assert len(log.temperatures) == 10_000
     assert log.temperatures[-1][0] == 3 * 24 * H + 11_999 * 5

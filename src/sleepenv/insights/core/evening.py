@@ -26,6 +26,10 @@ from sleepenv.insights.core.factors import NightFactors
 MIN_CELSIUS = -10.0
 MAX_CELSIUS = 50.0
 STALE_SECONDS = 2 * 3600.0  # room sensors report at least hourly; older says nothing
+# A reading equal to the last one kept changes no mean (each holds until the next), so
+# within this long it is not kept: a thermometer reporting every 10 s would otherwise
+# fill the running evening that is saved every minute. Far below STALE_SECONDS.
+REPEAT_SECONDS = 600.0
 # A screen back on within this long of going off is one stretch (a flapping plug).
 SCREEN_MERGE_SECONDS = 60.0
 MAX_SCREEN_SPANS = 10 * MAX_SPANS  # in memory until the night ends; the oldest go first
@@ -112,6 +116,10 @@ class EveningLog:
         """Keep a room reading; False (and nothing kept) when it cannot be a room's."""
         if not (isfinite(at) and isfinite(celsius) and MIN_CELSIUS <= celsius <= MAX_CELSIUS):
             return False
+        if self.temperatures:
+            last_at, last_celsius = self.temperatures[-1]
+            if celsius == last_celsius and 0.0 <= at - last_at < REPEAT_SECONDS:
+                return True  # the same step: the mean and the chart stay as they are
         self.temperatures.append((at, celsius))
         return True
 
