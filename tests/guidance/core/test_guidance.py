@@ -457,6 +457,18 @@ def test_wake_at_never_skips_a_planned_action(evening: date) -> None:
         assert t == int(t)  # every action at its planned minute, not late
 
 
+def test_a_press_answered_before_the_first_tick_keeps_its_answer_until_a_new_phase() -> None:
+    engine = Guidance("bedroom", config(caffeine_cutoff=time(14, 0)), DEVICES)
+    evening = at(2026, 11, 20, 20, 0)
+    noted = engine.habit_noted("caffeine", evening, "20:00", evening)  # a press at start-up
+    engine.tick(evening + 1)  # the engine's first phase: nothing the person saw change
+    assert engine.phase is Phase.CAFFEINE_CUTOFF
+    assert engine.note == noted
+    engine.tick(at(2026, 11, 20, 22, 0))  # the no-screen window: a new phase, a new note
+    assert engine.phase is Phase.NO_SCREEN
+    assert engine.note is None
+
+
 def test_a_habit_press_is_answered_with_whether_it_counts_as_late() -> None:
     engine = Guidance("bedroom", config(caffeine_cutoff=time(14, 0)), DEVICES)
     evening = at(2026, 11, 20, 20, 0)

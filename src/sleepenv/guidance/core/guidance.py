@@ -143,8 +143,11 @@ class Guidance:
         phase = plan.phase_at(now)
         if phase != self.phase:
             notes.append(f"{self.id}: phase {self.phase} → {phase}")
+            if self.phase is not None:
+                # A new phase starts a new story. The first tick after a start is no
+                # change the person saw: a press answered before it keeps its answer.
+                self.note = None
             self.phase = phase
-            self.note = None
             notes += self.overrides.on_phase(phase.value)
         notes += self.overrides.expire(now)
         actions, skipped = self._due(plan, night, now)
