@@ -462,11 +462,9 @@ def test_a_press_answered_before_the_first_tick_keeps_its_answer_until_a_new_pha
     evening = at(2026, 11, 20, 20, 0)
     noted = engine.habit_noted("caffeine", evening, "20:00", evening)  # a press at start-up
     engine.tick(evening + 1)  # the engine's first phase: nothing the person saw change
-    assert engine.phase is Phase.CAFFEINE_CUTOFF
-    assert engine.note == noted
+    assert (engine.phase, engine.note) == (Phase.CAFFEINE_CUTOFF, noted)
     engine.tick(at(2026, 11, 20, 22, 0))  # the no-screen window: a new phase, a new note
-    assert engine.phase is Phase.NO_SCREEN
-    assert engine.note is None
+    assert (engine.phase, engine.note) == (Phase.NO_SCREEN, None)
 
 
 def test_a_habit_press_is_answered_with_whether_it_counts_as_late() -> None:
