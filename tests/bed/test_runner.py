@@ -9,48 +9,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from sleepenv.bed import discovery
+from sleepenv.bed.core.tracker import Update
 from sleepenv.bed.runner import BedRunner, build
 from sleepenv.bed.store import Store
 from sleepenv.config.settings import Settings
 from tests.helpers.frames import Burst, frames, payload
+from tests.helpers.service import RecordingOutbox, StepClock
 
 # 23:00 UTC on a fixed day: inside the night window (18:00 to 12:00 by default).
 T0 = datetime(2026, 3, 2, 23, 0, tzinfo=UTC).timestamp()
-
-
-class StepClock:
-    """A clock that reads what the test set."""
-
-    speed = 1.0
-
-    def __init__(self, at: float) -> None:
-        """Read `at` until set again."""
-        self.at = at
-
-    def now(self) -> float:
-        """The time set."""
-        return self.at
-
-    async def sleep_until(self, at: float) -> None:
-        """Jump to `at`."""
-        self.at = max(self.at, at)
-
-
-class Recorder:
-    """An outbox that keeps every state and message it is handed, in order."""
-
-    def __init__(self) -> None:
-        """Nothing yet."""
-        self.states: list[tuple[str, bytes]] = []
-        self.messages: list[tuple[str, bytes]] = []
-
-    def state(self, topic: str, payload: bytes) -> None:
-        """Keep a state."""
-        self.states.append((topic, payload))
-
-    def message(self, topic: str, payload: bytes) -> None:
-        """Keep a message."""
-        self.messages.append((topic, payload))
 
 
 def zigbee_settings(tmp_path: Path) -> Settings:
@@ -71,11 +38,11 @@ def zigbee_settings(tmp_path: Path) -> Settings:
     )
 
 
-def make_runner(tmp_path: Path, clock: StepClock) -> tuple[BedRunner, Store, Recorder]:
+def make_runner(tmp_path: Path, clock: StepClock) -> tuple[BedRunner, Store, RecordingOutbox]:
     """A runner on a real store, restored (nothing stored yet)."""
     settings = zigbee_settings(tmp_path)
     store = Store(tmp_path / "sleepenv.db")
-    outbox = Recorder()
+    outbox = RecordingOutbox()
     runner = build(settings, {"main": UTC}, store, outbox, clock)
     runner.restore()
     return runner, store, outbox
@@ -110,13 +77,10 @@ def test_published_states_are_what_state_messages_makes_of_each_update(tmp_path:
     ]
     messages += [(T0 + 100, "bed/status", b"offline"), (T0 + 150, "bed/zigbee", b"{not json")]
     messages.sort(key=lambda m: m[0])
-    expected: list[tuple[str, bytes]] = []
-    for at, topic, data in messages:
-        clock.at = at + 0.05
-        outbox.states.clear()
-        result = runner.pipeline.handle(topic, data, clock.now())
-        assert result is not None
-        bed_id, update = result
+
+    def apply_and_compare(bed_id: str, update: Update) -> None:
+        """Apply `update`: the states published are what `state_messages` makes of it
+        (with the counts' reset time from before it was applied)."""
         expected = [
             (m.topic, m.payload)
             for m in discovery.state_messages(
@@ -125,19 +89,19 @@ def test_published_states_are_what_state_messages_makes_of_each_update(tmp_path:
         ]
         runner.apply(bed_id, update)
         assert outbox.states == expected
+
+    for at, topic, data in messages:
+        clock.at = at + 0.05
+        outbox.states.clear()
+        result = runner.pipeline.handle(topic, data, clock.now())
+        assert result is not None
+        apply_and_compare(*result)
     for now in (T0 + 13 * 3600, T0 + 13 * 3600 + 60):  # the night closes, then a daytime tick
         outbox.states.clear()
         updates = runner.pipeline.tick(now)
         clock.at = now
         for bed_id, update in updates:
-            expected = [
-                (m.topic, m.payload)
-                for m in discovery.state_messages(
-                    settings.mqtt, bed_id, table, update.states, tracker.counts_reset_at
-                )
-            ]
-            runner.apply(bed_id, update)
-            assert outbox.states == expected
+            apply_and_compare(bed_id, update)
     assert tracker.last_night is not None
     assert len(outbox.messages) >= 40  # every Zigbee report is a movement event
     store.close()

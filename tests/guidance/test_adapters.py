@@ -23,7 +23,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from sleepenv import __version__
-from sleepenv.config.settings import MqttSettings, Settings
+from sleepenv.config.settings import MqttSettings
 from sleepenv.guidance import discovery as gd
 from sleepenv.guidance.core.actions import (
     DeviceState,
@@ -57,6 +57,7 @@ from sleepenv.guidance.settings import (
 from sleepenv.mqtt.outbox import Outgoing
 from sleepenv.rejection import Rejection
 from tests.guidance.core.guidance_helpers import DEVICES, at, config
+from tests.helpers.service import RecordingOutbox, StepClock, bedroom_settings
 
 LIGHT = DeviceSettings(id="l", role="light", topic="zigbee2mqtt/Bedroom lights")
 TRV = DeviceSettings(
@@ -621,31 +622,24 @@ async def test_a_habit_entity_presses_the_bedroom_button_through_the_runner(
     fake, url = fake_ha
     fake.states["input_boolean.had_coffee"] = {"state": "off", "attributes": {}}
     fake.raw["counter.broken"] = ("application/json", "[]")
-    settings = Settings(
-        beds=[{"id": "main", "name": "Main", "sensors": [{"kind": "envelope", "topic": "bed/e"}]}],
-        storage={"data_dir": tmp_path},
-        guidance={
-            "homeassistant": {"url": url, "token": "secret", "poll_seconds": 1},
-            "bedrooms": [
-                {
-                    "id": "bedroom",
-                    "timezone": "Europe/Berlin",
-                    "habits": {
-                        "caffeine": {"entity": "input_boolean.had_coffee"},
-                        "exercise": {"entity": "counter.broken"},
-                    },
-                }
-            ],
+    settings = bedroom_settings(
+        tmp_path,
+        {
+            "habits": {
+                "caffeine": {"entity": "input_boolean.had_coffee"},
+                "exercise": {"entity": "counter.broken"},
+            }
         },
+        homeassistant={"url": url, "token": "secret", "poll_seconds": 1},
     )
     evening = datetime(2026, 11, 20, 20, 15, tzinfo=BERLIN).timestamp()
-    clock = StillClock(evening)
+    clock = StepClock(evening)
     evenings = Evenings()
     runner = GuidanceRunner(
         settings,
         {"bedroom": BERLIN},
         clock,
-        StatesOutbox(),
+        RecordingOutbox(),
         ha_access=(url, "secret"),
         evenings=evenings,
     )
@@ -668,34 +662,6 @@ async def test_a_habit_entity_presses_the_bedroom_button_through_the_runner(
 
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-class StillClock:
-    """A clock that stands still."""
-
-    speed = 1.0
-
-    def __init__(self, at: float) -> None:
-        """Reads `at`."""
-        self.at = at
-
-    def now(self) -> float:
-        """The set time."""
-        return self.at
-
-    async def sleep_until(self, at: float) -> None:
-        """Returns at once."""
-        self.at = max(self.at, at)
-
-
-class StatesOutbox:
-    """Takes what the runner queues."""
-
-    def message(self, topic: str, payload: bytes) -> None:
-        """A command: not needed here."""
-
-    def state(self, topic: str, payload: bytes) -> None:
-        """A state: not needed here."""
 
 
 class Evenings:

@@ -9,18 +9,15 @@ already show when sleepenv starts (or starts again) is no press.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sleepenv.bed.store import Store
-from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
-from sleepenv.service import Service
+from tests.helpers.service import bedroom_settings, service_running
 
 from .harness import JSON, HomeAssistant
 
@@ -42,35 +39,12 @@ WORKOUTS = "counter.workouts_today"
 
 def settings_for(ha: HomeAssistant, broker: MosquittoProcess, data_dir: Path) -> Settings:
     """A bed and a bedroom without devices whose habits come from the entities above."""
-    return Settings(
+    return bedroom_settings(
+        data_dir,
+        {"habits": {"caffeine": {"entity": COFFEE}, "exercise": {"entity": WORKOUTS}}},
+        homeassistant={"url": f"{ha.base_url}/api", "token": ha.token, "poll_seconds": 1},
         mqtt={"host": broker.host, "port": broker.port, "client_id": "habit-entity"},
-        beds=[{"id": "main", "name": "Main", "sensors": [{"kind": "envelope", "topic": "bed/e"}]}],
-        storage={"data_dir": data_dir},
-        guidance={
-            "homeassistant": {"url": f"{ha.base_url}/api", "token": ha.token, "poll_seconds": 1},
-            "bedrooms": [
-                {
-                    "id": "bedroom",
-                    "timezone": "Europe/Berlin",
-                    "habits": {"caffeine": {"entity": COFFEE}, "exercise": {"entity": WORKOUTS}},
-                }
-            ],
-        },
     )
-
-
-@contextlib.asynccontextmanager
-async def service_running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Service]:
-    """The real service in the background."""
-    service = build_service(settings, clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        await asyncio.wait_for(service.is_connected.wait(), 20)
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 async def stored(store: Store, count: int) -> list[tuple[str, float]]:

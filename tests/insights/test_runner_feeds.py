@@ -15,64 +15,40 @@ from sleepenv.guidance.runner import GuidanceRunner
 from sleepenv.insights.core.bedroom import from_json
 from sleepenv.insights.core.evening import EveningPlan, SleepSpan
 from sleepenv.insights.recorder import FactorRecorder
+from tests.helpers.service import RecordingOutbox, StepClock, bedroom_settings
 
 BERLIN = ZoneInfo("Europe/Berlin")
 M = 60.0
+SCHEDULE = {"bedtime": "22:30", "wake": "06:30"}
 
 
-class Clock:
-    """A clock moved by the test."""
-
-    speed = 1.0
-
-    def __init__(self, at: float) -> None:
-        self.at = at
-
-    def now(self) -> float:
-        """The set time."""
-        return self.at
-
-    async def sleep_until(self, at: float) -> None:
-        """Jump."""
-        self.at = max(self.at, at)
-
-
-class Outbox:
-    """Takes what the runner publishes."""
-
-    def message(self, topic: str, payload: bytes) -> None:
-        """A command: not looked at."""
-
-    def state(self, topic: str, payload: bytes) -> None:
-        """A state: not looked at."""
+def recorded_runner(
+    settings: Settings, clock: StepClock, tmp_path: Path
+) -> tuple[GuidanceRunner, Store, FactorRecorder]:
+    """A guidance runner whose evenings go to a factor recorder on a real store."""
+    store = Store(tmp_path / "s.db")
+    recorder = FactorRecorder(store)
+    runner = GuidanceRunner(
+        settings, bedroom_timezones(settings), clock, RecordingOutbox(), evenings=recorder
+    )
+    return runner, store, recorder
 
 
 def test_the_runner_feeds_the_wind_down_and_the_bedroom_record(tmp_path: Path) -> None:
-    settings = Settings(
-        beds=[{"id": "main", "name": "Main", "sensors": [{"kind": "envelope", "topic": "bed/e"}]}],
-        storage={"data_dir": tmp_path},
-        guidance={
-            "bedrooms": [
-                {
-                    "id": "bedroom",
-                    "timezone": "Europe/Berlin",
-                    "schedule": {"bedtime": "22:30", "wake": "06:30"},
-                    "devices": [
-                        {"id": "lights", "role": "light", "topic": "z2m/lights"},
-                        {"id": "tv", "role": "screen", "topic": "z2m/tv"},
-                        {"id": "thermo", "role": "temperature", "topic": "z2m/thermo"},
-                    ],
-                }
-            ]
+    settings = bedroom_settings(
+        tmp_path,
+        {
+            "schedule": SCHEDULE,
+            "devices": [
+                {"id": "lights", "role": "light", "topic": "z2m/lights"},
+                {"id": "tv", "role": "screen", "topic": "z2m/tv"},
+                {"id": "thermo", "role": "temperature", "topic": "z2m/thermo"},
+            ],
         },
     )
-    store = Store(tmp_path / "s.db")
-    recorder = FactorRecorder(store)
     start = datetime(2026, 11, 20, 20, 0, tzinfo=BERLIN).timestamp()
-    clock = Clock(start)
-    runner = GuidanceRunner(
-        settings, bedroom_timezones(settings), clock, Outbox(), evenings=recorder
-    )
+    clock = StepClock(start)
+    runner, store, recorder = recorded_runner(settings, clock, tmp_path)
     bedtime = datetime(2026, 11, 20, 22, 30, tzinfo=BERLIN).timestamp()
 
     def say(topic: str, payload: dict[str, object]) -> None:
@@ -113,27 +89,12 @@ def test_the_runner_feeds_the_wind_down_and_the_bedroom_record(tmp_path: Path) -
 def test_the_late_exercise_hours_are_the_bedrooms_for_the_note_and_the_factor(
     tmp_path: Path,
 ) -> None:
-    settings = Settings(
-        beds=[{"id": "main", "name": "Main", "sensors": [{"kind": "envelope", "topic": "bed/e"}]}],
-        storage={"data_dir": tmp_path},
-        guidance={
-            "bedrooms": [
-                {
-                    "id": "bedroom",
-                    "timezone": "Europe/Berlin",
-                    "schedule": {"bedtime": "22:30", "wake": "06:30"},
-                    "habits": {"late_exercise_hours": 1.5},
-                }
-            ]
-        },
+    settings = bedroom_settings(
+        tmp_path, {"schedule": SCHEDULE, "habits": {"late_exercise_hours": 1.5}}
     )
-    store = Store(tmp_path / "s.db")
-    recorder = FactorRecorder(store)
     bedtime = datetime(2026, 11, 20, 22, 30, tzinfo=BERLIN).timestamp()
-    clock = Clock(bedtime - 2 * 3600)  # 20:30: late by the default 3 h, not by 1.5 h
-    runner = GuidanceRunner(
-        settings, bedroom_timezones(settings), clock, Outbox(), evenings=recorder
-    )
+    clock = StepClock(bedtime - 2 * 3600)  # 20:30: late by the default 3 h, not by 1.5 h
+    runner, _, recorder = recorded_runner(settings, clock, tmp_path)
     runner.handle("sleepenv/guidance/bedroom/exercised/set", b"PRESS")
     assert runner.engines["bedroom"].note == "Exercise noted at 20:30 (well before bed)"
     plan_of = evening_plans(settings)
