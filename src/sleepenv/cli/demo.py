@@ -10,7 +10,8 @@ from sleepenv.cli.common import setup_logging
 from sleepenv.cli.types import (
     LOG_LEVELS,
     MIN_DEMO_HOURS,
-    SimProfiles,
+    SIM_PROFILES,
+    add_lazy_choice,
     demo_hours,
     positive_float,
     tcp_port,
@@ -44,9 +45,10 @@ def add_parser(sub: Any) -> None:
         default=8.0,
         help=f"length of the night, at least {MIN_DEMO_HOURS:g} (default 8)",
     )
-    demo.add_argument(
+    add_lazy_choice(
+        demo,
         "--profile",
-        choices=SimProfiles(),
+        SIM_PROFILES,
         default="clean",
         help="synthetic sleeper (default clean)",
     )

@@ -4,32 +4,64 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 MIN_DEMO_HOURS = 0.5  # the simulator's shortest night; a test keeps them equal
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class SimProfiles:
-    """The simulator's profile names as argparse `choices`, read only when argparse asks.
+class LazyChoices:
+    """Allowed values for argparse `choices`, read only when argparse asks (see `add_lazy_choice`).
 
-    Importing the simulator costs about 0.1 s, which `sleepenv run` should not pay, and a
-    copied list would fall behind as profiles are added.
+    A copied list would fall behind the module that defines the values; importing that
+    module for every command costs what `sleepenv run` should not pay.
     """
 
-    def _names(self) -> list[str]:
-        from sleepenv.sim.profiles import PROFILES  # noqa: PLC0415 - see above
-
-        return sorted(PROFILES)
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        """`load` returns the allowed values; called on every use, so keep it an import."""
+        self._load = load
 
     def __iter__(self) -> Iterator[str]:
-        """The names, sorted (for --help and the error message)."""
-        return iter(self._names())
+        """The values (for --help and the error message)."""
+        return iter(self._load())
 
-    def __contains__(self, name: object) -> bool:
-        """True for a known profile."""
-        return name in self._names()
+    def __contains__(self, value: object) -> bool:
+        """True for an allowed value."""
+        return value in list(self._load())
+
+
+def _profile_names() -> list[str]:
+    # The simulator: about 0.1 s and 1.5 MiB that `sleepenv run` should not pay.
+    from sleepenv.sim.profiles import PROFILES  # noqa: PLC0415 - see above
+
+    return sorted(PROFILES)
+
+
+def _detector_names() -> tuple[str, ...]:
+    # The evaluation's report and metrics: only `sleepenv evaluate` needs them.
+    from sleepenv.evaluation.report import DETECTOR_CHOICES  # noqa: PLC0415 - see above
+
+    return DETECTOR_CHOICES
+
+
+SIM_PROFILES = LazyChoices(_profile_names)
+DETECTORS = LazyChoices(_detector_names)
+
+
+def add_lazy_choice(
+    parser: argparse.ArgumentParser, flag: str, choices: LazyChoices, **kwargs: Any
+) -> argparse.Action:
+    """`parser.add_argument(flag, choices=choices, ...)` without reading the choices now.
+
+    argparse formats an argument's metavar as it adds it, and without a metavar of its own
+    that lists the choices. A placeholder while adding, then none, so that --help still
+    shows `{a,b,c}` and reads the values only when it is asked for.
+    """
+    action = parser.add_argument(flag, choices=choices, metavar="VALUE", **kwargs)
+    action.metavar = None
+    return action
 
 
 def positive_float(text: str) -> float:
