@@ -305,6 +305,51 @@ def test_work_before_an_onset_does_not_grow_with_the_night(*, is_coarse: bool) -
         assert events[-1].onset - events[live.settled].onset < 900.0
 
 
+def test_a_zigbee_report_that_cannot_move_the_onset_search_is_labelled_alone() -> None:
+    """An operation count: one Zigbee sensor's reports, each classified as it arrives,
+    with the data ending just after it, 700 s after it (a provisional onset there) or
+    1,300 s after it (a confirmed one), and past two hours of restlessness after a still
+    run that failed (that run stands in as the onset). Every call extends the last answer
+    (only the new report is labelled, the onset search goes through no movement) but the
+    first, the first after a settling, the first after a still run, and those while an
+    earlier still run's confirmation is still open. Every answer is the whole night's."""
+    rng = Random(2)
+    plan = [(40, 1.0, 0.5), (2500, 3.0, 0.5), (200, 1.0, 700.0), (200, 1.0, 1300.0)]
+    live = LiveNight(ClassifyConfig())
+    still = live.config.sleep.coarse_still_seconds
+    events: list[MovementEvent] = []
+    t, answers, full, was_settled, was_open = 1000.0, set(), 0, True, False
+    for phase, (count, every, lag) in enumerate(plan):
+        t += 650.0 if phase == 1 else 0.0  # still, then restless again: confirmation fails
+        for i in range(count):
+            t += every
+            events.append(_zigbee(t, rng))
+            labelled, steps, settled = live.labelled_count, live.onsets.steps, live.settled
+            extended = live.extended
+            got = live.classify(events, 0.0, t + lag)
+            onset = got.sleep.sleep_onset
+            if live.extended == extended:
+                assert was_settled or was_open or t - events[-2].offset >= still
+                full += 1
+            else:
+                assert (live.labelled_count - labelled, live.onsets.steps - steps) == (1, 0)
+                answers.add((onset is None, onset == t, got.sleep.is_onset_confirmed))
+            was_settled = live.settled != settled
+            was_open = onset is not None and onset < t and not got.sleep.is_onset_confirmed
+            if i % 50 == 0 or i == count - 1:
+                assert_same(got, classify_night(events, 0.0, t + lag, config=live.config))
+    assert live.full_passes == 0
+    assert full < len(events) // 8
+    # Extended answers of every kind: none, the failed still run after two hours in bed,
+    # and at the last report provisional and confirmed.
+    assert answers == {
+        (True, False, False),
+        (False, False, False),
+        (False, True, False),
+        (False, True, True),
+    }
+
+
 def test_an_onset_found_late_after_a_false_one_costs_few_whole_passes() -> None:
     """A still run that fails confirmation early, restlessness past the two hours after
     which it stands in as the onset, then sleep: the onset moves twice."""
@@ -399,3 +444,36 @@ def test_any_night_is_labelled_live_as_the_whole_night_does(
         return [(events[0].onset, moment), (moment + 30.0, math.inf)]
 
     _follow(LiveNight(ClassifyConfig()), events, presence=presence)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 40),
+            st.sampled_from((0.3, 1.0, 4.0, 60.0)),
+            st.sampled_from((0.0, 300.0, 599.0, 600.0, 650.0, 1199.0, 1200.0, 1900.0, 7300.0)),
+            st.sampled_from((0.5, 300.0, 700.0, 1300.0, 3600.0)),
+        ),
+        min_size=1,
+        max_size=10,
+    ),
+    st.integers(0, 2**16),
+)
+def test_one_zigbee_sensor_is_labelled_live_as_the_whole_night_does(
+    plan: list[tuple[int, float, float, float]], seed: int
+) -> None:
+    """Runs of one Zigbee sensor's reports, each run after a pause (up to longer than two
+    still runs), the data ending a while after each report: every live classification
+    (most extend the last one) is the whole-night one."""
+    rng = Random(seed)
+    live = LiveNight(ClassifyConfig())
+    t, end, events = 1000.0, 0.0, []
+    for count, every, pause, lag in plan:
+        t += pause
+        for _ in range(count):
+            t += rng.uniform(0.5, 1.5) * every
+            events.append(_zigbee(t, rng))
+            end = max(end, t + rng.uniform(0.5, 1.0) * lag)
+            got = live.classify(events, 0.0, end)
+            assert_same(got, classify_night(events, 0.0, end, config=live.config))

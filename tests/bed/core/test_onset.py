@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sleepenv.bed.core.model import MovementClass, MovementEvent
-from sleepenv.bed.core.onset import OnsetCache, OnsetPoint, OnsetScan, scan_onset
+from sleepenv.bed.core.onset import OnsetCache, OnsetPoint, OnsetScan, onset_after, scan_onset
 from sleepenv.bed.core.sleep import SleepConfig, find_sleep_onset
 
 CONFIG = SleepConfig()
@@ -164,3 +165,129 @@ def test_a_point_is_not_used_when_what_it_read_changed() -> None:
     same = _scan(moves, resume=point)
     assert same.is_resumed
     assert (same.onset, same.is_confirmed) == (first.onset, first.is_confirmed)
+
+
+later_steps = st.lists(
+    st.tuples(
+        st.sampled_from((5.0, 30.0, 90.0, 90.0, 90.0, 700.0)),
+        st.sampled_from(CLASSES),
+        st.booleans(),
+    ),
+    min_size=1,
+    max_size=150,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    steps,
+    later_steps,
+    st.sampled_from((1.0, 300.0, 650.0, 1300.0, 8000.0)),
+    st.sampled_from((0.0, 1.0, 300.0, 650.0, 1300.0, 8000.0)),
+    st.booleans(),
+)
+def test_a_scan_that_reached_the_end_goes_on_over_later_movements_alone(
+    raw: list[tuple[float, MovementClass, bool]],
+    more: list[tuple[float, MovementClass, bool]],
+    lag: float,
+    later: float,
+    is_coarse: bool,
+) -> None:
+    """A scan over the first movements that reached the end of its data finding nothing
+    before it, then later movements (some of them before that end) and a later end: what
+    `onset_after` answers from the scan's end alone is what a scan over the whole data
+    answers."""
+    moves, periodic = build(raw + more)
+    cut = len(raw)
+    still = CONFIG.coarse_still_seconds if is_coarse else CONFIG.still_seconds
+    onsets = [e.onset for e in moves]
+
+    def scan(n: int, until: float) -> OnsetScan:
+        return scan_onset(
+            moves[:n], onsets[:n], 0.0, until, still=still, periodic=periodic, config=CONFIG
+        )
+
+    until = moves[cut - 1].onset + lag
+    first = scan(cut, until)
+    end = max(until, moves[-1].onset + 0.5) + later
+    spans = [(e.onset, e.offset) for e in moves[cut:]]
+    if first.at_end is None:
+        return
+    got = onset_after(first.at_end, spans, 0.0, end, still=still, config=CONFIG)
+    whole = scan(len(moves), end)
+    if got is None:  # a later movement ends a still run
+        quiet, ends = first.at_end[0], []
+        for onset, offset in spans:
+            ends.append(onset - quiet >= still)
+            quiet = max(quiet, offset)
+        assert any(ends)
+    else:
+        assert got == ((whole.onset, whole.is_confirmed), whole.at_end)
+
+
+def test_a_later_movement_after_a_still_run_sends_the_scan_through_again() -> None:
+    """A new movement that ends a still run leaves its confirmation to a full scan."""
+    moves = _restless(20, 30.0)
+    first = _scan(moves, until=moves[-1].offset + 1.0)
+    assert first.at_end is not None
+    later = moves[-1].offset + CONFIG.still_seconds + 5.0
+    assert (
+        onset_after(
+            first.at_end,
+            [(later, later + 1.0)],
+            0.0,
+            later + 2.0,
+            still=CONFIG.still_seconds,
+            config=CONFIG,
+        )
+        is None
+    )
+    nearer = moves[-1].offset + 10.0
+    found = onset_after(
+        first.at_end,
+        [(nearer, nearer + 1.0)],
+        0.0,
+        nearer + 2.0,
+        still=CONFIG.still_seconds,
+        config=CONFIG,
+    )
+    assert found == ((None, False), (nearer + 1.0, None))
+
+
+def test_two_hours_after_a_failed_still_run_it_stands_in_going_on_alone() -> None:
+    """A still run that failed its confirmation, restlessness past two hours in bed: the
+    answer going on from a scan's end is that run, as a scan over the whole data finds."""
+    restless = _restless(400, 30.0)
+    moves = [
+        *restless[:10],
+        *(replace(e, onset=e.onset + 700.0, offset=e.offset + 700.0) for e in restless[10:]),
+    ]
+    onsets = [e.onset for e in moves]
+
+    def scan(n: int, until: float) -> OnsetScan:
+        return scan_onset(
+            moves[:n],
+            onsets[:n],
+            0.0,
+            until,
+            still=CONFIG.still_seconds,
+            periodic=set(),
+            config=CONFIG,
+        )
+
+    first = scan(100, moves[99].offset + 1.0)
+    assert first.at_end is not None
+    assert first.at_end[1] == moves[9].offset  # the failed still run
+    assert first.onset is None
+    end = moves[-1].offset + 1.0
+    whole = scan(len(moves), end)
+    got = onset_after(
+        first.at_end,
+        [(e.onset, e.offset) for e in moves[100:]],
+        0.0,
+        end,
+        still=CONFIG.still_seconds,
+        config=CONFIG,
+    )
+    assert got == ((moves[9].offset, False), whole.at_end)
+    assert (whole.onset, whole.is_confirmed) == (moves[9].offset, False)

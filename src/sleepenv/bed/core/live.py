@@ -22,13 +22,11 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 
 from sleepenv.bed.core.classify import (
     PERIODICITY_START,
     ClassifyConfig,
     NightClassification,
-    PeriodicityState,
     SeriesScan,
     _is_glitch,
     _is_in_bed,
@@ -40,9 +38,9 @@ from sleepenv.bed.core.classify import (
     periodicity_feed,
     periodicity_of,
 )
-from sleepenv.bed.core.livecache import Chain, RhythmCache, Union
+from sleepenv.bed.core.livecache import Chain, RhythmCache, Run, Settled, Tail, Union, view_of
 from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
-from sleepenv.bed.core.onset import OnsetCache
+from sleepenv.bed.core.onset import OnsetCache, onset_after
 from sleepenv.bed.core.period import Moves, period_of
 from sleepenv.bed.core.sleep import SleepPeriod, Span
 
@@ -65,68 +63,6 @@ RECENT_VERDICT_SECONDS = 600.0
 UNCONFIRMED_KEEP_SECONDS = 1800.0
 
 
-@dataclass(frozen=True, slots=True)
-class _View:
-    """What the settled part's labels depend on, as far as it reaches the settled part."""
-
-    is_coarse: bool
-    is_filtered: bool
-    sleep: tuple[float | None, ...]
-    in_bed: tuple[Span, ...]
-
-
-def _view(
-    cut: float, sleep: SleepPeriod, config: ClassifyConfig, *, is_coarse: bool, is_filtered: bool
-) -> _View:
-    """The view of the night from before `cut` (two equal views label it alike)."""
-    onset, wake = sleep.sleep_onset, sleep.wake
-    if is_coarse or onset is None or onset + config.onset_window[0] > cut:
-        # A coarse sensor's labels are its duration classes, whatever the sleep period.
-        sleep_view: tuple[float | None, ...] = ()
-    else:
-        sleep_view = (onset, wake if wake is not None and wake <= cut else None)
-    margin = 5.0
-    spans = tuple((a, min(b, cut)) for a, b in sleep.in_bed_spans if a - margin < cut)
-    return _View(is_coarse, is_filtered, sleep_view, spans if is_filtered else ())
-
-
-@dataclass(slots=True)
-class _Settled:
-    """The part of the night before `cut`: its labels can no longer change."""
-
-    cut: float = -math.inf
-    moves: list[MovementEvent] = field(default_factory=list)  # sorted, glitches out
-    labelled: list[MovementEvent] = field(default_factory=list)  # in bed, labelled
-    counts: dict[str, int] = field(default_factory=dict)
-    glitches: int = 0
-    periodic: set[float] = field(default_factory=set)
-    neutral: set[float] = field(default_factory=set)  # periodic or jerk-shaped
-    carried: tuple[int, float | None] = (0, None)  # the series scan's open series
-    first_onset: float = math.inf
-    last_offset: float = 0.0
-    long: int = 0  # how many of `moves` are long (the first ones of the long list)
-    long_offset: float = 0.0  # latest offset among them
-    is_zigbee: bool = True  # every one of `moves` from a Zigbee vibration sensor
-    context: list[MovementEvent] = field(default_factory=list)  # may precede a jerk closely
-    periodicity: PeriodicityState = PERIODICITY_START
-    view: _View | None = None
-
-
-@dataclass(slots=True)
-class _Tail:
-    """The unsettled part of the night as one call saw it."""
-
-    raw: list[MovementEvent]
-    sided: list[MovementEvent]
-    merged: list[MovementEvent]  # merge order, glitches out
-    moves: list[MovementEvent]  # sorted by onset
-    neutral: set[float]
-    kept: list[MovementEvent]  # in bed
-    labelled: list[MovementEvent]  # `kept`, labelled
-    is_coarse: bool = False
-    is_filtered: bool = False
-
-
 def _lm_onsets(events: Iterable[MovementEvent], lo: float, hi: float) -> list[float]:
     """Onsets of the limb movements in [lo, hi), in order."""
     return sorted(
@@ -144,18 +80,20 @@ class LiveNight:
         self.config = config
         self.full_passes = 0  # times the whole night was gone through (tests read it)
         self.labelled_count = 0  # movements labelled, over all calls (tests read it)
+        self.extended = 0  # calls answered by extending the last one (tests read it)
         self._seen = 0
         self._sensors: set[str] = set()  # with a side
         self._reporters: set[str] = set()  # every sensor tonight
         self._reads_posture = False
         self._flags = (False, False)
-        self._settled = _Settled()
+        self._settled = Settled()
         self._raw: list[MovementEvent] = []
         self._moves: list[MovementEvent] = []
         self._onsets: list[float] = []
         self._long: list[MovementEvent] = []
         self.rhythm = RhythmCache()
         self.onsets = OnsetCache()
+        self._run: Run | None = None
 
     @property
     def settled(self) -> int:
@@ -180,6 +118,7 @@ class LiveNight:
                 self._sensors.add(e.sensor)
             self._reporters.add(e.sensor)
         flags = (self._reads_posture, len(self._sensors) >= 2)
+        found = None
         if len(events) < self._seen or flags != self._flags:
             self._flags = flags
             self._restart(events)
@@ -188,7 +127,10 @@ class LiveNight:
         else:
             self._raw += new
             self._seen = len(events)
-        found = self._attempt(start, end, levels, presence, gaps)
+            if presence is None and not levels and not gaps:
+                found = self._extend(new, start, end)
+        if found is None:
+            found = self._attempt(start, end, levels, presence, gaps)
         if found is None:
             self._restart(events)
             found = self._attempt(start, end, levels, presence, gaps)
@@ -201,11 +143,12 @@ class LiveNight:
 
     def _restart(self, events: Sequence[MovementEvent]) -> None:
         self.full_passes += 1
-        self._settled = _Settled()
+        self._settled = Settled()
         self._raw = list(events)
         self._seen = len(events)
         self.rhythm = RhythmCache()
         self.onsets = OnsetCache()
+        self._run = None
 
     def _attempt(
         self,
@@ -214,7 +157,7 @@ class LiveNight:
         levels: Sequence[RestingMinute],
         presence: Sequence[Span] | None,
         gaps: Sequence[Span],
-    ) -> tuple[NightClassification, _Tail] | None:
+    ) -> tuple[NightClassification, Tail] | None:
         """The classification, or None when the settled part would change."""
         config, s = self.config, self._settled
         sided, merged, is_coarse = self._merged()
@@ -245,7 +188,7 @@ class LiveNight:
         is_filtered = presence is not None or any(m.rhythm is not None for m in levels)
         asleep_end = sleep.wake if sleep.wake is not None else end
         if s.view is not None and (
-            s.view != _view(s.cut, sleep, config, is_coarse=is_coarse, is_filtered=is_filtered)
+            s.view != view_of(s.cut, sleep, config, is_coarse=is_coarse, is_filtered=is_filtered)
             or (asleep_end <= s.cut and not is_coarse)
         ):
             return None
@@ -254,7 +197,7 @@ class LiveNight:
         all_periodic = Union(s.periodic, periodic)
         labelled = [_label(e, sleep, all_periodic, around, config) for e in kept]
         self.labelled_count += len(labelled)
-        tail = _Tail(
+        tail = Tail(
             list(self._raw),
             sided,
             merged,
@@ -265,7 +208,104 @@ class LiveNight:
             is_coarse,
             is_filtered,
         )
+        self._run = None
+        scan = self.onsets.last
+        if (
+            is_coarse
+            and presence is None
+            and not levels
+            and not gaps
+            and len(self._reporters) == 1
+            and scan is not None
+            and scan.at_end is not None
+            and latest < end
+        ):
+            self._run = Run(start, end, latest, tail, sleep, scan.at_end)
         return self._result(s, tail, sleep, end), tail
+
+    def _extend(
+        self, new: Sequence[MovementEvent], start: float, end: float
+    ) -> tuple[NightClassification, Tail] | None:
+        """The classification from the last call's when only later reports of the one
+        coarse sensor came (no presence input, resting levels or gaps), None otherwise.
+
+        A coarse sensor's labels are its duration classes, so the earlier labels stand
+        and the new reports are labelled alone; the sleep period goes on from where the
+        last onset search reached the end of the data (`_sleep_after`).
+        """
+        run, s = self._run, self._settled
+        if run is None or not new or start != run.start or end < run.end:
+            return None
+        found = self._sleep_after(run, new, end) if len(self._reporters) == 1 else None
+        if found is None:
+            return None
+        sleep, at_end = found
+        if s.view is not None and s.view != view_of(
+            s.cut, sleep, self.config, is_coarse=True, is_filtered=False
+        ):
+            return None
+        tail = self._tail_after(run.tail, new, sleep)
+        self._run = Run(start, end, new[-1].onset, tail, sleep, at_end)
+        self.extended += 1
+        return self._result(s, tail, sleep, end), tail
+
+    def _sleep_after(
+        self, run: Run, new: Sequence[MovementEvent], end: float
+    ) -> tuple[SleepPeriod, tuple[float, float | None]] | None:
+        """The sleep period with `new` after the last call's, None when the onset search
+        must go through the night again.
+
+        The last search reached the end of the data finding no onset before it, and these
+        reports come after every movement it went through (see `onset.onset_after`).
+        """
+        latest, in_bed = run.latest, run.sleep.in_bed
+        for e in new:
+            if e.source is not SourceKind.ZIGBEE_VIBRATION or not latest < e.onset < end:
+                return None
+            latest = e.onset
+        spans = [(e.onset, e.offset) for e in new]
+        still = self.config.sleep.coarse_still_seconds
+        found = (
+            None
+            if in_bed is None
+            else onset_after(run.at_end, spans, in_bed, end, still=still, config=self.config.sleep)
+        )
+        if found is None:
+            return None
+        (onset, is_confirmed), at_end = found
+        bed = run.sleep.in_bed_spans
+        if onset is None:
+            return SleepPeriod(in_bed=in_bed, out_of_bed=None, in_bed_spans=bed), at_end
+        return SleepPeriod(in_bed, onset, is_onset_confirmed=is_confirmed, in_bed_spans=bed), at_end
+
+    def _tail_after(self, t: Tail, new: Sequence[MovementEvent], sleep: SleepPeriod) -> Tail:
+        """The last call's tail with a coarse sensor's later reports (labelled alone)."""
+        config, s = self.config, self._settled
+        sided = [
+            _relabel(e, base_class(e, reads_posture=self._reads_posture), is_hypnagogic=False)
+            for e in new
+        ]
+        merged = [e for e in sided if not _is_glitch(e, config)]
+        kept = [*t.kept, *merged]
+        around, periodic = Chain(s.context, kept), Union(s.periodic, ())
+        labelled = [_label(e, sleep, periodic, around, config) for e in merged]
+        self.labelled_count += len(labelled)
+        # The night's sorted movements go on as `_index` keeps them (settling reads them).
+        self._moves += merged
+        self._onsets += [e.onset for e in merged]
+        limit = config.sleep.transition_min_seconds
+        self._long += [e for e in merged if e.duration_seconds >= limit]
+        return Tail(
+            list(self._raw),
+            [*t.sided, *sided],
+            [*t.merged, *merged],
+            [*t.moves, *merged],
+            t.neutral | {e.onset for e in merged if is_jerk_shaped(e, config)},
+            kept,
+            [*t.labelled, *labelled],
+            is_coarse=True,
+            is_filtered=False,
+        )
 
     def _merged(self) -> tuple[list[MovementEvent], list[MovementEvent], bool]:
         """After the cut: one event per movement (base classes), the same without
@@ -289,7 +329,7 @@ class LiveNight:
             scan.feed(e)
         return {e.onset for series in scan.found() for e in series}
 
-    def _index(self, s: _Settled, tail_moves: list[MovementEvent]) -> Moves:
+    def _index(self, s: Settled, tail_moves: list[MovementEvent]) -> Moves:
         """The night's sorted movements: the settled ones, then the rest (swapped in)."""
         del self._moves[len(s.moves) :]
         del self._onsets[len(s.moves) :]
@@ -307,7 +347,7 @@ class LiveNight:
         )
 
     def _result(
-        self, s: _Settled, tail: _Tail, sleep: SleepPeriod, end: float
+        self, s: Settled, tail: Tail, sleep: SleepPeriod, end: float
     ) -> NightClassification:
         counts = dict(s.counts)
         for e in tail.labelled:
@@ -338,7 +378,7 @@ class LiveNight:
             class_counts=counts,
         )
 
-    def _cut(self, tail: _Tail, sleep: SleepPeriod, end: float) -> float | None:
+    def _cut(self, tail: Tail, sleep: SleepPeriod, end: float) -> float | None:
         """The latest onset the night can be cut at now, None for none after the cut."""
         config, s = self.config, self._settled
         latest = max(e.onset for e in tail.raw)
@@ -376,7 +416,7 @@ class LiveNight:
             previous = e.onset
         return best
 
-    def _settle(self, tail: _Tail, sleep: SleepPeriod, end: float) -> None:
+    def _settle(self, tail: Tail, sleep: SleepPeriod, end: float) -> None:
         """Move the cut forward as far as nothing before it can change any more."""
         cut = self._cut(tail, sleep, end)
         if cut is None:
@@ -413,6 +453,7 @@ class LiveNight:
         iso = config.jerk_isolation_seconds
         s.context = [o for o in [*s.context, *kept] if o.offset >= cut - iso]
         s.cut = cut
+        self._run = None  # its tail is partly settled now
         self.onsets.stable_before = cut
-        s.view = _view(cut, sleep, config, is_coarse=tail.is_coarse, is_filtered=tail.is_filtered)
+        s.view = view_of(cut, sleep, config, is_coarse=tail.is_coarse, is_filtered=tail.is_filtered)
         self._raw = [e for e in self._raw if e.onset >= cut]

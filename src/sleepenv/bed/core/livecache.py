@@ -1,17 +1,94 @@
-"""Small pieces a live night keeps between calls (pure): two lists and two sets read as
-one in place, and occupancy from breathing evidence reused while only the data's end
-moved on."""
+"""What a live night keeps between calls (pure): its settled part and the rest as the
+last call saw it, two lists and two sets read as one in place, and occupancy from
+breathing evidence reused while only the data's end moved on."""
 
 from __future__ import annotations
 
 import itertools
 import math
 from collections.abc import Container, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import overload
 
+from sleepenv.bed.core.classify import PERIODICITY_START, ClassifyConfig, PeriodicityState
 from sleepenv.bed.core.model import MovementEvent, RestingMinute
 from sleepenv.bed.core.period import Moves, RhythmSpans
-from sleepenv.bed.core.sleep import SleepConfig, Span, occupied_pieces
+from sleepenv.bed.core.sleep import SleepConfig, SleepPeriod, Span, occupied_pieces
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """What the settled part's labels depend on, as far as it reaches the settled part."""
+
+    is_coarse: bool
+    is_filtered: bool
+    sleep: tuple[float | None, ...]
+    in_bed: tuple[Span, ...]
+
+
+def view_of(
+    cut: float, sleep: SleepPeriod, config: ClassifyConfig, *, is_coarse: bool, is_filtered: bool
+) -> View:
+    """The view of the night from before `cut` (two equal views label it alike)."""
+    onset, wake = sleep.sleep_onset, sleep.wake
+    if is_coarse or onset is None or onset + config.onset_window[0] > cut:
+        # A coarse sensor's labels are its duration classes, whatever the sleep period.
+        sleep_view: tuple[float | None, ...] = ()
+    else:
+        sleep_view = (onset, wake if wake is not None and wake <= cut else None)
+    margin = 5.0
+    spans = tuple((a, min(b, cut)) for a, b in sleep.in_bed_spans if a - margin < cut)
+    return View(is_coarse, is_filtered, sleep_view, spans if is_filtered else ())
+
+
+@dataclass(slots=True)
+class Settled:
+    """The part of the night before `cut`: its labels can no longer change."""
+
+    cut: float = -math.inf
+    moves: list[MovementEvent] = field(default_factory=list)  # sorted, glitches out
+    labelled: list[MovementEvent] = field(default_factory=list)  # in bed, labelled
+    counts: dict[str, int] = field(default_factory=dict)
+    glitches: int = 0
+    periodic: set[float] = field(default_factory=set)
+    neutral: set[float] = field(default_factory=set)  # periodic or jerk-shaped
+    carried: tuple[int, float | None] = (0, None)  # the series scan's open series
+    first_onset: float = math.inf
+    last_offset: float = 0.0
+    long: int = 0  # how many of `moves` are long (the first ones of the long list)
+    long_offset: float = 0.0  # latest offset among them
+    is_zigbee: bool = True  # every one of `moves` from a Zigbee vibration sensor
+    context: list[MovementEvent] = field(default_factory=list)  # may precede a jerk closely
+    periodicity: PeriodicityState = PERIODICITY_START
+    view: View | None = None
+
+
+@dataclass(slots=True)
+class Tail:
+    """The unsettled part of the night as one call saw it."""
+
+    raw: list[MovementEvent]
+    sided: list[MovementEvent]
+    merged: list[MovementEvent]  # merge order, glitches out
+    moves: list[MovementEvent]  # sorted by onset
+    neutral: set[float]
+    kept: list[MovementEvent]  # in bed
+    labelled: list[MovementEvent]  # `kept`, labelled
+    is_coarse: bool = False
+    is_filtered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """What a call over a coarse sensor's night saw, for a next one that only adds its
+    later reports (see `LiveNight._extend`)."""
+
+    start: float
+    end: float
+    latest: float  # the latest onset
+    tail: Tail
+    sleep: SleepPeriod
+    at_end: tuple[float, float | None]  # see `OnsetScan.at_end`
 
 
 class Chain(Sequence[MovementEvent]):

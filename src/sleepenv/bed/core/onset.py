@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Container, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from typing import TYPE_CHECKING
@@ -99,6 +99,10 @@ class OnsetScan:
     open_from: float
     is_resumed: bool = False
     steps: int = 0  # movements and breaks gone through (tests read it)
+    # (quiet_from, first_still) as the scan reached the end of the data having found no
+    # onset before it, None when it stopped earlier: a later scan over the same data and
+    # later movements would be here again after them (see `LiveNight`).
+    at_end: tuple[float, float | None] | None = None
 
 
 def onset_in_sorted(
@@ -168,7 +172,12 @@ def scan_onset(
     saved: tuple[float, float, float | None, float] | None = None
     open_from, previous, end_quiet, steps = math.inf, -math.inf, quiet_from, 0
     found: tuple[float | None, bool] | None = None
-    for next_onset, next_offset in chain(_spans(moves, first, last, long_breaks), [(until, until)]):
+    at_end: tuple[float, float | None] | None = None
+    end = (until, until)
+    for span in chain(_spans(moves, first, last, long_breaks), [end]):
+        next_onset, next_offset = span
+        if span is end:
+            at_end = (quiet_from, first_still)
         if previous < next_onset <= save_before and reach <= save_before:
             saved = (next_onset, quiet_from, first_still, reach)
         previous, end_quiet, steps = next_onset, quiet_from, steps + 1
@@ -202,7 +211,45 @@ def scan_onset(
         open_from=open_from,
         is_resumed=is_resumed,
         steps=steps,
+        at_end=at_end,
     )
+
+
+def onset_after(
+    at_end: tuple[float, float | None],
+    spans: Iterable[Span],
+    search_from: float,
+    until: float,
+    *,
+    still: float,
+    config: SleepConfig,
+) -> tuple[tuple[float | None, bool], tuple[float, float | None]] | None:
+    """`scan_onset`'s answer (not final) and `at_end` for the data of a scan that reached
+    its end at `at_end`, with later movements added (`spans`, in order, each starting
+    after every movement that scan went through and before `until`) and `until` moved on
+    as far as wanted; None when one of them ends a still run, whose confirmation must be
+    read (the search then goes through the night again).
+
+    The scan goes through the same movements as before up to them, and the still runs it
+    found there failed their confirmation with windows ending by the old `until`: more
+    movements in such a window cannot turn it. Without breaks in the data (`scan_onset`'s
+    `breaks` empty) only the stillness before each new movement and the stillness since
+    the last one are new.
+    """
+    quiet_from, first_still = at_end
+    for onset, offset in spans:
+        if onset - quiet_from >= still:
+            return None
+        quiet_from = max(quiet_from, offset)
+    answer: tuple[float | None, bool]
+    if until - quiet_from >= still:  # onset at the last movement's end
+        # Nothing starts after it: confirmed once its window has passed.
+        answer = (quiet_from, quiet_from + still + config.confirm_seconds <= until)
+    elif first_still is not None and until - search_from >= FALLBACK_AFTER_SECONDS:
+        answer = (first_still, False)
+    else:
+        answer = (None, False)
+    return answer, (quiet_from, first_still)
 
 
 def _holds(
