@@ -264,6 +264,11 @@ class Service:
         """Store every bed's cursors and counters (before messages are acknowledged)."""
         self.bed.persist_progress()
 
+    def batch(self) -> contextlib.AbstractContextManager[object]:
+        """Messages handled together store their events in one transaction (committed
+        when the batch ends, before they are published or acknowledged)."""
+        return self.store.batch()
+
     async def _publish_discovery(self, client: aiomqtt.Client) -> None:
         mqtt = self.settings.mqtt
         # A bed lands in the area of the guidance bedroom that follows it, if any.

@@ -217,3 +217,52 @@ def test_a_database_from_before_bedroom_records_gains_the_table(tmp_path: Path) 
     store.save_bedroom("bedroom", "2026-01-04", {"target_celsius": 18.0})
     assert store.bedroom("bedroom", "2026-01-04") == {"target_celsius": 18.0}
     assert store.factors("bedroom") == {"2026-01-04": {}}
+
+
+def test_events_of_a_batch_are_committed_together_and_in_order(tmp_path: Path) -> None:
+    """Inside a batch another reader sees none of its events until the batch ends, or
+    until a write of another kind, which commits them first; duplicates are still told."""
+    store = Store(tmp_path / "s.db")
+    reader = sqlite3.connect(tmp_path / "s.db")
+
+    def seen() -> list[int]:
+        return [r[0] for r in reader.execute("SELECT onset_ms FROM events ORDER BY onset_ms")]
+
+    with store.batch():
+        assert store.add_event("main", "2026-01-05", event(10.0))
+        assert store.add_event("main", "2026-01-05", event(20.0))
+        assert not store.add_event("main", "2026-01-05", event(10.0))
+        assert [e.onset for e in store.events("main", "2026-01-05")] == [10.0, 20.0]
+        assert seen() == []
+        store.checkpoint("main", {"both": 20.0}, {"frames_received": 2})
+        assert seen() == [10_000, 20_000]
+        assert store.add_event("main", "2026-01-05", event(30.0))
+        assert seen() == [10_000, 20_000]
+    assert seen() == [10_000, 20_000, 30_000]
+    assert store.problem is None
+    reader.close()
+    store.close()
+
+
+def test_a_batch_that_fails_keeps_every_event_for_the_retry(tmp_path: Path) -> None:
+    """A write that fails in the middle of a batch: the events before it in the batch
+    are rolled back with it, kept in memory in order and written by the retry."""
+    store = Store(tmp_path / "s.db")
+    other = sqlite3.connect(tmp_path / "s.db", isolation_level=None)
+    other.execute(
+        "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.onset_ms = 30000"
+        " BEGIN SELECT RAISE(ABORT, 'no space left'); END"
+    )
+    with store.batch():
+        for onset in (10.0, 20.0, 30.0, 40.0):
+            assert store.add_event("main", "2026-01-05", event(onset))
+    assert store.problem is not None
+    assert "no space left" in store.problem
+    assert store.buffered == 4
+    assert other.execute("SELECT count(*) FROM events").fetchone()[0] == 0
+    other.execute("DROP TRIGGER refuse")
+    assert store.retry()
+    assert store.buffered == 0
+    assert [e.onset for e in store.events("main", "2026-01-05")] == [10.0, 20.0, 30.0, 40.0]
+    other.close()
+    store.close()

@@ -37,7 +37,9 @@ _INSERT_EVENT: Final = (
 
 
 class Store(StoreBase):
-    """A small synchronous SQLite store; every write commits, so a SIGKILL loses nothing.
+    """A small synchronous SQLite store; every write commits (events inside `batch()`
+    at its end, before what they changed is published or acknowledged), so a SIGKILL
+    loses nothing.
 
     Writes that fail are buffered in memory and retried (see `bed/store_base.py`).
     """
@@ -46,6 +48,7 @@ class Store(StoreBase):
         """Store an event; False when the same sensor already has one at that onset.
 
         True while buffered: the tracker's own de-duplication covers a running service.
+        Inside `batch()` it is committed with the batch.
         """
         row = (
             bed_id,
@@ -63,7 +66,9 @@ class Store(StoreBase):
             event.strength,
             None if event.active_seconds is None else round(event.active_seconds * 1000),
         )
-        inserted = self._write(lambda db: db.execute(_INSERT_EVENT, row).rowcount == 1)
+        inserted = self._write(
+            lambda db: db.execute(_INSERT_EVENT, row).rowcount == 1, is_plain=True
+        )
         return inserted is not False
 
     def relabel_night(self, bed_id: str, night: str, events: list[MovementEvent]) -> None:

@@ -6,13 +6,20 @@ fails (disk full, read-only, a broken file) is kept in memory, in order, and ret
 `retry()` until the disk is back; `problem` says what is wrong meanwhile, and the
 memory it takes is bounded (`MAX_BUFFERED_WRITES`, the oldest go first and are counted).
 A database file deleted or replaced under us is noticed by `check_file()`.
+
+Inside `batch()` the plain writes (one statement each: events) share one transaction,
+committed when the batch ends, before anything the caller does next (the service
+publishes the events only after its turn of the event loop): one commit for the few
+events of the messages handled together instead of one each. Any other write commits
+the batch first, so the order of writes stays as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Final
 
@@ -63,6 +70,8 @@ class StoreBase:
         self.writes_lost = 0  # buffered writes dropped for want of memory
         self._pending: dict[object, Write] = {}
         self._serial = 0
+        self._batch_depth = 0  # inside `batch()`
+        self._batched: list[tuple[object, Write]] = []  # in the open transaction, in order
         self._identity: tuple[int, int] | None = None
         self._is_detached = False  # closed, to be opened again by `retry`
         try:
@@ -84,26 +93,80 @@ class StoreBase:
         self._identity = (st.st_dev, st.st_ino)
         return db
 
-    def _write(self, op: Write, key: object = None) -> object:
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Plain writes inside share one transaction, committed at the end (see the
+        module docstring); batches may nest (the outermost commits)."""
+        self._batch_depth += 1
+        try:
+            yield
+        finally:
+            self._batch_depth -= 1
+            if self._batch_depth == 0:
+                self._commit_batch()
+
+    def _write(self, op: Write, key: object = None, *, is_plain: bool = False) -> object:
         """Run a write now, or buffer it while the store is failing; None when buffered.
 
         A keyed write replaces a buffered one with the same key (only the latest
         checkpoint or night total matters) and moves to the end, keeping the order.
+        A plain write (one statement, no transaction of its own) joins the open batch.
         """
         if key is None:
             self._serial += 1
             key = self._serial
+        if is_plain and self._batch_depth and self.problem is None and not self._is_detached:
+            return self._write_batched(key, op)
+        self._commit_batch()
         if self.problem is None and not self._is_detached:
             try:
                 return op(self._db)
             except sqlite3.Error as exc:
                 self._fail(f"cannot write to the database {self.path}: {exc}")
-        self._pending.pop(key, None)
-        self._pending[key] = op
+        self._buffer([(key, op)])
+        return None
+
+    def _write_batched(self, key: object, op: Write) -> object:
+        """Run a plain write in the batch's transaction (begun by the first)."""
+        db = self._db
+        try:
+            if not self._batched:
+                db.execute("BEGIN")
+            result = op(db)
+        except sqlite3.Error as exc:
+            self._abandon_batch(exc, [(key, op)])
+            return None
+        self._batched.append((key, op))
+        return result
+
+    def _commit_batch(self) -> None:
+        """Commit the batch's writes so far; buffer them when that fails."""
+        if not self._batched:
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._abandon_batch(exc, [])
+            return
+        self._batched.clear()
+
+    def _abandon_batch(self, exc: sqlite3.Error, more: list[tuple[object, Write]]) -> None:
+        """Roll the batch back and keep its writes (and `more`) in memory, in order."""
+        with contextlib.suppress(sqlite3.Error):
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        self._fail(f"cannot write to the database {self.path}: {exc}")
+        self._buffer([*self._batched, *more])
+        self._batched.clear()
+
+    def _buffer(self, writes: list[tuple[object, Write]]) -> None:
+        """Keep writes in memory for `retry`, the oldest dropped beyond the bound."""
+        for key, op in writes:
+            self._pending.pop(key, None)
+            self._pending[key] = op
         while len(self._pending) > MAX_BUFFERED_WRITES:
             del self._pending[next(iter(self._pending))]
             self.writes_lost += 1
-        return None
 
     def _fail(self, problem: str) -> None:
         if self.problem is None:
@@ -165,6 +228,7 @@ class StoreBase:
         Whatever could not be written stays buffered for `retry()`, which also retries
         the opening.
         """
+        self._commit_batch()
         self._db.close()
         self._is_detached = True
         return self.retry()
@@ -179,5 +243,6 @@ class StoreBase:
         return True
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (committing an open batch)."""
+        self._commit_batch()
         self._db.close()

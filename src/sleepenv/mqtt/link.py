@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 import aiomqtt
@@ -48,6 +49,10 @@ class Session(Protocol):
 
     def handle_message(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
         """One incoming message; never raises on its content."""
+
+    def batch(self) -> AbstractContextManager[object]:
+        """Around the messages handled in one turn: what they store is written at its end,
+        in one transaction."""
 
     def persist_progress(self) -> None:
         """Store what the messages received so far changed (before they are acknowledged)."""
@@ -132,15 +137,17 @@ class Link:
         the event loop as the one awaited, up to the acknowledgement batch: aiomqtt's
         iterator costs a task and a few loop turns per message, and the states they
         change go out once, with their latest values, when the turn ends (the events
-        are all sent). Nothing waits for a message that has not arrived.
+        are all sent); the events they store are committed together, before that.
+        Nothing waits for a message that has not arrived.
         """
         async for first in client.messages:
             message: aiomqtt.Message | None = first
-            while message is not None:
-                self._deliver(message, session)
-                if len(self._unacked) >= ACK_BATCH:
-                    break
-                message = take_queued(client)
+            with session.batch():
+                while message is not None:
+                    self._deliver(message, session)
+                    if len(self._unacked) >= ACK_BATCH:
+                        break
+                    message = take_queued(client)
             is_due = len(self._unacked) >= ACK_BATCH or (
                 not has_queued(client) and time.monotonic() - self._acked_at >= ACK_IDLE_SECONDS
             )
