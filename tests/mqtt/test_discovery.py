@@ -105,6 +105,10 @@ def test_the_state_encoder_gives_what_encode_state_gives() -> None:
         (attributes, Encoding.JSON, None),
         ({"patterns": ["a"], "nights": True}, Encoding.JSON, None),
         ({"patterns": ["a"], "nights": 1}, Encoding.JSON, None),
+        ({"patterns": [1], "nights": 1}, Encoding.JSON, None),
+        ({"patterns": [1.0], "nights": 1}, Encoding.JSON, None),
+        ({"patterns": [[True]], "nights": 1}, Encoding.JSON, None),
+        ({"patterns": [[1]], "nights": 1}, Encoding.JSON, None),
     ]
     for value, encoding, reset_at in steps:
         assert encoder.encode("t", value, encoding, reset_at) == encode_state(

@@ -213,10 +213,14 @@ def _same(a: object, b: object) -> bool:
         return False
     if kind in _SCALARS:  # nearly every state: no walk, no abstract-class check
         return a == b
-    if isinstance(a, Mapping) and isinstance(b, Mapping):
+    # Plain dicts and lists (an attributes state, on every report) before the
+    # abstract-class checks, which cost more than the walk.
+    if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
     if isinstance(a, list | tuple) and isinstance(b, list | tuple):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
     return a == b
 
 
