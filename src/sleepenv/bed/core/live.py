@@ -220,7 +220,9 @@ class LiveNight:
             and scan.at_end is not None
             and latest < end
         ):
-            self._run = Run(start, end, latest, tail, sleep, scan.at_end)
+            counts = self._counts(dict(s.counts), tail.labelled)
+            self._run = Run(start, end, latest, tail, sleep, scan.at_end, counts)
+            return self._result(s, tail, sleep, end, dict(counts)), tail
         return self._result(s, tail, sleep, end), tail
 
     def _extend(
@@ -245,9 +247,10 @@ class LiveNight:
         ):
             return None
         tail = self._tail_after(run.tail, new, sleep)
-        self._run = Run(start, end, new[-1].onset, tail, sleep, at_end)
+        counts = self._counts(dict(run.counts), tail.labelled[len(run.tail.labelled) :])
+        self._run = Run(start, end, new[-1].onset, tail, sleep, at_end, counts)
         self.extended += 1
-        return self._result(s, tail, sleep, end), tail
+        return self._result(s, tail, sleep, end, dict(counts)), tail
 
     def _sleep_after(
         self, run: Run, new: Sequence[MovementEvent], end: float
@@ -346,12 +349,26 @@ class LiveNight:
             max([s.last_offset, *(e.offset for e in tail_moves)]),
         )
 
+    @staticmethod
+    def _counts(counts: dict[str, int], labelled: Iterable[MovementEvent]) -> dict[str, int]:
+        """`counts` with the labelled movements added (in place)."""
+        for e in labelled:
+            value = e.cls.value
+            counts[value] = counts.get(value, 0) + 1
+        return counts
+
     def _result(
-        self, s: Settled, tail: Tail, sleep: SleepPeriod, end: float
+        self,
+        s: Settled,
+        tail: Tail,
+        sleep: SleepPeriod,
+        end: float,
+        counts: dict[str, int] | None = None,
     ) -> NightClassification:
-        counts = dict(s.counts)
-        for e in tail.labelled:
-            counts[e.cls.value] = counts.get(e.cls.value, 0) + 1
+        """The classification of the settled part and `tail` (`counts`: their movements
+        per class, when known already)."""
+        if counts is None:
+            counts = self._counts(dict(s.counts), tail.labelled)
         plmi = pi = None
         onset = sleep.sleep_onset
         if not tail.is_coarse and onset is not None:

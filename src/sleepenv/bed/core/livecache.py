@@ -89,6 +89,7 @@ class Run:
     tail: Tail
     sleep: SleepPeriod
     at_end: tuple[float, float | None]  # see `OnsetScan.at_end`
+    counts: dict[str, int]  # movements per class, the settled part's with the tail's
 
 
 class Chain(Sequence[MovementEvent]):
