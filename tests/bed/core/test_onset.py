@@ -9,7 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sleepenv.bed.core.model import MovementClass, MovementEvent
-from sleepenv.bed.core.onset import OnsetCache, OnsetPoint, OnsetScan, onset_after, scan_onset
+from sleepenv.bed.core.onset import (
+    OnsetCache,
+    OnsetPoint,
+    OnsetScan,
+    onset_after,
+    onset_in_sorted,
+    scan_onset,
+)
 from sleepenv.bed.core.sleep import SleepConfig, find_sleep_onset
 
 CONFIG = SleepConfig()
@@ -60,7 +67,7 @@ def test_a_growing_night_searched_from_saved_points_finds_the_same_onset(
         until = moves[n - 1].offset + 1.0
         # The settled part trails the data, as a live night's cut does.
         cache.stable_before = moves[max(0, n - 6)].onset
-        got = cache.find(
+        got = onset_in_sorted(
             moves[:n],
             onsets[:n],
             0.0,
@@ -70,6 +77,7 @@ def test_a_growing_night_searched_from_saved_points_finds_the_same_onset(
             config=CONFIG,
             breaks=breaks,
             is_final=is_final,
+            cache=cache,
         )
         fresh = find_sleep_onset(
             moves[:n],
@@ -105,7 +113,7 @@ def test_a_search_goes_on_from_its_point_and_reads_only_the_new_part() -> None:
     for n in range(100, len(moves) + 1):
         cache.stable_before = moves[n - 10].onset
         before = cache.steps
-        found = cache.find(
+        found = onset_in_sorted(
             moves[:n],
             onsets[:n],
             0.0,
@@ -113,8 +121,7 @@ def test_a_search_goes_on_from_its_point_and_reads_only_the_new_part() -> None:
             still=CONFIG.still_seconds,
             periodic=set(),
             config=CONFIG,
-            breaks=(),
-            is_final=False,
+            cache=cache,
         )
         assert found == (None, False)
         read.append(cache.steps - before)

@@ -116,8 +116,10 @@ def onset_in_sorted(
     config: SleepConfig,
     breaks: Sequence[Span] = (),
     is_final: bool = False,
+    cache: OnsetCache | None = None,
 ) -> tuple[float | None, bool]:
-    """`sleep.find_sleep_onset` over `moves` sorted by onset (`onsets` their onsets)."""
+    """`sleep.find_sleep_onset` over `moves` sorted by onset (`onsets` their onsets);
+    with a `cache`, going on from its saved point when that holds (see `OnsetCache`)."""
     scan = scan_onset(
         moves,
         onsets,
@@ -128,7 +130,13 @@ def onset_in_sorted(
         config=config,
         breaks=breaks,
         is_final=is_final,
+        resume=None if cache is None else cache.point,
+        save_before=-math.inf if cache is None else cache.stable_before,
+        recent_after=math.inf if cache is None else cache.recent_after,
     )
+    if cache is not None:
+        cache.point, cache.last = scan.point, scan
+        cache.steps += scan.steps
     return scan.onset, scan.is_confirmed
 
 
@@ -283,8 +291,8 @@ def _point(
 
 class OnsetCache:
     """The onset search of a night whose movements before `stable_before` never change
-    (a live night's settled part): each search goes on from where the last one proved
-    that no onset starts earlier."""
+    (a live night's settled part): each search (`onset_in_sorted` given the cache) goes
+    on from where the last one proved that no onset starts earlier."""
 
     def __init__(self) -> None:
         """Nothing scanned yet."""
@@ -293,38 +301,6 @@ class OnsetCache:
         self.recent_after = math.inf  # set by the owner: see `scan_onset`
         self.last: OnsetScan | None = None  # the latest scan (None until one ran)
         self.steps = 0  # movements and breaks gone through, over all scans (tests read it)
-
-    def find(
-        self,
-        moves: Sequence[MovementEvent],
-        onsets: Sequence[float],
-        search_from: float,
-        until: float,
-        *,
-        still: float,
-        periodic: Container[float],
-        config: SleepConfig,
-        breaks: Sequence[Span],
-        is_final: bool,
-    ) -> tuple[float | None, bool]:
-        """`onset_in_sorted`, from the saved point when it holds."""
-        scan = scan_onset(
-            moves,
-            onsets,
-            search_from,
-            until,
-            still=still,
-            periodic=periodic,
-            config=config,
-            breaks=breaks,
-            is_final=is_final,
-            resume=self.point,
-            save_before=self.stable_before,
-            recent_after=self.recent_after,
-        )
-        self.point, self.last = scan.point, scan
-        self.steps += scan.steps
-        return scan.onset, scan.is_confirmed
 
 
 def _overlap(spans: Sequence[Span], a: float, b: float) -> float:

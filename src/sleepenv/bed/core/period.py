@@ -112,8 +112,7 @@ def period_of(
     in_bed_spans = (*spans[:-1], (spans[-1][0], math.inf if is_open else spans[-1][1]))
     breaks = list(gaps)
     breaks += [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
-    search = onset_in_sorted if onset_cache is None else onset_cache.find
-    onset, confirmed = search(
+    onset, confirmed = onset_in_sorted(
         moves.events,
         moves.onsets,
         in_bed,
@@ -123,6 +122,7 @@ def period_of(
         config=config,
         breaks=breaks,
         is_final=is_final,
+        cache=onset_cache,
     )
     if onset is None:
         return SleepPeriod(in_bed=in_bed, out_of_bed=out_of_bed, in_bed_spans=in_bed_spans)
