@@ -2,7 +2,8 @@
 
 A night is a list of pieces, each rendered at 10 Hz into one-second EnvelopeFrames:
 an empty bed (sensor noise on a floor), a person at rest (breathing, a heartbeat's short
-bursts, noise), and movements (a burst, optionally ringing after it like a spring
+bursts, noise), a partner on the other side (a small, attenuated share of the level and
+of their own breathing), and movements (a burst, optionally ringing after it like a spring
 mattress: two close damped modes that beat).
 """
 
@@ -45,6 +46,10 @@ class Bed:
     breath: float = 0.15
     heart: float = 0.0  # heartbeat burst height above rest (0: none)
     drift: float = 0.0  # the level drifts by this fraction over the night
+    # A partner on the other side of the mattress: while they lie there, they add this
+    # share of the level and a faint breathing of their own (a tenth of the share).
+    partner: list[tuple[float, float]] = field(default_factory=list)
+    partner_share: float = 0.15
     seed: int = 1
 
     def frames(self) -> Iterator[EnvelopeFrame]:
@@ -72,6 +77,9 @@ class Bed:
             x += rng.gauss(0.0, self.noise * self.level * scale)
         else:
             x = self.floor * scale + rng.gauss(0.0, self.noise * self.floor * scale * 1.5)
+        if any(a <= t < b for a, b in self.partner):
+            share = self.partner_share * self.level * scale
+            x += share * (1.0 + 0.1 * math.sin(2 * math.pi * 0.21 * t))
         for m in self.moves:
             if m.at <= t < m.at + m.seconds:
                 x += m.amp * self.level * scale

@@ -250,3 +250,71 @@ def test_a_bathroom_trip_or_a_night_awake_up_before_morning_does_not_close_it() 
     assert closed == []
     assert tracker.night is not None
     assert tracker.tick(T0 + 14 * H).closed_night is not None  # at 12:00
+
+
+def test_a_partner_lying_down_first_is_not_the_sleeper_getting_in() -> None:
+    """One sensor under the sleeper's side: the partner in bed alone for 40 minutes raises
+    the level a little and breathes faintly; the sleeper's getting in raises it several
+    times over. In bed, and the search for sleep onset, start with the sleeper."""
+    bed = Bed(
+        4 * H,
+        occupied=[(2430, 4 * H)],
+        partner=[(600, 4 * H)],
+        moves=[Move(580, 50, 1.0), Move(2400, 60, 4.0), Move(3 * H, 2.0, 2.0)],
+    )
+    tracker, night = run(bed)
+    sleep = night.sleep
+    assert sleep.in_bed == pytest.approx(T0 + 2400, abs=5.0)
+    assert len(sleep.in_bed_spans) == 1
+    assert sleep.sleep_onset is not None
+    assert 0 <= sleep.sleep_onset - (T0 + 2460) < 10 * 60
+    assert tracker.states(T0 + 1500).in_bed is False  # only the partner
+    assert tracker.states(T0 + 2 * H).in_bed is True
+
+
+def test_out_of_bed_while_the_partner_stays_is_an_absence() -> None:
+    """The sleeper gets up for 12 minutes; the partner stays: the bed never falls to its
+    empty floor, but the level falls to the partner's share, so it is an absence."""
+    out, back = 2 * H, 2 * H + 720
+    bed = Bed(
+        4 * H,
+        occupied=[(30, out + 25), (back + 25, 4 * H)],
+        partner=[(0, 4 * H)],
+        moves=[Move(0, 60, 4.0), Move(out, 50, 4.0), Move(back, 50, 4.0)],
+    )
+    _, night = run(bed)
+    (a, left), (returned, end) = night.sleep.in_bed_spans
+    assert a == pytest.approx(T0, abs=30.0)  # within the getting-in movement
+    assert left == pytest.approx(T0 + out + 50, abs=5.0)
+    assert returned == pytest.approx(T0 + back, abs=5.0)
+    assert end == float("inf")
+
+
+def test_getting_up_before_the_partner_ends_the_night_in_bed() -> None:
+    """The sleeper gets up at 3 h, the partner an hour later: out of bed at 3 h."""
+    bed = Bed(
+        4.5 * H,
+        occupied=[(30, 3 * H + 25)],
+        partner=[(0, 4 * H + 25)],
+        moves=[Move(0, 60, 4.0), Move(3 * H, 50, 4.0), Move(4 * H, 50, 1.0)],
+    )
+    tracker, night = run(bed)
+    sleep = night.sleep
+    assert sleep.out_of_bed == pytest.approx(T0 + 3 * H + 50, abs=5.0)
+    assert sleep.wake is not None
+    assert sleep.wake <= T0 + 3 * H + 50
+    assert tracker.states(T0 + 3.5 * H).in_bed is False
+
+
+def test_a_level_doubling_slowly_over_the_night_is_one_stay() -> None:
+    """The level drifting by ±40 % (1.0 -> 2.3 x over hours) is no partner leaving:
+    each step from one still stretch to the next is small."""
+    bed = Bed(
+        6 * H,
+        occupied=[(0, 6 * H)],
+        moves=[Move(0, 60, 4.0)] + [Move(k * 1800.0, 8.0, 2.0) for k in range(1, 12)],
+        drift=0.4,
+    )
+    _, night = run(bed)
+    assert len(night.sleep.in_bed_spans) == 1
+    assert night.sleep.out_of_bed is None

@@ -8,6 +8,7 @@ lie still awake, which is why the hypnic-jerk window around it is wide.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -39,6 +40,15 @@ class SleepConfig:
     rhythm_empty: float = 1.4
     transition_min_seconds: float = 5.0  # shorter movements cannot be getting in or out
     min_absence_seconds: float = 180.0  # a shorter empty stretch in the night is not one
+    # The person over the sensor raises the resting level several times more than a
+    # partner on the other side (attenuated through the mattress): an occupied stretch
+    # whose level is this many times below the next one's (or above the previous one's)
+    # was the partner alone, before the sleeper got in (or after they got up).
+    occupant_step_ratio: float = 2.0
+    occupant_step_minutes: int = 5  # minutes of evidence each side of the step compared
+    # A stretch with fewer minutes of evidence is not compared (the first minutes of data
+    # that began while someone got in carry the movement's level until it is re-learnt).
+    occupant_min_minutes: int = 3
     # A data gap this long may hide getting in or out: occupancy is cut there.
     gap_cut_seconds: float = 20.0
     # Gaps are unknown, never stillness: a still run needs still_seconds of data, and a
@@ -165,7 +175,8 @@ def occupied_pieces(
     known = _piece_evidence(levels, pieces, config)
     if all(k is None for k in known):
         return None  # minutes with evidence, but none inside a piece yet (getting in)
-    states = _fill_absences(cuts, _resolve(known, cuts), config)
+    states = _resolve(known, cuts)
+    states = _fill_absences(cuts, _partner_alone(states, pieces, levels, config), config)
     spans: list[Span] = []
     for i, is_occupied in enumerate(states):
         if not is_occupied:
@@ -228,6 +239,95 @@ def _resolve(known: list[bool | None], cuts: Sequence[Span]) -> list[bool]:
             states[j + 1 : k] = [after] * (k - j - 1)
         i = k
     return [bool(s) for s in states]
+
+
+def _piece_levels(
+    levels: Sequence[RestingMinute], pieces: Sequence[Span], config: SleepConfig
+) -> list[tuple[float, float] | None]:
+    """(level at its start, level at its end) per piece: the median resting level of its
+    first and last `occupant_step_minutes` minutes of evidence; None with fewer than
+    `occupant_min_minutes` of them."""
+    out: list[tuple[float, float] | None] = []
+    k = config.occupant_step_minutes
+    j = 0
+    for a, b in pieces:
+        inside: list[float] = []
+        while j < len(levels) and levels[j].t <= b:
+            m = levels[j]
+            if m.t - MINUTE >= a - 1.0 and m.rhythm is not None and m.level > 0.0:
+                inside.append(m.level)
+            j += 1
+        enough = len(inside) >= max(1, config.occupant_min_minutes)
+        out.append((median(inside[:k]), median(inside[-k:])) if enough else None)
+    return out
+
+
+def _partner_alone(
+    states: list[bool],
+    pieces: Sequence[Span],
+    levels: Sequence[RestingMinute],
+    config: SleepConfig,
+) -> list[bool]:
+    """Occupied stretches of a stay where only someone else was in bed.
+
+    Within one stay (consecutive occupied pieces), the resting level steps up by
+    occupant_step_ratio or more where the person over the sensor got in beside someone
+    already lying there, and down by as much where they got up and the other stayed.
+    The stretch before a step up, or after a step down, up to the next step or the end
+    of the stay, is not theirs; so is one between a step down and a step up (out for a
+    while, the other stayed). Pieces without evidence between the two compared ones are
+    the movements of getting in or out and keep their state.
+    """
+    ratio = config.occupant_step_ratio
+    if not ratio > 1.0:
+        return states
+    piece_levels = _piece_levels(levels, pieces, config)
+    out = list(states)
+    i = 0
+    while i < len(states):
+        if not states[i]:
+            i += 1
+            continue
+        k = i
+        while k < len(states) and states[k]:
+            k += 1
+        _mark_stay(
+            out, i, k, [j for j in range(i, k) if piece_levels[j] is not None], piece_levels, ratio
+        )
+        i = k
+    return out
+
+
+def _mark_stay(
+    out: list[bool],
+    i: int,
+    k: int,
+    stay: list[int],
+    piece_levels: Sequence[tuple[float, float] | None],
+    ratio: float,
+) -> None:
+    """Mark the partner-alone stretches of the stay out[i:k] (`stay`: its pieces with
+    evidence, in order) as not occupied, in place."""
+    steps: list[tuple[int, int, int]] = []  # (piece before, piece after, +1 up / -1 down)
+    for p, q in itertools.pairwise(stay):
+        end_p, start_q = piece_levels[p], piece_levels[q]
+        if end_p is None or start_q is None:
+            continue
+        if start_q[0] >= ratio * end_p[1]:
+            steps.append((p, q, 1))
+        elif end_p[1] >= ratio * start_q[0]:
+            steps.append((p, q, -1))
+    # Segments between steps: [first piece, last piece] of the stay's pieces.
+    bounds = [i, *(q for _, q, _ in steps)]
+    ends = [*(p for p, _, _ in steps), k - 1]
+    for n, (a, b) in enumerate(zip(bounds, ends, strict=True)):
+        before = steps[n - 1][2] if n > 0 else 0
+        after = steps[n][2] if n < len(steps) else 0
+        # Someone else alone: entered by a step down, or left by a step up, and
+        # neither entered by a step up nor left by a step down.
+        is_other = (before == -1 or after == 1) and before != 1 and after != -1
+        if is_other:
+            out[a : b + 1] = [False] * (b + 1 - a)
 
 
 def _fill_absences(cuts: Sequence[Span], states: list[bool], config: SleepConfig) -> list[bool]:
