@@ -15,15 +15,14 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     StringConstraints,
     ValidationError,
     model_validator,
 )
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from sleepenv.config.env import with_environment
 from sleepenv.config.rules import duplicate_ids, topic_problems
 from sleepenv.guidance.settings import GuidanceSettings, Slug, StrictModel
 
@@ -150,13 +149,15 @@ class StorageSettings(StrictModel):
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR"]
 
 
-class Settings(BaseModel):
+class Settings(BaseSettings):
     """Everything sleepenv can be told, from YAML and `SLEEPENV_*` environment variables."""
 
-    # Was a pydantic-settings BaseSettings, whose environment rules config/env.py applies:
-    # the same validation (defaults validated too, as BaseSettings does) without importing
-    # pydantic-settings.
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="SLEEPENV_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
 
     mqtt: MqttSettings = Field(default_factory=MqttSettings, description="Broker connection.")
     beds: list[BedSettings] = Field(min_length=1, description="The beds to watch.")
@@ -173,9 +174,18 @@ class Settings(BaseModel):
         None, description="Bedtime guidance for bedrooms' lights, thermostats and screens."
     )
 
-    def __init__(self, **values: Any) -> None:
-        """Validate `values` (the YAML's) with the environment variables over them."""
-        super().__init__(**with_environment(type(self), values, os.environ))
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        # pydantic-settings passes every source by name; only two of them are used.
+        settings_cls: type[BaseSettings],  # noqa: ARG003
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, so it overrides the YAML passed in as init values."""
+        return (env_settings, init_settings)
 
 
 class ConfigError(Exception):
