@@ -87,6 +87,9 @@ class Service:
         self.rediscoveries = 0
         self._stopping = asyncio.Event()
         self._discovery_topics: set[str] = set()
+        # Compared with every incoming message's topic.
+        self._ha_status_topic = settings.mqtt.discovery_prefix + HA_STATUS_SUFFIX
+        self._discovery_head = settings.mqtt.discovery_prefix + "/"
 
     @property
     def pipeline(self) -> Pipeline:
@@ -166,13 +169,7 @@ class Service:
             self.intake.reject("status", topic, Rejection("bad_status", detail))
 
     def _is_discovery_topic(self, topic: str) -> bool:
-        return topic.startswith(self.settings.mqtt.discovery_prefix + "/") and topic.endswith(
-            "/config"
-        )
-
-    @property
-    def _ha_status_topic(self) -> str:
-        return self.settings.mqtt.discovery_prefix + HA_STATUS_SUFFIX
+        return topic.startswith(self._discovery_head) and topic.endswith("/config")
 
     # -- tasks ----------------------------------------------------------------------
 

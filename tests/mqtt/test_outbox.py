@@ -65,3 +65,20 @@ def test_a_taken_message_keeps_its_place_in_the_order() -> None:
     outbox.message("t/m", b"x")
     queued = outbox.take()
     assert queued == Queued(Outgoing("t/m", b"x"), 1)
+
+
+def test_the_publisher_hears_of_a_waiting_state_once() -> None:
+    """An operation count: a state set again while it waits replaces its value without
+    a new notice to the publisher; a message and a state waiting no more notify again."""
+    outbox = Outbox()
+    notices: list[int] = []
+    outbox.on_queued = lambda: notices.append(1)
+    for value in (b"1", b"2", b"3"):
+        outbox.state("t/s", value)
+    assert len(notices) == 1
+    assert outbox.states_coalesced == 2
+    outbox.message("t/m", b"a")
+    assert len(notices) == 2
+    assert drain(outbox) == [Outgoing("t/s", b"3", retain=True), Outgoing("t/m", b"a")]
+    outbox.state("t/s", b"4")
+    assert len(notices) == 3

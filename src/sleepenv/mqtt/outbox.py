@@ -72,8 +72,11 @@ class Outbox:
         `forget_sent`).
         """
         if topic in self._states:
+            # Waiting already: the publisher heard of it when it was queued.
             self.states_coalesced += 1
-        elif self._sent.get(topic) == payload:
+            self._states[topic] = payload
+            return
+        if self._sent.get(topic) == payload:
             return
         self._states[topic] = payload
         self._queued()

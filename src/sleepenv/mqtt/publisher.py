@@ -122,10 +122,12 @@ class Publisher:
         def on_publish(
             c: paho.Client, userdata: Any, mid: int, reason: Any, properties: Any
         ) -> None:
-            if previous is not None:
-                previous(c, userdata, mid, reason, properties)
-            if self._client is inner:
+            # aiomqtt awaits none of ours: its callback would look the mid up and
+            # raise and swallow a KeyError for each of them.
+            if self._client is inner and mid in self._in_flight:
                 self._on_ack(mid)
+            elif previous is not None:
+                previous(c, userdata, mid, reason, properties)
 
         inner.on_publish = on_publish
         self._client = inner
