@@ -42,9 +42,11 @@ class SleepConfig:
     min_absence_seconds: float = 180.0  # a shorter empty stretch in the night is not one
     # The person over the sensor raises the resting level several times more than a
     # partner on the other side (attenuated through the mattress): an occupied stretch
-    # whose level is this many times below the next one's (or above the previous one's)
-    # was the partner alone, before the sleeper got in (or after they got up).
+    # adding this many times less above the empty bed's floor than the next one (or the
+    # one before) was the partner alone, before the sleeper got in (or after they got up).
     occupant_step_ratio: float = 2.0
+    # Back within this factor of the sleeper's level before they got up: they are back.
+    occupant_back_ratio: float = 1.4
     occupant_step_minutes: int = 5  # minutes of evidence each side of the step compared
     # A stretch with fewer minutes of evidence is not compared (the first minutes of data
     # that began while someone got in carry the movement's level until it is re-learnt).
@@ -291,11 +293,22 @@ def _partner_alone(
         k = i
         while k < len(states) and states[k]:
             k += 1
-        _mark_stay(
-            out, i, k, [j for j in range(i, k) if piece_levels[j] is not None], piece_levels, ratio
-        )
+        stay = [j for j in range(i, k) if piece_levels[j] is not None]
+        _mark_stay(out, i, k, stay, piece_levels, _floor_beside(states, piece_levels, i, k), config)
         i = k
     return out
+
+
+def _floor_beside(
+    states: Sequence[bool], piece_levels: Sequence[tuple[float, float] | None], i: int, k: int
+) -> float:
+    """The empty bed's level next to the stay states[i:k]: the empty piece with evidence
+    just before it, else just after it; 0 when neither has any."""
+    before = piece_levels[i - 1] if i > 0 and not states[i - 1] else None
+    if before is not None:
+        return before[1]
+    after = piece_levels[k] if k < len(states) and not states[k] else None
+    return after[0] if after is not None else 0.0
 
 
 def _mark_stay(
@@ -304,30 +317,45 @@ def _mark_stay(
     k: int,
     stay: list[int],
     piece_levels: Sequence[tuple[float, float] | None],
-    ratio: float,
+    floor: float,
+    config: SleepConfig,
 ) -> None:
     """Mark the partner-alone stretches of the stay out[i:k] (`stay`: its pieces with
-    evidence, in order) as not occupied, in place."""
-    steps: list[tuple[int, int, int]] = []  # (piece before, piece after, +1 up / -1 down)
+    evidence, in order) as not occupied, in place.
+
+    Levels are compared above the empty bed's `floor` (what each occupant adds), which
+    makes the partner's small share stand out even on a bed with a high floor.
+
+    Walking the stay: a step up by the ratio means the sleeper got in (what came before,
+    since the stay began or they last left, was the other's); a step down means they got
+    up. Once they are up, a level back within occupant_back_ratio of theirs before they
+    left is them again, even when the step from the other's level alone falls short of
+    the ratio (the two steps of one absence are not always equally clear).
+    """
+    ratio = config.occupant_step_ratio
+    back = config.occupant_back_ratio
+
+    def added(level: float) -> float:
+        return max(level - floor, 0.05 * level)
+
+    since = i  # first piece of the stretch whose occupant is not decided yet
+    theirs: float | None = None  # the sleeper's level when they last got up
+    is_other = False
     for p, q in itertools.pairwise(stay):
         end_p, start_q = piece_levels[p], piece_levels[q]
         if end_p is None or start_q is None:
             continue
-        if start_q[0] >= ratio * end_p[1]:
-            steps.append((p, q, 1))
-        elif end_p[1] >= ratio * start_q[0]:
-            steps.append((p, q, -1))
-    # Segments between steps: [first piece, last piece] of the stay's pieces.
-    bounds = [i, *(q for _, q, _ in steps)]
-    ends = [*(p for p, _, _ in steps), k - 1]
-    for n, (a, b) in enumerate(zip(bounds, ends, strict=True)):
-        before = steps[n - 1][2] if n > 0 else 0
-        after = steps[n][2] if n < len(steps) else 0
-        # Someone else alone: entered by a step down, or left by a step up, and
-        # neither entered by a step up nor left by a step down.
-        is_other = (before == -1 or after == 1) and before != 1 and after != -1
-        if is_other:
-            out[a : b + 1] = [False] * (b + 1 - a)
+        was, now = added(end_p[1]), added(start_q[0])
+        if now >= ratio * was or (is_other and theirs is not None and now * back >= theirs):
+            out[since : p + 1] = [False] * (p + 1 - since)  # the other's, alone
+            is_other = False
+            since = q
+        elif not is_other and was >= ratio * now:
+            is_other = True
+            theirs = was
+            since = q
+    if is_other:
+        out[since:k] = [False] * (k - since)
 
 
 def _fill_absences(cuts: Sequence[Span], states: list[bool], config: SleepConfig) -> list[bool]:
