@@ -318,3 +318,28 @@ def test_a_level_doubling_slowly_over_the_night_is_one_stay() -> None:
     _, night = run(bed)
     assert len(night.sleep.in_bed_spans) == 1
     assert night.sleep.out_of_bed is None
+
+
+def test_on_a_bed_with_a_high_floor_the_partner_and_an_absence_are_still_seen() -> None:
+    """An empty bed at 0.45 of the occupied level: the partner alone (0.6) against both
+    (1.15) is a step under 2x, but what each adds above the floor differs 6-7x; the
+    sleeper's absence with the partner staying is an absence, and the return ends it."""
+    out, back = 2 * H, 2 * H + 720
+    bed = Bed(
+        4 * H,
+        occupied=[(2430, out + 25), (back + 25, 4 * H)],
+        partner=[(600, 4 * H)],
+        floor=0.45,
+        moves=[
+            Move(580, 50, 1.0),
+            Move(2400, 60, 4.0),
+            Move(out, 50, 4.0),
+            Move(back, 50, 4.0),
+        ],
+    )
+    _, night = run(bed)
+    (a, left), (returned, end) = night.sleep.in_bed_spans
+    assert a == pytest.approx(T0 + 2400, abs=5.0)
+    assert left == pytest.approx(T0 + out + 50, abs=5.0)
+    assert returned == pytest.approx(T0 + back, abs=5.0)
+    assert end == float("inf")
