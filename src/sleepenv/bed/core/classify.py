@@ -81,6 +81,9 @@ class NightClassification:
     @property
     def waking_jerks(self) -> int:
         """Hypnic jerks followed by an awakening (see core/arousal.py)."""
+        counts = self.class_counts
+        if counts is not None and not counts.get(MovementClass.HYPNIC_JERK.value):
+            return 0  # a live night kept count: without a jerk, no walk over the night
         return len(waking_jerks(self.events))
 
     @property
