@@ -46,6 +46,7 @@ class Bed:
     breath: float = 0.15
     heart: float = 0.0  # heartbeat burst height above rest (0: none)
     drift: float = 0.0  # the level drifts by this fraction over the night
+    drift_seconds: float = 0.0  # one wave of the drift lasts this long (0: the night)
     # A partner on the other side of the mattress: while they lie there, they add this
     # share of the level and a faint breathing of their own (a tenth of the share).
     partner: list[tuple[float, float]] = field(default_factory=list)
@@ -68,7 +69,8 @@ class Bed:
             yield EnvelopeFrame(T0 + k, float(HZ), tuple(rms))
 
     def _sample(self, t: float, rng: Random, beat: float) -> float:
-        scale = 1.0 + self.drift * math.sin(2 * math.pi * t / self.seconds)
+        wave = self.drift_seconds or self.seconds
+        scale = 1.0 + self.drift * math.sin(2 * math.pi * t / wave)
         if any(a <= t < b for a, b in self.occupied):
             x = self.level * scale * (1.0 + self.breath * math.sin(2 * math.pi * 0.25 * t))
             phase = (t + beat) % 1.0

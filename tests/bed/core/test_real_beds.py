@@ -343,3 +343,26 @@ def test_on_a_bed_with_a_high_floor_the_partner_and_an_absence_are_still_seen() 
     assert left == pytest.approx(T0 + out + 50, abs=5.0)
     assert returned == pytest.approx(T0 + back, abs=5.0)
     assert end == float("inf")
+
+
+def test_a_level_drifting_fast_near_a_high_floor_is_still_one_stay() -> None:
+    """A level swinging ±45 % in waves of 40 minutes over a floor at 0.4 of it, with
+    restless stretches of movements between still ones: across a cluster of movements the
+    level can change by 1.5x, and above the floor by more than 2x, but it drifts within
+    each still stretch too, so it is no partner leaving or arriving."""
+    moves = [Move(0, 60, 4.0)]
+    for k in range(1, 20):
+        start = k * 1200.0
+        moves += [Move(start + j * 40.0, 6.0, 1.5) for j in range(6)]
+    bed = Bed(
+        7 * H,
+        occupied=[(0, 7 * H)],
+        moves=moves,
+        floor=0.4,
+        drift=0.45,
+        drift_seconds=2400.0,
+    )
+    _, night = run(bed)
+    assert night.sleep.in_bed == pytest.approx(T0, abs=1.0)
+    assert len(night.sleep.in_bed_spans) == 1
+    assert night.sleep.out_of_bed is None

@@ -45,6 +45,11 @@ class SleepConfig:
     # adding this many times less above the empty bed's floor than the next one (or the
     # one before) was the partner alone, before the sleeper got in (or after they got up).
     occupant_step_ratio: float = 2.0
+    # ... and the level itself must step by this much, from both ends of one stretch to
+    # both ends of the other: near the floor (a drifting level makes the floor measured
+    # beside the stay too high) what a person adds above it is small, and a level
+    # drifting within the stretches is no step.
+    occupant_raw_ratio: float = 1.7
     # Back within this factor of the sleeper's level before they got up: they are back.
     occupant_back_ratio: float = 1.4
     occupant_step_minutes: int = 5  # minutes of evidence each side of the step compared
@@ -334,6 +339,7 @@ def _mark_stay(
     """
     ratio = config.occupant_step_ratio
     back = config.occupant_back_ratio
+    raw = config.occupant_raw_ratio
 
     def added(level: float) -> float:
         return max(level - floor, 0.05 * level)
@@ -346,11 +352,18 @@ def _mark_stay(
         if end_p is None or start_q is None:
             continue
         was, now = added(end_p[1]), added(start_q[0])
-        if now >= ratio * was or (is_other and theirs is not None and now * back >= theirs):
+        # A step, not a drift: each end of one stretch against each end of the other.
+        low_p, high_p = min(end_p), max(end_p)
+        low_q, high_q = min(start_q), max(start_q)
+        rose = low_q >= raw * high_p
+        fell = low_p >= raw * high_q
+        if (rose and now >= ratio * was) or (
+            is_other and theirs is not None and start_q[0] > end_p[1] and now * back >= theirs
+        ):
             out[since : p + 1] = [False] * (p + 1 - since)  # the other's, alone
             is_other = False
             since = q
-        elif not is_other and was >= ratio * now:
+        elif not is_other and fell and was >= ratio * now:
             is_other = True
             theirs = was
             since = q
