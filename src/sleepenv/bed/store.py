@@ -291,13 +291,7 @@ class Store(StoreBase):
         row = self._db.execute(
             "SELECT record FROM night_bedroom WHERE room=? AND evening=?", (room, evening)
         ).fetchone()
-        if row is None:
-            return None
-        try:
-            value = json.loads(row[0])
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+        return None if row is None else _json_object(row[0])
 
     def save_running_evening(self, room: str, state: dict[str, object]) -> None:
         """A bedroom's evening so far (what the factor recorder keeps until the night
@@ -320,13 +314,7 @@ class Store(StoreBase):
         except sqlite3.Error as exc:
             log.warning("cannot read %s's evening so far from %s: %s", room, self.path, exc)
             return None
-        if row is None:
-            return None
-        try:
-            value = json.loads(row[0])
-        except ValueError:
-            return None
-        return value if isinstance(value, dict) else None
+        return None if row is None else _json_object(row[0])
 
     def rooms_with_factors(self) -> list[str]:
         """The bedrooms that have factors stored for any evening."""
@@ -380,3 +368,12 @@ def _spans(text: str | None) -> tuple[tuple[float, float], ...]:
         return tuple((float(a), float(b)) for a, b in json.loads(text))
     except (ValueError, TypeError):
         return ()
+
+
+def _json_object(text: str) -> dict[str, object] | None:
+    """A stored JSON object, None when the text is not one (an unreadable row)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -179,11 +179,12 @@ def occupied_pieces(
         pieces.append((cursor, max(cursor, a)))
         cursor = max(cursor, b)
     pieces.append((cursor, max(cursor, data[1])))
-    known = _piece_evidence(levels, pieces, config)
+    minutes = _piece_minutes(levels, pieces)
+    known = _piece_evidence(minutes, config)
     if all(k is None for k in known):
         return None  # minutes with evidence, but none inside a piece yet (getting in)
     states = _resolve(known, cuts)
-    states = _fill_absences(cuts, _partner_alone(states, pieces, levels, config), config)
+    states = _fill_absences(cuts, _partner_alone(states, minutes, config), config)
     spans: list[Span] = []
     for i, is_occupied in enumerate(states):
         if not is_occupied:
@@ -199,20 +200,31 @@ def occupied_pieces(
     return spans, states[-1]
 
 
-def _piece_evidence(
-    levels: Sequence[RestingMinute], pieces: Sequence[Span], config: SleepConfig
-) -> list[bool | None]:
-    """Occupied or not per piece by its evidence; None where it is weak or missing."""
-    known: list[bool | None] = []
+def _piece_minutes(
+    levels: Sequence[RestingMinute], pieces: Sequence[Span]
+) -> list[list[RestingMinute]]:
+    """The minutes with breathing evidence inside each piece (pieces in time order)."""
+    out: list[list[RestingMinute]] = []
     j = 0
     for a, b in pieces:
-        rhythms: list[float] = []
+        inside: list[RestingMinute] = []
         while j < len(levels) and levels[j].t <= b:
             m = levels[j]
             # A minute's evidence covers the minute before its time stamp.
             if m.t - MINUTE >= a - 1.0 and m.rhythm is not None:
-                rhythms.append(m.rhythm)
+                inside.append(m)
             j += 1
+        out.append(inside)
+    return out
+
+
+def _piece_evidence(
+    minutes: Sequence[Sequence[RestingMinute]], config: SleepConfig
+) -> list[bool | None]:
+    """Occupied or not per piece by its evidence; None where it is weak or missing."""
+    known: list[bool | None] = []
+    for inside in minutes:
+        rhythms = [m.rhythm for m in inside if m.rhythm is not None]
         evidence = median(rhythms) if rhythms else None
         if evidence is None or config.rhythm_empty < evidence < config.rhythm_occupied:
             known.append(None)
@@ -249,31 +261,22 @@ def _resolve(known: list[bool | None], cuts: Sequence[Span]) -> list[bool]:
 
 
 def _piece_levels(
-    levels: Sequence[RestingMinute], pieces: Sequence[Span], config: SleepConfig
+    minutes: Sequence[Sequence[RestingMinute]], config: SleepConfig
 ) -> list[tuple[float, float] | None]:
     """(level at its start, level at its end) per piece: the median resting level of its
     first and last `occupant_step_minutes` minutes of evidence; None with fewer than
     `occupant_min_minutes` of them."""
     out: list[tuple[float, float] | None] = []
     k = config.occupant_step_minutes
-    j = 0
-    for a, b in pieces:
-        inside: list[float] = []
-        while j < len(levels) and levels[j].t <= b:
-            m = levels[j]
-            if m.t - MINUTE >= a - 1.0 and m.rhythm is not None and m.level > 0.0:
-                inside.append(m.level)
-            j += 1
+    for piece in minutes:
+        inside = [m.level for m in piece if m.level > 0.0]
         enough = len(inside) >= max(1, config.occupant_min_minutes)
         out.append((median(inside[:k]), median(inside[-k:])) if enough else None)
     return out
 
 
 def _partner_alone(
-    states: list[bool],
-    pieces: Sequence[Span],
-    levels: Sequence[RestingMinute],
-    config: SleepConfig,
+    states: list[bool], minutes: Sequence[Sequence[RestingMinute]], config: SleepConfig
 ) -> list[bool]:
     """Occupied stretches of a stay where only someone else was in bed.
 
@@ -288,7 +291,7 @@ def _partner_alone(
     ratio = config.occupant_step_ratio
     if not ratio > 1.0:
         return states
-    piece_levels = _piece_levels(levels, pieces, config)
+    piece_levels = _piece_levels(minutes, config)
     out = list(states)
     i = 0
     while i < len(states):
