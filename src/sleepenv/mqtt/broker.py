@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -65,7 +66,13 @@ class MosquittoProcess:
         if self._dir is None:
             self._dir = tempfile.TemporaryDirectory(prefix="sleepenv-mosquitto-")
         conf = Path(self._dir.name) / "mosquitto.conf"
-        conf.write_text(MOSQUITTO_CONF.format(port=self.port, host=self.host))
+        text = MOSQUITTO_CONF.format(port=self.port, host=self.host)
+        if os.geteuid() == 0:
+            # Started by root, Mosquitto switches to its own `mosquitto` user, which cannot
+            # write into root's private directories: a `persistence_location` there fails
+            # to save, and the sessions are lost on a restart. It stays who started it.
+            text = "user root\n" + text
+        conf.write_text(text)
         # Its log goes to a file, not a pipe: a pipe nobody reads would block the broker
         # once 64 KiB of warnings filled it.
         with self.log_path.open("ab") as log_file:
