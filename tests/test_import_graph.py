@@ -80,7 +80,7 @@ ENTRY_POINTS_TOO = ("sleepenv.addon", "sleepenv.__main__")
 # The features: neither imports the other.
 FEATURES = ("sleepenv.bed", "sleepenv.guidance")
 # Shared layers below the features: they know no feature and no entry point.
-SHARED = ("sleepenv.mqtt", "sleepenv.clock", "sleepenv.rejection")
+SHARED = ("sleepenv.mqtt", "sleepenv.clock", "sleepenv.rejection", "sleepenv.tasks")
 
 
 def _within(module: str, packages: tuple[str, ...]) -> bool:

@@ -36,6 +36,7 @@ from sleepenv.mqtt.outbox import Outgoing
 from sleepenv.mqtt.publisher import Publisher
 from sleepenv.mqtt.publisher import counters as publisher_counters
 from sleepenv.rejection import Rejection
+from sleepenv.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +191,12 @@ class Service:
             log.info("stopping")
             self._stopping.set()
             # Workers first, so the last flush and `offline` go out on a live connection.
-            for task in workers:
-                task.cancel()
-            await asyncio.wait(workers, timeout=2)
+            await cancel_and_wait(workers, seconds=2)
             await self._shutdown()
             self.link.is_closing = True
-            mqtt_task.cancel()
+            # Cancelled again until they end: one that swallowed a cancellation (Python
+            # 3.11's wait_for inside a publish can) must not keep the service alive.
+            await cancel_and_wait([mqtt_task, *workers])
         self.store.close()
 
     async def _shutdown(self) -> None:

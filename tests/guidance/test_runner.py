@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import datetime, time
@@ -10,7 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import sleepenv.guidance.runner as runner_module
 from sleepenv.bootstrap import bedroom_timezones
+from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import ConfigError, Settings
 from sleepenv.guidance.runner import GuidanceRunner
 
@@ -165,3 +168,27 @@ def test_start_wind_down_in_the_morning_is_answered_where_a_person_looks(
     assert outbox.states["sleepenv/guidance/bedroom/phase"] == b"wake"
     assert not outbox.messages  # no command to any light
     assert any(r.levelno == logging.INFO and note in r.getMessage() for r in caplog.records)
+
+
+async def test_a_stop_always_ends_the_ticker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled at any loop turn after a wake-up, the ticker ends. It used to await its
+    cancelled sleeper under `suppress(CancelledError)`: a stop that came in that turn was
+    swallowed, the ticker ran on, and the service's shutdown waited for it forever."""
+    monkeypatch.setattr(runner_module, "FIRST_REPORT_SECONDS", 0.0)
+    s = settings(tmp_path)
+    at = datetime(2026, 11, 20, 21, 45, tzinfo=BERLIN).timestamp()
+    for turns in range(12):
+        runner = GuidanceRunner(s, bedroom_timezones(s), ScaledClock(at, 1.0), Outbox())
+        runner.connected.set()
+        task = asyncio.create_task(runner.run())
+        for _ in range(5):  # into its wait
+            await asyncio.sleep(0)
+        runner.handle("z2m/lights", b'{"state":"ON","brightness":40}')  # wakes it
+        for _ in range(turns):
+            await asyncio.sleep(0)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=2)
+        assert task in done, f"still running when stopped {turns} turns after a wake-up"
+        assert task.cancelled()

@@ -27,6 +27,7 @@ from sleepenv.guidance.settings import (
 )
 from sleepenv.service import Service
 from sleepenv.sim.bedroom import LIGHT, PLUG, SENSOR, SETPOINT_KEY, TRV, SimBedroom, run_bedroom
+from sleepenv.tasks import cancel_and_wait
 
 # The ids the README's dashboard and blueprints are written for, so that `sleepenv demo`
 # next to Home Assistant fills them: bed `bedroom` (in demo.py) and its guidance room.
@@ -123,9 +124,7 @@ async def demo_bedroom(
         try:
             yield room
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await cancel_and_wait((task,), reraise=True)
     engine = runner.engines[ROOM]
     minutes = engine.states(clock.now()).screen_minutes_in_window
     if engine.last_night_screen_minutes is not None:  # the clock may be past the wake phase

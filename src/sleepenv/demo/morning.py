@@ -32,6 +32,7 @@ from sleepenv.config.settings import Settings
 from sleepenv.demo.guidance import ROOM
 from sleepenv.report.entity import RENDER_TIMEOUT_SECONDS
 from sleepenv.service import Service
+from sleepenv.tasks import cancel_and_wait
 
 # Past the 20 minutes up, the tracker re-classifies the night every few simulated minutes:
 # this much more of the morning plays before the demo stops waiting for it.
@@ -181,9 +182,7 @@ async def watch_chart(
         try:
             yield ChartWatch(received, service.chart_failures)
         finally:
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
+            await cancel_and_wait((reader,), reraise=True)
 
 
 def png_size(data: bytes) -> tuple[int, int]:

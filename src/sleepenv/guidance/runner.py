@@ -9,7 +9,6 @@ handled by `commands.py` (a mixin of the runner).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -32,6 +31,7 @@ from sleepenv.guidance.settings import DeviceSettings, GuidanceSettings
 from sleepenv.mqtt.intake import Intake
 from sleepenv.mqtt.outbox import Outgoing
 from sleepenv.rejection import Rejection
+from sleepenv.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -408,10 +408,9 @@ class GuidanceRunner(CommandHandling):
             try:
                 await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                for task in (sleeper, waker):
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                # Never `suppress(CancelledError)` around awaiting them: a stop that
+                # arrived meanwhile would be swallowed and the ticker would run on.
+                await cancel_and_wait((sleeper, waker))
 
 
 def _json(data: Any) -> bytes:

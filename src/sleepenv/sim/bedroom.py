@@ -19,6 +19,7 @@ import aiomqtt
 
 from sleepenv.clock import Clock
 from sleepenv.mqtt.payload import json_object
+from sleepenv.tasks import cancel_and_wait
 
 LIGHT = "zigbee2mqtt/Bedroom lights"
 TRV = "zigbee2mqtt/Bedroom TRV"
@@ -125,8 +126,4 @@ async def run_bedroom(
         await asyncio.wait_for(ready.wait(), 10)
         yield room, change
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-                await task
+        await cancel_and_wait(tasks, reraise=True, ignore=(aiomqtt.MqttError,))
