@@ -12,6 +12,8 @@ from typing import Any
 
 import aiomqtt
 
+from sleepenv.tasks import cancel_and_wait
+
 
 @dataclass
 class Watcher:
@@ -92,9 +94,7 @@ async def watch(host: str, port: int, topics: list[str]) -> AsyncIterator[Watche
         await asyncio.wait_for(ready.wait(), 10)
         yield watcher
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, aiomqtt.MqttError):
-            await task
+        await cancel_and_wait([task], reraise=True, ignore=(aiomqtt.MqttError,))
 
 
 async def publish_many(

@@ -20,6 +20,7 @@ from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.mqtt.publisher import Publisher
+from sleepenv.tasks import cancel_and_wait
 from tests.helpers.mqtt import Watcher, publish_many, watch
 from tests.service.test_service import night_clock, running
 
@@ -262,9 +263,7 @@ async def persistent_watch(broker: MosquittoProcess, topic: str) -> AsyncIterato
         await asyncio.wait_for(ready.wait(), 10)
         yield watcher
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task], reraise=True)
 
 
 async def test_a_broker_restart_in_the_middle_of_a_burst_loses_no_event(
