@@ -142,7 +142,7 @@ CONTENT_HEIGHT_JS = """
 # markdown card has content (its template is rendered by the server, the markdown in a
 # worker), every statistics chart has its statistics (drawn or not) or says there are none.
 RENDERED_JS = """
-() => {
+(minMarkdown) => {
   if (document.getElementById('ha-launch-screen')) return false;
   const pending = [];
   const markdown = [];
@@ -163,7 +163,8 @@ RENDERED_JS = """
     (el) => el.localName === 'ha-markdown-element'
       && (el.shadowRoot || el).textContent.trim() !== ''
   );
-  if (!markdown.every(rendered)) return false;
+  // Cards are created lazily: a view whose markdown cards do not exist yet is not drawn.
+  if (markdown.length < minMarkdown || !markdown.every(rendered)) return false;
   return pending.every((card) => {
     const root = card.shadowRoot;
     if (!root) return false;
@@ -177,6 +178,23 @@ RENDERED_JS = """
   });
 }
 """
+
+
+def markdown_cards(view: dict[str, Any]) -> int:
+    """The markdown cards a dashboard view always shows (those inside a conditional card
+    may be hidden): the frontend creates cards lazily, and a view is not drawn before
+    these exist and show their rendered template."""
+    todo = list(view.get("cards", [])) + [
+        c for s in view.get("sections", []) for c in s.get("cards", [])
+    ]
+    count = 0
+    while todo:
+        card = todo.pop()
+        if card.get("type") == "conditional" or card.get("visibility"):
+            continue
+        count += card.get("type") == "markdown"
+        todo.extend(card.get("cards", []))
+    return count
 
 
 @pytest.fixture(scope="module")
@@ -261,6 +279,7 @@ class Frontend:
         )
         self.context.set_default_timeout(RENDER_TIMEOUT_MS)
         self.page: Page = self.context.new_page()
+        self._markdown_cards = 0  # markdown cards the open page must have drawn
         self._log_in()
 
     def _log_in(self) -> None:
@@ -274,13 +293,15 @@ class Frontend:
         page.wait_for_url(lambda url: "/auth/" not in url and "auth_callback" not in url)
         page.locator("ha-sidebar").wait_for(state="attached")
 
-    def open(self, path: str, name: str) -> None:
-        """Load a frontend path and wait until its cards (or config page) have rendered; on
-        a timeout keep a screenshot `<name>-timeout` of what there was."""
+    def open(self, path: str, name: str, *, markdown_cards: int = 0) -> None:
+        """Load a frontend path and wait until its cards (or config page) have rendered,
+        at least `markdown_cards` markdown cards among them (see `markdown_cards`); on a
+        timeout keep a screenshot `<name>-timeout` of what there was."""
+        self._markdown_cards = markdown_cards
         try:
             self.page.goto(f"{self.ha.base_url}{path}")
             self.page.locator("ha-card").first.wait_for(state="visible")
-            self.page.wait_for_function(RENDERED_JS, timeout=RENDER_TIMEOUT_MS)
+            self._wait_rendered()
             self.page.evaluate("document.fonts.ready.then(() => true)")
             # Icons load lazily, by icon set; only the pictures need them, so an icon that
             # never comes (a wrong name) costs a few seconds and fails nothing.
@@ -289,6 +310,11 @@ class Frontend:
         except PlaywrightTimeoutError:
             self.screenshot(f"{name}-timeout")
             raise
+
+    def _wait_rendered(self) -> None:
+        self.page.wait_for_function(
+            RENDERED_JS, arg=self._markdown_cards, timeout=RENDER_TIMEOUT_MS
+        )
 
     def screenshot(self, name: str) -> Path:
         """A screenshot of the whole page, kept as a test artefact; prints where.
@@ -300,7 +326,7 @@ class Frontend:
         height = min(int(self.page.evaluate(CONTENT_HEIGHT_JS)), MAX_SCREENSHOT_HEIGHT)
         if height > PHONE_VIEWPORT["height"]:
             self.page.set_viewport_size({"width": PHONE_VIEWPORT["width"], "height": height})
-            self.page.wait_for_function(RENDERED_JS, timeout=RENDER_TIMEOUT_MS)
+            self._wait_rendered()
         try:
             self.page.screenshot(path=str(path), full_page=True, animations="disabled")
         finally:

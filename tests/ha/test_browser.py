@@ -42,6 +42,7 @@ from .browser import (
     Frontend,
     artefact_dir,
     dashboard_yaml,
+    markdown_cards,
 )
 from .harness import JSON, HomeAssistant
 from .install import REPO_ROOT
@@ -378,7 +379,9 @@ def visits(
     try:
         for view in dashboard()["views"]:
             path = str(view.get("path"))
-            result[path] = visit(page, f"/{DASHBOARD_URL}/{path}", f"dashboard-{path}")
+            result[path] = visit(
+                page, f"/{DASHBOARD_URL}/{path}", f"dashboard-{path}", markdown_cards(view)
+            )
         device = bed_device(ha)
         result["device"] = visit(page, f"/config/devices/device/{device['id']}", "device-bed")
         activity = page.page
@@ -390,9 +393,10 @@ def visits(
         page.close()
 
 
-def visit(page: Frontend, path: str, name: str) -> Visit:
-    """Load one page and take what the tests look at."""
-    page.open(path, name)
+def visit(page: Frontend, path: str, name: str, markdown: int = 0) -> Visit:
+    """Load one page (with at least `markdown` markdown cards drawn) and take what the
+    tests look at."""
+    page.open(path, name, markdown_cards=markdown)
     return Visit(path, page.text(), page.truncated(), page.chart_series(), page.screenshot(name))
 
 

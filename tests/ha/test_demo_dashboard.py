@@ -21,7 +21,14 @@ from playwright.sync_api import Browser
 
 from sleepenv.mqtt.broker import free_port
 
-from .browser import NOT_FOUND, Frontend, artefact_dir, dashboard_yaml, finish_onboarding
+from .browser import (
+    NOT_FOUND,
+    Frontend,
+    artefact_dir,
+    dashboard_yaml,
+    finish_onboarding,
+    markdown_cards,
+)
 from .harness import HomeAssistant, HomeAssistantError
 from .install import REPO_ROOT, Installation
 
@@ -129,7 +136,9 @@ def test_the_demo_fills_the_shipped_dashboard(
         texts: dict[str, str] = {}
         for view in views:
             path = str(view.get("path"))
-            page.open(f"/{DASHBOARD_URL}/{path}", f"demo-{path}")
+            page.open(
+                f"/{DASHBOARD_URL}/{path}", f"demo-{path}", markdown_cards=markdown_cards(view)
+            )
             page.screenshot(f"demo-{path}")
             texts[path] = page.text()
     finally:
