@@ -113,6 +113,49 @@ def test_intervals_outside_the_profile_break_a_series() -> None:
     assert periodic_series(too_far, wasm) == []
 
 
+def test_a_member_measured_as_a_twitch_bridges_its_series() -> None:
+    """Limb movements 50 s apart with one member measured short (a twitch): without it
+    the gap is 100 s and both halves (3 members each) are too short to count."""
+    twitch = MovementClass.TWITCH
+    first = [ev(100.0 + 50.0 * i / MIN) for i in range(3)]
+    short = ev(100.0 + 150.0 / MIN, 0.3, twitch)
+    second = [ev(100.0 + 50.0 * i / MIN) for i in range(4, 7)]
+    assert periodic_series([*first, *second]) == []
+    (series,) = periodic_series([*first, short, *second])
+    assert series == [*first, short, *second]
+    # Classified in its night, the short member is a PLM-like movement like the rest.
+    night = classify_night(
+        [entry(5.0), *first, short, *second], T0, T0 + 8 * 3600, levels=levels(5, 470),
+        is_final=True,
+    )  # fmt: skip
+    assert {e.onset: e.cls for e in night.events}[short.onset] is MovementClass.PLM
+
+
+def test_only_a_twitch_that_fits_bridges() -> None:
+    twitch = MovementClass.TWITCH
+    first = [ev(100.0 + 50.0 * i / MIN) for i in range(3)]
+    second = [ev(100.0 + 50.0 * i / MIN) for i in range(4, 7)]
+    mid = 100.0 + 150.0 / MIN
+    for reason, bridge in (
+        ("too short to be a weak member", ev(mid, 0.1, twitch)),
+        ("too close to the last member", ev(100.0 + 105.0 / MIN, 0.3, twitch)),
+        ("a startle, not a limb movement", ev(mid, 0.3, twitch, strength=8.0)),
+        ("cut by a dropout", ev(mid, 0.3, twitch, is_truncated=True)),
+    ):
+        assert periodic_series([*first, bridge, *second]) == [], reason
+    # Limb movements close enough keep their series without any bridge: the twitch
+    # between two members stays a twitch.
+    close = [ev(100.0 + 0.5 * i) for i in range(5)]
+    inside = ev(100.0 + 0.25, 0.3, twitch)
+    (series,) = periodic_series([*close[:1], inside, *close[1:]])
+    assert inside not in series
+    # Two weak members in a row: both bridge, one after the other.
+    pair = [ev(100.0 + 130.0 / MIN, 0.3, twitch), ev(100.0 + 170.0 / MIN, 0.3, twitch)]
+    later = [ev(100.0 + (170.0 + 45.0 * i) / MIN) for i in range(1, 4)]
+    (series,) = periodic_series([*first, *pair, *later])
+    assert series == [*first, *pair, *later]
+
+
 def test_a_rollover_or_dropout_breaks_a_series() -> None:
     series = [ev(100.0 + 0.5 * i) for i in range(6)]
     roll = ev(101.2, 8.0, MovementClass.ROLLOVER, 5.0, has_posture_change=True)

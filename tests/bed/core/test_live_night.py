@@ -394,7 +394,9 @@ def test_occupancy_revised_before_the_onset_is_labelled_as_the_whole_night_does(
 
 segments = st.lists(
     st.tuples(
-        st.sampled_from(("restless", "zigbee", "zigbee_late", "still", "asleep", "plm")),
+        st.sampled_from(
+            ("restless", "zigbee", "zigbee_late", "still", "asleep", "plm", "plm_bridged")
+        ),
         st.integers(1, 40),
     ),
     min_size=1,
@@ -424,6 +426,14 @@ def test_any_night_is_labelled_live_as_the_whole_night_does(
                         t, t + 1.5, 2.0, MovementClass.LIMB_MOVEMENT, SourceKind.ENVELOPE, "s"
                     )
                 )
+                continue
+            if kind == "plm_bridged":  # a member measured short: a twitch bridges the gap
+                for cls, seconds in (
+                    (MovementClass.TWITCH, 0.3),
+                    (MovementClass.LIMB_MOVEMENT, 1.5),
+                ):
+                    t += rng.uniform(35.0, 55.0)
+                    events.append(MovementEvent(t, t + seconds, 2.0, cls, SourceKind.ENVELOPE, "s"))
                 continue
             if kind == "zigbee_late":  # a second sensor, its report arriving late
                 late = _zigbee(t - rng.uniform(0.0, 400.0), rng)

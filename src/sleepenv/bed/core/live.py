@@ -418,8 +418,7 @@ class LiveNight:
         for e in tail.moves:
             if e.onset >= limit:
                 break
-            members = scan.open_members if scan is not None else 0
-            is_clean = members == 0 or members >= config.plm_min_members
+            is_clean = scan is None or scan.can_cut_at(e.onset)
             i = bisect_left(raw, e.onset)
             if (
                 is_clean

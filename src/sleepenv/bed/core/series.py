@@ -20,6 +20,9 @@ def periodic_series(
     """Series of ≥ 4 limb movements with onset-to-onset intervals in the profile's range.
 
     A rollover or bout in between, or a truncated movement (a dropout), breaks a series.
+    Where two limb movements are too far apart, a twitch between them (measured at
+    least plm_bridge_min_seconds long) joins the series when it alone (or with others
+    like it) keeps every interval in range: a weak member measured short.
     """
     scan = SeriesScan(config)
     for e in sorted(events, key=lambda e: e.onset):
@@ -32,6 +35,8 @@ class SeriesScan:
 
     `carried` members of a series (the last at `last_onset`) may open the scan: the part
     of the night before it was settled with that many members already in the series.
+    `pending` twitches may still bridge the open series to the next limb movement: a
+    scan can only be cut (and go on from `carried`) where `can_cut_at` says so.
     """
 
     def __init__(
@@ -43,11 +48,21 @@ class SeriesScan:
         self.current: list[MovementEvent] = []
         self.carried = carried
         self.last_onset = last_onset
+        self.pending: list[MovementEvent] = []  # twitches that may bridge the open series
 
     @property
     def open_members(self) -> int:
         """Members of the open series, including carried ones."""
         return self.carried + len(self.current)
+
+    def can_cut_at(self, t: float) -> bool:
+        """Whether the scan's state before a movement at `t` is all that `carried` keeps:
+        no open series short of its members, no twitch that could still bridge it."""
+        members = self.open_members
+        if 0 < members < self.config.plm_min_members:
+            return False
+        hi = self.config.plm_max_interval_seconds
+        return all(t - c.onset > hi for c in self.pending)
 
     def feed(self, e: MovementEvent) -> None:
         """Take the next movement in onset order."""
@@ -59,15 +74,47 @@ class SeriesScan:
             and not e.is_truncated
             and not is_jerk_shaped(e, config)
         )
+        lo, hi = config.plm_min_interval_seconds, config.plm_max_interval_seconds
+        if self.pending:
+            self.pending = [c for c in self.pending if e.onset - c.onset <= hi]
         if not is_lm:
             if cls in (MovementClass.ROLLOVER, MovementClass.BOUT) or e.is_truncated:
                 self._close()
-            return  # twitches neither join nor break a series
-        lo, hi = config.plm_min_interval_seconds, config.plm_max_interval_seconds
+            elif self.last_onset is not None and self._may_bridge(e, cls):
+                self.pending.append(e)
+            return  # twitches neither join nor break a series (but may bridge one)
+        if self.last_onset is not None and e.onset - self.last_onset > hi and self.pending:
+            self._bridge(e.onset)
+        self.pending = []
         if self.last_onset is not None and not lo <= e.onset - self.last_onset <= hi:
             self._close()
         self.current.append(e)
         self.last_onset = e.onset
+
+    def _may_bridge(self, e: MovementEvent, cls: MovementClass) -> bool:
+        config = self.config
+        return (
+            cls is MovementClass.TWITCH
+            and e.movement_seconds >= config.plm_bridge_min_seconds
+            and not e.is_truncated
+            and not is_jerk_shaped(e, config)
+        )
+
+    def _bridge(self, onset: float) -> None:
+        """Join the pending twitches that keep every interval from the last member to the
+        limb movement at `onset` in range (the first that fits at each step); none when
+        the chain cannot reach it."""
+        assert self.last_onset is not None  # only called on an open series
+        lo, hi = self.config.plm_min_interval_seconds, self.config.plm_max_interval_seconds
+        chain: list[MovementEvent] = []
+        last = self.last_onset
+        for c in self.pending:
+            if lo <= c.onset - last <= hi:
+                chain.append(c)
+                last = c.onset
+        if chain and lo <= onset - last <= hi:
+            self.current += chain
+            self.last_onset = last
 
     def found(self) -> list[list[MovementEvent]]:
         """Series found so far, the open one included once it has enough members."""
@@ -79,6 +126,7 @@ class SeriesScan:
         if self.open_members >= self.config.plm_min_members and self.current:
             self.series.append(self.current)
         self.current, self.carried, self.last_onset = [], 0, None
+        self.pending = []
 
 
 def periodicity_index(
