@@ -9,20 +9,17 @@ registry and states, and pressed through its services.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sleepenv.bed.store import Store
-from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.insights.publisher import NO_BEDROOM
 from sleepenv.mqtt.broker import MosquittoProcess
-from sleepenv.service import Service
+from tests.helpers.service import service_running
 
 from .harness import JSON, HomeAssistant
 
@@ -150,20 +147,6 @@ def settings_for(
 
 def _ha(device_id: str, role: str, entity_id: str) -> dict[str, Any]:
     return {"id": device_id, "role": role, "backend": "homeassistant", "entity_id": entity_id}
-
-
-@contextlib.asynccontextmanager
-async def service_running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Service]:
-    """The real service in the background."""
-    service = build_service(settings, clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        await asyncio.wait_for(service.is_connected.wait(), 20)
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 async def test_the_wind_down_drives_home_assistant_entities(

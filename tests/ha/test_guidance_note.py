@@ -8,8 +8,6 @@ page next to the button (not hidden as diagnostic, not disabled) and in its Acti
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,11 +16,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
-from sleepenv.service import Service
+from tests.helpers.service import service_running
 
 from .harness import JSON, HomeAssistant
 from .install import REPO_ROOT
@@ -44,20 +41,6 @@ def settings_for(broker: MosquittoProcess, data_dir: Path) -> Settings:
             "bedrooms": [{"id": "bedroom", "name": "Bedroom", "timezone": "Europe/Berlin"}],
         },
     )
-
-
-@contextlib.asynccontextmanager
-async def service_running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Service]:
-    """The real service in the background."""
-    service = build_service(settings, clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        await asyncio.wait_for(service.is_connected.wait(), 20)
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 20)
 
 
 def registered(ha: HomeAssistant, key: str) -> JSON:

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from sleepenv.bootstrap import build_service
 from sleepenv.clock import ScaledClock
 from sleepenv.config.settings import Settings
 from sleepenv.mqtt.broker import MosquittoProcess
 from sleepenv.service import Service
 from tests.helpers.frames import Burst, frames, payload
 from tests.helpers.mqtt import Watcher, publish_many, watch
+from tests.helpers.service import service_running
 
 
 def night_clock() -> ScaledClock:
@@ -53,18 +52,11 @@ def make_settings(broker: MosquittoProcess, prefix: str, data_dir: Path) -> Sett
     )
 
 
-@contextlib.asynccontextmanager
-async def running(settings: Settings, clock: ScaledClock) -> AsyncIterator[Service]:
-    """The service running in the background until the block ends."""
-    service = build_service(settings, clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
-    try:
-        await asyncio.wait_for(service.is_connected.wait(), 10)
-        yield service
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 10)
+def running(
+    settings: Settings, clock: ScaledClock
+) -> contextlib.AbstractAsyncContextManager[Service]:
+    """The service running in the background until the block ends (waits of 10 s)."""
+    return service_running(settings, clock, seconds=10.0)
 
 
 def state(w: Watcher, prefix: str, key: str) -> str | None:
