@@ -190,6 +190,11 @@ class EnvelopeDetector(MovementFollower):
         fast_margin = max(cfg.fast_on_factor * self._th.fast_noise, self._th.fast_spike)
         fast_off_margin = cfg.off_factor * self._th.fast_noise
         energy_on = self._th.energy_on
+        sustain_on = (
+            self._th.baseline + cfg.sustain_factor * self._th.noise
+            if cfg.sustain_factor > 0.0
+            else math.inf
+        )
         n_local = self._local_count(dt)  # once per frame: every sample of it lasts dt
         recent = self._recent
         energies = self._energies
@@ -243,6 +248,8 @@ class EnvelopeDetector(MovementFollower):
                 if x > fast_on or (x > off_threshold and sum(energies) > energy_on):
                     start = min(fast_on, x - EPS)
                     fast_off = ref + fast_off_margin
+                elif ref > sustain_on and x > sustain_on:
+                    start = x - EPS  # sustained: up for most of the last local_seconds
             if is_warm and x > start:
                 peak = x
                 if peaks is not None and isfinite(peaks[i]):

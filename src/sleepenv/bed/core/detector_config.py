@@ -52,6 +52,14 @@ class DetectorConfig:
     energy_factor: float = 2.5
     energy_noise_factor: float = 6.0
     energy_samples: int = 3
+    # A weak movement that lasts shows by staying up: where the local reference itself
+    # (the median of the last local_seconds) and the sample are above baseline +
+    # sustain_factor x noise, an event starts even below the heartbeat guard. A beat
+    # lasts one or two samples and cannot lift that median; a limb movement of 0.5-5 s
+    # at 0.75x the resting level under a strong heartbeat (whose guard sat at 1.25x) does.
+    # Tuning nights: PLM recall 0.85 -> 0.95 (bcg_strong), 0.73 -> 0.85 (noisy), no more
+    # false events anywhere. 0 turns it off.
+    sustain_factor: float = 3.0
     # Classes are decided on the movement's width at this fraction of its height above
     # rest: a ringing mattress decays below it within a few tenths of a second, and a
     # movement's own slopes stay mostly above it (at one half, limb movements measured
