@@ -389,9 +389,20 @@ def test_current_entities_as_intended(home_assistant: HomeAssistant, sleepenv: S
     event = entries[f"sleepenv_{BED}_movement_event"]
     types = home_assistant.entity_registry_entry(event["entity_id"])["capabilities"]["event_types"]
     assert {"Twitch", "Rollover", "Hypnic jerk", "PLM-like movement"} <= set(types)
-    guest = home_assistant.state(entries[f"sleepenv_{GUEST}_movements_tonight"]["entity_id"])
-    assert guest is not None
-    assert guest["attributes"]["counts_are_lower_bounds"] is True
+    # The registry entry comes with discovery; the attributes with their own topic, a
+    # moment later on a loaded machine: wait for them (it fails if they never come).
+    guest_id = entries[f"sleepenv_{GUEST}_movements_tonight"]["entity_id"]
+
+    def guest_attributes() -> JSON:
+        state = home_assistant.state(guest_id)
+        return state["attributes"] if state is not None and state["attributes"] else {}
+
+    attributes = home_assistant.wait_for(
+        lambda: guest_attributes() if "counts_are_lower_bounds" in guest_attributes() else {},
+        30,
+        message=f"{guest_id} with its attributes",
+    )
+    assert attributes["counts_are_lower_bounds"] is True
 
 
 def test_names_read_well(home_assistant: HomeAssistant, sleepenv: Sleepenv) -> None:
