@@ -394,13 +394,13 @@ def test_current_entities_as_intended(home_assistant: HomeAssistant, sleepenv: S
     guest_id = entries[f"sleepenv_{GUEST}_movements_tonight"]["entity_id"]
 
     def guest_attributes() -> JSON:
+        """The guest's attributes once they hold the flag, else nothing."""
         state = home_assistant.state(guest_id)
-        return state["attributes"] if state is not None and state["attributes"] else {}
+        attributes: JSON = state["attributes"] if state is not None else {}
+        return attributes if "counts_are_lower_bounds" in attributes else {}
 
     attributes = home_assistant.wait_for(
-        lambda: guest_attributes() if "counts_are_lower_bounds" in guest_attributes() else {},
-        30,
-        message=f"{guest_id} with its attributes",
+        guest_attributes, 30, message=f"{guest_id} with its attributes"
     )
     assert attributes["counts_are_lower_bounds"] is True
 
