@@ -20,6 +20,7 @@ from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec
 from sleepenv.sim import generate_night
 from sleepenv.sim.profiles import PROFILES
+from tests.bed.core.bed_signals import T0, Bed, Move
 
 
 def assert_same(live: NightClassification, whole: NightClassification) -> None:
@@ -99,6 +100,21 @@ def test_envelope_nights_label_live_as_the_whole_night_does(
         presence=bed._presence_spans(),
         gaps=bed.gaps,
     )
+
+
+def test_a_shared_bed_is_labelled_live_as_the_whole_night_does() -> None:
+    """The partner lies down first; once the sleeper's getting in shows the bed is shared,
+    the onset search allows more restless minutes: live, the search and its saved point
+    start again with that allowance, and every moment matches the whole night."""
+    moves = [Move(580, 50, 1.0), Move(2400, 60, 4.0)]
+    moves += [Move(2900 + k * 120.0, 2.0, 1.5) for k in range(3)]  # 3 restless minutes
+    bed = Bed(3 * 3600.0, occupied=[(2430, 3 * 3600.0)], partner=[(600, 3 * 3600.0)], moves=moves)
+    tracker, checked = replay(bed.frames(), SourceKind.ENVELOPE)
+    assert checked > 150  # every resting minute
+    final = tracker.classify_final(T0 + 3 * 3600.0)
+    onset = final.sleep.sleep_onset
+    assert onset is not None
+    assert T0 + 2460 <= onset <= T0 + 2500  # confirmed with the shared allowance
 
 
 def test_a_long_restless_start_on_a_fine_sensor_settles_as_it_goes() -> None:

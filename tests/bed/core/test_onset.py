@@ -141,6 +141,7 @@ def _scan(
     breaks: list[tuple[float, float]] | None = None,
     resume: OnsetPoint | None = None,
     save_before: float = -math.inf,
+    config: SleepConfig = CONFIG,
 ) -> OnsetScan:
     return scan_onset(
         moves,
@@ -149,7 +150,7 @@ def _scan(
         until,
         still=still,
         periodic=set(),
-        config=CONFIG,
+        config=config,
         breaks=breaks or [],
         resume=resume,
         save_before=save_before,
@@ -157,6 +158,7 @@ def _scan(
 
 
 def test_a_point_is_not_used_when_what_it_read_changed() -> None:
+    """A point holds only for the same start, stillness, allowance, breaks and data."""
     moves = _restless(200, 30.0)
     first = _scan(moves, save_before=3000.0)
     point = first.point
@@ -167,6 +169,8 @@ def test_a_point_is_not_used_when_what_it_read_changed() -> None:
     gap = (1000.0, 1000.0 + CONFIG.gap_break_seconds)
     assert not _scan(moves, breaks=[gap], resume=point).is_resumed
     assert not _scan(moves, until=point.horizon - 1.0, resume=point).is_resumed
+    shared = replace(CONFIG, confirm_max_moving_minutes=CONFIG.shared_confirm_max_moving_minutes)
+    assert not _scan(moves, config=shared, resume=point).is_resumed  # another allowance
     later_gap = (point.horizon + 10.0, point.horizon + 400.0)  # after it: still usable
     assert _scan(moves, breaks=[later_gap], resume=point).is_resumed
     same = _scan(moves, resume=point)

@@ -272,6 +272,38 @@ def test_a_partner_lying_down_first_is_not_the_sleeper_getting_in() -> None:
     assert tracker.states(T0 + 2 * H).in_bed is True
 
 
+def _restless_confirmation(*, with_partner: bool) -> NightClassification:
+    """The sleeper gets in at 2400 s (the movement, with the mattress settling, ends by
+    2500 s) and lies still; five minutes later, three of the next ten minutes hold a limb
+    movement (theirs or the partner's, the sensor cannot tell), then all is still. With
+    `with_partner`, the partner lay down at 600 s."""
+    moves = [Move(2400, 60, 4.0)] + [Move(2900 + k * 120.0, 2.0, 1.5) for k in range(3)]
+    if with_partner:
+        moves.insert(0, Move(580, 50, 1.0))
+    bed = Bed(
+        4 * H,
+        occupied=[(2430, 4 * H)],
+        partner=[(600, 4 * H)] if with_partner else [],
+        moves=moves,
+    )
+    return run(bed)[1]
+
+
+def test_in_a_shared_bed_an_onset_is_confirmed_with_three_restless_minutes() -> None:
+    """Someone else's movements reach the sensor too: where the step rule has seen a
+    partner, three minutes of ten with a wake-like movement still confirm an onset; in a
+    bed of one, the same three put the onset after them."""
+    last_move = T0 + 2900 + 2 * 120.0
+    shared = _restless_confirmation(with_partner=True).sleep
+    assert shared.in_bed == pytest.approx(T0 + 2400, abs=5.0)
+    assert shared.sleep_onset is not None
+    assert T0 + 2460 <= shared.sleep_onset <= T0 + 2500  # the end of getting in
+    assert shared.is_onset_confirmed
+    alone = _restless_confirmation(with_partner=False).sleep
+    assert alone.sleep_onset is not None
+    assert alone.sleep_onset >= last_move
+
+
 def test_out_of_bed_while_the_partner_stays_is_an_absence() -> None:
     """The sleeper gets up for 12 minutes; the partner stays: the bed never falls to its
     empty floor, but the level falls to the partner's share, so it is an absence."""

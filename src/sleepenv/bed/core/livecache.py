@@ -7,13 +7,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Container, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import overload
 
 from sleepenv.bed.core.classify import PERIODICITY_START, ClassifyConfig, PeriodicityState
 from sleepenv.bed.core.model import MovementEvent, RestingMinute
-from sleepenv.bed.core.period import Moves, RhythmSpans
-from sleepenv.bed.core.sleep import SleepConfig, SleepPeriod, Span, occupied_pieces
+from sleepenv.bed.core.period import Moves, Occupied, RhythmSpans
+from sleepenv.bed.core.sleep import Pieces, SleepConfig, SleepPeriod, Span, occupied_pieces
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +158,7 @@ class RhythmCache:
     def __init__(self) -> None:
         """Nothing known yet."""
         self._key: tuple[int, int, int, float] | None = None
-        self._found: tuple[list[Span], bool] | None = None
+        self._found: Pieces | None = None
         self._end = -math.inf
         self.computed = 0  # times computed in full (tests read it)
 
@@ -172,19 +172,19 @@ class RhythmCache:
     ) -> RhythmSpans:
         """The occupancy function for this call's data."""
 
-        def compute(data: Span) -> list[Span] | None:
+        def compute(data: Span) -> Occupied | None:
             key = (len(levels), len(moves.long), len(gaps), data[0])
             reach = min(self._end, data[1])
             found = self._found
             if key == self._key and _before(levels, moves, gaps, config, long_offset, reach):
-                if found is not None and found[1]:
-                    spans = found[0]
-                    found = ([*spans[:-1], (spans[-1][0], data[1])], True)
+                if found is not None and found.is_last_occupied:
+                    spans = found.spans
+                    found = replace(found, spans=[*spans[:-1], (spans[-1][0], data[1])])
             else:
                 self.computed += 1
                 found = occupied_pieces(levels, moves.long, data, gaps, config)
             self._key, self._found, self._end = key, found, data[1]
-            return None if found is None else list(found[0])
+            return None if found is None else Occupied(list(found.spans), found.is_shared)
 
         return compute
 

@@ -71,6 +71,7 @@ class OnsetPoint:
 
     search_from: float
     still: float
+    max_moving: int  # the confirmation's allowance (a shared bed allows more)
     at: float
     quiet_from: float  # the scan's state there
     first_still: float | None
@@ -172,7 +173,8 @@ def scan_onset(
     long_breaks = sorted(g for g in relevant if g[1] - g[0] >= config.gap_break_seconds)
     quiet_from, first_still, reach = search_from, None, search_from
     point, is_resumed = None, False
-    if resume is not None and _holds(resume, search_from, still, until, relevant):
+    max_moving = config.confirm_max_moving_minutes
+    if resume is not None and _holds(resume, (search_from, still, max_moving), until, relevant):
         quiet_from, first_still, reach = resume.quiet_from, resume.first_still, resume.reach
         first = bisect_left(onsets, resume.at, first, last)
         long_breaks = [g for g in long_breaks if g[0] >= resume.at]
@@ -215,7 +217,7 @@ def scan_onset(
     return OnsetScan(
         onset=found[0],
         is_confirmed=found[1],
-        point=_point(point, saved, search_from, still, relevant),
+        point=_point(point, saved, (search_from, still, max_moving), relevant),
         open_from=open_from,
         is_resumed=is_resumed,
         steps=steps,
@@ -261,13 +263,13 @@ def onset_after(
 
 
 def _holds(
-    point: OnsetPoint, search_from: float, still: float, until: float, relevant: list[Span]
+    point: OnsetPoint, scan: tuple[float, float, int], until: float, relevant: list[Span]
 ) -> bool:
-    """True when the scan up to `point` would read the same now."""
+    """True when the scan up to `point` would read the same now (`scan`: its start,
+    stillness and allowance)."""
     horizon = point.horizon
     return (
-        point.search_from == search_from
-        and point.still == still
+        (point.search_from, point.still, point.max_moving) == scan
         and horizon <= until
         and tuple(g for g in relevant if g[0] < horizon) == point.breaks
     )
@@ -276,8 +278,7 @@ def _holds(
 def _point(
     resumed: OnsetPoint | None,
     saved: tuple[float, float, float | None, float] | None,
-    search_from: float,
-    still: float,
+    scan: tuple[float, float, int],
     relevant: list[Span],
 ) -> OnsetPoint | None:
     """The point saved in this scan, else the one it went on from."""
@@ -286,7 +287,8 @@ def _point(
     at, quiet_from, first_still, reach = saved
     horizon = max(at, reach)
     breaks = tuple(g for g in relevant if g[0] < horizon)
-    return OnsetPoint(search_from, still, at, quiet_from, first_still, reach, breaks)
+    search_from, still, max_moving = scan
+    return OnsetPoint(search_from, still, max_moving, at, quiet_from, first_still, reach, breaks)
 
 
 class OnsetCache:

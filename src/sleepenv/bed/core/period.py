@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from sleepenv.bed.core.model import MovementEvent, RestingMinute
 from sleepenv.bed.core.onset import OnsetCache, onset_in_sorted, wake_in_sorted
@@ -18,13 +19,32 @@ from sleepenv.bed.core.sleep import (
     SleepPeriod,
     Span,
     main_span,
-    occupied_spans,
+    occupied_pieces,
     occupied_spans_by_level,
 )
 
 HOUR = 3600.0
-# Occupancy from breathing evidence for a data span: the spans, or None without evidence.
-RhythmSpans = Callable[[Span], list[Span] | None]
+
+
+class Occupied(NamedTuple):
+    """In-bed stretches, and whether someone else was seen alone in the bed."""
+
+    spans: list[Span]
+    is_shared: bool = False
+
+
+# Occupancy from breathing evidence for a data span, or None without evidence.
+RhythmSpans = Callable[[Span], Occupied | None]
+
+
+def _rhythm_spans(
+    levels: Sequence[RestingMinute], moves: Moves, gaps: Sequence[Span], config: SleepConfig
+) -> RhythmSpans:
+    def compute(data: Span) -> Occupied | None:
+        found = occupied_pieces(levels, moves.long, data, gaps, config)
+        return None if found is None else Occupied(found.spans, found.is_shared)
+
+    return compute
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +120,8 @@ def period_of(
     search left off (caches that give the same answers)."""
     data = data_span(moves, levels, start, end)
     if rhythm_spans is None:
-        rhythm_spans = lambda d: occupied_spans(levels, moves.long, d, gaps, config)  # noqa: E731
-    spans, is_open = occupancy(
+        rhythm_spans = _rhythm_spans(levels, moves, gaps, config)
+    spans, is_open, is_shared = occupancy(
         moves, levels, data, end, config, presence, rhythm_spans, is_coarse=is_coarse
     )
     if not spans:
@@ -112,6 +132,10 @@ def period_of(
     in_bed_spans = (*spans[:-1], (spans[-1][0], math.inf if is_open else spans[-1][1]))
     breaks = list(gaps)
     breaks += [(spans[i][1], spans[i + 1][0]) for i in range(len(spans) - 1)]
+    if is_shared:
+        # Someone else's movements reach the sensor too: a window holds more of them.
+        allowance = config.shared_confirm_max_moving_minutes
+        config = replace(config, confirm_max_moving_minutes=allowance)
     onset, confirmed = onset_in_sorted(
         moves.events,
         moves.onsets,
@@ -154,28 +178,30 @@ def occupancy(
     rhythm_spans: RhythmSpans,
     *,
     is_coarse: bool,
-) -> tuple[list[Span], bool]:
-    """(in-bed spans, is the last one still open) from presence, breathing evidence, the
-    resting level, or movement, in that order."""
+) -> tuple[list[Span], bool, bool]:
+    """(in-bed spans, is the last one still open, is the bed shared) from presence,
+    breathing evidence, the resting level, or movement, in that order; only breathing
+    evidence tells a shared bed (see `sleep.occupied_pieces`)."""
     if presence is not None:
         spans = _joined([(a, b) for a, b in presence if a <= end], config.min_absence_seconds)
-        return [(a, min(b, end)) for a, b in spans], bool(spans) and spans[-1][1] > end
+        return [(a, min(b, end)) for a, b in spans], bool(spans) and spans[-1][1] > end, False
     if not is_coarse:
         by_rhythm = rhythm_spans(data)
         if by_rhythm is not None:
-            return by_rhythm, bool(by_rhythm) and by_rhythm[-1][1] >= data[1]
+            spans = by_rhythm.spans
+            return spans, bool(spans) and spans[-1][1] >= data[1], by_rhythm.is_shared
         # Levels stored before breathing evidence existed; with evidence that cannot place
         # a piece yet (the first minutes), movement decides below.
         has_rhythm = any(m.rhythm is not None for m in levels)
         by_level = None if has_rhythm else occupied_spans_by_level(levels, config)
         if by_level is not None:
-            return _level_occupancy(moves.events, by_level, end)
+            return (*_level_occupancy(moves.events, by_level, end), False)
     if not moves.events:
-        return [], False
+        return [], False, False
     hours = max(data[1] - data[0], 60.0) / HOUR
     if not is_coarse and len(moves.events) / hours < config.empty_max_events_per_hour:
-        return [], False  # a flat, quiet signal all night: nobody there
-    return [(moves.first_onset, end)], True
+        return [], False, False  # a flat, quiet signal all night: nobody there
+    return [(moves.first_onset, end)], True, False
 
 
 def _level_occupancy(

@@ -28,6 +28,9 @@ class SleepConfig:
     coarse_still_seconds: float = 600.0  # 10 on the Zigbee vibration sensor
     confirm_seconds: float = 600.0  # minutes after the still run that must be mostly still
     confirm_max_moving_minutes: int = 2  # ... at most this many with a wake-like movement
+    # ... or this many on a night where the occupant step rule (below) found someone else
+    # in the bed: their movements reach the sensor too and would break every window.
+    shared_confirm_max_moving_minutes: int = 3
     wake_chain_gap_seconds: float = 250.0  # movements this close belong to the final awakening
     occupied_ratio: float = 2.5  # resting level above this × the empty floor = occupied
     min_contrast_ratio: float = 2.5  # below this max/min level ratio the night has no contrast
@@ -142,7 +145,17 @@ def occupied_spans(
 ) -> list[Span] | None:
     """In-bed stretches in `data` from breathing evidence (see `occupied_pieces`)."""
     found = occupied_pieces(levels, events, data, gaps, config)
-    return None if found is None else found[0]
+    return None if found is None else found.spans
+
+
+@dataclass(frozen=True, slots=True)
+class Pieces:
+    """Occupancy from breathing evidence (`occupied_pieces`)."""
+
+    spans: list[Span]
+    is_last_occupied: bool  # the last span ends at the data's end, its piece occupied
+    # The occupant step rule found someone else alone in the bed for a while: a shared bed.
+    is_shared: bool
 
 
 def occupied_pieces(
@@ -151,10 +164,8 @@ def occupied_pieces(
     data: Span,
     gaps: Sequence[Span] = (),
     config: SleepConfig = SleepConfig(),
-) -> tuple[list[Span], bool] | None:
-    """(spans, does the last one end at data[1] because the last piece is occupied).
-
-    In-bed stretches in `data` (first, last moment with data) from breathing evidence.
+) -> Pieces | None:
+    """In-bed stretches in `data` (first, last moment with data) from breathing evidence.
 
     Nobody gets in or out of bed without a movement of some seconds (or unseen, in a
     gap in the data), so the night is cut at those; each piece is occupied or empty by
@@ -183,8 +194,10 @@ def occupied_pieces(
     known = _piece_evidence(minutes, config)
     if all(k is None for k in known):
         return None  # minutes with evidence, but none inside a piece yet (getting in)
-    states = _resolve(known, cuts)
-    states = _fill_absences(cuts, _partner_alone(states, minutes, config), config)
+    by_evidence = _resolve(known, cuts)
+    states = _fill_absences(cuts, _partner_alone(by_evidence, minutes, config), config)
+    # Only the step rule turns an occupied piece empty (filling only turns empty ones).
+    is_shared = any(a and not b for a, b in zip(by_evidence, states, strict=True))
     spans: list[Span] = []
     for i, is_occupied in enumerate(states):
         if not is_occupied:
@@ -197,7 +210,7 @@ def occupied_pieces(
             spans[-1] = (spans[-1][0], b)
         else:
             spans.append((a, b))
-    return spans, states[-1]
+    return Pieces(spans, states[-1], is_shared)
 
 
 def _piece_minutes(
