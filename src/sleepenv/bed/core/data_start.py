@@ -24,10 +24,11 @@ class DataStart:
         self.began: float | None = None
         self.is_settling = True
         self._recent: deque[tuple[float, float]] = deque()
+        self._head: list[tuple[float, float]] = []  # the first settle_head_seconds
 
     def restart(self, start: float) -> None:
         """The data starts again at `start` (after a gap)."""
-        self.began, self.is_settling, self._recent = start, True, deque()
+        self.began, self.is_settling, self._recent, self._head = start, True, deque(), []
 
     def note(self, start: float) -> None:
         """A frame's first new sample starts at `start`: the data began then if not before."""
@@ -37,13 +38,17 @@ class DataStart:
     def add_rest(self, values: Sequence[float], t0: float, hz: float) -> None:
         """Resting samples from `t0` at `hz`, kept while a fall may still show."""
         if self.is_settling:
-            self._recent += ((t0 + i / hz, x) for i, x in enumerate(values))
+            samples = [(t0 + i / hz, x) for i, x in enumerate(values)]
+            self._recent += samples
+            if self.began is not None and t0 < self.began + self._config.settle_head_seconds:
+                self._head += samples
 
     def fall(
         self, start: float, *, is_warm: bool, has_moved: bool, baseline: float
     ) -> tuple[float, list[tuple[float, float]]] | None:
         """When the level has fallen far below `baseline` (see settle_seconds): when the
-        data began and the (t, x) samples since the fall; None while it has not.
+        movement before it began (see settle_rise_fraction) and the (t, x) samples since
+        the fall; None while it has not.
 
         Settling ends with a fall, after settle_seconds, or once a movement was found
         since the start (`has_moved`: the baseline was not the movement's then).
@@ -53,6 +58,7 @@ class DataStart:
         if began is None or start - began >= cfg.settle_seconds:
             self.is_settling = False
             self._recent.clear()
+            self._head = []
             return None
         if not is_warm:
             return None
@@ -61,11 +67,16 @@ class DataStart:
             recent.popleft()
         if has_moved:
             self.is_settling = False
+            self._head = []
             return None
         if not recent or recent[-1][0] - recent[0][0] < cfg.settle_drop_seconds - 0.5:
             return None
-        if median([x for _, x in recent]) >= cfg.settle_drop_ratio * baseline:
+        rest = median([x for _, x in recent])
+        if rest >= cfg.settle_drop_ratio * baseline:
             return None
         self.is_settling = False
         self._recent = deque()
-        return began, list(recent)
+        rise = rest + cfg.settle_rise_fraction * (baseline - rest)
+        head, self._head = self._head, []
+        onset = next((t for t, x in head if x > rise), began)
+        return onset, list(recent)

@@ -281,7 +281,11 @@ class EnvelopeDetector(MovementFollower):
         below what the baseline learned from it (see data_start.py)."""
         cfg = self._config
         th = self._th
-        has_moved = self._open is not None or self._closed is not None or self._has_moved
+        moved = cfg.settle_moved_seconds
+        event = self._open
+        has_moved = self._has_moved or (
+            event is not None and event.is_confirmed and start - event.onset >= moved
+        )
         fall = self._start.fall(
             start, is_warm=th.is_warm, has_moved=has_moved, baseline=th.baseline
         )

@@ -70,13 +70,23 @@ class DetectorConfig:
     # Data that starts in the middle of a movement (getting into bed as the recording
     # starts, or after a gap) teaches the baseline the movement's level: a fall below
     # settle_drop_ratio x that baseline for settle_drop_seconds within settle_seconds of
-    # the start shows it, and the stretch before the fall becomes a movement.
-    # A movement starts where it rose above the off-threshold, not where it crossed the
-    # on-threshold: its onset moves back over the samples just before, up to this long.
-    backtrack_seconds: float = 3.0
+    # the start shows it, and the stretch before the fall becomes a movement. It starts
+    # at the first sample of the data's first settle_head_seconds that rose
+    # settle_rise_fraction of the way from the level after the fall to that baseline
+    # (getting in a second or two after the recording starts: the samples before are
+    # the empty bed's, below the person's level), else where the data began.
     settle_seconds: float = 300.0
     settle_drop_ratio: float = 0.5
     settle_drop_seconds: float = 3.0
+    settle_head_seconds: float = 10.0
+    settle_rise_fraction: float = 0.25
+    # Settling ends early once a movement this long was found (getting in or out: the
+    # baseline was no movement's then); a shorter one may be a peak inside the movement
+    # the data began in, whose level the baseline learnt.
+    settle_moved_seconds: float = 5.0
+    # A movement starts where it rose above the off-threshold, not where it crossed the
+    # on-threshold: its onset moves back over the samples just before, up to this long.
+    backtrack_seconds: float = 3.0
 
 
 def classify_by_duration(
