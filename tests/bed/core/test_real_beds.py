@@ -60,18 +60,6 @@ def test_getting_in_seconds_after_the_recording_starts_dates_the_movement_there(
     assert first.cls is MovementClass.BOUT
 
 
-def test_a_peak_inside_the_movement_the_data_began_in_does_not_hide_it() -> None:
-    """The data begins in the middle of getting in, with a short peak on top of it: the
-    peak is found against the level learnt from the movement, and the movement itself
-    is still found once the level falls to rest."""
-    bed = Bed(H, occupied=[(0, H)], moves=[Move(0, 60, 4.0), Move(30, 0.3, 3.0)])
-    _, night = run(bed)
-    bouts = [e for e in night.events if e.cls is MovementClass.BOUT]
-    assert len(bouts) == 1
-    assert bouts[0].onset == pytest.approx(T0, abs=1.0)
-    assert bouts[0].offset == pytest.approx(T0 + 60, abs=3.0)
-
-
 def test_empty_first_hour_has_no_movements_and_gets_in_at_the_entry() -> None:
     """An hour of empty bed: no false movements, in bed from the getting-in movement."""
     bed = Bed(

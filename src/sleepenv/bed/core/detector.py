@@ -281,11 +281,7 @@ class EnvelopeDetector(MovementFollower):
         below what the baseline learned from it (see data_start.py)."""
         cfg = self._config
         th = self._th
-        moved = cfg.settle_moved_seconds
-        event = self._open
-        has_moved = self._has_moved or (
-            event is not None and event.is_confirmed and start - event.onset >= moved
-        )
+        has_moved = self._open is not None or self._closed is not None or self._has_moved
         fall = self._start.fall(
             start, is_warm=th.is_warm, has_moved=has_moved, baseline=th.baseline
         )

@@ -80,10 +80,6 @@ class DetectorConfig:
     settle_drop_seconds: float = 3.0
     settle_head_seconds: float = 10.0
     settle_rise_fraction: float = 0.25
-    # Settling ends early once a movement this long was found (getting in or out: the
-    # baseline was no movement's then); a shorter one may be a peak inside the movement
-    # the data began in, whose level the baseline learnt.
-    settle_moved_seconds: float = 5.0
     # A movement starts where it rose above the off-threshold, not where it crossed the
     # on-threshold: its onset moves back over the samples just before, up to this long.
     backtrack_seconds: float = 3.0

@@ -45,8 +45,7 @@ class MovementFollower:
         # The last few frames: an onset moves back over their samples.
         self._frames: deque[EnvelopeFrame] = deque(maxlen=4)
         self._last_offset = -math.inf
-        # A movement of settle_moved_seconds or more was found since the data (re)started.
-        self._has_moved = False
+        self._has_moved = False  # a movement was found since the data (re)started
         # When the baseline first became usable: an onset found later never moves back
         # before it (the level there was not yet known to be a rise).
         self._warm_since = -math.inf
@@ -141,6 +140,7 @@ class MovementFollower:
             return
         event.is_confirmed = True
         event.onset = onset
+        self._has_moved = True
         event.held = []
         self._finish_closed(out)  # keep outputs in time order
         out.append(MovementStarted(at=event.onset, sensor=self._sensor))
@@ -155,8 +155,6 @@ class MovementFollower:
             return
         cfg = self._config
         self._last_offset = event.last_above
-        if event.last_above - event.onset >= cfg.settle_moved_seconds:
-            self._has_moved = True
         if cfg.ringing_guard_seconds > 0:
             self._ring_until = event.last_above + cfg.ringing_guard_seconds
             self._ring_amplitude = cfg.ringing_fraction * (event.max_rms - event.baseline)
