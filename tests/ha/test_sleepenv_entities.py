@@ -72,8 +72,9 @@ LEGACY_CONFIG = {
     "state_class": "total_increasing",
 }
 OLD_BED_TOPIC = "homeassistant/device/sleepenv_attic/config"
+OLD_BED_IDS = ["sleepenv_attic"]
 OLD_BED_CONFIG = {
-    "dev": {"ids": ["sleepenv_attic"], "name": "Attic", "mf": "sleepenv"},
+    "dev": {"ids": OLD_BED_IDS, "name": "Attic", "mf": "sleepenv"},
     "o": {"name": "sleepenv", "sw": "0.0.1"},
     "avty": [{"t": "sleepenv/status"}],
     "cmps": {
@@ -176,9 +177,8 @@ class Sleepenv:
         """Every component sleepenv's devices have on the broker now; not the removed
         bed's leftover config (`OLD_BED_TOPIC`), which start-up clears a moment later and
         which would never register (test_older_layout_is_removed checks that it goes)."""
-        removed = OLD_BED_CONFIG["dev"]["ids"]
         return [
-            c for c in RetainedDiscovery(self.broker).components() if c.device["ids"] != removed
+            c for c in RetainedDiscovery(self.broker).components() if c.device["ids"] != OLD_BED_IDS
         ]
 
 
