@@ -12,7 +12,7 @@ from typing import overload
 
 from sleepenv.bed.core.classify import PERIODICITY_START, ClassifyConfig, PeriodicityState
 from sleepenv.bed.core.model import MovementEvent, RestingMinute
-from sleepenv.bed.core.period import Moves, Occupied, RhythmSpans
+from sleepenv.bed.core.period import Moves, RhythmSpans
 from sleepenv.bed.core.sleep import Pieces, SleepConfig, SleepPeriod, Span, occupied_pieces
 
 
@@ -172,7 +172,7 @@ class RhythmCache:
     ) -> RhythmSpans:
         """The occupancy function for this call's data."""
 
-        def compute(data: Span) -> Occupied | None:
+        def compute(data: Span) -> Pieces | None:
             key = (len(levels), len(moves.long), len(gaps), data[0])
             reach = min(self._end, data[1])
             found = self._found
@@ -184,7 +184,7 @@ class RhythmCache:
                 self.computed += 1
                 found = occupied_pieces(levels, moves.long, data, gaps, config)
             self._key, self._found, self._end = key, found, data[1]
-            return None if found is None else Occupied(list(found.spans), found.is_shared)
+            return None if found is None else replace(found, spans=list(found.spans))
 
         return compute
 

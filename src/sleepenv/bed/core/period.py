@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
 from sleepenv.bed.core.model import MovementEvent, RestingMinute
 from sleepenv.bed.core.onset import OnsetCache, onset_in_sorted, wake_in_sorted
 from sleepenv.bed.core.sleep import (
+    Pieces,
     SleepConfig,
     SleepPeriod,
     Span,
@@ -26,25 +26,8 @@ from sleepenv.bed.core.sleep import (
 HOUR = 3600.0
 
 
-class Occupied(NamedTuple):
-    """In-bed stretches, and whether someone else was seen alone in the bed."""
-
-    spans: list[Span]
-    is_shared: bool = False
-
-
 # Occupancy from breathing evidence for a data span, or None without evidence.
-RhythmSpans = Callable[[Span], Occupied | None]
-
-
-def _rhythm_spans(
-    levels: Sequence[RestingMinute], moves: Moves, gaps: Sequence[Span], config: SleepConfig
-) -> RhythmSpans:
-    def compute(data: Span) -> Occupied | None:
-        found = occupied_pieces(levels, moves.long, data, gaps, config)
-        return None if found is None else Occupied(found.spans, found.is_shared)
-
-    return compute
+RhythmSpans = Callable[[Span], Pieces | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +103,7 @@ def period_of(
     search left off (caches that give the same answers)."""
     data = data_span(moves, levels, start, end)
     if rhythm_spans is None:
-        rhythm_spans = _rhythm_spans(levels, moves, gaps, config)
+        rhythm_spans = lambda d: occupied_pieces(levels, moves.long, d, gaps, config)  # noqa: E731
     spans, is_open, is_shared = occupancy(
         moves, levels, data, end, config, presence, rhythm_spans, is_coarse=is_coarse
     )
