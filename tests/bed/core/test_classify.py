@@ -143,17 +143,45 @@ def test_only_a_twitch_that_fits_bridges() -> None:
         ("cut by a dropout", ev(mid, 0.3, twitch, is_truncated=True)),
     ):
         assert periodic_series([*first, bridge, *second]) == [], reason
-    # Limb movements close enough keep their series without any bridge: the twitch
-    # between two members stays a twitch.
-    close = [ev(100.0 + 0.5 * i) for i in range(5)]
-    inside = ev(100.0 + 0.25, 0.3, twitch)
-    (series,) = periodic_series([*close[:1], inside, *close[1:]])
-    assert inside not in series
+    # Between members close enough to keep their series anyway, a twitch too close to
+    # either of them (under 10 s) stays a twitch.
+    close = [ev(100.0 + 0.5 * i) for i in range(5)]  # every 30 s
+    for seconds in (5.0, 25.0):
+        near = ev(100.0 + seconds / MIN, 0.3, twitch)
+        (series,) = periodic_series([*close[:1], near, *close[1:]])
+        assert near not in series, seconds
     # Two weak members in a row: both bridge, one after the other.
     pair = [ev(100.0 + 130.0 / MIN, 0.3, twitch), ev(100.0 + 170.0 / MIN, 0.3, twitch)]
     later = [ev(100.0 + (170.0 + 45.0 * i) / MIN) for i in range(1, 4)]
     (series,) = periodic_series([*first, *pair, *later])
     assert series == [*first, *pair, *later]
+
+
+def test_a_member_measured_as_a_twitch_between_members_in_range_is_counted() -> None:
+    """Limb movements 40 s apart keep their series without it, but a weak member halfway
+    between them (measured short, a twitch) is one of its movements: 20 s from both."""
+    twitch = MovementClass.TWITCH
+    members = [ev(100.0 + 40.0 * i / MIN) for i in range(5)]
+    weak = ev(100.0 + 60.0 / MIN, 0.3, twitch)
+    (without,) = periodic_series(members)
+    assert weak not in without
+    (series,) = periodic_series([*members[:2], weak, *members[2:]])
+    assert series == [*members[:2], weak, *members[2:]]
+    night = classify_night(
+        [entry(5.0), *members[:2], weak, *members[2:]], T0, T0 + 8 * 3600,
+        levels=levels(5, 470), is_final=True,
+    )  # fmt: skip
+    labels = {e.onset: e.cls for e in night.events}
+    assert labels[weak.onset] is MovementClass.PLM
+    assert night.counts["plm"] == 6
+    # The same rules as any bridge: too short, a startle or cut by a dropout stays out.
+    for reason, other in (
+        ("too short to be a weak member", ev(weak.onset, 0.1, twitch)),
+        ("a startle, not a limb movement", ev(weak.onset, 0.3, twitch, strength=8.0)),
+        ("cut by a dropout", ev(weak.onset, 0.3, twitch, is_truncated=True)),
+    ):
+        (series,) = periodic_series([*members[:2], other, *members[2:]])
+        assert other not in series, reason
 
 
 def test_a_rollover_or_dropout_breaks_a_series() -> None:

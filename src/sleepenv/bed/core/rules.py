@@ -23,9 +23,10 @@ class ClassifyConfig:
     lm_min_seconds: float = 0.4
     lm_max_seconds: float = 10.0
     # A series member too weak to measure whole (measured as a twitch, 0.2-0.4 s on the
-    # tuning nights, against 0.5-1 s true) would break its series in two and lose both
-    # parts' members when each is short: a twitch at least this long joins the series
-    # when it alone bridges two members too far apart (see SeriesScan).
+    # tuning nights, against 0.5-1 s true) would be missing from the count, or break its
+    # series in two and lose both parts' members when each is short: a twitch at least
+    # this long between two members joins the series when the intervals stay in range
+    # (see SeriesScan).
     plm_bridge_min_seconds: float = 0.2
     # ≤ 2 s of movement (measured on the movement, not on the mattress ringing after it).
     jerk_max_seconds: float = 2.5

@@ -20,9 +20,10 @@ def periodic_series(
     """Series of ≥ 4 limb movements with onset-to-onset intervals in the profile's range.
 
     A rollover or bout in between, or a truncated movement (a dropout), breaks a series.
-    Where two limb movements are too far apart, a twitch between them (measured at
-    least plm_bridge_min_seconds long) joins the series when it alone (or with others
-    like it) keeps every interval in range: a weak member measured short.
+    A twitch between two members (measured at least plm_bridge_min_seconds long) joins
+    the series when it (or it with others like it) keeps every interval in range: a weak
+    member measured short. Where the two are too far apart it bridges a gap that would
+    break the series in two; where they are not, it is a member the count would miss.
     """
     scan = SeriesScan(config)
     for e in sorted(events, key=lambda e: e.onset):
@@ -83,7 +84,7 @@ class SeriesScan:
             elif self.last_onset is not None and self._may_bridge(e, cls):
                 self.pending.append(e)
             return  # twitches neither join nor break a series (but may bridge one)
-        if self.last_onset is not None and e.onset - self.last_onset > hi and self.pending:
+        if self.last_onset is not None and self.pending:
             self._bridge(e.onset)
         self.pending = []
         if self.last_onset is not None and not lo <= e.onset - self.last_onset <= hi:
@@ -103,7 +104,9 @@ class SeriesScan:
     def _bridge(self, onset: float) -> None:
         """Join the pending twitches that keep every interval from the last member to the
         limb movement at `onset` in range (the first that fits at each step); none when
-        the chain cannot reach it."""
+        the chain cannot reach it. The limb movement may be in range of the last member
+        or too far from it: either way only twitches at least the shortest interval from
+        their neighbours join."""
         assert self.last_onset is not None  # only called on an open series
         lo, hi = self.config.plm_min_interval_seconds, self.config.plm_max_interval_seconds
         chain: list[MovementEvent] = []
