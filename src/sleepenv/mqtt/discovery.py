@@ -152,22 +152,33 @@ def iso(at: float) -> str:
     return datetime.fromtimestamp(float(at), UTC).isoformat(timespec="seconds")
 
 
+# The encodings as encode_state compares them, read once: Python 3.11 reads an enum
+# class's attributes through EnumType.__getattr__ (~15x a module global), and a state is
+# encoded whenever it changes, several per movement.
+_NIGHTLY_COUNT, _JSON, _BINARY, _TIMESTAMP = (
+    Encoding.NIGHTLY_COUNT,
+    Encoding.JSON,
+    Encoding.BINARY,
+    Encoding.TIMESTAMP,
+)
+
+
 def encode_state(value: Published, encoding: Encoding, reset_at: float | None = None) -> bytes:
     """A state as Home Assistant's MQTT platforms expect it.
 
     A nightly count carries `reset_at` (when the night's counters last started from 0).
     """
-    if encoding is Encoding.NIGHTLY_COUNT:
+    if encoding is _NIGHTLY_COUNT:
         if reset_at is None:
             raise ValueError("a nightly count needs the moment it was reset")
         return json.dumps({"count": value or 0, "last_reset": iso(reset_at)}).encode()
     if value is None:
         return b"None"
-    if encoding is Encoding.JSON:
+    if encoding is _JSON:
         return json.dumps(value, sort_keys=True).encode()
-    if encoding is Encoding.BINARY:
+    if encoding is _BINARY:
         return b"ON" if value else b"OFF"
-    if encoding is Encoding.TIMESTAMP:
+    if encoding is _TIMESTAMP:
         if not isinstance(value, int | float):
             raise TypeError(f"a timestamp is unix seconds, not {type(value).__name__}")
         return iso(value).encode()
@@ -200,7 +211,10 @@ class StateEncoder:
                 return last[2]
         payload = encode_state(value, encoding, reset_at)
         # A mapping is kept as a copy: the caller may change its own afterwards.
-        kept = copy.deepcopy(value) if isinstance(value, Mapping) else value
+        if type(value) in _SCALARS or not isinstance(value, Mapping):
+            kept = value
+        else:
+            kept = copy.deepcopy(value)
         self._last[topic] = (kept, reset_at, payload)
         return payload
 

@@ -82,22 +82,32 @@ _VALUE_FIELDS = tuple(f.name for f in fields(BedStates) if f.name != "sensors_on
 NO_STATES = BedStates()
 
 
-def _count(counts: Mapping[str, int], cls: MovementClass) -> int:
-    return counts.get(cls.value, 0)
+# The classes' keys in a night's counts, read once: Python 3.11 reads an enum class's
+# attributes and a member's value through Python code (~15x a module global), and the
+# tracker builds these fields on every movement.
+_TWITCH = MovementClass.TWITCH.value
+_LIMB_MOVEMENT = MovementClass.LIMB_MOVEMENT.value
+_ROLLOVER = MovementClass.ROLLOVER.value
+_HYPNIC_JERK = MovementClass.HYPNIC_JERK.value
+_PLM = MovementClass.PLM.value
 
 
 def tonight_fields(c: NightClassification | None, *, in_bed: bool | None) -> dict[str, Any]:
     """`tonight_states` as keyword arguments of BedStates (the tracker builds its states in
     one go from these)."""
-    counts = c.counts if c is not None else {}
+    # Its class counts as kept (zeros included) rather than the `counts` copy without them:
+    # the same figures, without a new dict per state update.
+    counts: Mapping[str, int] = (
+        {} if c is None else c.class_counts if c.class_counts is not None else c.counts
+    )
     sleep = c.sleep if c is not None else None
     latency = sleep.time_to_fall_asleep_seconds if sleep else None
     return {
-        "twitches_tonight": _count(counts, MovementClass.TWITCH),
-        "limb_movements_tonight": _count(counts, MovementClass.LIMB_MOVEMENT),
-        "rollovers_tonight": _count(counts, MovementClass.ROLLOVER),
-        "hypnic_jerks_tonight": _count(counts, MovementClass.HYPNIC_JERK),
-        "plm_tonight": _count(counts, MovementClass.PLM),
+        "twitches_tonight": counts.get(_TWITCH, 0),
+        "limb_movements_tonight": counts.get(_LIMB_MOVEMENT, 0),
+        "rollovers_tonight": counts.get(_ROLLOVER, 0),
+        "hypnic_jerks_tonight": counts.get(_HYPNIC_JERK, 0),
+        "plm_tonight": counts.get(_PLM, 0),
         "plm_index_tonight": (
             round(c.plm_index, 1) if c is not None and c.plm_index is not None else None
         ),
@@ -116,11 +126,11 @@ def last_night_fields(night: NightSummary) -> dict[str, Any]:
     """`last_night_states` as keyword arguments of BedStates."""
     return {
         "movements_last_night": night.total_movements,
-        "twitches_last_night": _count(night.counts, MovementClass.TWITCH),
-        "limb_movements_last_night": _count(night.counts, MovementClass.LIMB_MOVEMENT),
-        "rollovers_last_night": _count(night.counts, MovementClass.ROLLOVER),
-        "hypnic_jerks_last_night": _count(night.counts, MovementClass.HYPNIC_JERK),
-        "plm_last_night": _count(night.counts, MovementClass.PLM),
+        "twitches_last_night": night.counts.get(_TWITCH, 0),
+        "limb_movements_last_night": night.counts.get(_LIMB_MOVEMENT, 0),
+        "rollovers_last_night": night.counts.get(_ROLLOVER, 0),
+        "hypnic_jerks_last_night": night.counts.get(_HYPNIC_JERK, 0),
+        "plm_last_night": night.counts.get(_PLM, 0),
         "plm_index_last_night": (
             round(night.plm_index, 1) if night.plm_index is not None else None
         ),

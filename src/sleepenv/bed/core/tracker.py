@@ -10,6 +10,7 @@ import bisect
 from collections import deque
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from sleepenv.bed.core.advisory import Advisory, advise
 from sleepenv.bed.core.classify import ClassifyConfig, NightClassification, classify_night
@@ -103,6 +104,8 @@ class BedTracker:
         # Closed nights (newest last) for the multi-night advisory.
         self.history: list[NightSummary] = []
         self.advisory = Advisory(is_on=False)
+        # last_night_fields of the last closed night, worked out once per night (`states`).
+        self._last_night_fields: tuple[NightSummary | None, dict[str, Any]] = (None, {})
 
     # -- start-up -----------------------------------------------------------------
 
@@ -370,7 +373,6 @@ class BedTracker:
         # Built in one go (this runs on every movement): the same as tonight's figures
         # merged with the sleep states and then with last night's.
         self._in_bed_sent = self._is_in_bed(now)
-        last_night = last_night_fields(self.last_night) if self.last_night is not None else {}
         return BedStates(
             # By the classification when there is one: a movement seen by both sensors of a
             # two-sensor bed counts once, a glitch not at all.
@@ -385,7 +387,7 @@ class BedTracker:
             frames_received=self.frames_received,
             messages_rejected=self.messages_rejected,
             **tonight_fields(self.classification, in_bed=self._in_bed_sent),
-            **last_night,
+            **self._last_night_states(),
             worth_discussing=self.advisory.is_on,
             advisory_attributes=self.advisory.attributes(),
             sensors_online={
@@ -394,6 +396,15 @@ class BedTracker:
                 if sensor.is_online is not None
             },
         )
+
+    def _last_night_states(self) -> dict[str, Any]:
+        """The last closed night's figures as BedStates fields (none before one closed)."""
+        night, fields = self._last_night_fields
+        if night is not self.last_night:
+            night = self.last_night
+            fields = last_night_fields(night) if night is not None else {}
+            self._last_night_fields = (night, fields)
+        return fields
 
     def cursors(self) -> dict[str, float]:
         """Per-sensor time of the last admitted sample, for the store's checkpoint."""
