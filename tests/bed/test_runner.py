@@ -7,12 +7,16 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from sleepenv.bed import discovery
 from sleepenv.bed.core.tracker import Update
 from sleepenv.bed.runner import BedRunner, build
 from sleepenv.bed.store import Store
 from sleepenv.config.settings import Settings
+from sleepenv.mqtt.discovery import StateEncoder
 from tests.helpers.frames import Burst, frames, payload
 from tests.helpers.service import RecordingOutbox, StepClock
 
@@ -104,6 +108,49 @@ def test_published_states_are_what_state_messages_makes_of_each_update(tmp_path:
             apply_and_compare(bed_id, update)
     assert tracker.last_night is not None
     assert len(outbox.messages) >= 40  # every Zigbee report is a movement event
+    store.close()
+
+
+def test_a_report_encodes_only_the_states_it_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An operation count (issue 12): a state whose value is the very object it was last
+    time keeps its payload without the encoder; only a mapping (the advisory's
+    attributes, which may change in place) goes through it every time."""
+    clock = StepClock(T0)
+    runner, store, outbox = make_runner(tmp_path, clock)
+    encoded: list[str] = []
+    encode = StateEncoder.encode
+
+    def counting(self: StateEncoder, topic: str, *args: Any) -> bytes:
+        encoded.append(topic.rsplit("/", 1)[-1])
+        return encode(self, topic, *args)
+
+    monkeypatch.setattr(StateEncoder, "encode", counting)
+    for i in range(3):
+        clock.at = T0 + 10 * i + 0.05
+        result = runner.pipeline.handle("bed/zigbee", report(T0 + 10 * i), clock.now())
+        assert result is not None
+        encoded.clear()
+        outbox.states.clear()
+        runner.apply(*result)
+    # The third report: new counts, last movement and frame count (and the mapping).
+    assert sorted(encoded) == [
+        "frames_received",
+        "last_movement",
+        "movements_last_hour",
+        "movements_tonight",
+        "worth_discussing_attributes",
+    ]
+    # Every state is still handed to the outbox (which sends what changed), as it was.
+    assert result is not None
+    bed_id, update = result
+    table = discovery.entities(runner.settings.beds[0])
+    reset_at = runner.trackers[bed_id].counts_reset_at
+    messages = discovery.state_messages(
+        runner.settings.mqtt, bed_id, table, update.states, reset_at
+    )
+    assert outbox.states == [(m.topic, m.payload) for m in messages]
     store.close()
 
 

@@ -18,14 +18,14 @@ from typing import Any, Protocol
 from sleepenv.bed import discovery
 from sleepenv.bed.core.classify import ClassifyConfig
 from sleepenv.bed.core.model import MovementEvent, NightSummary
-from sleepenv.bed.core.states import UNSET, BedStates
+from sleepenv.bed.core.states import UNSET, BedStates, Unset
 from sleepenv.bed.core.tracker import BedTracker, Update
 from sleepenv.bed.night_store import NightStore
 from sleepenv.bed.pipeline import Pipeline
 from sleepenv.clock import Clock
 from sleepenv.config.settings import Settings
 from sleepenv.health import Health
-from sleepenv.mqtt.discovery import StateEncoder
+from sleepenv.mqtt.discovery import PLAIN_TYPES, Published, StateEncoder
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,16 @@ class BedRunner:
             for b, table in zip(settings.beds, self.entities.values(), strict=True)
         }
         self._encoder = StateEncoder()
+        # Per bed and state topic (in `_state_topics` order): the value last queued there
+        # when it is immutable (else UNSET) and its payload, valid while the bed's counts
+        # keep the reset time they had then (`_queue_states`).
+        self._kept_values: dict[str, list[Published | Unset]] = {
+            b: [UNSET] * len(topics) for b, topics in self._state_topics.items()
+        }
+        self._kept_payloads: dict[str, list[bytes]] = {
+            b: [b""] * len(topics) for b, topics in self._state_topics.items()
+        }
+        self._kept_reset: dict[str, float | None] = {}
         # The running night whose totals are stored (per bed), and the beds whose running
         # night changed since: stored by `persist_progress` (see `_night_changed`).
         self._night_saved: dict[str, str] = {}
@@ -222,14 +232,34 @@ class BedRunner:
             self._onsets[bed_id] = onset
             for listener in self.listeners:
                 listener.on_bed_asleep(bed_id)
-        # As discovery.state_messages, with a payload encoded again only when its value
-        # changed (most states stay as they are from one report to the next).
-        # counts_reset_at is set by restore, which runs before any update is applied.
-        states, reset_at, encode = update.states, tracker.counts_reset_at, self._encoder.encode
-        for read, encoding, topic in self._state_topics[bed_id]:
+        self._queue_states(bed_id, update.states, tracker.counts_reset_at)
+
+    def _queue_states(self, bed_id: str, states: BedStates, reset_at: float | None) -> None:
+        """Queue the states an update set, as discovery.state_messages has them.
+
+        A payload is encoded again only when its value changed (most states stay as they
+        are from one report to the next): a plain value that is the very object the topic
+        had last time, with the same reset time, keeps its payload without a call to the
+        encoder. `reset_at` (the tracker's counts_reset_at) is set by restore, which runs
+        before any update is applied.
+        """
+        encode, state = self._encoder.encode, self.outbox.state
+        values, payloads = self._kept_values[bed_id], self._kept_payloads[bed_id]
+        if reset_at != self._kept_reset.get(bed_id):
+            self._kept_reset[bed_id] = reset_at
+            values[:] = [UNSET] * len(values)
+        for i, (read, encoding, topic) in enumerate(self._state_topics[bed_id]):
             value = read(states)
-            if value is not UNSET:
-                self.outbox.state(topic, encode(topic, value, encoding, reset_at))
+            if value is UNSET:
+                continue
+            if value is values[i]:
+                state(topic, payloads[i])
+                continue
+            payload = encode(topic, value, encoding, reset_at)
+            # A mapping may change in place: only immutable values are kept.
+            values[i] = value if type(value) in PLAIN_TYPES else UNSET
+            payloads[i] = payload
+            state(topic, payload)
 
     def _night_changed(self, bed_id: str, night: str) -> None:
         """The running night's totals changed: stored at once when the night has none

@@ -239,3 +239,5 @@ def _same(a: object, b: object) -> bool:
 
 
 _SCALARS = frozenset({bool, int, float, str, type(None)})
+# The types of published values that cannot change in place.
+PLAIN_TYPES = _SCALARS
