@@ -12,7 +12,13 @@ from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sleepenv.bed.core.arousal import waking_jerks
-from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
+from sleepenv.bed.core.model import (
+    CLASS_VALUES,
+    MovementClass,
+    MovementEvent,
+    RestingMinute,
+    SourceKind,
+)
 from sleepenv.bed.core.period import sleep_period
 from sleepenv.bed.core.rules import (
     DEFAULT_CONFIG,
@@ -49,6 +55,10 @@ __all__ = [  # the labelling vocabulary, importable from here as before
 ]
 
 HOUR = 3600.0
+# Read once (Python 3.11's enum lookups are slow, see rules.py): `_label` and `_is_glitch`
+# run on every movement of a night's unsettled part.
+_ZIGBEE, _ENVELOPE = SourceKind.ZIGBEE_VIBRATION, SourceKind.ENVELOPE
+_TWITCH, _PLM, _HYPNIC_JERK = MovementClass.TWITCH, MovementClass.PLM, MovementClass.HYPNIC_JERK
 # Each resting level covers the minute before its time stamp.
 LEVEL_SECONDS = 60.0
 LEFT, RIGHT, AMBIGUOUS = "left", "right", "ambiguous"
@@ -75,7 +85,8 @@ class NightClassification:
             return {k: v for k, v in self.class_counts.items() if v}
         counts: dict[str, int] = {}
         for e in self.events:
-            counts[e.cls.value] = counts.get(e.cls.value, 0) + 1
+            value = CLASS_VALUES[e.cls]
+            counts[value] = counts.get(value, 0) + 1
         return counts
 
     @property
@@ -216,7 +227,7 @@ def _is_in_bed(e: MovementEvent, spans: Sequence[Span]) -> bool:
 
 def _is_glitch(e: MovementEvent, config: ClassifyConfig) -> bool:
     return (
-        e.source is SourceKind.ENVELOPE
+        e.source is _ENVELOPE
         and e.duration_seconds <= config.glitch_max_seconds
         and e.strength >= config.jerk_min_strength
     )
@@ -237,14 +248,14 @@ def _label(
 ) -> MovementEvent:
     """The class of one event given the night around it."""
     cls = base_class(e)
-    if e.source is SourceKind.ZIGBEE_VIBRATION or cls not in REFINABLE:
+    if e.source is _ZIGBEE or cls not in REFINABLE:
         return _relabel(e, cls, is_hypnagogic=False)
     if e.onset in periodic and _in_sleep(e.onset, sleep):
-        return _relabel(e, MovementClass.PLM, is_hypnagogic=False)
+        return _relabel(e, _PLM, is_hypnagogic=False)
     in_window = _in_onset_window(e.onset, sleep, config)
     if in_window and _is_jerk_like(e, events, config):
-        return _relabel(e, MovementClass.HYPNIC_JERK, is_hypnagogic=False)
-    is_hypnagogic = in_window and cls is MovementClass.TWITCH
+        return _relabel(e, _HYPNIC_JERK, is_hypnagogic=False)
+    is_hypnagogic = in_window and cls is _TWITCH
     return _relabel(e, cls, is_hypnagogic=is_hypnagogic)
 
 

@@ -39,7 +39,13 @@ from sleepenv.bed.core.classify import (
     periodicity_of,
 )
 from sleepenv.bed.core.livecache import Chain, RhythmCache, Run, Settled, Tail, Union, view_of
-from sleepenv.bed.core.model import MovementClass, MovementEvent, RestingMinute, SourceKind
+from sleepenv.bed.core.model import (
+    CLASS_VALUES,
+    MovementClass,
+    MovementEvent,
+    RestingMinute,
+    SourceKind,
+)
 from sleepenv.bed.core.onset import OnsetCache, onset_after
 from sleepenv.bed.core.period import Moves, period_of
 from sleepenv.bed.core.sleep import SleepPeriod, Span
@@ -61,15 +67,19 @@ ONE_REPORTER_KEEP_SECONDS = 0.0
 RECENT_VERDICT_SECONDS = 600.0
 # Without an onset search (nobody in bed yet) keep this much before the latest movement.
 UNCONFIRMED_KEEP_SECONDS = 1800.0
+# Read once (Python 3.11's enum lookups are slow, see rules.py): these are compared with
+# every movement after the cut, on every new movement.
+_ZIGBEE, _LIMB_MOVEMENT, _PLM = (
+    SourceKind.ZIGBEE_VIBRATION,
+    MovementClass.LIMB_MOVEMENT,
+    MovementClass.PLM,
+)
+_PLM_KEY = _PLM.value
 
 
 def _lm_onsets(events: Iterable[MovementEvent], lo: float, hi: float) -> list[float]:
     """Onsets of the limb movements in [lo, hi), in order."""
-    return sorted(
-        e.onset
-        for e in events
-        if base_class(e) is MovementClass.LIMB_MOVEMENT and lo <= e.onset < hi
-    )
+    return sorted(e.onset for e in events if base_class(e) is _LIMB_MOVEMENT and lo <= e.onset < hi)
 
 
 class LiveNight:
@@ -263,7 +273,7 @@ class LiveNight:
         """
         latest, in_bed = run.latest, run.sleep.in_bed
         for e in new:
-            if e.source is not SourceKind.ZIGBEE_VIBRATION or not latest < e.onset < end:
+            if e.source is not _ZIGBEE or not latest < e.onset < end:
                 return None
             latest = e.onset
         spans = [(e.onset, e.offset) for e in new]
@@ -321,7 +331,7 @@ class LiveNight:
         is_coarse = (
             bool(self._settled.moves or merged)
             and self._settled.is_zigbee
-            and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in merged)
+            and all(e.source is _ZIGBEE for e in merged)
         )
         return sided, merged, is_coarse
 
@@ -353,7 +363,7 @@ class LiveNight:
     def _counts(counts: dict[str, int], labelled: Iterable[MovementEvent]) -> dict[str, int]:
         """`counts` with the labelled movements added (in place)."""
         for e in labelled:
-            value = e.cls.value
+            value = CLASS_VALUES[e.cls]
             counts[value] = counts.get(value, 0) + 1
         return counts
 
@@ -375,10 +385,8 @@ class LiveNight:
             asleep_end = sleep.wake if sleep.wake is not None else end
             hours = (asleep_end - onset) / HOUR
             if hours > 0.0:
-                plm = s.counts.get(MovementClass.PLM.value, 0) + sum(
-                    1
-                    for e in tail.labelled
-                    if e.cls is MovementClass.PLM and onset <= e.onset < asleep_end
+                plm = s.counts.get(_PLM_KEY, 0) + sum(
+                    1 for e in tail.labelled if e.cls is _PLM and onset <= e.onset < asleep_end
                 )
                 plmi = plm / hours
             state = s.periodicity if onset <= s.cut else PERIODICITY_START
@@ -449,7 +457,8 @@ class LiveNight:
         labelled = [lab for lab in tail.labelled if lab.onset < cut]
         s.labelled += labelled
         for e in labelled:
-            s.counts[e.cls.value] = s.counts.get(e.cls.value, 0) + 1
+            value = CLASS_VALUES[e.cls]
+            s.counts[value] = s.counts.get(value, 0) + 1
         s.glitches += sum(1 for e in tail.sided if e.onset < cut) - len(moved)
         s.neutral |= {t for t in tail.neutral if t < cut}
         limit = config.sleep.transition_min_seconds
@@ -459,7 +468,7 @@ class LiveNight:
         s.moves += moved
         s.first_onset = min(s.first_onset, moved[0].onset)
         s.last_offset = max([s.last_offset, *(e.offset for e in moved)])
-        s.is_zigbee = s.is_zigbee and all(e.source is SourceKind.ZIGBEE_VIBRATION for e in moved)
+        s.is_zigbee = s.is_zigbee and all(e.source is _ZIGBEE for e in moved)
         onset = sleep.sleep_onset
         if onset is None:
             s.periodicity = PERIODICITY_START

@@ -9,6 +9,13 @@ from sleepenv.bed.core.sleep import SleepConfig
 
 # Classes the duration classifier gives that classification may refine.
 REFINABLE = (MovementClass.TWITCH, MovementClass.LIMB_MOVEMENT)
+# The members the per-movement rules compare with, read once. Python 3.11 reads an enum
+# class's attributes through EnumType.__getattr__ and a member's `.value` through a
+# property, Python code ~15x the time of a module global, and the classification runs
+# these for every movement of a night's unsettled part on every new movement (the
+# classification modules keep such constants for the same reason).
+_TWITCH, _LIMB_MOVEMENT, _ROLLOVER = REFINABLE[0], REFINABLE[1], MovementClass.ROLLOVER
+_REFINED = (MovementClass.HYPNIC_JERK, MovementClass.PLM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +62,15 @@ def base_class(event: MovementEvent, *, reads_posture: bool = False) -> Movement
     On a sensor that reads posture (gravity), a "rollover" by size alone that is no longer
     than a limb movement and did not turn the sleeper is a strong limb movement.
     """
-    if event.cls in (MovementClass.HYPNIC_JERK, MovementClass.PLM):
-        return MovementClass.TWITCH if event.movement_seconds < 0.5 else MovementClass.LIMB_MOVEMENT
+    if event.cls in _REFINED:
+        return _TWITCH if event.movement_seconds < 0.5 else _LIMB_MOVEMENT
     if (
         reads_posture
-        and event.cls is MovementClass.ROLLOVER
+        and event.cls is _ROLLOVER
         and not event.has_posture_change
         and event.movement_seconds <= 10.0
     ):
-        return MovementClass.LIMB_MOVEMENT
+        return _LIMB_MOVEMENT
     return event.cls
 
 

@@ -13,6 +13,11 @@ from sleepenv.bed.core.rules import (
     is_jerk_shaped,
 )
 
+# Read once (Python 3.11's enum lookups are slow, see rules.py): a scan feeds on every
+# movement of a night's unsettled part.
+_TWITCH, _LIMB_MOVEMENT = MovementClass.TWITCH, MovementClass.LIMB_MOVEMENT
+_BREAKS = (MovementClass.ROLLOVER, MovementClass.BOUT)
+
 
 def periodic_series(
     events: Sequence[MovementEvent], config: ClassifyConfig = DEFAULT_CONFIG
@@ -79,7 +84,7 @@ class SeriesScan:
         if self.pending:
             self.pending = [c for c in self.pending if e.onset - c.onset <= hi]
         if not is_lm:
-            if cls in (MovementClass.ROLLOVER, MovementClass.BOUT) or e.is_truncated:
+            if cls in _BREAKS or e.is_truncated:
                 self._close()
             elif self.last_onset is not None and self._may_bridge(e, cls):
                 self.pending.append(e)
@@ -95,7 +100,7 @@ class SeriesScan:
     def _may_bridge(self, e: MovementEvent, cls: MovementClass) -> bool:
         config = self.config
         return (
-            cls is MovementClass.TWITCH
+            cls is _TWITCH
             and e.movement_seconds >= config.plm_bridge_min_seconds
             and not e.is_truncated
             and not is_jerk_shaped(e, config)
@@ -137,7 +142,7 @@ def periodicity_index(
 ) -> float | None:
     """Share of LM onset-to-onset intervals lying in runs of ≥ 3 periodic intervals (Ferri)."""
     lms = sorted(
-        (e for e in events if base_class(e) is MovementClass.LIMB_MOVEMENT),
+        (e for e in events if base_class(e) is _LIMB_MOVEMENT),
         key=lambda e: e.onset,
     )
     return periodicity_of(periodicity_feed(PERIODICITY_START, [e.onset for e in lms], config))
