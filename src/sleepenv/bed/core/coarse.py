@@ -20,6 +20,10 @@ from sleepenv.bed.core.model import (
 
 # A tilt report and the angle updates describing the same turn arrive within this.
 _SAME_TURN_SECONDS = 60.0
+# Read once: Python 3.11 reads an enum class's attributes through EnumType.__getattr__
+# (~15x a module global), and every report makes an event.
+_ROLLOVER, _MOVEMENT = MovementClass.ROLLOVER, MovementClass.MOVEMENT
+_ZIGBEE = SourceKind.ZIGBEE_VIBRATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +68,9 @@ class CoarseTracker:
         if is_turn:
             self._last_turn_at = reading.t
             # A vibration report that also shows a new posture is one movement: the turn.
-            return [self._event(reading, MovementClass.ROLLOVER, has_posture_change=True)]
+            return [self._event(reading, _ROLLOVER, has_posture_change=True)]
         if reading.action == "vibration":
-            return [self._event(reading, MovementClass.MOVEMENT, has_posture_change=False)]
+            return [self._event(reading, _MOVEMENT, has_posture_change=False)]
         return []
 
     def _is_replay(self, reading: ZigbeeVibration) -> bool:
@@ -111,7 +115,7 @@ class CoarseTracker:
             offset=reading.t,
             peak=peak,
             cls=cls,
-            source=SourceKind.ZIGBEE_VIBRATION,
+            source=_ZIGBEE,
             sensor=self._sensor,
             side=self._side,
             has_posture_change=has_posture_change,

@@ -27,6 +27,7 @@ from sleepenv.bed.core.intake import (
 from sleepenv.bed.core.labels import is_classification_due, night_summary, provisional
 from sleepenv.bed.core.live import LiveNight
 from sleepenv.bed.core.model import (
+    CLASS_VALUES,
     Dropout,
     MovementEvent,
     MovementStarted,
@@ -242,7 +243,8 @@ class BedTracker:
         if sensor is not None:
             bisect.insort(sensor.onsets, event.onset)
         if self.night_start is not None and event.onset >= self.night_start:
-            self.counts[event.cls.value] = self.counts.get(event.cls.value, 0) + 1
+            value = CLASS_VALUES[event.cls]  # not .value: see model.CLASS_VALUES
+            self.counts[value] = self.counts.get(value, 0) + 1
             self.tonight.append(event)
         if event.onset >= now - HOUR_SECONDS:
             bisect.insort(self.recent_onsets, event.onset)
