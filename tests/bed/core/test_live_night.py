@@ -321,6 +321,30 @@ def test_work_before_an_onset_does_not_grow_with_the_night(*, is_coarse: bool) -
         assert events[-1].onset - events[live.settled].onset < 900.0
 
 
+def test_the_series_scan_goes_on_from_the_last_movement() -> None:
+    """An operation count (issue 12): while a fine sensor's restless minutes stay
+    unsettled (tossing and turning a few seconds apart, no onset yet), the PLM series
+    scan goes on from the last call's instead of going through every unsettled movement
+    again (it does after the cut moved); the labels stay the whole night's."""
+    rng = Random(3)
+    t, events = 1000.0, []
+    for _ in range(250):
+        t += rng.uniform(2.0, 8.0)
+        events.append(_restless(t, rng))
+    live = LiveNight(ClassifyConfig())
+    rescans = 0  # what scanning every unsettled movement on every call would take
+    for n in range(1, len(events) + 1):
+        settled = live.settled
+        got = live.classify(events[:n], 0.0, events[n - 1].offset + 2.0)
+        rescans += n - settled
+        if n % 25 == 0:
+            whole = classify_night(events[:n], 0.0, events[n - 1].offset + 2.0)
+            assert_same(got, whole)
+    assert live.full_passes == 0
+    assert len(events) - live.settled > 100  # a long unsettled part
+    assert live.scanned * 2 < rescans
+
+
 def test_a_zigbee_report_that_cannot_move_the_onset_search_is_labelled_alone() -> None:
     """An operation count: one Zigbee sensor's reports, each classified as it arrives,
     with the data ending just after it, 700 s after it (a provisional onset there) or

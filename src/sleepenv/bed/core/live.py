@@ -82,6 +82,12 @@ def _lm_onsets(events: Iterable[MovementEvent], lo: float, hi: float) -> list[fl
     return sorted(e.onset for e in events if base_class(e) is _LIMB_MOVEMENT and lo <= e.onset < hi)
 
 
+def _starts_with(moves: list[MovementEvent], head: list[MovementEvent]) -> bool:
+    """Whether `moves` begins with the events of `head`, in their order (the same
+    objects mostly: a list compares those without calling their `__eq__`)."""
+    return len(head) <= len(moves) and moves[: len(head)] == head
+
+
 class LiveNight:
     """`classify_night` (not final) for a night that grows one movement at a time."""
 
@@ -91,6 +97,7 @@ class LiveNight:
         self.full_passes = 0  # times the whole night was gone through (tests read it)
         self.labelled_count = 0  # movements labelled, over all calls (tests read it)
         self.extended = 0  # calls answered by extending the last one (tests read it)
+        self.scanned = 0  # movements fed to the series scan, over all calls (tests read it)
         self._seen = 0
         self._sensors: set[str] = set()  # with a side
         self._reporters: set[str] = set()  # every sensor tonight
@@ -104,6 +111,9 @@ class LiveNight:
         self.rhythm = RhythmCache()
         self.onsets = OnsetCache()
         self._run: Run | None = None
+        # The last series scan of the movements after the cut: the cut's carried members,
+        # the movements fed (in onset order) and the scan after them (`_periodic`).
+        self._series: tuple[tuple[int, float | None], list[MovementEvent], SeriesScan] | None = None
 
     @property
     def settled(self) -> int:
@@ -159,6 +169,7 @@ class LiveNight:
         self.rhythm = RhythmCache()
         self.onsets = OnsetCache()
         self._run = None
+        self._series = None
 
     def _attempt(
         self,
@@ -336,10 +347,23 @@ class LiveNight:
         return sided, merged, is_coarse
 
     def _periodic(self, tail_moves: list[MovementEvent]) -> set[float]:
-        """Onsets of the after-cut members of PLM series (the scan goes on from the cut)."""
-        scan = SeriesScan(self.config, *self._settled.carried)
-        for e in tail_moves:
+        """Onsets of the after-cut members of PLM series (the scan goes on from the cut).
+
+        The scan of the last call goes on when these movements begin with the ones it
+        was fed, from the same cut (new movements after the others): a scan is fed in
+        onset order, so feeding it the rest gives what a scan of them all would.
+        """
+        carried = self._settled.carried
+        last = self._series
+        if last is not None and last[0] == carried and _starts_with(tail_moves, last[1]):
+            scan, fed = last[2], last[1]
+            rest = tail_moves[len(fed) :]
+        else:
+            scan, fed, rest = SeriesScan(self.config, *carried), [], tail_moves
+        for e in rest:
             scan.feed(e)
+        self.scanned += len(rest)
+        self._series = (carried, [*fed, *rest], scan)
         return {e.onset for series in scan.found() for e in series}
 
     def _index(self, s: Settled, tail_moves: list[MovementEvent]) -> Moves:
