@@ -174,6 +174,10 @@ def test_a_member_measured_as_a_twitch_between_members_in_range_is_counted() -> 
     labels = {e.onset: e.cls for e in night.events}
     assert labels[weak.onset] is MovementClass.PLM
     assert night.counts["plm"] == 6
+    # It is no evidence of a series: three limb movements with one filled in are not
+    # one, while a twitch bridging a gap too long still counts (see above).
+    three = members[1:4]
+    assert periodic_series([three[0], weak, *three[1:]]) == []
     # The same rules as any bridge: too short, a startle or cut by a dropout stays out.
     for reason, other in (
         ("too short to be a weak member", ev(weak.onset, 0.1, twitch)),

@@ -28,7 +28,9 @@ def periodic_series(
     A twitch between two members (measured at least plm_bridge_min_seconds long) joins
     the series when it (or it with others like it) keeps every interval in range: a weak
     member measured short. Where the two are too far apart it bridges a gap that would
-    break the series in two; where they are not, it is a member the count would miss.
+    break the series in two, and counts towards its ≥ 4 members; where they are not, it
+    is a member the count would miss, but the series must have 4 without it: such a
+    twitch is no evidence that the limb movements around it are periodic.
     """
     scan = SeriesScan(config)
     for e in sorted(events, key=lambda e: e.onset):
@@ -40,7 +42,8 @@ class SeriesScan:
     """`periodic_series` one movement at a time, able to go on from a saved point.
 
     `carried` members of a series (the last at `last_onset`) may open the scan: the part
-    of the night before it was settled with that many members already in the series.
+    of the night before it was settled with that many members already in the series
+    (those that count towards its minimum: not the twitches filled in between members).
     `pending` twitches may still bridge the open series to the next limb movement: a
     scan can only be cut (and go on from `carried`) where `can_cut_at` says so.
     """
@@ -55,11 +58,12 @@ class SeriesScan:
         self.carried = carried
         self.last_onset = last_onset
         self.pending: list[MovementEvent] = []  # twitches that may bridge the open series
+        self.filled = 0  # twitches of `current` joined between members already in range
 
     @property
     def open_members(self) -> int:
-        """Members of the open series, including carried ones."""
-        return self.carried + len(self.current)
+        """Members of the open series that count towards its minimum, carried ones too."""
+        return self.carried + len(self.current) - self.filled
 
     def can_cut_at(self, t: float) -> bool:
         """Whether the scan's state before a movement at `t` is all that `carried` keeps:
@@ -90,7 +94,12 @@ class SeriesScan:
                 self.pending.append(e)
             return  # twitches neither join nor break a series (but may bridge one)
         if self.last_onset is not None and self.pending:
-            self._bridge(e.onset)
+            is_gap = e.onset - self.last_onset > hi
+            joined = self._bridge(e.onset)
+            if not is_gap:
+                # Filled in (the limb movement is in range of the member before them):
+                # members, not evidence of a series.
+                self.filled += joined
         self.pending = []
         if self.last_onset is not None and not lo <= e.onset - self.last_onset <= hi:
             self._close()
@@ -106,12 +115,12 @@ class SeriesScan:
             and not is_jerk_shaped(e, config)
         )
 
-    def _bridge(self, onset: float) -> None:
+    def _bridge(self, onset: float) -> int:
         """Join the pending twitches that keep every interval from the last member to the
         limb movement at `onset` in range (the first that fits at each step); none when
         the chain cannot reach it. The limb movement may be in range of the last member
         or too far from it: either way only twitches at least the shortest interval from
-        their neighbours join."""
+        their neighbours join. Returns how many joined."""
         assert self.last_onset is not None  # only called on an open series
         lo, hi = self.config.plm_min_interval_seconds, self.config.plm_max_interval_seconds
         chain: list[MovementEvent] = []
@@ -123,6 +132,8 @@ class SeriesScan:
         if chain and lo <= onset - last <= hi:
             self.current += chain
             self.last_onset = last
+            return len(chain)
+        return 0
 
     def found(self) -> list[list[MovementEvent]]:
         """Series found so far, the open one included once it has enough members."""
@@ -135,6 +146,7 @@ class SeriesScan:
             self.series.append(self.current)
         self.current, self.carried, self.last_onset = [], 0, None
         self.pending = []
+        self.filled = 0
 
 
 def periodicity_index(
