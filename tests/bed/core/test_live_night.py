@@ -324,8 +324,9 @@ def test_work_before_an_onset_does_not_grow_with_the_night(*, is_coarse: bool) -
 def test_the_series_scan_goes_on_from_the_last_movement() -> None:
     """An operation count (issue 12): while a fine sensor's restless minutes stay
     unsettled (tossing and turning a few seconds apart, no onset yet), the PLM series
-    scan goes on from the last call's instead of going through every unsettled movement
-    again (it does after the cut moved); the labels stay the whole night's."""
+    scan and the merge of the movements go on from the last call's instead of going
+    through every unsettled movement again (they do after the cut moved); the labels
+    stay the whole night's."""
     rng = Random(3)
     t, events = 1000.0, []
     for _ in range(250):
@@ -343,6 +344,7 @@ def test_the_series_scan_goes_on_from_the_last_movement() -> None:
     assert live.full_passes == 0
     assert len(events) - live.settled > 100  # a long unsettled part
     assert live.scanned * 2 < rescans
+    assert live.merged_in * 2 < rescans
 
 
 def test_a_zigbee_report_that_cannot_move_the_onset_search_is_labelled_alone() -> None:

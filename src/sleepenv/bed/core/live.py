@@ -38,7 +38,16 @@ from sleepenv.bed.core.classify import (
     periodicity_feed,
     periodicity_of,
 )
-from sleepenv.bed.core.livecache import Chain, RhythmCache, Run, Settled, Tail, Union, view_of
+from sleepenv.bed.core.livecache import (
+    Chain,
+    RhythmCache,
+    Run,
+    Settled,
+    Sides,
+    Tail,
+    Union,
+    view_of,
+)
 from sleepenv.bed.core.model import (
     CLASS_VALUES,
     MovementClass,
@@ -98,6 +107,7 @@ class LiveNight:
         self.labelled_count = 0  # movements labelled, over all calls (tests read it)
         self.extended = 0  # calls answered by extending the last one (tests read it)
         self.scanned = 0  # movements fed to the series scan, over all calls (tests read it)
+        self.merged_in = 0  # movements put through the merge, over all calls (tests read it)
         self._seen = 0
         self._sensors: set[str] = set()  # with a side
         self._reporters: set[str] = set()  # every sensor tonight
@@ -114,6 +124,7 @@ class LiveNight:
         # The last series scan of the movements after the cut: the cut's carried members,
         # the movements fed (in onset order) and the scan after them (`_periodic`).
         self._series: tuple[tuple[int, float | None], list[MovementEvent], SeriesScan] | None = None
+        self._sides: Sides | None = None  # the last `_merged`, to go on from
 
     @property
     def settled(self) -> int:
@@ -170,6 +181,7 @@ class LiveNight:
         self.onsets = OnsetCache()
         self._run = None
         self._series = None
+        self._sides = None
 
     def _attempt(
         self,
@@ -333,17 +345,39 @@ class LiveNight:
 
     def _merged(self) -> tuple[list[MovementEvent], list[MovementEvent], bool]:
         """After the cut: one event per movement (base classes), the same without
-        glitches, and whether the whole night is a coarse sensor's."""
+        glitches, and whether the whole night is a coarse sensor's.
+
+        On a one-sensor bed this goes on from the last call's when the movements after
+        the cut are those it had and later ones: the merge only sorts them then, and
+        each movement's base class and glitch test are its own.
+        """
+        raw, config = self._raw, self.config
+        last = self._sides
+        if (
+            last is not None
+            and not self._flags[1]
+            and last.reads_posture == self._reads_posture
+            and _starts_with(raw, last.raw)
+            and all(e.onset >= last.latest for e in raw[len(last.raw) :])
+        ):
+            new = raw[len(last.raw) :]
+            before = last
+        else:
+            new, before = raw, None
         sided = [
             _relabel(e, base_class(e, reads_posture=self._reads_posture), is_hypnagogic=False)
-            for e in merge_sides(self._raw, self.config, is_two_sided=self._flags[1])
+            for e in merge_sides(new, config, is_two_sided=self._flags[1])
         ]
-        merged = [e for e in sided if not _is_glitch(e, self.config)]
-        is_coarse = (
-            bool(self._settled.moves or merged)
-            and self._settled.is_zigbee
-            and all(e.source is _ZIGBEE for e in merged)
-        )
+        merged = [e for e in sided if not _is_glitch(e, config)]
+        self.merged_in += len(new)
+        is_zigbee = all(e.source is _ZIGBEE for e in merged)
+        latest = max((e.onset for e in new), default=-math.inf)
+        if before is not None:
+            sided, merged = [*before.sided, *sided], [*before.merged, *merged]
+            is_zigbee = is_zigbee and before.is_zigbee
+            latest = max(latest, before.latest)
+        self._sides = Sides(self._reads_posture, list(raw), sided, merged, is_zigbee, latest)
+        is_coarse = bool(self._settled.moves or merged) and self._settled.is_zigbee and is_zigbee
         return sided, merged, is_coarse
 
     def _periodic(self, tail_moves: list[MovementEvent]) -> set[float]:

@@ -79,6 +79,18 @@ class Tail:
 
 
 @dataclass(frozen=True, slots=True)
+class Sides:
+    """What the live night's merge made of the movements after the cut, to go on from."""
+
+    reads_posture: bool
+    raw: list[MovementEvent]  # the movements after the cut, as they came
+    sided: list[MovementEvent]
+    merged: list[MovementEvent]
+    is_zigbee: bool  # every merged movement a Zigbee sensor's
+    latest: float  # the latest onset among `raw`
+
+
+@dataclass(frozen=True, slots=True)
 class Run:
     """What a call over a coarse sensor's night saw, for a next one that only adds its
     later reports (see `LiveNight._extend`)."""
