@@ -63,10 +63,29 @@ beds:
     name: Bench
     timezone: UTC
     sensors: [{{kind: zigbee_vibration, topic: "zigbee2mqtt/{name}"}}]
-night: {{start: "00:00", end: "23:59:59"}}
+night: {{start: "{night_start}", end: "{night_end}"}}
 storage: {{data_dir: "{data}"}}
 log_level: WARNING
 """
+# The reports a run sends are up to ~1.6 h old by their `last_seen`: the night window
+# reaches this far either side of the run, whatever the time of day. (A fixed 00:00 to
+# 23:59:59 put such reports sent in the first ~1.6 h after midnight UTC in a night that
+# had ended, and the service answered none of them.)
+NIGHT_MARGIN_SECONDS = 3 * 3600.0
+
+
+def config_text(host: str, port: int, name: str, data: str) -> str:
+    """The service's config for a run under topics `name/...`, its night around now."""
+    now = time.time()
+    start, end = (
+        time.strftime("%H:%M", time.gmtime(now + d))
+        for d in (-NIGHT_MARGIN_SECONDS, NIGHT_MARGIN_SECONDS)
+    )
+    return CONFIG.format(
+        host=host, port=port, name=name, data=data, night_start=start, night_end=end
+    )
+
+
 # Runs `sleepenv run`, with the publish window set when asked (this tree only).
 RUNNER = """
 import sys
@@ -162,7 +181,7 @@ def run_once(
     """Start the service of `tree`, drive it, stop it, return the figures."""
     with tempfile.TemporaryDirectory(prefix="sleepenv-bench-") as tmp:
         config = Path(tmp) / "bench.yaml"
-        config.write_text(CONFIG.format(host=broker.host, port=broker.port, name=name, data=tmp))
+        config.write_text(config_text(broker.host, broker.port, name, tmp))
         env = {**os.environ, "PYTHONPATH": str(tree / "src")}
         service = subprocess.Popen([sys.executable, "-c", RUNNER, str(config), in_flight], env=env)
         sub = Subscriber(broker, name)

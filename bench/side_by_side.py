@@ -68,9 +68,9 @@ import paho.mqtt.client as mqtt
 from analyze_speed import analyze
 from paho.mqtt.enums import CallbackAPIVersion
 from publish_latency import (
-    CONFIG,
     RUNNER,
     Subscriber,
+    config_text,
     count_of,
     nodelay,
     percentile,
@@ -199,7 +199,7 @@ def spawn(
     if peer == "sleepenv":
         config = tmp / "bench.yaml"
         if night is None:
-            text = CONFIG.format(host=broker.host, port=broker.port, name=tag, data=tmp)
+            text = config_text(broker.host, broker.port, tag, str(tmp))
         else:
             text = night.config(broker.host, broker.port, tag, str(tmp))
         config.write_text(text)
