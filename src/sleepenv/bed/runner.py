@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from sleepenv.bed import discovery
 from sleepenv.bed.core.classify import ClassifyConfig
 from sleepenv.bed.core.model import MovementEvent, NightSummary
-from sleepenv.bed.core.states import UNSET, BedStates, Unset
+from sleepenv.bed.core.states import NO_STATES, UNSET, BedStates, Unset
 from sleepenv.bed.core.tracker import BedTracker, Update
 from sleepenv.bed.night_store import NightStore
 from sleepenv.bed.pipeline import Pipeline
@@ -243,6 +243,8 @@ class BedRunner:
         encoder. `reset_at` (the tracker's counts_reset_at) is set by restore, which runs
         before any update is applied.
         """
+        if states is NO_STATES:  # most envelope frames: none of them set (every one UNSET)
+            return
         encode, state = self._encoder.encode, self.outbox.state
         values, payloads = self._kept_values[bed_id], self._kept_payloads[bed_id]
         if reset_at != self._kept_reset.get(bed_id):
