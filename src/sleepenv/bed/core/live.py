@@ -193,15 +193,16 @@ class LiveNight:
     ) -> tuple[NightClassification, Tail] | None:
         """The classification, or None when the settled part would change."""
         config, s = self.config, self._settled
-        sided, merged, is_coarse = self._merged()
+        sides, is_coarse = self._merged()
+        sided, merged = sides.sided, sides.merged
         if s.view is not None and is_coarse != s.view.is_coarse:
             return None
         tail_moves = sorted(merged, key=lambda e: e.onset)
         periodic = set() if is_coarse else self._periodic(tail_moves)
-        neutral = periodic | {e.onset for e in merged if is_jerk_shaped(e, config)}
+        neutral = periodic | sides.jerks
         moves = self._index(s, tail_moves)
         long_offset = max([s.long_offset, *(e.offset for e in self._long[s.long :])])
-        latest = max((e.onset for e in self._raw), default=-math.inf)
+        latest = sides.latest
         self.onsets.recent_after = latest - RECENT_VERDICT_SECONDS
         self.onsets.last = None
         sleep = period_of(
@@ -343,13 +344,14 @@ class LiveNight:
             is_filtered=False,
         )
 
-    def _merged(self) -> tuple[list[MovementEvent], list[MovementEvent], bool]:
+    def _merged(self) -> tuple[Sides, bool]:
         """After the cut: one event per movement (base classes), the same without
-        glitches, and whether the whole night is a coarse sensor's.
+        glitches, the onsets of the jerk-shaped ones and the latest onset (`Sides`); and
+        whether the whole night is a coarse sensor's.
 
         On a one-sensor bed this goes on from the last call's when the movements after
         the cut are those it had and later ones: the merge only sorts them then, and
-        each movement's base class and glitch test are its own.
+        each movement's base class, glitch test and shape are its own.
         """
         raw, config = self._raw, self.config
         last = self._sides
@@ -371,14 +373,17 @@ class LiveNight:
         merged = [e for e in sided if not _is_glitch(e, config)]
         self.merged_in += len(new)
         is_zigbee = all(e.source is _ZIGBEE for e in merged)
+        jerks = frozenset(e.onset for e in merged if is_jerk_shaped(e, config))
         latest = max((e.onset for e in new), default=-math.inf)
         if before is not None:
             sided, merged = [*before.sided, *sided], [*before.merged, *merged]
             is_zigbee = is_zigbee and before.is_zigbee
+            jerks = before.jerks | jerks
             latest = max(latest, before.latest)
-        self._sides = Sides(self._reads_posture, list(raw), sided, merged, is_zigbee, latest)
+        sides = Sides(self._reads_posture, list(raw), sided, merged, is_zigbee, jerks, latest)
+        self._sides = sides
         is_coarse = bool(self._settled.moves or merged) and self._settled.is_zigbee and is_zigbee
-        return sided, merged, is_coarse
+        return sides, is_coarse
 
     def _periodic(self, tail_moves: list[MovementEvent]) -> set[float]:
         """Onsets of the after-cut members of PLM series (the scan goes on from the cut).

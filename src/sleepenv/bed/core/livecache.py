@@ -87,6 +87,7 @@ class Sides:
     sided: list[MovementEvent]
     merged: list[MovementEvent]
     is_zigbee: bool  # every merged movement a Zigbee sensor's
+    jerks: frozenset[float]  # onsets of the jerk-shaped merged movements
     latest: float  # the latest onset among `raw`
 
 
