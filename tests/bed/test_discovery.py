@@ -7,6 +7,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, cast
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sleepenv import __version__
 from sleepenv.bed import discovery, labels
 from sleepenv.bed.core.advisory import advise
@@ -186,6 +189,50 @@ def test_event_payload_carries_class_and_details() -> None:
     assert doc["event_type"] == "limb_movement"
     assert doc["duration_seconds"] == 1.5
     assert doc["side"] == "left"
+
+
+_NUMBERS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e6, max_value=1e6),
+    st.integers(min_value=-(10**6), max_value=10**6),
+)
+
+
+@given(
+    onset=st.floats(min_value=0.0, max_value=4e9),
+    duration=_NUMBERS,
+    peak=_NUMBERS,
+    strength=_NUMBERS,
+    cls=st.sampled_from(MovementClass),
+    side=st.text(max_size=12),
+    sensor=st.text(max_size=12),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+)
+def test_event_payload_is_what_json_dumps_writes(
+    onset: float,
+    duration: float,
+    peak: float,
+    strength: float,
+    cls: MovementClass,
+    side: str,
+    sensor: str,
+    flags: tuple[bool, bool, bool],
+) -> None:
+    """encode_event writes the payload out itself: byte for byte json.dumps's."""
+    offset = onset + duration
+    e = MovementEvent(
+        onset,
+        offset,
+        peak,
+        cls,
+        sensor=sensor,
+        side=side,
+        is_truncated=flags[0],
+        is_lower_bound=flags[1],
+        strength=strength,
+        is_hypnagogic=flags[2],
+    )
+    assert discovery.encode_event(e) == discovery.event_json(e)
 
 
 def test_attributes_say_what_the_sensor_cannot_see() -> None:
