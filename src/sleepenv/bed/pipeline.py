@@ -9,6 +9,7 @@ from datetime import tzinfo
 from sleepenv.bed.core.classify import ClassifyConfig
 from sleepenv.bed.core.coarse import CoarseConfig
 from sleepenv.bed.core.detector import DetectorConfig
+from sleepenv.bed.core.model import ENVELOPE as _ENVELOPE
 from sleepenv.bed.core.model import Reading, SourceKind
 from sleepenv.bed.core.night import NightWindow
 from sleepenv.bed.core.tracker import BedTracker, SensorSpec, Update
@@ -22,10 +23,6 @@ from sleepenv.mqtt.payload import DecodeLimits
 from sleepenv.rejection import Rejection
 
 log = logging.getLogger(__name__)
-
-# Read once: Python 3.11 reads an enum class's attributes through EnumType.__getattr__
-# (~15x a module global), and every sensor message is routed by it.
-_ENVELOPE = SourceKind.ENVELOPE
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,11 @@ from sleepenv.bed.core.model import (
     RestingMinute,
     SourceKind,
 )
+from sleepenv.bed.core.model import ENVELOPE as _ENVELOPE
+from sleepenv.bed.core.model import HYPNIC_JERK as _HYPNIC_JERK
+from sleepenv.bed.core.model import PLM as _PLM
+from sleepenv.bed.core.model import TWITCH as _TWITCH
+from sleepenv.bed.core.model import ZIGBEE as _ZIGBEE
 from sleepenv.bed.core.period import sleep_period
 from sleepenv.bed.core.rules import (
     DEFAULT_CONFIG,
@@ -55,10 +60,6 @@ __all__ = [  # the labelling vocabulary, importable from here as before
 ]
 
 HOUR = 3600.0
-# Read once (Python 3.11's enum lookups are slow, see rules.py): `_label` and `_is_glitch`
-# run on every movement of a night's unsettled part.
-_ZIGBEE, _ENVELOPE = SourceKind.ZIGBEE_VIBRATION, SourceKind.ENVELOPE
-_TWITCH, _PLM, _HYPNIC_JERK = MovementClass.TWITCH, MovementClass.PLM, MovementClass.HYPNIC_JERK
 # Each resting level covers the minute before its time stamp.
 LEVEL_SECONDS = 60.0
 LEFT, RIGHT, AMBIGUOUS = "left", "right", "ambiguous"

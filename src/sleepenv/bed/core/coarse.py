@@ -10,20 +10,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from sleepenv.bed.core.model import MOVEMENT as _MOVEMENT
+from sleepenv.bed.core.model import ROLLOVER as _ROLLOVER
+from sleepenv.bed.core.model import ZIGBEE as _ZIGBEE
 from sleepenv.bed.core.model import (
     DetectorOutput,
     MovementClass,
     MovementEvent,
-    SourceKind,
     ZigbeeVibration,
 )
 
 # A tilt report and the angle updates describing the same turn arrive within this.
 _SAME_TURN_SECONDS = 60.0
-# Read once: Python 3.11 reads an enum class's attributes through EnumType.__getattr__
-# (~15x a module global), and every report makes an event.
-_ROLLOVER, _MOVEMENT = MovementClass.ROLLOVER, MovementClass.MOVEMENT
-_ZIGBEE = SourceKind.ZIGBEE_VIBRATION
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,11 +50,12 @@ from sleepenv.bed.core.livecache import (
 )
 from sleepenv.bed.core.model import (
     CLASS_VALUES,
-    MovementClass,
     MovementEvent,
     RestingMinute,
-    SourceKind,
 )
+from sleepenv.bed.core.model import LIMB_MOVEMENT as _LIMB_MOVEMENT
+from sleepenv.bed.core.model import PLM as _PLM
+from sleepenv.bed.core.model import ZIGBEE as _ZIGBEE
 from sleepenv.bed.core.onset import OnsetCache, onset_after
 from sleepenv.bed.core.period import Moves, period_of
 from sleepenv.bed.core.sleep import SleepPeriod, Span
@@ -76,13 +77,6 @@ ONE_REPORTER_KEEP_SECONDS = 0.0
 RECENT_VERDICT_SECONDS = 600.0
 # Without an onset search (nobody in bed yet) keep this much before the latest movement.
 UNCONFIRMED_KEEP_SECONDS = 1800.0
-# Read once (Python 3.11's enum lookups are slow, see rules.py): these are compared with
-# every movement after the cut, on every new movement.
-_ZIGBEE, _LIMB_MOVEMENT, _PLM = (
-    SourceKind.ZIGBEE_VIBRATION,
-    MovementClass.LIMB_MOVEMENT,
-    MovementClass.PLM,
-)
 _PLM_KEY = _PLM.value
 
 

@@ -39,6 +39,19 @@ class SourceKind(StrEnum):
     ZIGBEE_VIBRATION = "zigbee_vibration"
 
 
+# The members read once, for the code that compares with them on every movement or report:
+# Python 3.11 reads an enum class's attributes through EnumType.__getattr__ (~15x a module
+# global). Import these rather than keeping another copy per module.
+TWITCH, LIMB_MOVEMENT, ROLLOVER, BOUT = (
+    MovementClass.TWITCH,
+    MovementClass.LIMB_MOVEMENT,
+    MovementClass.ROLLOVER,
+    MovementClass.BOUT,
+)
+MOVEMENT, HYPNIC_JERK, PLM = MovementClass.MOVEMENT, MovementClass.HYPNIC_JERK, MovementClass.PLM
+ENVELOPE, ZIGBEE = SourceKind.ENVELOPE, SourceKind.ZIGBEE_VIBRATION
+
+
 @dataclass(frozen=True, slots=True)
 class EnvelopeFrame:
     """A batch of envelope samples from a fine bed sensor (one per second, typically 10 Hz).

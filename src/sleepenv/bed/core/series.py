@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sleepenv.bed.core.model import BOUT as _BOUT
+from sleepenv.bed.core.model import LIMB_MOVEMENT as _LIMB_MOVEMENT
+from sleepenv.bed.core.model import ROLLOVER as _ROLLOVER
+from sleepenv.bed.core.model import TWITCH as _TWITCH
 from sleepenv.bed.core.model import MovementClass, MovementEvent
 from sleepenv.bed.core.rules import (
     DEFAULT_CONFIG,
@@ -13,10 +17,7 @@ from sleepenv.bed.core.rules import (
     is_jerk_shaped,
 )
 
-# Read once (Python 3.11's enum lookups are slow, see rules.py): a scan feeds on every
-# movement of a night's unsettled part.
-_TWITCH, _LIMB_MOVEMENT = MovementClass.TWITCH, MovementClass.LIMB_MOVEMENT
-_BREAKS = (MovementClass.ROLLOVER, MovementClass.BOUT)
+_BREAKS = (_ROLLOVER, _BOUT)  # read once (see model.py)
 
 
 def periodic_series(
